@@ -1,0 +1,481 @@
+/* http.c: evhttp server, routing, replies and request metrics. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_PARAMS 4
+#define MAX_SEGMENTS 16
+
+/* Latency buckets in seconds, as Prometheus expects them. */
+static const double lat_buckets[] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+#define NBUCKETS (sizeof lat_buckets / sizeof lat_buckets[0])
+
+struct status_count {
+	int status;
+	uint64_t n;
+};
+
+/* One route's counters; route index -1 counts unmatched paths. */
+struct route_stats {
+	struct status_count *by_status;
+	int nstatus;
+	uint64_t buckets[NBUCKETS];
+	uint64_t count;
+	double sum;
+};
+
+struct route {
+	enum evhttp_cmd_type method;
+	char *pattern;
+	char *segs[MAX_SEGMENTS];
+	int nsegs;
+	http_handler fn;
+	struct route_stats stats;
+};
+
+struct http_server {
+	struct event_base *base;
+	struct evhttp *http;
+	void *app;
+	struct route *routes;
+	int nroutes;
+	struct route_stats unmatched;
+	int inflight;
+	struct evhttp_bound_socket *bound[4];
+	int nbound;
+};
+
+struct http_ctx {
+	http_server *srv;
+	struct evhttp_request *req;
+	struct route *route;	/* NULL when unmatched */
+	uint64_t start_ms;
+	struct {
+		const char *name;
+		char *value;
+	} params[MAX_PARAMS];
+	int nparams;
+};
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "OTHER";
+}
+
+/* Split "/a/b/c" into segments in buf; returns count or -1 if too many. */
+static int
+split_path(char *buf, char **segs, int max)
+{
+	int n = 0;
+	char *p = buf, *s;
+
+	while (*p == '/')
+		p++;
+	while (*p != '\0') {
+		if (n == max)
+			return -1;
+		s = p;
+		while (*p != '\0' && *p != '/')
+			p++;
+		if (*p == '/')
+			*p++ = '\0';
+		segs[n++] = s;
+	}
+	return n;
+}
+
+void
+http_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    http_handler fn)
+{
+	struct route *r;
+	int n;
+
+	s->routes = xreallocarray(s->routes, (size_t)s->nroutes + 1, sizeof *s->routes);
+	r = &s->routes[s->nroutes++];
+	memset(r, 0, sizeof *r);
+	r->method = method;
+	r->pattern = xstrdup(pattern);
+	r->fn = fn;
+	{
+		char *copy = xstrdup(pattern);
+		char *segs[MAX_SEGMENTS];
+
+		n = split_path(copy, segs, MAX_SEGMENTS);
+		if (n < 0)
+			fatalx("http", "route pattern too deep", "pattern=%s", pattern);
+		for (int i = 0; i < n; i++)
+			r->segs[i] = xstrdup(segs[i]);
+		r->nsegs = n;
+		free(copy);
+	}
+}
+
+/* Match path segments against a route; fills ctx params on success. */
+static bool
+route_match(struct route *r, char **segs, int n, http_ctx *c)
+{
+	int np = 0;
+
+	if (r->nsegs != n)
+		return false;
+	for (int i = 0; i < n; i++) {
+		const char *p = r->segs[i];
+		if (p[0] == '{') {
+			if (segs[i][0] == '\0' || np == MAX_PARAMS)
+				return false;
+			np++;
+		} else if (strcmp(p, segs[i]) != 0) {
+			return false;
+		}
+	}
+	if (c != NULL) {
+		c->nparams = 0;
+		for (int i = 0; i < n; i++) {
+			const char *p = r->segs[i];
+			if (p[0] != '{')
+				continue;
+			c->params[c->nparams].name = p;
+			c->params[c->nparams].value = evhttp_uridecode(segs[i], 0, NULL);
+			c->nparams++;
+		}
+	}
+	return true;
+}
+
+const char *
+http_ctx_param(http_ctx *c, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 0; i < c->nparams; i++) {
+		const char *p = c->params[i].name;	/* "{id}" */
+		if (strncmp(p + 1, name, n) == 0 && p[n + 1] == '}')
+			return c->params[i].value;
+	}
+	return NULL;
+}
+
+struct evhttp_request *
+http_ctx_req(http_ctx *c)
+{
+	return c->req;
+}
+
+static void
+stats_add(struct route_stats *st, int status, double secs)
+{
+	int i;
+
+	for (i = 0; i < st->nstatus; i++)
+		if (st->by_status[i].status == status)
+			break;
+	if (i == st->nstatus) {
+		st->by_status = xreallocarray(st->by_status, (size_t)st->nstatus + 1,
+		    sizeof *st->by_status);
+		st->by_status[i].status = status;
+		st->by_status[i].n = 0;
+		st->nstatus++;
+	}
+	st->by_status[i].n++;
+	for (size_t b = 0; b < NBUCKETS; b++)
+		if (secs <= lat_buckets[b])
+			st->buckets[b]++;
+	st->count++;
+	st->sum += secs;
+}
+
+static void
+ctx_free(http_ctx *c)
+{
+	for (int i = 0; i < c->nparams; i++)
+		free(c->params[i].value);
+	free(c);
+}
+
+void
+http_reply(http_ctx *c, int status, const char *content_type, struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+	double secs;
+
+	if (content_type != NULL)
+		evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_send_reply(c->req, status, NULL, body);
+	secs = (double)(util_mono_ms() - c->start_ms) / 1000.0;
+	stats_add(c->route ? &c->route->stats : &c->srv->unmatched, status, secs);
+	c->srv->inflight--;
+	ctx_free(c);
+}
+
+void
+http_reply_text(http_ctx *c, int status, const char *content_type, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evbuffer_add(b, text, strlen(text));
+	http_reply(c, status, content_type, b);
+	evbuffer_free(b);
+}
+
+void
+http_reply_json(http_ctx *c, int status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	if (s == NULL) {
+		http_reply_text(c, 500, "text/plain", "cannot encode JSON\n");
+		return;
+	}
+	http_reply_text(c, status, "application/json", s);
+	free(s);
+}
+
+void
+http_problem(http_ctx *c, int status, const char *type, const char *title,
+    const char *detail)
+{
+	json_t *p = json_object();
+	char *t = xasprintf("/problems/%s", type);
+	char *s;
+
+	json_object_set_new(p, "type", json_string(t));
+	json_object_set_new(p, "title", json_string(title));
+	json_object_set_new(p, "status", json_integer(status));
+	if (detail != NULL)
+		json_object_set_new(p, "detail", json_string(detail));
+	json_object_set_new(p, "instance", json_string(evhttp_request_get_uri(c->req)));
+	free(t);
+	s = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	http_reply_text(c, status, "application/problem+json", s);
+	free(s);
+}
+
+static void
+gen_cb(struct evhttp_request *req, void *arg)
+{
+	http_server *s = arg;
+	http_ctx *c = xcalloc(1, sizeof *c);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
+	char *buf, *segs[MAX_SEGMENTS];
+	bool path_known = false;
+	int n;
+
+	c->srv = s;
+	c->req = req;
+	c->start_ms = util_mono_ms();
+	s->inflight++;
+	if (path == NULL || *path == '\0')
+		path = "/";
+	buf = xstrdup(path);
+	n = split_path(buf, segs, MAX_SEGMENTS);
+	for (int i = 0; n >= 0 && i < s->nroutes; i++) {
+		struct route *r = &s->routes[i];
+		bool head_ok = method == EVHTTP_REQ_HEAD && r->method == EVHTTP_REQ_GET;
+
+		if (!route_match(r, segs, n, NULL))
+			continue;
+		path_known = true;
+		if (r->method != method && !head_ok)
+			continue;
+		route_match(r, segs, n, c);
+		c->route = r;
+		break;
+	}
+	free(buf);
+	if (c->route != NULL) {
+		c->route->fn(c, s->app);
+		return;
+	}
+	if (path_known) {
+		char allow[128] = "";
+		size_t off = 0;
+
+		buf = xstrdup(path);
+		n = split_path(buf, segs, MAX_SEGMENTS);
+		for (int i = 0; i < s->nroutes; i++)
+			if (route_match(&s->routes[i], segs, n, NULL) && off < sizeof allow)
+				off += (size_t)snprintf(allow + off, sizeof allow - off, "%s%s",
+				    off ? ", " : "", method_name(s->routes[i].method));
+		free(buf);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+		http_problem(c, 405, "method-not-allowed", "Method not allowed",
+		    "this path does not take that method; see the Allow header");
+		return;
+	}
+	http_problem(c, 404, "not-found", "Not found", "no such route");
+}
+
+http_server *
+http_server_new(struct event_base *base, const struct http_opts *o, void *app)
+{
+	http_server *s = xcalloc(1, sizeof *s);
+	struct timeval tv;
+
+	s->base = base;
+	s->app = app;
+	s->http = evhttp_new(base);
+	if (s->http == NULL)
+		fatalx("http", "evhttp_new failed", "");
+	evhttp_set_max_body_size(s->http, (ev_ssize_t)o->max_body);
+	evhttp_set_max_headers_size(s->http, (ev_ssize_t)o->max_headers);
+	tv.tv_sec = o->timeout_ms / 1000;
+	tv.tv_usec = (o->timeout_ms % 1000) * 1000;
+	evhttp_set_timeout_tv(s->http, &tv);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_OPTIONS);
+	evhttp_set_default_content_type(s->http, "text/plain");
+	evhttp_set_gencb(s->http, gen_cb, s);
+	return s;
+}
+
+bool
+http_server_listen(http_server *s, const char *listen, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon;
+	char *end;
+	long port;
+	struct evhttp_bound_socket *b;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+		if (close == NULL || close[1] != ':')
+			return util_err(err, errlen, "bad listen address '%s'", listen);
+		snprintf(host, sizeof host, "%.*s", (int)(close - listen - 1), listen + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (colon == NULL)
+			return util_err(err, errlen,
+			    "bad listen address '%s' (expected host:port)", listen);
+		snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 0 || port > 65535)
+		return util_err(err, errlen, "bad port in listen address '%s'", listen);
+	if (s->nbound == (int)nitems(s->bound))
+		return util_err(err, errlen, "too many listen addresses");
+	b = evhttp_bind_socket_with_handle(s->http, host[0] ? host : "0.0.0.0",
+	    (ev_uint16_t)port);
+	if (b == NULL)
+		return util_err(err, errlen, "cannot listen on %s: %s", listen,
+		    strerror(errno));
+	s->bound[s->nbound++] = b;
+	return true;
+}
+
+void
+http_server_stop_accepting(http_server *s)
+{
+	for (int i = 0; i < s->nbound; i++)
+		evhttp_del_accept_socket(s->http, s->bound[i]);
+	s->nbound = 0;
+}
+
+int
+http_server_inflight(const http_server *s)
+{
+	return s->inflight;
+}
+
+static void
+stats_free(struct route_stats *st)
+{
+	free(st->by_status);
+}
+
+void
+http_server_free(http_server *s)
+{
+	if (s == NULL)
+		return;
+	evhttp_free(s->http);
+	for (int i = 0; i < s->nroutes; i++) {
+		free(s->routes[i].pattern);
+		for (int j = 0; j < s->routes[i].nsegs; j++)
+			free(s->routes[i].segs[j]);
+		stats_free(&s->routes[i].stats);
+	}
+	stats_free(&s->unmatched);
+	free(s->routes);
+	free(s);
+}
+
+static void
+stats_render(struct evbuffer *out, const char *method, const char *route,
+    const struct route_stats *st, bool counters)
+{
+	if (counters) {
+		for (int i = 0; i < st->nstatus; i++)
+			evbuffer_add_printf(out,
+			    "recalld_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
+			    method, route, st->by_status[i].status,
+			    (unsigned long long)st->by_status[i].n);
+		return;
+	}
+	if (st->count == 0)
+		return;
+	for (size_t b = 0; b < NBUCKETS; b++)
+		evbuffer_add_printf(out,
+		    "recalld_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+		    method, route, lat_buckets[b], (unsigned long long)st->buckets[b]);
+	evbuffer_add_printf(out,
+	    "recalld_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n"
+	    "recalld_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
+	    "recalld_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
+	    method, route, (unsigned long long)st->count, method, route, st->sum, method,
+	    route, (unsigned long long)st->count);
+}
+
+void
+http_server_metrics(const http_server *s, struct evbuffer *out)
+{
+	evbuffer_add_printf(out,
+	    "# HELP recalld_http_requests_total HTTP requests answered, by route and status.\n"
+	    "# TYPE recalld_http_requests_total counter\n");
+	for (int i = 0; i < s->nroutes; i++)
+		stats_render(out, method_name(s->routes[i].method), s->routes[i].pattern,
+		    &s->routes[i].stats, true);
+	stats_render(out, "any", "unmatched", &s->unmatched, true);
+	evbuffer_add_printf(out,
+	    "# HELP recalld_http_request_duration_seconds Time from request to reply.\n"
+	    "# TYPE recalld_http_request_duration_seconds histogram\n");
+	for (int i = 0; i < s->nroutes; i++)
+		stats_render(out, method_name(s->routes[i].method), s->routes[i].pattern,
+		    &s->routes[i].stats, false);
+	stats_render(out, "any", "unmatched", &s->unmatched, false);
+	evbuffer_add_printf(out,
+	    "# HELP recalld_http_requests_in_flight Requests not yet answered.\n"
+	    "# TYPE recalld_http_requests_in_flight gauge\n"
+	    "recalld_http_requests_in_flight %d\n", s->inflight);
+}

@@ -1,0 +1,133 @@
+/* ops.c: /healthz, /readyz and /metrics for load balancers and Prometheus. */
+#include "autoconf.h"
+
+#include <stdlib.h>
+
+#include "app.h"
+#include "http.h"
+#include "log.h"
+#include "ops.h"
+#include "util.h"
+
+/* readyz must answer before a load balancer gives up on it. */
+#define READYZ_TIMEOUT_MS 1500
+
+struct readyz {
+	http_ctx *ctx;
+	struct app *app;
+	db_req *req;
+	struct event *timer;
+};
+
+static void
+healthz(http_ctx *c, void *arg)
+{
+	http_reply_text(c, 200, "application/json", "{\"status\":\"ok\"}");
+}
+
+static void
+readyz_done(struct readyz *r)
+{
+	event_free(r->timer);
+	free(r);
+}
+
+static void
+readyz_cb(const struct db_reply *rep, void *arg)
+{
+	struct readyz *r = arg;
+	char why[512];
+
+	if (rep->status != DB_OK) {
+		http_problem(r->ctx, 503, "database-unavailable", "Database unavailable",
+		    rep->error);
+	} else if (migrate_compare(r->app->migrations, rep->results[0], NULL, why,
+	    sizeof why) != MIGRATE_CURRENT) {
+		http_problem(r->ctx, 503, "schema-not-current", "Database schema not current",
+		    why);
+	} else {
+		http_reply_text(r->ctx, 200, "application/json", "{\"status\":\"ready\"}");
+	}
+	readyz_done(r);
+}
+
+static void
+readyz_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct readyz *r = arg;
+
+	db_cancel(r->req);
+	http_problem(r->ctx, 503, "database-unavailable", "Database unavailable",
+	    "the database did not answer in time");
+	readyz_done(r);
+}
+
+static void
+readyz(http_ctx *c, void *arg)
+{
+	struct app *app = arg;
+	struct readyz *r;
+	struct timeval tv = { READYZ_TIMEOUT_MS / 1000, (READYZ_TIMEOUT_MS % 1000) * 1000 };
+
+	if (app->stopping) {
+		http_problem(c, 503, "shutting-down", "Shutting down",
+		    "recalld is stopping and takes no new work");
+		return;
+	}
+	if (!db_pool_live(app->db)) {
+		http_problem(c, 503, "database-unavailable", "Database unavailable",
+		    "no connection to the database is up; recalld keeps reconnecting");
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->ctx = c;
+	r->app = app;
+	r->timer = evtimer_new(app->base, readyz_timeout, r);
+	evtimer_add(r->timer, &tv);
+	r->req = db_query(app->db, migrate_status_sql, 0, NULL, readyz_cb, r);
+}
+
+static void
+metrics(http_ctx *c, void *arg)
+{
+	struct app *app = arg;
+	struct evbuffer *b = evbuffer_new();
+	struct db_stats st;
+
+	http_server_metrics(app->http, b);
+	db_pool_stats(app->db, &st);
+	evbuffer_add_printf(b,
+	    "# HELP recalld_db_connections Pool connections by state.\n"
+	    "# TYPE recalld_db_connections gauge\n"
+	    "recalld_db_connections{state=\"connecting\"} %d\n"
+	    "recalld_db_connections{state=\"idle\"} %d\n"
+	    "recalld_db_connections{state=\"busy\"} %d\n"
+	    "recalld_db_connections{state=\"down\"} %d\n"
+	    "# HELP recalld_db_queue_depth Requests waiting for a connection.\n"
+	    "# TYPE recalld_db_queue_depth gauge\n"
+	    "recalld_db_queue_depth %d\n"
+	    "# HELP recalld_db_requests_total Database requests finished, by outcome.\n"
+	    "# TYPE recalld_db_requests_total counter\n"
+	    "recalld_db_requests_total{outcome=\"ok\"} %llu\n"
+	    "recalld_db_requests_total{outcome=\"failed\"} %llu\n"
+	    "# HELP recalld_db_reconnects_total Connections re-established after a failure.\n"
+	    "# TYPE recalld_db_reconnects_total counter\n"
+	    "recalld_db_reconnects_total %llu\n"
+	    "# HELP recalld_up_seconds Seconds since serve started.\n"
+	    "# TYPE recalld_up_seconds gauge\n"
+	    "recalld_up_seconds %.3f\n",
+	    st.connecting, st.idle, st.busy, st.down, st.queued,
+	    (unsigned long long)st.completed, (unsigned long long)st.failed,
+	    (unsigned long long)st.reconnects,
+	    (double)(util_mono_ms() - app->started_ms) / 1000.0);
+	http_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+void
+ops_routes(http_server *s)
+{
+	http_route(s, EVHTTP_REQ_GET, "/healthz", healthz);
+	http_route(s, EVHTTP_REQ_GET, "/readyz", readyz);
+	http_route(s, EVHTTP_REQ_GET, "/metrics", metrics);
+}

@@ -1,0 +1,31 @@
+/*
+ * app.h: the process's own state while `serve` runs, handed to the HTTP
+ * handlers. One instance, made and freed by serve.c.
+ */
+#ifndef RECALLD_APP_H
+#define RECALLD_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "db.h"
+#include "migrate.h"
+
+struct http_server;
+
+struct app {
+	struct event_base *base;
+	struct config *cfg;
+	const char *config_path;	/* NULL: defaults and environment only */
+	db_pool *db;
+	migrate_set *migrations;
+	struct http_server *http;
+	bool ready;			/* READY=1 sent */
+	bool stopping;			/* SIGTERM seen: readyz says 503 */
+	uint64_t started_ms;
+};
+
+#endif

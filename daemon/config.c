@@ -1,0 +1,452 @@
+/* config.c: the configuration table, INI parsing (inih) and env overrides. */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "util.h"
+
+enum cfg_type {
+	CFG_STRING,
+	CFG_INT,	/* plain integer */
+	CFG_SIZE,	/* bytes, optional K/M/G suffix */
+	CFG_DURATION,	/* seconds, optional ms/s/m/h suffix; stored as ms */
+	CFG_LOGLEVEL,
+};
+
+#define CFG_SECRET	0x1	/* masked by check-config */
+#define CFG_RELOAD	0x2	/* SIGHUP applies it */
+#define CFG_URL		0x4	/* a connection string: passwords masked */
+
+struct cfg_def {
+	const char *section;
+	const char *key;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	int flags;
+	int64_t min, max;	/* for numbers, in stored units */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+/* Every key, its default and its limits: the one place they live. */
+static const struct cfg_def cfg_table[] = {
+	{ "log", "level", CFG_LOGLEVEL, OFF(log_level), "info", CFG_RELOAD, 0, 0,
+	  "error, warn, info or debug" },
+	{ "http", "listen", CFG_STRING, OFF(http_listen), "127.0.0.1:8080", 0, 0, 0,
+	  "address:port to serve HTTP on ([::1]:8080 for IPv6)" },
+	{ "http", "max_body", CFG_SIZE, OFF(http_max_body), "1M", 0, 1024, INT64_C(1) << 30,
+	  "largest request body accepted; larger gets 413" },
+	{ "http", "max_headers", CFG_SIZE, OFF(http_max_headers), "16K", 0, 1024, 1 << 20,
+	  "largest request header block accepted" },
+	{ "http", "timeout", CFG_DURATION, OFF(http_timeout_ms), "30s", 0, 100, 3600000,
+	  "read/write timeout of an HTTP connection" },
+	{ "database", "url", CFG_STRING, OFF(database_url), "dbname=recalld", CFG_URL, 0, 0,
+	  "libpq connection string or postgresql:// URI" },
+	{ "database", "pool_size", CFG_INT, OFF(database_pool_size), "4", 0, 1, 256,
+	  "connections in the pool" },
+	{ "database", "connect_timeout", CFG_DURATION, OFF(database_connect_timeout_ms), "5s", 0, 100, 600000,
+	  "give up on one connection attempt after this long" },
+	{ "database", "startup_wait", CFG_DURATION, OFF(database_startup_wait_ms), "60s", 0, 0, 3600000,
+	  "how long serve waits for the database at start-up" },
+	{ "database", "migrations", CFG_STRING, OFF(database_migrations), PKGDATADIR "/sql", 0, 0, 0,
+	  "directory of the NNNN_name.sql migration files" },
+	{ "serve", "shutdown_timeout", CFG_DURATION, OFF(serve_shutdown_timeout_ms), "10s", 0, 0, 600000,
+	  "on SIGTERM, exit after this long even if work is in flight" },
+};
+
+static void *
+field(struct config *c, const struct cfg_def *d)
+{
+	return (char *)c + d->offset;
+}
+
+static const void *
+cfield(const struct config *c, const struct cfg_def *d)
+{
+	return (const char *)c + d->offset;
+}
+
+static bool
+parse_number(const char *s, enum cfg_type type, int64_t *out)
+{
+	char *end;
+	double v, mult = 1;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || !isfinite(v))
+		return false;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (type == CFG_INT) {
+		if (*end != '\0' || v != floor(v))
+			return false;
+	} else if (type == CFG_SIZE) {
+		if (*end == '\0' || strcasecmp(end, "b") == 0)
+			mult = 1;
+		else if (strcasecmp(end, "k") == 0 || strcasecmp(end, "kb") == 0)
+			mult = 1024;
+		else if (strcasecmp(end, "m") == 0 || strcasecmp(end, "mb") == 0)
+			mult = 1024 * 1024;
+		else if (strcasecmp(end, "g") == 0 || strcasecmp(end, "gb") == 0)
+			mult = 1024.0 * 1024 * 1024;
+		else
+			return false;
+	} else {	/* CFG_DURATION: seconds by default */
+		if (*end == '\0' || strcmp(end, "s") == 0)
+			mult = 1000;
+		else if (strcmp(end, "ms") == 0)
+			mult = 1;
+		else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+			mult = 60000;
+		else if (strcmp(end, "h") == 0)
+			mult = 3600000;
+		else
+			return false;
+	}
+	v *= mult;
+	if (v < -9e18 || v > 9e18)
+		return false;
+	*out = (int64_t)llround(v);
+	return true;
+}
+
+/* Set one key from text; on error explain in err. */
+static bool
+cfg_set(struct config *c, const struct cfg_def *d, const char *value,
+    char *err, size_t errlen)
+{
+	int64_t n;
+
+	switch (d->type) {
+	case CFG_STRING: {
+		char **sp = field(c, d);
+		free(*sp);
+		*sp = xstrdup(value);
+		return true;
+	}
+	case CFG_LOGLEVEL:
+		if (!log_level_parse(value, field(c, d)))
+			return util_err(err, errlen,
+			    "bad value '%s' (expected error, warn, info or debug)", value);
+		return true;
+	case CFG_INT:
+	case CFG_SIZE:
+	case CFG_DURATION:
+		if (!parse_number(value, d->type, &n))
+			return util_err(err, errlen, "bad value '%s' (expected %s)", value,
+			    d->type == CFG_INT ? "an integer" :
+			    d->type == CFG_SIZE ? "a size like 1048576, 512K or 1M" :
+			    "a duration like 10, 10s, 500ms, 5m or 1h");
+		if (n < d->min || n > d->max)
+			return util_err(err, errlen, "value '%s' out of range", value);
+		*(int64_t *)field(c, d) = n;
+		return true;
+	}
+	return util_err(err, errlen, "internal: bad type");
+}
+
+static const struct cfg_def *
+cfg_find(const char *section, const char *key)
+{
+	for (size_t i = 0; i < nitems(cfg_table); i++)
+		if (strcasecmp(cfg_table[i].section, section) == 0 &&
+		    strcasecmp(cfg_table[i].key, key) == 0)
+			return &cfg_table[i];
+	return NULL;
+}
+
+static bool
+cfg_section_known(const char *section)
+{
+	for (size_t i = 0; i < nitems(cfg_table); i++)
+		if (strcasecmp(cfg_table[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+struct config *
+config_new(void)
+{
+	struct config *c = xcalloc(1, sizeof *c);
+
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
+		char err[128];
+		if (!cfg_set(c, &cfg_table[i], cfg_table[i].def, err, sizeof err))
+			fatalx("config", "bad built-in default", "key=%s.%s err=\"%s\"",
+			    cfg_table[i].section, cfg_table[i].key, err);
+	}
+	return c;
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < nitems(cfg_table); i++)
+		if (cfg_table[i].type == CFG_STRING)
+			free(*(char **)field(c, &cfg_table[i]));
+	free(c);
+}
+
+struct ini_ctx {
+	struct config *c;
+	char msg[256];	/* the first error only */
+	bool failed;
+};
+
+static int
+ini_cb(void *user, const char *section, const char *key, const char *value)
+{
+	struct ini_ctx *ctx = user;
+	const struct cfg_def *d;
+	char why[160];
+
+	if (ctx->failed)
+		return 0;
+	if (key == NULL)	/* a section header alone (INI_CALL_HANDLER_ON_NEW_SECTION) */
+		return 1;
+	if (!cfg_section_known(section)) {
+		snprintf(ctx->msg, sizeof ctx->msg, "unknown section [%s] (key '%s')",
+		    section, key);
+		goto fail;
+	}
+	if ((d = cfg_find(section, key)) == NULL) {
+		snprintf(ctx->msg, sizeof ctx->msg, "unknown key '%s' in section [%s]",
+		    key, section);
+		goto fail;
+	}
+	if (!cfg_set(ctx->c, d, value, why, sizeof why)) {
+		snprintf(ctx->msg, sizeof ctx->msg, "[%s] %s: %s", section, key, why);
+		goto fail;
+	}
+	return 1;
+fail:
+	ctx->failed = true;
+	return 0;
+}
+
+static bool
+env_apply(struct config *c, char *err, size_t errlen)
+{
+	extern char **environ;
+	char name[128], why[160];
+
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
+		const struct cfg_def *d = &cfg_table[i];
+		const char *v;
+		size_t n;
+
+		n = (size_t)snprintf(name, sizeof name, "RECALLD_%s_%s", d->section, d->key);
+		for (size_t j = 0; j < n && j < sizeof name; j++)
+			name[j] = (char)toupper((unsigned char)name[j]);
+		if ((v = getenv(name)) == NULL)
+			continue;
+		if (!cfg_set(c, d, v, why, sizeof why))
+			return util_err(err, errlen, "environment %s: %s", name, why);
+	}
+	/* A misspelt variable of a known section would otherwise pass silently. */
+	for (char **e = environ; *e != NULL; e++) {
+		bool known = false;
+
+		if (strncmp(*e, "RECALLD_", 8) != 0)
+			continue;
+		for (size_t i = 0; i < nitems(cfg_table) && !known; i++) {
+			const struct cfg_def *d = &cfg_table[i];
+			size_t n = (size_t)snprintf(name, sizeof name, "RECALLD_%s_%s=",
+			    d->section, d->key);
+			known = strncasecmp(*e, name, n) == 0;
+		}
+		if (known)
+			continue;
+		for (size_t i = 0; i < nitems(cfg_table); i++) {
+			size_t n = (size_t)snprintf(name, sizeof name, "RECALLD_%s_",
+			    cfg_table[i].section);
+			if (strncasecmp(*e, name, n) == 0) {
+				const char *eq = strchr(*e, '=');
+				int len = eq ? (int)(eq - *e) : (int)strlen(*e);
+				return util_err(err, errlen,
+				    "environment %.*s: unknown key in section [%s]", len, *e,
+				    cfg_table[i].section);
+			}
+		}
+	}
+	return true;
+}
+
+bool
+config_load(struct config *c, const char *path, bool required, char *err,
+    size_t errlen)
+{
+	struct ini_ctx ctx = { .c = c };
+	FILE *fp;
+	int line;
+
+	if (path != NULL) {
+		if ((fp = fopen(path, "r")) == NULL) {
+			if (errno == ENOENT && !required)
+				goto env;
+			return util_err(err, errlen, "%s: %s", path, strerror(errno));
+		}
+		line = ini_parse_file(fp, ini_cb, &ctx);
+		fclose(fp);
+		if (line != 0) {
+			if (line < 0)
+				return util_err(err, errlen, "%s: cannot read", path);
+			if (ctx.failed)
+				return util_err(err, errlen, "%s:%d: %s", path, line, ctx.msg);
+			return util_err(err, errlen,
+			    "%s:%d: syntax error (expected [section] or key = value)", path, line);
+		}
+	}
+env:
+	return env_apply(c, err, errlen);
+}
+
+char *
+config_mask_url(const char *url)
+{
+	char *out = xstrdup(url), *p;
+
+	/* URI form: scheme://user:password@host */
+	if ((p = strstr(out, "://")) != NULL) {
+		char *at = strchr(p + 3, '@'), *colon = strchr(p + 3, ':');
+		if (at != NULL && colon != NULL && colon < at) {
+			char *m = xasprintf("%.*s:****%s", (int)(colon - out), out, at);
+			free(out);
+			out = m;
+		}
+	}
+	/* key=value form, and ?password= in a URI */
+	for (p = out; (p = strstr(p, "password")) != NULL; p += 8) {
+		char *q = p + 8;
+		while (*q == ' ')
+			q++;
+		if (*q != '=')
+			continue;
+		q++;
+		while (*q == ' ')
+			q++;
+		char *e = q;
+		if (*e == '\'') {
+			for (e++; *e != '\0' && *e != '\''; e++)
+				if (*e == '\\' && e[1] != '\0')
+					e++;
+			if (*e == '\'')
+				e++;
+		} else {
+			while (*e != '\0' && *e != ' ' && *e != '&')
+				e++;
+		}
+		char *m = xasprintf("%.*s****%s", (int)(q - out), out, e);
+		p = m + (p - out);
+		free(out);
+		out = m;
+	}
+	return out;
+}
+
+static void
+fmt_value(const struct config *c, const struct cfg_def *d, char *buf, size_t len)
+{
+	int64_t n;
+
+	switch (d->type) {
+	case CFG_STRING: {
+		const char *s = *(char *const *)cfield(c, d);
+		if (d->flags & CFG_SECRET) {
+			snprintf(buf, len, "%s", *s ? "********" : "");
+		} else if (d->flags & CFG_URL) {
+			char *m = config_mask_url(s);
+			snprintf(buf, len, "%s", m);
+			free(m);
+		} else {
+			snprintf(buf, len, "%s", s);
+		}
+		return;
+	}
+	case CFG_LOGLEVEL:
+		snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)cfield(c, d)));
+		return;
+	case CFG_INT:
+	case CFG_SIZE:
+		snprintf(buf, len, "%lld", (long long)*(const int64_t *)cfield(c, d));
+		return;
+	case CFG_DURATION:
+		n = *(const int64_t *)cfield(c, d);
+		if (n % 1000 == 0)
+			snprintf(buf, len, "%llds", (long long)(n / 1000));
+		else
+			snprintf(buf, len, "%lldms", (long long)n);
+		return;
+	}
+}
+
+void
+config_print(const struct config *c, FILE *fp)
+{
+	const char *section = NULL;
+	char buf[1024];
+
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
+		const struct cfg_def *d = &cfg_table[i];
+
+		if (section == NULL || strcmp(section, d->section) != 0) {
+			fprintf(fp, "%s[%s]\n", section ? "\n" : "", d->section);
+			section = d->section;
+		}
+		fmt_value(c, d, buf, sizeof buf);
+		fprintf(fp, "# %s%s\n%s = %s\n", d->help,
+		    (d->flags & CFG_RELOAD) ? " (SIGHUP reloads)" : "", d->key, buf);
+	}
+}
+
+void
+config_reload(struct config *cur, const struct config *next)
+{
+	char a[1024], b[1024];
+
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
+		const struct cfg_def *d = &cfg_table[i];
+
+		fmt_value(cur, d, a, sizeof a);
+		fmt_value(next, d, b, sizeof b);
+		if (strcmp(a, b) == 0)
+			continue;
+		if (!(d->flags & CFG_RELOAD)) {
+			log_warnx("config", "change needs a restart", "key=%s.%s",
+			    d->section, d->key);
+			continue;
+		}
+		switch (d->type) {
+		case CFG_STRING: {
+			char **sp = field(cur, d);
+			free(*sp);
+			*sp = xstrdup(*(char *const *)cfield(next, d));
+			break;
+		}
+		case CFG_LOGLEVEL:
+			*(enum log_level *)field(cur, d) = *(const enum log_level *)cfield(next, d);
+			break;
+		default:
+			*(int64_t *)field(cur, d) = *(const int64_t *)cfield(next, d);
+			break;
+		}
+		log_info("config", "reloaded key", "key=%s.%s value=\"%s\"", d->section,
+		    d->key, (d->flags & CFG_SECRET) ? "********" : b);
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * config.h: the daemon's configuration. One table in config.c holds every
+ * key with its type, default and whether SIGHUP can change it; the INI file
+ * (parsed by inih) overrides the defaults and RECALLD_<SECTION>_<KEY>
+ * environment variables override the file.
+ */
+#ifndef RECALLD_CONFIG_H
+#define RECALLD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/recalld/recalld.conf"
+
+/* Read by every module; written only by config.c. Durations in ms. */
+struct config {
+	enum log_level log_level;
+
+	char *http_listen;
+	int64_t http_max_body;
+	int64_t http_max_headers;
+	int64_t http_timeout_ms;
+
+	char *database_url;
+	int64_t database_pool_size;
+	int64_t database_connect_timeout_ms;
+	int64_t database_startup_wait_ms;
+	char *database_migrations;
+
+	int64_t serve_shutdown_timeout_ms;
+};
+
+struct config *config_new(void);
+void config_free(struct config *c);
+
+/*
+ * Load path (when required is false a missing file is fine), then the
+ * environment. On error, err says file, line and key; the config is left
+ * half-loaded and must be freed.
+ */
+bool config_load(struct config *c, const char *path, bool required,
+    char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Print the effective configuration as INI, secrets masked. */
+void config_print(const struct config *c, FILE *fp);
+
+/*
+ * Copy what SIGHUP may change from next into cur, and log what changed.
+ * Keys that need a restart are reported in the log and left alone.
+ */
+void config_reload(struct config *cur, const struct config *next);
+
+/* A connection string safe to log or print: passwords masked. */
+char *config_mask_url(const char *url);
+
+#endif

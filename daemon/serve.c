@@ -1,0 +1,276 @@
+/* serve.c: `recalld serve`, the daemon's life from start-up checks to exit. */
+#include "autoconf.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "app.h"
+#include "http.h"
+#include "log.h"
+#include "notify.h"
+#include "ops.h"
+#include "serve.h"
+#include "util.h"
+
+struct serve {
+	struct app app;
+	struct event *sigterm, *sigint, *sighup;
+	struct event *ready_timer;
+	struct event *watchdog;
+	struct event *drain_timer;
+	struct event *deadline;
+	int exit_code;
+};
+
+/*
+ * Start-up may block (nothing is served yet): wait for the database, then
+ * refuse a schema that is behind, edited or newer than this binary.
+ */
+static bool
+startup_check(struct app *app)
+{
+	uint64_t deadline = util_mono_ms() + (uint64_t)app->cfg->database_startup_wait_ms;
+	char timeout[32], err[1024];
+	const char *keys[] = { "fallback_application_name", "connect_timeout", "dbname", NULL };
+	const char *vals[] = { "recalld", timeout, app->cfg->database_url, NULL };
+	enum migrate_verdict v;
+	int pending = 0, attempt = 0;
+	PGconn *pg;
+
+	snprintf(timeout, sizeof timeout, "%lld",
+	    (long long)(app->cfg->database_connect_timeout_ms + 999) / 1000);
+	for (;;) {
+		pg = PQconnectdbParams(keys, vals, 1);
+		if (PQstatus(pg) == CONNECTION_OK)
+			break;
+		if (attempt++ == 0 || log_get_level() >= LOG_LEVEL_DEBUG) {
+			const char *e = PQerrorMessage(pg);
+			log_warnx("serve", "database not reachable yet", "err=\"%.*s\"",
+			    (int)strcspn(e, "\n"), e);
+		}
+		PQfinish(pg);
+		if (util_mono_ms() >= deadline) {
+			log_errorx("serve", "database not reachable, giving up",
+			    "waited_ms=%lld", (long long)app->cfg->database_startup_wait_ms);
+			return false;
+		}
+		usleep(500 * 1000);
+	}
+	if (!migrate_check(pg, app->migrations, &v, &pending, err, sizeof err)) {
+		log_errorx("serve", "cannot check the schema", "err=\"%s\"", err);
+		PQfinish(pg);
+		return false;
+	}
+	PQfinish(pg);
+	if (v != MIGRATE_CURRENT) {
+		log_errorx("serve", "refusing to start", "err=\"%s\"", err);
+		fprintf(stderr, "recalld: %s\n", err);
+		return false;
+	}
+	return true;
+}
+
+static void
+serve_stop_loop(struct serve *sv)
+{
+	event_base_loopbreak(sv->app.base);
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+	int http = http_server_inflight(sv->app.http), db = db_pool_pending(sv->app.db);
+
+	if (http == 0 && db == 0) {
+		log_info("serve", "drained, exiting", "");
+		serve_stop_loop(sv);
+	}
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	log_warnx("serve", "shutdown deadline passed, exiting with work in flight",
+	    "http_inflight=%d db_pending=%d", http_server_inflight(sv->app.http),
+	    db_pool_pending(sv->app.db));
+	serve_stop_loop(sv);
+}
+
+static void
+begin_shutdown(struct serve *sv, const char *signame)
+{
+	struct timeval poll = { 0, 50 * 1000 };
+	int64_t ms = sv->app.cfg->serve_shutdown_timeout_ms;
+	struct timeval dl = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	if (sv->app.stopping)
+		return;
+	sv->app.stopping = true;
+	log_info("serve", "stopping", "signal=%s timeout_ms=%lld", signame, (long long)ms);
+	notify_stopping();
+	http_server_stop_accepting(sv->app.http);
+	sv->drain_timer = event_new(sv->app.base, -1, EV_PERSIST, drain_cb, sv);
+	event_add(sv->drain_timer, &poll);
+	sv->deadline = evtimer_new(sv->app.base, deadline_cb, sv);
+	evtimer_add(sv->deadline, &dl);
+	drain_cb(-1, 0, sv);
+}
+
+static void
+reload(struct serve *sv)
+{
+	struct config *next = config_new();
+	char err[512];
+
+	notify_reloading();
+	if (!config_load(next, sv->app.config_path, sv->app.config_path != NULL &&
+	    strcmp(sv->app.config_path, CONFIG_DEFAULT_PATH) != 0, err, sizeof err)) {
+		log_warnx("serve", "reload failed, keeping the running configuration",
+		    "err=\"%s\"", err);
+	} else {
+		config_reload(sv->app.cfg, next);
+		log_set_level(sv->app.cfg->log_level);
+		log_info("serve", "configuration reloaded", "level=%s",
+		    log_level_name(sv->app.cfg->log_level));
+	}
+	config_free(next);
+	notify_ready();
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		reload(sv);
+		break;
+	case SIGTERM:
+		begin_shutdown(sv, "TERM");
+		break;
+	case SIGINT:
+		begin_shutdown(sv, "INT");
+		break;
+	}
+}
+
+/* READY=1 only once listening and a database connection is up. */
+static void
+ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	if (sv->app.ready || !db_pool_live(sv->app.db))
+		return;
+	sv->app.ready = true;
+	event_del(sv->ready_timer);
+	log_info("serve", "ready", "listen=%s pool_size=%lld", sv->app.cfg->http_listen,
+	    (long long)sv->app.cfg->database_pool_size);
+	notify_ready();
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	notify_watchdog();
+}
+
+static void
+serve_free(struct serve *sv)
+{
+	struct event **evs[] = { &sv->sigterm, &sv->sigint, &sv->sighup, &sv->ready_timer,
+	    &sv->watchdog, &sv->drain_timer, &sv->deadline };
+
+	for (size_t i = 0; i < nitems(evs); i++) {
+		if (*evs[i] != NULL) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
+	}
+	http_server_free(sv->app.http);
+	db_pool_free(sv->app.db);
+	migrate_set_free(sv->app.migrations);
+	if (sv->app.base != NULL)
+		event_base_free(sv->app.base);
+}
+
+int
+serve_main(struct config *cfg, const char *config_path)
+{
+	struct serve sv = { 0 };
+	struct app *app = &sv.app;
+	char err[1024];
+	struct http_opts ho;
+	struct db_pool_opts po;
+	struct timeval tv_ready = { 0, 100 * 1000 };
+	uint64_t wd;
+
+	app->cfg = cfg;
+	app->config_path = config_path;
+	app->started_ms = util_mono_ms();
+	signal(SIGPIPE, SIG_IGN);
+
+	app->migrations = migrate_load(cfg->database_migrations, err, sizeof err);
+	if (app->migrations == NULL) {
+		fprintf(stderr, "recalld: %s\n", err);
+		return 1;
+	}
+	notify_status("waiting for the database");
+	if (!startup_check(app)) {
+		serve_free(&sv);
+		return 1;
+	}
+
+	app->base = event_base_new();
+	if (app->base == NULL)
+		fatalx("serve", "event_base_new failed", "");
+
+	po.conninfo = cfg->database_url;
+	po.size = (int)cfg->database_pool_size;
+	po.connect_timeout_ms = (int)cfg->database_connect_timeout_ms;
+	po.queue_timeout_ms = (int)cfg->database_connect_timeout_ms;
+	app->db = db_pool_new(app->base, &po);
+
+	ho.max_body = cfg->http_max_body;
+	ho.max_headers = cfg->http_max_headers;
+	ho.timeout_ms = cfg->http_timeout_ms;
+	app->http = http_server_new(app->base, &ho, app);
+	ops_routes(app->http);
+	if (!http_server_listen(app->http, cfg->http_listen, err, sizeof err)) {
+		log_errorx("serve", "cannot listen", "err=\"%s\"", err);
+		fprintf(stderr, "recalld: %s\n", err);
+		serve_free(&sv);
+		return 1;
+	}
+	log_info("serve", "listening", "addr=%s version=%s", cfg->http_listen, PACKAGE_VERSION);
+
+	sv.sigterm = evsignal_new(app->base, SIGTERM, signal_cb, &sv);
+	sv.sigint = evsignal_new(app->base, SIGINT, signal_cb, &sv);
+	sv.sighup = evsignal_new(app->base, SIGHUP, signal_cb, &sv);
+	event_add(sv.sigterm, NULL);
+	event_add(sv.sigint, NULL);
+	event_add(sv.sighup, NULL);
+
+	sv.ready_timer = event_new(app->base, -1, EV_PERSIST, ready_cb, &sv);
+	event_add(sv.ready_timer, &tv_ready);
+
+	if ((wd = notify_watchdog_usec()) > 0) {
+		/* Ping at half the interval systemd asked for. */
+		struct timeval tv = { (time_t)(wd / 2 / 1000000), (suseconds_t)(wd / 2 % 1000000) };
+		sv.watchdog = event_new(app->base, -1, EV_PERSIST, watchdog_cb, &sv);
+		event_add(sv.watchdog, &tv);
+	}
+
+	event_base_dispatch(app->base);
+	log_info("serve", "stopped", "");
+	serve_free(&sv);
+	return 0;
+}

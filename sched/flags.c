@@ -1,0 +1,148 @@
+/*
+ * flags.c: forgotten and at-risk topics per class x unit (rules in flags.h).
+ */
+#include "flags.h"
+
+#include <stdio.h>
+
+flags_thresholds
+flags_thresholds_default(void)
+{
+	flags_thresholds t = {
+		.recall = 0.7,
+		.fallen_share = 0.3,
+		.horizon_days = 7,
+	};
+	return t;
+}
+
+bool
+flags_thresholds_valid(const flags_thresholds *t, char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	if (t == NULL)
+		why = "no thresholds";
+	else if (!(t->recall >= 0.0 && t->recall <= 1.0))
+		why = "recall must be in [0, 1]";
+	else if (!(t->fallen_share >= 0.0 && t->fallen_share <= 1.0))
+		why = "fallen_share must be in [0, 1]";
+	else if (t->horizon_days < 1)
+		why = "horizon_days must be >= 1";
+	if (why != NULL && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", why);
+	return why == NULL;
+}
+
+flags_pupil
+flags_pupil_from_mastery(mastery_level previous, const mastery_result *now,
+    const mastery_result *ahead)
+{
+	flags_pupil p = {
+		.previous = previous,
+		.now = now->level,
+		.ahead = ahead->level,
+		.recall_now = now->mean_recall_seen,
+		.recall_ahead = ahead->mean_recall_seen,
+		.evidence = now->n_reviewed > 0,
+	};
+	return p;
+}
+
+/* The class at one day (now or the horizon). */
+struct class_eval {
+	bool forgotten;
+	unsigned reasons;
+	uint32_t n_evidence;
+	uint32_t n_fallen;
+	uint32_t n_concerned;
+	double mean_recall;
+};
+
+static void
+class_eval(const flags_thresholds *t, const flags_pupil *pupils, size_t n,
+    bool ahead, struct class_eval *e)
+{
+	double sum = 0.0;
+
+	*e = (struct class_eval){ 0 };
+	for (size_t i = 0; i < n; i++) {
+		const flags_pupil *p = &pupils[i];
+		mastery_level level = ahead ? p->ahead : p->now;
+		double recall = ahead ? p->recall_ahead : p->recall_now;
+		bool fallen = p->previous >= MASTERY_SECURE &&
+		    level < MASTERY_SECURE;
+		bool low = false;
+
+		if (p->evidence) {
+			e->n_evidence++;
+			sum += recall;
+			low = recall < t->recall;
+		}
+		if (fallen)
+			e->n_fallen++;
+		if (fallen || low)
+			e->n_concerned++;
+	}
+	if (e->n_evidence > 0) {
+		e->mean_recall = sum / e->n_evidence;
+		if (e->mean_recall < t->recall)
+			e->reasons |= FLAG_REASON_LOW_RECALL;
+	}
+	/* n_fallen > 0: a share threshold of 0 must not flag a calm class. */
+	if (e->n_fallen > 0 && (double)e->n_fallen / n >= t->fallen_share)
+		e->reasons |= FLAG_REASON_FALLEN;
+	e->forgotten = e->reasons != 0;
+}
+
+void
+flags_assess(const flags_thresholds *t, const flags_pupil *pupils,
+    size_t n, int32_t today, const flags_state *prev, flags_result *out)
+{
+	struct class_eval now, ahead;
+	const struct class_eval *about = NULL;
+
+	class_eval(t, pupils, n, false, &now);
+	class_eval(t, pupils, n, true, &ahead);
+
+	*out = (flags_result){ 0 };
+	out->n_pupils = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	out->n_evidence = now.n_evidence;
+	out->mean_recall = now.mean_recall;
+	out->mean_recall_ahead = ahead.mean_recall;
+	out->status = FLAG_NONE;
+	if (now.forgotten) {
+		out->status = FLAG_FORGOTTEN;
+		about = &now;
+	} else if (ahead.forgotten) {
+		out->status = FLAG_AT_RISK;
+		about = &ahead;
+	}
+	if (about != NULL) {
+		out->reasons = about->reasons;
+		out->n_concerned = about->n_concerned;
+		out->n_fallen = about->n_fallen;
+	} else {
+		out->n_fallen = now.n_fallen;
+	}
+
+	/* A flag that held on (or got worse) keeps when it started. */
+	out->since_day = today;
+	if (out->status != FLAG_NONE && prev != NULL &&
+	    prev->status != FLAG_NONE && out->status >= prev->status)
+		out->since_day = prev->since_day;
+}
+
+const char *
+flags_status_name(flags_status s)
+{
+	switch (s) {
+	case FLAG_NONE:
+		return "none";
+	case FLAG_AT_RISK:
+		return "at_risk";
+	case FLAG_FORGOTTEN:
+		return "forgotten";
+	}
+	return "?";
+}

@@ -1,0 +1,107 @@
+/*
+ * flags.h: forgotten and at-risk topics per class x taught unit
+ * (DESIGN.md §3), from the pupils' unit summaries now and horizon days
+ * ahead (the daemon runs mastery_assess at both days).
+ *
+ * Pure C: no I/O, no globals, no allocation, deterministic.
+ *
+ * Forgotten at a day when either
+ *   - low class recall: the class mean predicted recall < recall, where the
+ *     class mean is over pupils with evidence (at least one reviewed
+ *     question) of their mean recall over reviewed questions. Questions not
+ *     yet introduced are not forgetting, so they do not count; otherwise
+ *     every freshly taught unit would be flagged until fully introduced;
+ *   - fallen: the share of the class's pupils whose previous level was
+ *     Secure or Mastery and whose level is now below is >= fallen_share.
+ * At risk when not forgotten now but forgotten at today + horizon_days.
+ */
+#ifndef RECALLD_FLAGS_H
+#define RECALLD_FLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mastery.h"
+
+typedef enum {
+	FLAG_NONE = 0,
+	FLAG_AT_RISK = 1,
+	FLAG_FORGOTTEN = 2,		/* ordered: higher is worse */
+} flags_status;
+
+/* Why, as bits: for at risk, what will hold at the horizon. */
+enum {
+	FLAG_REASON_LOW_RECALL = 1u << 0,
+	FLAG_REASON_FALLEN = 1u << 1,
+};
+
+typedef struct flags_thresholds {
+	double recall;			/* class mean recall below: 0.7 */
+	double fallen_share;		/* share of pupils fallen: 0.3 */
+	int32_t horizon_days;		/* "ahead" is today + this: 7 */
+} flags_thresholds;
+
+flags_thresholds flags_thresholds_default(void);
+
+/* recall and fallen_share in [0, 1], horizon_days >= 1. */
+bool flags_thresholds_valid(const flags_thresholds *t, char *err,
+    size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * One pupil of the class for this unit. previous is the level a fall is
+ * measured from: the daemon should pass the highest level in the pupil's
+ * mastery history since the unit was taught, so a pupil keeps counting as
+ * fallen until they regain Secure (passing yesterday's level would count
+ * a fall for one day only).
+ */
+typedef struct flags_pupil {
+	mastery_level previous;
+	mastery_level now;
+	mastery_level ahead;
+	double recall_now;		/* mean over reviewed questions */
+	double recall_ahead;
+	bool evidence;			/* reviewed at least one question */
+} flags_pupil;
+
+/* Fill a flags_pupil from two mastery results (now and at the horizon). */
+flags_pupil flags_pupil_from_mastery(mastery_level previous,
+    const mastery_result *now, const mastery_result *ahead);
+
+/* The flag as stored for this class x unit; FLAG_NONE when there is none. */
+typedef struct flags_state {
+	flags_status status;
+	int32_t since_day;
+} flags_state;
+
+typedef struct flags_result {
+	flags_status status;
+	unsigned reasons;		/* FLAG_REASON_* */
+	uint32_t n_pupils;
+	uint32_t n_evidence;		/* pupils in the class mean */
+	uint32_t n_concerned;		/* see flags_assess */
+	uint32_t n_fallen;		/* now (at the horizon when at risk) */
+	double mean_recall;		/* class mean now; 0 without evidence */
+	double mean_recall_ahead;
+	int32_t since_day;		/* day number; meaningless if NONE */
+} flags_result;
+
+/*
+ * Flag one class x unit at today from its n pupils (NULL when n == 0).
+ * prev: the stored flag, or NULL for none. t must be valid.
+ * since_day: a flag the same as or worse than prev keeps prev's since_day;
+ * a new flag, or one that got better (forgotten -> at risk), starts today;
+ * FLAG_NONE clears it (since_day = today, to be ignored).
+ * n_concerned counts the pupils behind the flag at the day it is about
+ * (today when forgotten, the horizon when at risk): those with evidence
+ * whose own recall is below the threshold, plus those fallen. An empty
+ * class, or one where no pupil has evidence and none has fallen, is never
+ * flagged.
+ */
+void flags_assess(const flags_thresholds *t, const flags_pupil *pupils,
+    size_t n, int32_t today, const flags_state *prev, flags_result *out);
+
+/* "none", "at_risk", "forgotten"; "?" otherwise. */
+const char *flags_status_name(flags_status s);
+
+#endif

@@ -1,0 +1,72 @@
+#!/bin/sh
+# cli.sh: the recalld command line: help, version, config errors (exit 2).
+set -u
+RECALLD=${RECALLD:-./recalld}
+fails=0
+n=0
+tmp=$(mktemp -d /tmp/recalld-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+expect() {	# expect CODE DESCRIPTION CMD...: exit code, output in $tmp/out
+	want=$1 desc=$2
+	shift 2
+	"$@" >"$tmp/out" 2>&1
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$desc"; else not_ok "$desc (exit $got, want $want)"; cat "$tmp/out"; fi
+}
+has() {	# has TEXT DESCRIPTION: $tmp/out contains TEXT
+	if grep -qF -- "$1" "$tmp/out"; then ok "$2"; else not_ok "$2 (no '$1')"; cat "$tmp/out"; fi
+}
+hasnt() {
+	if grep -qF -- "$1" "$tmp/out"; then not_ok "$2 ('$1' present)"; cat "$tmp/out"; else ok "$2"; fi
+}
+
+expect 0 "--version" "$RECALLD" --version
+has "recalld " "--version prints the name"
+expect 0 "--help" "$RECALLD" --help
+has "check-config" "--help lists subcommands"
+expect 2 "no subcommand is a usage error" "$RECALLD"
+expect 2 "unknown subcommand" "$RECALLD" frobnicate
+has "no subcommand 'frobnicate'" "unknown subcommand is named"
+expect 2 "unknown option" "$RECALLD" --frob
+for c in serve migrate check-config replay help; do
+	expect 0 "help $c" "$RECALLD" help "$c"
+	expect 0 "$c --help" "$RECALLD" "$c" --help
+done
+expect 2 "help of an unknown subcommand" "$RECALLD" help nope
+expect 2 "serve takes no arguments" "$RECALLD" serve extra
+
+# check-config: a missing default file is fine, every key has a default.
+expect 0 "check-config with defaults" env -u RECALLD_DATABASE_URL "$RECALLD" check-config
+has "pool_size = 4" "defaults printed"
+
+printf '[database]\nurl = host=db user=r password=hunter2 dbname=recalld\npool_size = 6\n' >"$tmp/good.conf"
+expect 0 "check-config with a file" "$RECALLD" -c "$tmp/good.conf" check-config
+has "pool_size = 6" "file value printed"
+hasnt "hunter2" "password masked"
+expect 0 "-c after the subcommand" "$RECALLD" check-config -c "$tmp/good.conf"
+has "pool_size = 6" "-c after the subcommand is read"
+
+printf '[log]\nlevel = info\n\n[database]\npool_sz = 3\n' >"$tmp/typo.conf"
+expect 2 "typo in a key exits 2" "$RECALLD" -c "$tmp/typo.conf" check-config
+has "typo.conf:5:" "the error names the file and line"
+has "pool_sz" "the error names the key"
+
+printf '[http]\nmax_body = huge\n' >"$tmp/bad.conf"
+expect 2 "bad value exits 2" "$RECALLD" -c "$tmp/bad.conf" check-config
+has "bad.conf:2:" "bad value names the line"
+
+printf '[http\nlisten = x\n' >"$tmp/syntax.conf"
+expect 2 "syntax error exits 2" "$RECALLD" -c "$tmp/syntax.conf" check-config
+has "syntax.conf:1:" "syntax error names the line"
+
+expect 2 "a given file that is missing" "$RECALLD" -c "$tmp/none.conf" check-config
+expect 2 "bad environment value" env RECALLD_DATABASE_POOL_SIZE=zero "$RECALLD" check-config
+has "RECALLD_DATABASE_POOL_SIZE" "env error names the variable"
+expect 0 "environment overrides" env RECALLD_HTTP_LISTEN=127.0.0.1:9 "$RECALLD" -c "$tmp/good.conf" check-config
+has "listen = 127.0.0.1:9" "env value printed"
+
+echo "$((n - fails)) passed, $fails failed"
+[ "$fails" = 0 ]

@@ -1,0 +1,19 @@
+#!/bin/sh
+# deps.sh: install the Debian packages recalld builds, tests and demos with,
+# only those missing. Used by test.sh and demo.sh.
+set -eu
+pkgs="build-essential autoconf automake libtool pkg-config ca-certificates curl
+libevent-dev libpq-dev libcurl4-openssl-dev libjansson-dev libssl-dev
+libinih-dev check libcsv-dev libsystemd-dev postgresql postgresql-contrib"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+sudo=
+[ "$(id -u)" = 0 ] || sudo=sudo
+$sudo apt-get update -qq
+# The postgresql package must not start a system cluster we do not use.
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

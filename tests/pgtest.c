@@ -1,0 +1,155 @@
+/* pgtest.c: start and drive the throwaway PostgreSQL of a test program. */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "pgtest.h"
+#include "util.h"
+
+static char pg_dir[256];
+static char pg_conninfo[512];
+static char pg_scratch[512];
+
+const char *
+pgtest_srcpath(const char *rel)
+{
+	static char path[1024];
+	const char *srcdir = getenv("srcdir");
+
+	snprintf(path, sizeof path, "%s/%s", srcdir ? srcdir : ".", rel);
+	return path;
+}
+
+static void
+harness(const char *cmd)
+{
+	char *line = xasprintf("sh '%s' %s '%s'", pgtest_srcpath("tests/pg-harness.sh"),
+	    cmd, pg_dir);
+	int rc = system(line);
+
+	free(line);
+	if (rc != 0) {
+		fprintf(stderr, "pgtest: pg-harness.sh %s failed\n", cmd);
+		exit(1);
+	}
+}
+
+const char *
+pgtest_start(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *line;
+	FILE *fp;
+	size_t n;
+
+	snprintf(pg_dir, sizeof pg_dir, "%s/recalld-pg.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(pg_dir) == NULL) {
+		perror("pgtest: mkdtemp");
+		exit(1);
+	}
+	line = xasprintf("sh '%s' start '%s'", pgtest_srcpath("tests/pg-harness.sh"), pg_dir);
+	fp = popen(line, "r");
+	free(line);
+	if (fp == NULL || fgets(pg_conninfo, sizeof pg_conninfo, fp) == NULL) {
+		fprintf(stderr, "pgtest: cannot start PostgreSQL\n");
+		exit(1);
+	}
+	if (pclose(fp) != 0) {
+		fprintf(stderr, "pgtest: pg-harness.sh start failed\n");
+		exit(1);
+	}
+	n = strlen(pg_conninfo);
+	while (n > 0 && pg_conninfo[n - 1] == '\n')
+		pg_conninfo[--n] = '\0';
+	return pg_conninfo;
+}
+
+void
+pgtest_destroy(void)
+{
+	if (pg_dir[0] != '\0')
+		harness("destroy");
+	pg_dir[0] = '\0';
+}
+
+void
+pgtest_stop(void)
+{
+	harness("stop");
+}
+
+void
+pgtest_resume(void)
+{
+	harness("resume");
+}
+
+const char *
+pgtest_new_db(const char *name)
+{
+	PGconn *pg = PQconnectdb(pg_conninfo);
+	char *sql;
+	PGresult *res;
+
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "pgtest: %s", PQerrorMessage(pg));
+		exit(1);
+	}
+	PQclear(PQexec(pg, "SET client_min_messages = warning"));
+	sql = xasprintf("DROP DATABASE IF EXISTS %s", name);
+	PQclear(PQexec(pg, sql));
+	free(sql);
+	sql = xasprintf("CREATE DATABASE %s", name);
+	res = PQexec(pg, sql);
+	free(sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "pgtest: %s", PQerrorMessage(pg));
+		exit(1);
+	}
+	PQclear(res);
+	PQfinish(pg);
+	snprintf(pg_scratch, sizeof pg_scratch, "host=%s port=5432 user=postgres dbname=%s",
+	    pg_dir, name);
+	return pg_scratch;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool
+flag_pred(void *arg)
+{
+	return *(const bool *)arg;
+}
+
+bool
+pgtest_run_while(struct event_base *base, bool (*pred)(void *), void *arg,
+    int timeout_ms)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	struct timeval tick = { 0, 10 * 1000 };
+
+	while (!pred(arg) && now_ms() < end) {
+		/* A short timer so the loop returns even when nothing happens. */
+		event_base_loopexit(base, &tick);
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	return pred(arg);
+}
+
+bool
+pgtest_run_until(struct event_base *base, const bool *flag, int timeout_ms)
+{
+	return pgtest_run_while(base, flag_pred, (void *)flag, timeout_ms);
+}

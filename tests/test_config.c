@@ -1,0 +1,240 @@
+/* test_config.c: the configuration table, INI errors and env overrides. */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "config.h"
+#include "util.h"
+
+static char *
+conf_file(const char *text)
+{
+	char tmpl[] = "/tmp/recalld-conf.XXXXXX";
+	int fd = mkstemp(tmpl);
+	FILE *fp;
+
+	ck_assert(fd >= 0);
+	fp = fdopen(fd, "w");
+	fputs(text, fp);
+	fclose(fp);
+	return xstrdup(tmpl);
+}
+
+/* Load text; returns true on success, the error in err. */
+static bool
+load(const char *text, struct config **out, char *err, size_t errlen)
+{
+	char *path = conf_file(text);
+	struct config *c = config_new();
+	bool ok = config_load(c, path, true, err, errlen);
+
+	unlink(path);
+	free(path);
+	if (out != NULL && ok)
+		*out = c;
+	else
+		config_free(c);
+	return ok;
+}
+
+START_TEST(test_defaults)
+{
+	struct config *c = config_new();
+
+	ck_assert_str_eq(c->http_listen, "127.0.0.1:8080");
+	ck_assert_int_eq(c->http_max_body, 1024 * 1024);
+	ck_assert_int_eq(c->database_pool_size, 4);
+	ck_assert_int_eq(c->serve_shutdown_timeout_ms, 10000);
+	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_file_values)
+{
+	struct config *c = NULL;
+	char err[256];
+
+	ck_assert_msg(load("; a comment\n[log]\nlevel = debug\n\n[http]\nlisten = [::1]:9090\n"
+	    "max_body = 64K\ntimeout = 1500ms\n[database]\npool_size=8\n"
+	    "[serve]\nshutdown_timeout = 1m\n", &c, err, sizeof err), "%s", err);
+	ck_assert_int_eq(c->log_level, LOG_LEVEL_DEBUG);
+	ck_assert_str_eq(c->http_listen, "[::1]:9090");
+	ck_assert_int_eq(c->http_max_body, 65536);
+	ck_assert_int_eq(c->http_timeout_ms, 1500);
+	ck_assert_int_eq(c->database_pool_size, 8);
+	ck_assert_int_eq(c->serve_shutdown_timeout_ms, 60000);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_unknown_key_names_line)
+{
+	char err[256];
+
+	ck_assert(!load("[database]\nurl = dbname=x\npool_sz = 3\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, ":3:") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "pool_sz") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_unknown_section)
+{
+	char err[256];
+
+	ck_assert(!load("[log]\nlevel=info\n[databse]\nurl = x\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, ":4:") != NULL && strstr(err, "databse") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_bad_values)
+{
+	char err[256];
+
+	ck_assert(!load("[database]\npool_size = many\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, ":2:") && strstr(err, "pool_size"), "%s", err);
+	ck_assert(!load("[database]\npool_size = 0\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, "out of range"), "%s", err);
+	ck_assert(!load("[log]\nlevel = loud\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, "level"), "%s", err);
+	ck_assert(!load("[http]\nmax_body = 1 parsec\n", NULL, err, sizeof err));
+	ck_assert(!load("[serve]\nshutdown_timeout = soon\n", NULL, err, sizeof err));
+}
+END_TEST
+
+START_TEST(test_syntax_error)
+{
+	char err[256];
+
+	ck_assert(!load("[log]\nlevel = info\nthis line has no equals sign\n", NULL, err,
+	    sizeof err));
+	ck_assert_msg(strstr(err, ":3:") && strstr(err, "syntax"), "%s", err);
+	ck_assert(!load("[log\nlevel = info\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, ":1:"), "%s", err);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct config *c = config_new();
+	char err[256];
+
+	ck_assert(config_load(c, "/nonexistent/recalld.conf", false, err, sizeof err));
+	ck_assert(!config_load(c, "/nonexistent/recalld.conf", true, err, sizeof err));
+	ck_assert_msg(strstr(err, "/nonexistent/recalld.conf"), "%s", err);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_env_overrides_file)
+{
+	struct config *c = NULL;
+	char err[256];
+
+	setenv("RECALLD_DATABASE_POOL_SIZE", "12", 1);
+	setenv("RECALLD_HTTP_LISTEN", "127.0.0.1:9999", 1);
+	ck_assert_msg(load("[database]\npool_size = 3\n", &c, err, sizeof err), "%s", err);
+	ck_assert_int_eq(c->database_pool_size, 12);
+	ck_assert_str_eq(c->http_listen, "127.0.0.1:9999");
+	config_free(c);
+	setenv("RECALLD_DATABASE_POOL_SIZE", "lots", 1);
+	ck_assert(!load("", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, "RECALLD_DATABASE_POOL_SIZE"), "%s", err);
+	unsetenv("RECALLD_DATABASE_POOL_SIZE");
+	setenv("RECALLD_DATABASE_POOLSIZE", "3", 1);
+	ck_assert(!load("", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, "RECALLD_DATABASE_POOLSIZE"), "%s", err);
+	unsetenv("RECALLD_DATABASE_POOLSIZE");
+	unsetenv("RECALLD_HTTP_LISTEN");
+}
+END_TEST
+
+START_TEST(test_print_masks_secrets)
+{
+	struct config *c = NULL;
+	char err[256], *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	ck_assert(load("[database]\nurl = host=db user=r password=hunter2 dbname=recalld\n",
+	    &c, err, sizeof err));
+	fp = open_memstream(&buf, &len);
+	config_print(c, fp);
+	fclose(fp);
+	ck_assert(strstr(buf, "hunter2") == NULL);
+	ck_assert(strstr(buf, "password=****") != NULL);
+	ck_assert(strstr(buf, "pool_size = 4") != NULL);
+	free(buf);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_mask_url)
+{
+	char *m;
+
+	m = config_mask_url("postgresql://recalld:s3cret@db.example/recalld?sslmode=require");
+	ck_assert_str_eq(m, "postgresql://recalld:****@db.example/recalld?sslmode=require");
+	free(m);
+	m = config_mask_url("postgresql://db/recalld?password=abc&sslmode=require");
+	ck_assert_str_eq(m, "postgresql://db/recalld?password=****&sslmode=require");
+	free(m);
+	m = config_mask_url("host=x password = 'a b\\'c' dbname=y");
+	ck_assert_str_eq(m, "host=x password = **** dbname=y");
+	free(m);
+	m = config_mask_url("dbname=recalld");
+	ck_assert_str_eq(m, "dbname=recalld");
+	free(m);
+}
+END_TEST
+
+START_TEST(test_reload_only_reloadable)
+{
+	struct config *cur = config_new(), *next = config_new();
+	char err[256];
+
+	setenv("RECALLD_LOG_LEVEL", "debug", 1);
+	setenv("RECALLD_HTTP_LISTEN", "127.0.0.1:1", 1);
+	ck_assert(config_load(next, NULL, false, err, sizeof err));
+	unsetenv("RECALLD_LOG_LEVEL");
+	unsetenv("RECALLD_HTTP_LISTEN");
+	config_reload(cur, next);
+	ck_assert_int_eq(cur->log_level, LOG_LEVEL_DEBUG);
+	ck_assert_str_eq(cur->http_listen, "127.0.0.1:8080");	/* needs a restart */
+	config_free(cur);
+	config_free(next);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+	SRunner *sr;
+	int failed;
+
+	log_set_level(LOG_LEVEL_ERROR);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_file_values);
+	tcase_add_test(tc, test_unknown_key_names_line);
+	tcase_add_test(tc, test_unknown_section);
+	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_syntax_error);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_env_overrides_file);
+	tcase_add_test(tc, test_print_masks_secrets);
+	tcase_add_test(tc, test_mask_url);
+	tcase_add_test(tc, test_reload_only_reloadable);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,351 @@
+/* test_flags.c: forgotten and at-risk flags per class x unit. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "flags.h"
+
+#define TODAY 20000
+
+static flags_thresholds th;
+
+static void
+setup(void)
+{
+	th = flags_thresholds_default();
+}
+
+/* A pupil with evidence whose level and recall stay the same for 7 days. */
+static flags_pupil
+steady(mastery_level level, double recall)
+{
+	flags_pupil p = {
+		.previous = level,
+		.now = level,
+		.ahead = level,
+		.recall_now = recall,
+		.recall_ahead = recall,
+		.evidence = true,
+	};
+	return p;
+}
+
+static flags_result
+assess(const flags_pupil *p, size_t n, const flags_state *prev)
+{
+	flags_result r;
+
+	flags_assess(&th, p, n, TODAY, prev, &r);
+	return r;
+}
+
+START_TEST(test_defaults_and_validation)
+{
+	flags_thresholds t = flags_thresholds_default();
+	char err[64];
+
+	ck_assert_double_eq(t.recall, 0.7);
+	ck_assert_double_eq(t.fallen_share, 0.3);
+	ck_assert_int_eq(t.horizon_days, 7);
+	ck_assert(flags_thresholds_valid(&t, err, sizeof(err)));
+	t.recall = 1.5;
+	ck_assert(!flags_thresholds_valid(&t, err, sizeof(err)));
+	ck_assert_str_eq(err, "recall must be in [0, 1]");
+	t = flags_thresholds_default();
+	t.fallen_share = -0.1;
+	ck_assert(!flags_thresholds_valid(&t, NULL, 0));
+	t = flags_thresholds_default();
+	t.horizon_days = 0;
+	ck_assert(!flags_thresholds_valid(&t, err, sizeof(err)));
+	ck_assert(!flags_thresholds_valid(NULL, err, sizeof(err)));
+	ck_assert_str_eq(flags_status_name(FLAG_NONE), "none");
+	ck_assert_str_eq(flags_status_name(FLAG_AT_RISK), "at_risk");
+	ck_assert_str_eq(flags_status_name(FLAG_FORGOTTEN), "forgotten");
+	ck_assert_str_eq(flags_status_name((flags_status)7), "?");
+}
+END_TEST
+
+START_TEST(test_empty_class)
+{
+	flags_result r = assess(NULL, 0, NULL);
+
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	ck_assert_uint_eq(r.reasons, 0);
+	ck_assert_uint_eq(r.n_pupils, 0);
+	ck_assert_double_eq(r.mean_recall, 0.0);
+}
+END_TEST
+
+START_TEST(test_no_evidence)
+{
+	/* Unit just taught: nobody has been asked yet. Not forgotten. */
+	flags_pupil p[3] = { steady(MASTERY_EMERGING, 0),
+	    steady(MASTERY_EMERGING, 0), steady(MASTERY_EMERGING, 0) };
+	flags_result r;
+
+	for (int i = 0; i < 3; i++)
+		p[i].evidence = false;
+	r = assess(p, 3, NULL);
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	ck_assert_uint_eq(r.n_pupils, 3);
+	ck_assert_uint_eq(r.n_evidence, 0);
+}
+END_TEST
+
+START_TEST(test_recall_boundary)
+{
+	flags_pupil p[2] = { steady(MASTERY_DEVELOPING, 0.6),
+	    steady(MASTERY_SECURE, 0.8) };
+	flags_result r = assess(p, 2, NULL);
+
+	/* Mean exactly 0.7 is not below 0.7. */
+	ck_assert_double_eq_tol(r.mean_recall, 0.7, 1e-15);
+	p[0].recall_now = p[0].recall_ahead = 0.625;
+	p[1].recall_now = p[1].recall_ahead = 0.775;
+	r = assess(p, 2, NULL);
+	ck_assert_double_eq(r.mean_recall, 0.7);
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	ck_assert_uint_eq(r.reasons, 0);
+	ck_assert_uint_eq(r.n_concerned, 0);
+
+	p[0].recall_now = p[0].recall_ahead = 0.6;
+	p[1].recall_now = p[1].recall_ahead = 0.79;
+	r = assess(p, 2, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_LOW_RECALL);
+	ck_assert_uint_eq(r.n_concerned, 1);	/* the pupil below 0.7 */
+	ck_assert_uint_eq(r.n_fallen, 0);
+	ck_assert_int_eq(r.since_day, TODAY);
+}
+END_TEST
+
+START_TEST(test_mean_over_evidence_only)
+{
+	flags_pupil p[3] = { steady(MASTERY_SECURE, 0.9),
+	    steady(MASTERY_SECURE, 0.8), steady(MASTERY_EMERGING, 0.0) };
+	flags_result r;
+
+	p[2].evidence = false;		/* joined late, never asked */
+	r = assess(p, 3, NULL);
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	ck_assert_uint_eq(r.n_evidence, 2);
+	ck_assert_uint_eq(r.n_pupils, 3);
+	ck_assert_double_eq_tol(r.mean_recall, 0.85, 1e-15);
+}
+END_TEST
+
+START_TEST(test_fallen_share)
+{
+	flags_pupil p[10];
+	flags_result r;
+
+	for (int i = 0; i < 10; i++)
+		p[i] = steady(MASTERY_SECURE, 0.9);
+	/* Two of ten fell from Secure/Mastery: 20%, not flagged. */
+	p[0].now = p[0].ahead = MASTERY_DEVELOPING;
+	p[1].previous = MASTERY_MASTERY;
+	p[1].now = p[1].ahead = MASTERY_EMERGING;
+	/* Not falls: Mastery -> Secure, Developing -> Emerging. */
+	p[2].previous = MASTERY_MASTERY;
+	p[3].previous = MASTERY_DEVELOPING;
+	p[3].now = p[3].ahead = MASTERY_EMERGING;
+	r = assess(p, 10, NULL);
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	ck_assert_uint_eq(r.n_fallen, 2);
+	/* A third: exactly 30%. */
+	p[4].now = p[4].ahead = MASTERY_DEVELOPING;
+	r = assess(p, 10, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_FALLEN);
+	ck_assert_uint_eq(r.n_fallen, 3);
+	ck_assert_uint_eq(r.n_concerned, 3);
+	ck_assert_double_eq_tol(r.mean_recall, 0.9, 1e-12);
+}
+END_TEST
+
+START_TEST(test_fallen_counts_pupils_without_evidence)
+{
+	/* The share is of the whole class, evidence or not. */
+	flags_pupil p[4] = { steady(MASTERY_SECURE, 0.9),
+	    steady(MASTERY_SECURE, 0.9), steady(MASTERY_SECURE, 0.9),
+	    steady(MASTERY_EMERGING, 0) };
+	flags_result r;
+
+	p[3].evidence = false;
+	p[0].now = p[0].ahead = MASTERY_DEVELOPING;	/* 1 of 4: 25% */
+	r = assess(p, 4, NULL);
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	th.fallen_share = 0.25;
+	r = assess(p, 4, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+}
+END_TEST
+
+START_TEST(test_zero_share_needs_a_fall)
+{
+	flags_pupil p[2] = { steady(MASTERY_SECURE, 0.9),
+	    steady(MASTERY_SECURE, 0.9) };
+	flags_result r;
+
+	th.fallen_share = 0.0;
+	r = assess(p, 2, NULL);
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	p[1].now = MASTERY_DEVELOPING;
+	r = assess(p, 2, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+}
+END_TEST
+
+START_TEST(test_both_reasons)
+{
+	flags_pupil p[3] = { steady(MASTERY_SECURE, 0.4),
+	    steady(MASTERY_SECURE, 0.5), steady(MASTERY_DEVELOPING, 0.9) };
+	flags_result r;
+
+	p[0].now = p[0].ahead = MASTERY_DEVELOPING;
+	r = assess(p, 3, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+	ck_assert_uint_eq(r.reasons,
+	    FLAG_REASON_LOW_RECALL | FLAG_REASON_FALLEN);
+	/* p0 fell and is low, p1 is low: 2 pupils, counted once each. */
+	ck_assert_uint_eq(r.n_concerned, 2);
+}
+END_TEST
+
+START_TEST(test_at_risk_recall)
+{
+	flags_pupil p[3] = { steady(MASTERY_SECURE, 0.85),
+	    steady(MASTERY_SECURE, 0.8), steady(MASTERY_DEVELOPING, 0.75) };
+	flags_result r;
+
+	p[0].recall_ahead = 0.72;
+	p[1].recall_ahead = 0.69;
+	p[2].recall_ahead = 0.62;
+	r = assess(p, 3, NULL);
+	ck_assert_int_eq(r.status, FLAG_AT_RISK);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_LOW_RECALL);
+	ck_assert_uint_eq(r.n_concerned, 2);	/* below 0.7 in 7 days */
+	ck_assert_double_eq_tol(r.mean_recall, 0.8, 1e-15);
+	ck_assert_double_eq_tol(r.mean_recall_ahead, 0.6766666666666667,
+	    1e-12);
+	ck_assert_int_eq(r.since_day, TODAY);
+}
+END_TEST
+
+START_TEST(test_at_risk_fall)
+{
+	flags_pupil p[3] = { steady(MASTERY_SECURE, 0.9),
+	    steady(MASTERY_SECURE, 0.9), steady(MASTERY_MASTERY, 0.95) };
+	flags_result r;
+
+	p[0].ahead = MASTERY_DEVELOPING;	/* will drop below Secure */
+	r = assess(p, 3, NULL);
+	ck_assert_int_eq(r.status, FLAG_AT_RISK);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_FALLEN);
+	ck_assert_uint_eq(r.n_fallen, 1);
+	ck_assert_uint_eq(r.n_concerned, 1);
+}
+END_TEST
+
+START_TEST(test_forgotten_beats_at_risk)
+{
+	flags_pupil p[1] = { steady(MASTERY_DEVELOPING, 0.6) };
+	flags_result r = assess(p, 1, NULL);
+
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+	/* Recovering within 7 days does not clear today's flag. */
+	p[0].recall_ahead = 0.95;
+	r = assess(p, 1, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+}
+END_TEST
+
+START_TEST(test_since_day)
+{
+	flags_pupil low[1] = { steady(MASTERY_DEVELOPING, 0.6) };
+	flags_pupil risk[1] = { steady(MASTERY_SECURE, 0.8) };
+	flags_pupil fine[1] = { steady(MASTERY_SECURE, 0.9) };
+	flags_state none = { FLAG_NONE, TODAY - 50 };
+	flags_state at_risk = { FLAG_AT_RISK, TODAY - 9 };
+	flags_state forgotten = { FLAG_FORGOTTEN, TODAY - 4 };
+	flags_result r;
+
+	risk[0].recall_ahead = 0.6;
+
+	r = assess(low, 1, &none);		/* new flag */
+	ck_assert_int_eq(r.since_day, TODAY);
+	r = assess(low, 1, NULL);
+	ck_assert_int_eq(r.since_day, TODAY);
+	r = assess(risk, 1, &at_risk);		/* same: keeps */
+	ck_assert_int_eq(r.status, FLAG_AT_RISK);
+	ck_assert_int_eq(r.since_day, TODAY - 9);
+	r = assess(low, 1, &at_risk);		/* worse: keeps */
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+	ck_assert_int_eq(r.since_day, TODAY - 9);
+	r = assess(low, 1, &forgotten);		/* same: keeps */
+	ck_assert_int_eq(r.since_day, TODAY - 4);
+	r = assess(risk, 1, &forgotten);	/* better: starts anew */
+	ck_assert_int_eq(r.status, FLAG_AT_RISK);
+	ck_assert_int_eq(r.since_day, TODAY);
+	r = assess(fine, 1, &forgotten);	/* cleared */
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	ck_assert_int_eq(r.since_day, TODAY);
+}
+END_TEST
+
+START_TEST(test_from_mastery)
+{
+	mastery_result now = { .level = MASTERY_SECURE, .n_reviewed = 4,
+	    .mean_recall = 0.6, .mean_recall_seen = 0.9 };
+	mastery_result ahead = { .level = MASTERY_DEVELOPING, .n_reviewed = 4,
+	    .mean_recall = 0.5, .mean_recall_seen = 0.75 };
+	flags_pupil p = flags_pupil_from_mastery(MASTERY_MASTERY, &now,
+	    &ahead);
+
+	ck_assert_int_eq(p.previous, MASTERY_MASTERY);
+	ck_assert_int_eq(p.now, MASTERY_SECURE);
+	ck_assert_int_eq(p.ahead, MASTERY_DEVELOPING);
+	ck_assert_double_eq(p.recall_now, 0.9);
+	ck_assert_double_eq(p.recall_ahead, 0.75);
+	ck_assert(p.evidence);
+	now.n_reviewed = 0;
+	p = flags_pupil_from_mastery(MASTERY_EMERGING, &now, &ahead);
+	ck_assert(!p.evidence);
+}
+END_TEST
+
+static Suite *
+flags_suite(void)
+{
+	Suite *s = suite_create("flags");
+	TCase *tc = tcase_create("assess");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_defaults_and_validation);
+	tcase_add_test(tc, test_empty_class);
+	tcase_add_test(tc, test_no_evidence);
+	tcase_add_test(tc, test_recall_boundary);
+	tcase_add_test(tc, test_mean_over_evidence_only);
+	tcase_add_test(tc, test_fallen_share);
+	tcase_add_test(tc, test_fallen_counts_pupils_without_evidence);
+	tcase_add_test(tc, test_zero_share_needs_a_fall);
+	tcase_add_test(tc, test_both_reasons);
+	tcase_add_test(tc, test_at_risk_recall);
+	tcase_add_test(tc, test_at_risk_fall);
+	tcase_add_test(tc, test_forgotten_beats_at_risk);
+	tcase_add_test(tc, test_since_day);
+	tcase_add_test(tc, test_from_mastery);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(flags_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

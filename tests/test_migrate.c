@@ -1,0 +1,247 @@
+/* test_migrate.c: migrations on a real PostgreSQL: twice, concurrently, edited. */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "migrate.h"
+#include "pgtest.h"
+#include "util.h"
+
+static const char *
+sql_dir(void)
+{
+	const char *d = getenv("RECALLD_SQL");
+	return d ? d : pgtest_srcpath("sql");
+}
+
+static PGconn *
+connect_db(const char *ci)
+{
+	PGconn *pg = PQconnectdb(ci);
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+	return pg;
+}
+
+static int
+count_rows(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+	int n;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
+	n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/* A private copy of sql/ that a test may edit. */
+static char *
+copy_sql(void)
+{
+	char tmpl[] = "/tmp/recalld-sql.XXXXXX";
+	char *dir, *cmd;
+
+	ck_assert(mkdtemp(tmpl) != NULL);
+	dir = xstrdup(tmpl);
+	cmd = xasprintf("cp '%s'/*.sql '%s'/", sql_dir(), dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	return dir;
+}
+
+static void
+rm_dir(char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *fp = fopen(path, "w");
+
+	ck_assert(fp != NULL);
+	fputs(text, fp);
+	fclose(fp);
+	free(path);
+}
+
+START_TEST(test_apply_twice)
+{
+	const char *ci = pgtest_new_db("m_twice");
+	char err[1024];
+	migrate_set *s = migrate_load(sql_dir(), err, sizeof err);
+	PGconn *pg;
+	enum migrate_verdict v;
+	int pending = -1;
+
+	ck_assert_msg(s != NULL, "%s", err);
+	pg = connect_db(ci);
+	ck_assert(migrate_check(pg, s, &v, &pending, err, sizeof err));
+	ck_assert_int_eq(v, MIGRATE_BEHIND);
+	ck_assert_int_eq(pending, migrate_count(s));
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	ck_assert(migrate_check(pg, s, &v, &pending, err, sizeof err));
+	ck_assert_int_eq(v, MIGRATE_CURRENT);
+	ck_assert_int_eq(pending, 0);
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations"),
+	    migrate_count(s));
+	PQfinish(pg);
+	migrate_set_free(s);
+}
+END_TEST
+
+START_TEST(test_apply_concurrently)
+{
+	const char *ci = pgtest_new_db("m_concurrent");
+	char cis[512], err[1024];
+	migrate_set *s = migrate_load(sql_dir(), err, sizeof err);
+	pid_t pids[6];
+	PGconn *pg;
+
+	ck_assert_msg(s != NULL, "%s", err);
+	snprintf(cis, sizeof cis, "%s", ci);
+	for (int i = 0; i < 6; i++) {
+		pids[i] = fork();
+		ck_assert(pids[i] >= 0);
+		if (pids[i] == 0) {
+			PGconn *c = PQconnectdb(cis);
+			bool ok = PQstatus(c) == CONNECTION_OK &&
+			    migrate_apply(c, s, NULL, err, sizeof err);
+			if (!ok)
+				fprintf(stderr, "child %d: %s\n", i, err);
+			PQfinish(c);
+			_exit(ok ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 6; i++) {
+		int st;
+		ck_assert(waitpid(pids[i], &st, 0) == pids[i]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "migrator %d failed", i);
+	}
+	pg = connect_db(cis);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations"),
+	    migrate_count(s));
+	PQfinish(pg);
+	migrate_set_free(s);
+}
+END_TEST
+
+START_TEST(test_changed_checksum)
+{
+	const char *ci = pgtest_new_db("m_changed");
+	char *dir = copy_sql(), err[1024];
+	migrate_set *s = migrate_load(dir, err, sizeof err);
+	PGconn *pg = connect_db(ci);
+	enum migrate_verdict v;
+
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	migrate_set_free(s);
+	/* Someone edits an applied migration. */
+	write_file(dir, "0001_init.sql", "CREATE TABLE school (school_id bigint PRIMARY KEY);\n");
+	s = migrate_load(dir, err, sizeof err);
+	ck_assert(s != NULL);
+	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, "0001_init.sql changed") != NULL, "%s", err);
+	ck_assert(migrate_check(pg, s, &v, NULL, err, sizeof err));
+	ck_assert_int_eq(v, MIGRATE_CHANGED);
+	PQfinish(pg);
+	migrate_set_free(s);
+	rm_dir(dir);
+}
+END_TEST
+
+START_TEST(test_behind_ahead_and_broken)
+{
+	const char *ci = pgtest_new_db("m_behind");
+	char *dir = copy_sql(), err[1024];
+	migrate_set *s = migrate_load(dir, err, sizeof err), *fewer;
+	PGconn *pg = connect_db(ci);
+	enum migrate_verdict v;
+	int pending;
+
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	migrate_set_free(s);
+
+	/* A new file: behind by one, and `serve` would say to migrate. */
+	write_file(dir, "9000_extra.sql", "CREATE TABLE extra (x int);\n");
+	s = migrate_load(dir, err, sizeof err);
+	ck_assert(migrate_check(pg, s, &v, &pending, err, sizeof err));
+	ck_assert_int_eq(v, MIGRATE_BEHIND);
+	ck_assert_int_eq(pending, 1);
+	ck_assert(strstr(err, "recalld migrate") != NULL);
+	migrate_set_free(s);
+
+	/* A broken file changes nothing and is not recorded. */
+	write_file(dir, "9001_broken.sql",
+	    "CREATE TABLE half (x int);\nTHIS IS NOT SQL;\n");
+	s = migrate_load(dir, err, sizeof err);
+	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, "9001_broken.sql") != NULL, "%s", err);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'"), 0);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9001"), 0);
+	/* The good one before it did land, in its own transaction. */
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9000"), 1);
+	migrate_set_free(s);
+
+	/* An older binary that does not know 9000: the database is ahead. */
+	fewer = migrate_load(sql_dir(), err, sizeof err);
+	ck_assert(migrate_check(pg, fewer, &v, NULL, err, sizeof err));
+	ck_assert_int_eq(v, MIGRATE_AHEAD);
+	migrate_set_free(fewer);
+	PQfinish(pg);
+	rm_dir(dir);
+}
+END_TEST
+
+START_TEST(test_bad_directory)
+{
+	char err[512];
+	char *dir = copy_sql();
+
+	ck_assert(migrate_load("/nonexistent/dir", err, sizeof err) == NULL);
+	ck_assert(strstr(err, "/nonexistent/dir") != NULL);
+	write_file(dir, "0001_dupe.sql", "SELECT 1;\n");
+	ck_assert(migrate_load(dir, err, sizeof err) == NULL);
+	ck_assert_msg(strstr(err, "two migrations with version 0001") != NULL, "%s", err);
+	rm_dir(dir);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("migrate");
+	TCase *tc = tcase_create("migrate");
+	SRunner *sr;
+	int failed;
+
+	log_set_level(LOG_LEVEL_WARN);
+	pgtest_start();
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_apply_twice);
+	tcase_add_test(tc, test_apply_concurrently);
+	tcase_add_test(tc, test_changed_checksum);
+	tcase_add_test(tc, test_behind_ahead_and_broken);
+	tcase_add_test(tc, test_bad_directory);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	pgtest_destroy();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
