@@ -11,6 +11,8 @@
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	2000
+/* Statements prepared per connection; beyond this, unnamed ones. */
+#define PREP_MAX	256
 
 enum conn_state {
 	CONN_DOWN,		/* waiting for the backoff timer */
@@ -42,6 +44,12 @@ struct db_req {
 	bool queued;
 	bool cancelled;
 	bool internal;		/* the LISTEN set-up; no user callback */
+	/* What was sent: per entry a statement index, or -1 for a Prepare. */
+	int *entries;
+	int *entry_prep;	/* the prepared slot of each entry, or -1 */
+	bool *entry_ok;		/* a Prepare entry succeeded */
+	int nentries;
+	int cur_entry;
 	/* Results as they come back. */
 	PGresult **results;
 	int cur;		/* statement whose results are being read */
@@ -73,6 +81,14 @@ struct db_conn {
 	db_req *req;		/* in flight */
 	bool pipeline;
 	bool relisten;		/* a channel was added during a LISTEN */
+	/* Statements prepared on this session, by SQL text (see prep_find). */
+	struct db_prep {
+		uint64_t hash;
+		char *sql;	/* NULL: free slot */
+		char name[16];
+	} preps[PREP_MAX];
+	int npreps;
+	unsigned prep_seq;	/* names are never reused within a session */
 };
 
 struct db_pool {
@@ -162,6 +178,63 @@ conn_arm(struct db_conn *c, short what)
 	event_add(c->ev, NULL);
 }
 
+static uint64_t
+sql_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int
+prep_find(struct db_conn *c, const char *sql, uint64_t h)
+{
+	for (int i = 0; i < PREP_MAX; i++)
+		if (c->preps[i].sql != NULL && c->preps[i].hash == h &&
+		    strcmp(c->preps[i].sql, sql) == 0)
+			return i;
+	return -1;
+}
+
+/* Reserve a slot for a statement about to be prepared, or -1 when full. */
+static int
+prep_add(struct db_conn *c, const char *sql, uint64_t h)
+{
+	if (c->npreps == PREP_MAX)
+		return -1;
+	for (int i = 0; i < PREP_MAX; i++) {
+		if (c->preps[i].sql == NULL) {
+			c->preps[i].sql = xstrdup(sql);
+			c->preps[i].hash = h;
+			snprintf(c->preps[i].name, sizeof c->preps[i].name, "rd%u", c->prep_seq++);
+			c->npreps++;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void
+prep_remove(struct db_conn *c, int i)
+{
+	if (c->preps[i].sql == NULL)
+		return;
+	free(c->preps[i].sql);
+	c->preps[i].sql = NULL;
+	c->npreps--;
+}
+
+/* A new session knows no prepared statements. */
+static void
+prep_clear(struct db_conn *c)
+{
+	for (int i = 0; i < PREP_MAX; i++)
+		prep_remove(c, i);
+	c->prep_seq = 0;
+}
+
 static void
 conn_close_pg(struct db_conn *c)
 {
@@ -173,6 +246,7 @@ conn_close_pg(struct db_conn *c)
 		PQfinish(c->pg);
 		c->pg = NULL;
 	}
+	prep_clear(c);
 }
 
 static void
@@ -423,6 +497,18 @@ conn_drain_notifies(struct db_conn *c)
 }
 
 static void
+req_store_error(db_req *r, const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_PIPELINE_ABORTED)
+		req_set_error(r, DB_ERROR, "pipeline aborted", NULL);
+	else
+		req_set_error(r, DB_ERROR, PQresultErrorMessage(res),
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
+}
+
+static void
 req_store(db_req *r, PGresult *res)
 {
 	ExecStatusType st = PQresultStatus(res);
@@ -449,8 +535,10 @@ conn_read_results(struct db_conn *c)
 	while (!done && !PQisBusy(c->pg)) {
 		res = PQgetResult(c->pg);
 		if (c->pipeline) {
+			int e;
+
 			if (res == NULL) {
-				r->cur++;	/* the end of one statement's results */
+				r->cur_entry++;	/* the end of one entry's results */
 				continue;
 			}
 			if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
@@ -458,6 +546,16 @@ conn_read_results(struct db_conn *c)
 				done = true;
 				continue;
 			}
+			e = r->cur_entry < r->nentries ? r->entries[r->cur_entry] : r->ncmds;
+			if (e < 0) {	/* a Prepare: only its success matters */
+				if (PQresultStatus(res) == PGRES_COMMAND_OK)
+					r->entry_ok[r->cur_entry] = true;
+				else
+					req_store_error(r, res);
+				PQclear(res);
+				continue;
+			}
+			r->cur = e;
 			req_store(r, res);
 		} else {
 			if (res == NULL)
@@ -472,6 +570,13 @@ conn_read_results(struct db_conn *c)
 		conn_lost(c, PQerrorMessage(c->pg));
 		return;
 	}
+	/* Forget statements whose Prepare did not happen (an error aborted it). */
+	for (int i = 0; i < r->nentries; i++)
+		if (r->entries[i] < 0 && !r->entry_ok[i])
+			prep_remove(c, r->entry_prep[i]);
+	/* A schema change under us invalidates cached plans: start afresh. */
+	if (strcmp(r->sqlstate, "0A000") == 0)
+		prep_clear(c);
 	c->req = NULL;
 	r->conn = NULL;
 	conn_set_state(c, CONN_IDLE, "request done");
@@ -523,19 +628,55 @@ conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Send r. Each statement runs as a prepared statement of this session,
+ * prepared in the same pipeline the first time it is seen: the server
+ * parses and plans a hot query once per connection, not once per call.
+ */
 static void
 conn_start(struct db_conn *c, db_req *r)
 {
+	int n = 0;
+
 	r->conn = c;
 	c->req = r;
-	c->pipeline = r->ncmds > 1;
+	r->entries = xcalloc((size_t)r->ncmds * 2, sizeof *r->entries);
+	r->entry_prep = xcalloc((size_t)r->ncmds * 2, sizeof *r->entry_prep);
+	r->entry_ok = xcalloc((size_t)r->ncmds * 2, sizeof *r->entry_ok);
+	for (int i = 0; i < r->ncmds; i++) {
+		uint64_t h = sql_hash(r->cmds[i].sql);
+		int slot = prep_find(c, r->cmds[i].sql, h);
+
+		if (slot < 0 && (slot = prep_add(c, r->cmds[i].sql, h)) >= 0) {
+			r->entries[n] = -1;
+			r->entry_prep[n++] = slot;
+		}
+		r->entries[n] = i;
+		r->entry_prep[n++] = slot;
+	}
+	r->nentries = n;
+	r->cur_entry = 0;
+	c->pipeline = n > 1;
 	conn_set_state(c, CONN_BUSY, "request");
 	if (c->pipeline && PQenterPipelineMode(c->pg) != 1)
 		goto fail;
-	for (int i = 0; i < r->ncmds; i++) {
-		struct db_cmd *cmd = &r->cmds[i];
-		if (!PQsendQueryParams(c->pg, cmd->sql, cmd->nparams, NULL,
-		    (const char *const *)cmd->params, NULL, NULL, 0))
+	for (int k = 0; k < n; k++) {
+		int slot = r->entry_prep[k];
+		bool ok;
+
+		if (r->entries[k] < 0) {
+			struct db_cmd *cmd = &r->cmds[r->entries[k + 1]];
+			ok = PQsendPrepare(c->pg, c->preps[slot].name, cmd->sql, cmd->nparams, NULL);
+		} else if (slot >= 0) {
+			struct db_cmd *cmd = &r->cmds[r->entries[k]];
+			ok = PQsendQueryPrepared(c->pg, c->preps[slot].name, cmd->nparams,
+			    (const char *const *)cmd->params, NULL, NULL, 0);
+		} else {
+			struct db_cmd *cmd = &r->cmds[r->entries[k]];
+			ok = PQsendQueryParams(c->pg, cmd->sql, cmd->nparams, NULL,
+			    (const char *const *)cmd->params, NULL, NULL, 0);
+		}
+		if (!ok)
 			goto fail;
 	}
 	if (c->pipeline && PQpipelineSync(c->pg) != 1)
@@ -576,6 +717,9 @@ req_free(db_req *r)
 			PQclear(r->results[i]);
 	}
 	free(r->cmds);
+	free(r->entries);
+	free(r->entry_prep);
+	free(r->entry_ok);
 	free(r->results);
 	free(r->error);
 	if (r->timer != NULL)

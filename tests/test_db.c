@@ -224,6 +224,47 @@ START_TEST(test_pipeline_atomic)
 }
 END_TEST
 
+/*
+ * Statements are prepared per connection on first use: a failed Prepare
+ * must not be remembered, and a reused statement keeps giving right answers.
+ */
+START_TEST(test_prepared_reuse)
+{
+	struct event_base *base = event_base_new();
+	db_pool *p = new_pool(base, conninfo, 1);
+	struct tally t = { 0 };
+	const char *bad[] = { "SELEC 1" };
+	const char *pair[] = { "SELECT 1", "SELEC 1" };
+	const char *good[] = { "SELECT 1", "SELECT 2" };
+	struct multi m;
+
+	for (int round = 0; round < 3; round++) {
+		m = run_multi(base, p, bad, 1);
+		ck_assert_int_eq(m.status, DB_ERROR);
+		ck_assert_str_eq(m.sqlstate, "42601");	/* syntax_error, never 26000 */
+		m = run_multi(base, p, pair, 2);
+		ck_assert_int_eq(m.status, DB_ERROR);
+		ck_assert_str_eq(m.sqlstate, "42601");
+		m = run_multi(base, p, good, 2);
+		ck_assert_int_eq(m.status, DB_OK);
+		ck_assert_str_eq(m.first, "2");
+	}
+	for (int i = 0; i < 300; i++)	/* more distinct statements than the cache holds */
+		query_int(p, &t, i % 2 ? "SELECT $1::int + 0" : "SELECT $1::int * 1", i, i);
+	for (int i = 0; i < 300; i++) {
+		char *sql = malloc(64);
+		snprintf(sql, 64, "SELECT $1::int + %d - %d", i, i);
+		query_int(p, &t, sql, i, i);
+		free(sql);
+	}
+	ck_assert(wait_done(base, &t, 600, 30000));
+	ck_assert_int_eq(t.ok, 600);
+	ck_assert_int_eq(t.wrong, 0);
+	db_pool_free(p);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_cancel)
 {
 	struct event_base *base = event_base_new();
@@ -389,6 +430,7 @@ main(void)
 	tcase_add_test(tc, test_thousand_concurrent);
 	tcase_add_test(tc, test_sql_error);
 	tcase_add_test(tc, test_pipeline_atomic);
+	tcase_add_test(tc, test_prepared_reuse);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_unreachable_fails);
 	tcase_add_test(tc, test_listen_notify);
