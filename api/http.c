@@ -40,6 +40,7 @@ struct route {
 	char *segs[MAX_SEGMENTS];
 	int nsegs;
 	http_handler fn;
+	void *data;
 	struct route_stats stats;
 };
 
@@ -110,6 +111,13 @@ void
 http_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     http_handler fn)
 {
+	http_route_data(s, method, pattern, fn, NULL);
+}
+
+void
+http_route_data(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    http_handler fn, void *data)
+{
 	struct route *r;
 	int n;
 
@@ -119,6 +127,7 @@ http_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
 	r->method = method;
 	r->pattern = xstrdup(pattern);
 	r->fn = fn;
+	r->data = data;
 	{
 		char *copy = xstrdup(pattern);
 		char *segs[MAX_SEGMENTS];
@@ -312,7 +321,7 @@ gen_cb(struct evhttp_request *req, void *arg)
 	}
 	free(buf);
 	if (c->route != NULL) {
-		c->route->fn(c, s->app);
+		c->route->fn(c, s->app, c->route->data);
 		return;
 	}
 	if (path_known) {
@@ -422,6 +431,7 @@ http_server_free(http_server *s)
 	evhttp_free(s->http);
 	for (int i = 0; i < s->nroutes; i++) {
 		free(s->routes[i].pattern);
+		free(s->routes[i].data);
 		for (int j = 0; j < s->routes[i].nsegs; j++)
 			free(s->routes[i].segs[j]);
 		stats_free(&s->routes[i].stats);

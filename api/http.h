@@ -18,7 +18,8 @@
 
 typedef struct http_server http_server;
 typedef struct http_ctx http_ctx;
-typedef void (*http_handler)(http_ctx *ctx, void *app);
+/* route_data: what http_route_data registered with the route, or NULL. */
+typedef void (*http_handler)(http_ctx *ctx, void *app, const void *route_data);
 
 struct http_opts {
 	int64_t max_body;
@@ -37,6 +38,9 @@ void http_server_stop_accepting(http_server *s);
 int http_server_inflight(const http_server *s);
 void http_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     http_handler fn);
+/* The same with data for the handler; the server frees it with free(). */
+void http_route_data(http_server *s, enum evhttp_cmd_type method,
+    const char *pattern, http_handler fn, void *data);
 /* Prometheus text for the request counters and latency histogram. */
 void http_server_metrics(const http_server *s, struct evbuffer *out);
 

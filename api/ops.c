@@ -20,7 +20,7 @@ struct readyz {
 };
 
 static void
-healthz(http_ctx *c, void *arg)
+healthz(http_ctx *c, void *arg, const void *data)
 {
 	http_reply_text(c, 200, "application/json", "{\"status\":\"ok\"}");
 }
@@ -63,7 +63,7 @@ readyz_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-readyz(http_ctx *c, void *arg)
+readyz(http_ctx *c, void *arg, const void *data)
 {
 	struct app *app = arg;
 	struct readyz *r;
@@ -88,7 +88,7 @@ readyz(http_ctx *c, void *arg)
 }
 
 static void
-metrics(http_ctx *c, void *arg)
+metrics(http_ctx *c, void *arg, const void *data)
 {
 	struct app *app = arg;
 	struct evbuffer *b = evbuffer_new();

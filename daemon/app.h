@@ -13,6 +13,7 @@
 #include "config.h"
 #include "db.h"
 #include "migrate.h"
+#include "token.h"
 
 struct http_server;
 
@@ -23,6 +24,7 @@ struct app {
 	db_pool *db;
 	migrate_set *migrations;
 	struct http_server *http;
+	token_cache *tokens;		/* checked API tokens, cleared on revocation */
 	bool ready;			/* READY=1 sent */
 	bool stopping;			/* SIGTERM seen: readyz says 503 */
 	uint64_t started_ms;

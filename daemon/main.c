@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include "cmd_admin.h"
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
@@ -29,6 +30,8 @@ static int cmd_migrate(int, char **, const char *, bool);
 static int cmd_check_config(int, char **, const char *, bool);
 static int cmd_replay(int, char **, const char *, bool);
 static int cmd_help(int, char **, const char *, bool);
+static int cmd_school(int, char **, const char *, bool);
+static int cmd_token(int, char **, const char *, bool);
 
 static const struct cmd cmds[] = {
 	{ "serve", "run the daemon in the foreground",
@@ -51,6 +54,10 @@ static const struct cmd cmds[] = {
 	  "Exits 2 naming the file, line and key on an unknown key, a bad value or a\n"
 	  "syntax error.\n",
 	  cmd_check_config, true },
+	{ "school", "create and list schools",
+	  NULL, cmd_school, true },
+	{ "token", "create, list and revoke API tokens",
+	  NULL, cmd_token, true },
 	{ "replay", "replay a reviews CSV through FSRS-6 (CSV in, states out)",
 	  NULL, cmd_replay, false },
 	{ "help", "show help for a subcommand",
@@ -88,7 +95,7 @@ static int
 show_cmd_help(const struct cmd *c, FILE *fp)
 {
 	if (c->usage == NULL) {
-		/* replay documents itself. */
+		/* These document themselves. */
 		char *argv[] = { (char *)c->name, (char *)"--help", NULL };
 		return c->run(2, argv, NULL, false);
 	}
@@ -195,6 +202,35 @@ cmd_check_config(int argc, char **argv, const char *path, bool given)
 	config_print(c, stdout);
 	config_free(c);
 	return 0;
+}
+
+/* Subcommands that take their own arguments and a loaded configuration. */
+static int
+with_config(int argc, char **argv, const char *path, bool given,
+    int (*fn)(int, char **, const struct config *))
+{
+	struct config *c;
+	int code;
+
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return fn(argc, argv, NULL);
+	if ((c = load_config(path, given)) == NULL)
+		return EXIT_USAGE;
+	code = fn(argc, argv, c);
+	config_free(c);
+	return code;
+}
+
+static int
+cmd_school(int argc, char **argv, const char *path, bool given)
+{
+	return with_config(argc, argv, path, given, school_main);
+}
+
+static int
+cmd_token(int argc, char **argv, const char *path, bool given)
+{
+	return with_config(argc, argv, path, given, token_main);
 }
 
 static int

@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include "api.h"
 #include "app.h"
 #include "http.h"
 #include "log.h"
@@ -15,6 +16,9 @@
 #include "ops.h"
 #include "serve.h"
 #include "util.h"
+
+/* Backstop for a revocation whose NOTIFY was lost with a connection. */
+#define TOKEN_CACHE_TTL_MS 30000
 
 struct serve {
 	struct app app;
@@ -177,6 +181,24 @@ ready_cb(evutil_socket_t fd, short what, void *arg)
 	notify_ready();
 }
 
+/* A token was revoked somewhere (or we may have missed it): forget them all. */
+static void
+tokens_notify(const char *channel, const char *payload, void *arg)
+{
+	struct app *app = arg;
+
+	token_cache_clear(app->tokens);
+	log_debug("serve", "token cache cleared", "reason=revoked");
+}
+
+static void
+tokens_up(void *arg)
+{
+	struct app *app = arg;
+
+	token_cache_clear(app->tokens);
+}
+
 static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -198,6 +220,7 @@ serve_free(struct serve *sv)
 	http_server_free(sv->app.http);
 	db_pool_free(sv->app.db);
 	migrate_set_free(sv->app.migrations);
+	token_cache_free(sv->app.tokens);
 	if (sv->app.base != NULL)
 		event_base_free(sv->app.base);
 }
@@ -238,12 +261,15 @@ serve_main(struct config *cfg, const char *config_path)
 	po.connect_timeout_ms = (int)cfg->database_connect_timeout_ms;
 	po.queue_timeout_ms = (int)cfg->database_connect_timeout_ms;
 	app->db = db_pool_new(app->base, &po);
+	app->tokens = token_cache_new(TOKEN_CACHE_TTL_MS);
+	db_listen(app->db, "recalld_tokens", tokens_notify, tokens_up, app);
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;
 	ho.timeout_ms = cfg->http_timeout_ms;
 	app->http = http_server_new(app->base, &ho, app);
 	ops_routes(app->http);
+	api_routes(app->http);
 	if (!http_server_listen(app->http, cfg->http_listen, err, sizeof err)) {
 		log_errorx("serve", "cannot listen", "err=\"%s\"", err);
 		fprintf(stderr, "recalld: %s\n", err);

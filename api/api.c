@@ -1,0 +1,546 @@
+/* api.c: authentication, bodies, problems and database errors for /v1. */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/queue.h>
+
+#include <openssl/evp.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "api.h"
+#include "clock.h"
+#include "log.h"
+#include "token.h"
+#include "util.h"
+
+/* One registered /v1 route: roles and handler, kept for the wrapper. */
+struct api_route_def {
+	unsigned roles;
+	api_handler h;
+};
+
+/* The wrapper's state per call, before the handler runs. */
+struct call_priv {
+	struct api_call pub;
+	const struct api_route_def *def;
+	void (*next)(struct api_call *c, const struct db_reply *r);
+	char token_hash[TOKEN_HASH_HEX];
+	struct evkeyvalq query;
+	bool query_parsed;
+	char *idem_key;		/* Idempotency-Key of a POST seen for the first time */
+	char idem_hash[65];	/* SHA-256 of method, URI and body */
+	int idem_status;	/* the answer, kept while it is being stored */
+	char *idem_body;
+};
+
+static struct call_priv *
+priv(struct api_call *c)
+{
+	return (struct call_priv *)c;	/* pub is the first member */
+}
+
+static void
+call_free(struct api_call *c)
+{
+	struct call_priv *p = priv(c);
+
+	if (c->req != NULL)
+		db_cancel(c->req);
+	json_decref(c->body);
+	json_decref(c->errors);
+	free(c->state);
+	if (p->query_parsed)
+		evhttp_clear_headers(&p->query);
+	free(p->idem_key);
+	free(p->idem_body);
+	free(p);
+}
+
+static void
+idem_stored(const struct db_reply *r, void *arg)
+{
+	struct api_call *c = arg;
+	struct call_priv *p = priv(c);
+
+	c->req = NULL;
+	/* Answer even if storing failed: the work itself is committed. */
+	if (r->status != DB_OK)
+		log_warnx("api", "idempotency key not stored", "err=\"%s\"", r->error);
+	http_reply_text(c->ctx, p->idem_status, "application/json", p->idem_body);
+	call_free(c);
+}
+
+void
+api_reply_raw(struct api_call *c, int status, const char *json)
+{
+	struct call_priv *p = priv(c);
+	const char *params[6];
+	char st[8];
+
+	if (p->idem_key == NULL || status < 200 || status > 299) {
+		http_reply_text(c->ctx, status, "application/json", json);
+		call_free(c);
+		return;
+	}
+	/* Keep the answer for a retry with the same key, then answer. */
+	p->idem_status = status;
+	p->idem_body = xstrdup(json);
+	snprintf(st, sizeof st, "%d", status);
+	params[0] = c->school;
+	params[1] = p->idem_key;
+	params[2] = p->idem_hash;
+	params[3] = st;
+	params[4] = json;
+	params[5] = c->now;
+	c->req = db_query(c->app->db,
+	    "INSERT INTO idempotency (school_id, key, request_hash, status, body, created_at)"
+	    " VALUES ($1, $2, $3, $4::integer, $5, $6::timestamptz) ON CONFLICT DO NOTHING",
+	    6, params, idem_stored, c);
+}
+
+void
+api_reply(struct api_call *c, int status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	api_reply_raw(c, status, s ? s : "{}");
+	free(s);
+}
+
+void
+api_problem(struct api_call *c, int status, const char *type, const char *title,
+    const char *detail)
+{
+	http_problem(c->ctx, status, type, title, detail);
+	call_free(c);
+}
+
+void
+api_field_error(struct api_call *c, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	json_t *e;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (c->errors == NULL)
+		c->errors = json_array();
+	e = json_pack("{s:s, s:s}", "field", field, "detail", msg);
+	json_array_append_new(c->errors, e);
+	free(msg);
+}
+
+bool
+api_has_errors(const struct api_call *c)
+{
+	return c->errors != NULL && json_array_size(c->errors) > 0;
+}
+
+void
+api_validation_failed(struct api_call *c)
+{
+	json_t *p = json_object();
+	char *s;
+
+	json_object_set_new(p, "type", json_string("/problems/validation-failed"));
+	json_object_set_new(p, "title", json_string("Validation failed"));
+	json_object_set_new(p, "status", json_integer(422));
+	json_object_set_new(p, "detail", json_string(
+	    "some fields are missing or wrong; see errors"));
+	json_object_set_new(p, "instance", json_string(
+	    evhttp_request_get_uri(http_ctx_req(c->ctx))));
+	json_object_set(p, "errors", c->errors ? c->errors : json_array());
+	s = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	http_reply_text(c->ctx, 422, "application/problem+json", s);
+	free(s);
+	call_free(c);
+}
+
+const char *
+api_param(struct api_call *c, const char *name)
+{
+	return http_ctx_param(c->ctx, name);
+}
+
+bool
+api_param_id(struct api_call *c, const char *name, int64_t *out)
+{
+	const char *s = api_param(c, name);
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 18)
+		goto bad;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		goto bad;
+	*out = v;
+	return true;
+bad:
+	/* A malformed id cannot exist: the same 404 as a missing one. */
+	api_problem(c, 404, "not-found", "Not found", "no such object in this school");
+	return false;
+}
+
+const char *
+api_query(struct api_call *c, const char *name)
+{
+	struct call_priv *p = priv(c);
+
+	if (!p->query_parsed) {
+		const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(http_ctx_req(c->ctx));
+		const char *q = u ? evhttp_uri_get_query(u) : NULL;
+
+		TAILQ_INIT(&p->query);
+		p->query_parsed = true;
+		if (q != NULL && evhttp_parse_query_str(q, &p->query) != 0)
+			evhttp_clear_headers(&p->query);
+	}
+	return evhttp_find_header(&p->query, name);
+}
+
+/* Constraint names follow <table>_<column>_fk, so a violation names its field. */
+static void
+constraint_field(const char *constraint, const char *table, char *out, size_t len)
+{
+	size_t tl = strlen(table), cl;
+
+	out[0] = '\0';
+	if (constraint == NULL || strncmp(constraint, table, tl) != 0 || constraint[tl] != '_')
+		return;
+	cl = strlen(constraint);
+	if (cl < tl + 4 || strcmp(constraint + cl - 3, "_fk") != 0)
+		return;
+	snprintf(out, len, "%.*s", (int)(cl - tl - 4), constraint + tl + 1);
+}
+
+void
+api_db_failed(struct api_call *c, const struct db_reply *r)
+{
+	const PGresult *res = NULL;
+	const char *constraint = NULL, *table = NULL;
+	char field[64];
+
+	if (r->status == DB_UNAVAILABLE) {
+		api_problem(c, 503, "database-unavailable", "Database unavailable",
+		    "the database cannot be reached right now; retry shortly");
+		return;
+	}
+	for (int i = 0; i < r->nresults; i++) {
+		if (r->results[i] != NULL &&
+		    PQresultStatus(r->results[i]) == PGRES_FATAL_ERROR) {
+			res = r->results[i];
+			break;
+		}
+	}
+	if (res != NULL) {
+		constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+		table = PQresultErrorField(res, PG_DIAG_TABLE_NAME);
+	}
+	if (strcmp(r->sqlstate, "23503") == 0) {	/* foreign_key_violation */
+		constraint_field(constraint, table ? table : "", field, sizeof field);
+		api_field_error(c, field[0] ? field : "reference",
+		    "refers to something that does not exist in this school");
+		api_validation_failed(c);
+		return;
+	}
+	if (strcmp(r->sqlstate, "23505") == 0) {	/* unique_violation */
+		api_problem(c, 409, "conflict", "Conflict",
+		    "an object with this external_id (or key) already exists");
+		return;
+	}
+	if (strcmp(r->sqlstate, "23514") == 0 || strcmp(r->sqlstate, "23502") == 0 ||
+	    strncmp(r->sqlstate, "22", 2) == 0) {
+		/* check_violation, not_null, data exceptions: the values are wrong */
+		const char *col = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
+		size_t tl = table ? strlen(table) : 0, cl = constraint ? strlen(constraint) : 0;
+
+		/* <table>_<column>_check names its column */
+		if (col == NULL && constraint != NULL && table != NULL && cl > tl + 7 &&
+		    strncmp(constraint, table, tl) == 0 && constraint[tl] == '_' &&
+		    strcmp(constraint + cl - 6, "_check") == 0) {
+			snprintf(field, sizeof field, "%.*s", (int)(cl - tl - 7), constraint + tl + 1);
+			col = field;
+		}
+		/* The primary message only: the detail would echo the whole row. */
+		if (constraint != NULL && strcmp(constraint, "school_tz_check") == 0)
+			api_field_error(c, "tz", "is not a time zone PostgreSQL knows (an IANA name such as Europe/London)");
+		else
+			api_field_error(c, col ? col : constraint ? constraint : "body",
+			    "is not acceptable: %s", res ? PQresultErrorField(res,
+			    PG_DIAG_MESSAGE_PRIMARY) : "refused by the database");
+		api_validation_failed(c);
+		return;
+	}
+	log_warnx("api", "database error", "sqlstate=%s err=\"%s\"", r->sqlstate, r->error);
+	api_problem(c, 500, "internal", "Internal error",
+	    "the request failed inside recalld; it has been logged");
+}
+
+static void
+call_db_cb(const struct db_reply *r, void *arg)
+{
+	struct api_call *c = arg;
+
+	c->req = NULL;
+	priv(c)->next(c, r);
+}
+
+void
+api_submit(struct api_call *c, db_req *r,
+    void (*cb)(struct api_call *c, const struct db_reply *r))
+{
+	priv(c)->next = cb;
+	c->req = db_submit(c->app->db, r);
+}
+
+void
+api_query_db(struct api_call *c, const char *sql, int n, const char *const *params,
+    void (*cb)(struct api_call *c, const struct db_reply *r))
+{
+	db_req *r = db_req_new(call_db_cb, c);
+
+	db_req_add(r, sql, n, params);
+	api_submit(c, r, cb);
+}
+
+/* ---- the wrapper: token, role, body ---- */
+
+static bool
+body_ok(struct api_call *c)
+{
+	struct evhttp_request *req = http_ctx_req(c->ctx);
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct evbuffer *in;
+	const char *ct;
+	json_error_t jerr;
+	size_t len;
+
+	if (m != EVHTTP_REQ_POST && m != EVHTTP_REQ_PATCH && m != EVHTTP_REQ_PUT)
+		return true;
+	in = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(in);
+	if (len == 0 && m == EVHTTP_REQ_POST)
+		return true;	/* actions such as .../taught may carry no body */
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+		api_problem(c, 415, "unsupported-media-type", "Unsupported media type",
+		    "send the body as Content-Type: application/json");
+		return false;
+	}
+	c->body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (c->body == NULL) {
+		char detail[256];
+		snprintf(detail, sizeof detail, "the body is not valid JSON: %s (line %d, column %d)",
+		    jerr.text, jerr.line, jerr.column);
+		api_problem(c, 400, "malformed-json", "Malformed JSON", detail);
+		return false;
+	}
+	if (!json_is_object(c->body)) {
+		api_problem(c, 400, "malformed-json", "Malformed JSON",
+		    "the body must be a JSON object");
+		return false;
+	}
+	return true;
+}
+
+static void
+idem_checked(struct api_call *c, const struct db_reply *r)
+{
+	struct call_priv *p = priv(c);
+	const PGresult *res;
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	res = r->results[0];
+	if (PQntuples(res) == 0) {
+		p->def->h(c);	/* first time: do it, and remember the answer */
+		return;
+	}
+	free(p->idem_key);
+	p->idem_key = NULL;
+	if (strcmp(PQgetvalue(res, 0, 0), p->idem_hash) != 0) {
+		api_problem(c, 422, "idempotency-key-reused", "Idempotency key reused",
+		    "this Idempotency-Key was used with a different request");
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(http_ctx_req(c->ctx)),
+	    "Idempotent-Replayed", "true");
+	api_reply_raw(c, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2));
+}
+
+/* POST with Idempotency-Key: a repeat gets the first answer, not a second effect. */
+static bool
+idempotency_begin(struct api_call *c)
+{
+	struct call_priv *p = priv(c);
+	struct evhttp_request *req = http_ctx_req(c->ctx);
+	const char *key = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Idempotency-Key");
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	EVP_MD_CTX *md;
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int hl = 0;
+	const char *params[2];
+	size_t n;
+
+	if (key == NULL || evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+		return false;
+	n = strlen(key);
+	for (size_t i = 0; i < n; i++)
+		if (key[i] < 0x21 || key[i] > 0x7e)
+			n = 0;
+	if (n == 0 || n > 200) {
+		api_problem(c, 400, "bad-idempotency-key", "Bad Idempotency-Key",
+		    "an Idempotency-Key is 1 to 200 printable ASCII characters");
+		return true;
+	}
+	md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestUpdate(md, evhttp_request_get_uri(req), strlen(evhttp_request_get_uri(req)));
+	EVP_DigestUpdate(md, "\n", 1);
+	EVP_DigestUpdate(md, evbuffer_pullup(in, -1), evbuffer_get_length(in));
+	EVP_DigestFinal_ex(md, h, &hl);
+	EVP_MD_CTX_free(md);
+	for (unsigned int i = 0; i < hl && i < 32; i++)
+		snprintf(p->idem_hash + 2 * i, 3, "%02x", h[i]);
+	p->idem_key = xstrdup(key);
+	params[0] = c->school;
+	params[1] = key;
+	api_query_db(c, "SELECT request_hash, status, body FROM idempotency"
+	    " WHERE school_id = $1 AND key = $2", 2, params, idem_checked);
+	return true;
+}
+
+static void
+unauthorized(struct api_call *c, const char *detail)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(http_ctx_req(c->ctx)),
+	    "WWW-Authenticate", "Bearer realm=\"recalld\"");
+	api_problem(c, 401, "unauthorized", "Unauthorized", detail);
+}
+
+/* The token is good: role, body, idempotency, then the handler. */
+static void
+authorized(struct api_call *c)
+{
+	struct call_priv *p = priv(c);
+
+	if (!(p->def->roles & c->role)) {
+		api_problem(c, 403, "forbidden", "Forbidden",
+		    "this token's role may not do this");
+		return;
+	}
+	if (!body_ok(c) || idempotency_begin(c))
+		return;
+	p->def->h(c);
+}
+
+static void
+set_identity(struct api_call *c, const struct token_identity *id)
+{
+	c->token_id = id->token_id;
+	c->role = (enum api_role)id->role;
+	c->teacher_id = id->teacher_id;
+	if (id->teacher_id > 0)
+		snprintf(c->teacher, sizeof c->teacher, "%" PRId64, id->teacher_id);
+}
+
+static void
+auth_cb(struct api_call *c, const struct db_reply *r)
+{
+	struct call_priv *p = priv(c);
+	struct token_identity id = { 0 };
+	const PGresult *res;
+	const char *role;
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	res = r->results[0];
+	if (PQntuples(res) != 1) {
+		unauthorized(c, "the token is unknown or revoked");
+		return;
+	}
+	id.school_id = c->school_id;
+	id.token_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	role = PQgetvalue(res, 0, 1);
+	id.role = strcmp(role, "admin") == 0 ? ROLE_ADMIN :
+	    strcmp(role, "teacher") == 0 ? ROLE_TEACHER : ROLE_INTEGRATION;
+	if (!PQgetisnull(res, 0, 2))
+		id.teacher_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	token_cache_put(c->app->tokens, p->token_hash, util_mono_ms(), &id);
+	set_identity(c, &id);
+	authorized(c);
+}
+
+static void
+route_cb(http_ctx *ctx, void *arg, const void *route_data)
+{
+	struct app *app = arg;
+	struct call_priv *p = xcalloc(1, sizeof *p);
+	struct api_call *c = &p->pub;
+	struct evhttp_request *req = http_ctx_req(ctx);
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	char bytea[TOKEN_HASH_HEX + 2];
+	const char *params[2];
+	struct token_identity id;
+
+	p->def = route_data;
+	c->ctx = ctx;
+	c->app = app;
+	clock_now_iso(c->now, sizeof c->now);
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+		unauthorized(c, "send Authorization: Bearer <token>");
+		return;
+	}
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	if (!token_parse(auth, &c->school_id)) {
+		unauthorized(c, "the token is malformed");
+		return;
+	}
+	snprintf(c->school, sizeof c->school, "%" PRId64, c->school_id);
+	token_hash_hex(auth, p->token_hash);
+	if (token_cache_get(app->tokens, p->token_hash, util_mono_ms(), &id) &&
+	    id.school_id == c->school_id) {
+		set_identity(c, &id);
+		authorized(c);
+		return;
+	}
+	snprintf(bytea, sizeof bytea, "\\x%s", p->token_hash);
+	params[0] = c->school;
+	params[1] = bytea;
+	api_query_db(c,
+	    "SELECT t.token_id, t.role, t.teacher_id FROM api_token t"
+	    " JOIN school s ON s.school_id = t.school_id AND s.active"
+	    " WHERE t.school_id = $1 AND t.hash = $2::bytea AND t.revoked_at IS NULL",
+	    2, params, auth_cb);
+}
+
+void
+api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    unsigned roles, api_handler h)
+{
+	struct api_route_def *d = xcalloc(1, sizeof *d);
+
+	d->roles = roles;
+	d->h = h;
+	http_route_data(s, method, pattern, route_cb, d);
+}

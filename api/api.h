@@ -1,0 +1,86 @@
+/*
+ * api.h: what every /v1 handler shares: the authenticated call, JSON
+ * bodies, problem answers with per-field errors, and mapping database
+ * failures to HTTP. A call is made by api_route's wrapper after the token
+ * is checked, and freed by whichever api_reply_* / api_problem* answers it.
+ */
+#ifndef RECALLD_API_H
+#define RECALLD_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "db.h"
+#include "http.h"
+
+enum api_role {
+	ROLE_ADMIN = 1,
+	ROLE_TEACHER = 2,
+	ROLE_INTEGRATION = 4,
+};
+#define ROLES_ALL (ROLE_ADMIN | ROLE_TEACHER | ROLE_INTEGRATION)
+
+struct api_call {
+	http_ctx *ctx;
+	struct app *app;
+	int64_t school_id;
+	char school[24];	/* school_id as text, for parameters */
+	enum api_role role;
+	int64_t teacher_id;	/* ROLE_TEACHER only */
+	char teacher[24];
+	int64_t token_id;
+	char now[40];		/* the clock at the start of the call, ISO */
+	json_t *body;		/* parsed JSON body of POST/PATCH, or NULL */
+	json_t *errors;		/* per-field validation errors, or NULL */
+	void *state;		/* the handler's own, freed with free() */
+	db_req *req;		/* in flight, cancelled if the call ends first */
+};
+
+typedef void (*api_handler)(struct api_call *call);
+
+/*
+ * Register a /v1 route: the wrapper checks the bearer token (401), the
+ * role (403), the content type and JSON body for POST/PUT/PATCH (415, 400),
+ * then calls h.
+ */
+void api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    unsigned roles, api_handler h);
+
+const char *api_param(struct api_call *c, const char *name);
+/* A path parameter that must be a positive integer id; else answers 404. */
+bool api_param_id(struct api_call *c, const char *name, int64_t *out);
+const char *api_query(struct api_call *c, const char *name);
+
+/* Answers; each frees the call. body is stolen. */
+void api_reply(struct api_call *c, int status, json_t *body);
+/* Send JSON text as is (PostgreSQL built it). */
+void api_reply_raw(struct api_call *c, int status, const char *json);
+void api_problem(struct api_call *c, int status, const char *type,
+    const char *title, const char *detail);
+
+/* Collect a field error; api_validation_failed answers 422 with them all. */
+void api_field_error(struct api_call *c, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool api_has_errors(const struct api_call *c);
+void api_validation_failed(struct api_call *c);
+
+/*
+ * Answer a failed database reply: 503 when unavailable, 409/422 for
+ * constraint violations (naming the field when the constraint does), 500
+ * otherwise (logged).
+ */
+void api_db_failed(struct api_call *c, const struct db_reply *r);
+
+/* Run a query for the call; cb gets the call back. */
+void api_query_db(struct api_call *c, const char *sql, int n,
+    const char *const *params, void (*cb)(struct api_call *c, const struct db_reply *r));
+/* The same for a prepared multi-statement request (one transaction). */
+void api_submit(struct api_call *c, db_req *r,
+    void (*cb)(struct api_call *c, const struct db_reply *r));
+
+void api_routes(http_server *s);
+
+#endif

@@ -1,0 +1,560 @@
+/* v1.c: the /v1 school data routes: descriptors and the special cases. */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "resource.h"
+#include "util.h"
+
+#define R_READ ROLES_ALL
+#define R_WRITE (ROLE_ADMIN | ROLE_INTEGRATION)
+
+static const char *const question_kinds[] = { "mcq", "short", "self", "external", NULL };
+static const char *const calendar_kinds[] = { "holiday", "closure", "training", NULL };
+static const char *const enrol_roles[] = { "pupil", "teacher", NULL };
+
+/* What a teacher may see: their classes, and the pupils enrolled in them. */
+#define TEACHES_CLASS(cls) \
+	"EXISTS (SELECT 1 FROM class_teacher ct WHERE ct.school_id = t.school_id" \
+	" AND ct.class_id = " cls " AND ct.active AND ct.teacher_id = %s::bigint)"
+
+#define EXTERNAL_ID { "external_id", RT_TEXT, RF_REQUIRED | RF_FILTER, 200, 0, 0, NULL }
+#define ACTIVE { "active", RT_BOOL, RF_FILTER, 0, 0, 0, NULL }
+#define UPDATED_AT { "updated_at", RT_TEXT, RF_READONLY, 0, 0, 0, NULL }
+#define END { NULL, 0, 0, 0, 0, 0, NULL }
+
+static const struct res_field pupil_fields[] = {
+	EXTERNAL_ID,
+	{ "given_name", RT_TEXT, RF_NULLABLE, 100, 0, 0, NULL },
+	{ "family_name", RT_TEXT, RF_NULLABLE, 100, 0, 0, NULL },
+	{ "year_group", RT_TEXT, RF_NULLABLE | RF_FILTER, 20, 0, 0, NULL },
+	ACTIVE, UPDATED_AT, END,
+};
+static const struct resource pupils = {
+	"pupil", "pupil_id", pupil_fields, R_READ, R_WRITE,
+	"EXISTS (SELECT 1 FROM class_pupil cp JOIN class_teacher ct ON ct.school_id ="
+	" cp.school_id AND ct.class_id = cp.class_id WHERE cp.school_id = t.school_id"
+	" AND cp.pupil_id = t.pupil_id AND cp.active AND ct.active AND ct.teacher_id = %s::bigint)",
+	false,
+};
+
+static const struct res_field teacher_fields[] = {
+	EXTERNAL_ID,
+	{ "given_name", RT_TEXT, RF_NULLABLE, 100, 0, 0, NULL },
+	{ "family_name", RT_TEXT, RF_NULLABLE, 100, 0, 0, NULL },
+	{ "email", RT_TEXT, RF_NULLABLE, 254, 0, 0, NULL },
+	ACTIVE, UPDATED_AT, END,
+};
+static const struct resource teachers = {
+	"teacher", "teacher_id", teacher_fields, R_READ, R_WRITE,
+	"t.teacher_id = %s::bigint", false,
+};
+
+static const struct res_field class_fields[] = {
+	EXTERNAL_ID,
+	{ "name", RT_TEXT, RF_REQUIRED, 200, 0, 0, NULL },
+	{ "course_id", RT_REF, RF_NULLABLE | RF_FILTER, 0, 0, 0, NULL },
+	ACTIVE, UPDATED_AT, END,
+};
+static const struct resource classes = {
+	"class", "class_id", class_fields, R_READ, R_WRITE, TEACHES_CLASS("t.class_id"), false,
+};
+
+static const struct res_field course_fields[] = {
+	EXTERNAL_ID,
+	{ "name", RT_TEXT, RF_REQUIRED, 200, 0, 0, NULL },
+	{ "exam_date", RT_DATE, RF_NULLABLE, 0, 0, 0, NULL },
+	ACTIVE, UPDATED_AT, END,
+};
+static const struct resource courses = {
+	"course", "course_id", course_fields, R_READ, R_WRITE, NULL, false,
+};
+
+static const struct res_field unit_fields[] = {
+	{ "course_id", RT_REF, RF_REQUIRED | RF_FILTER, 0, 0, 0, NULL },
+	EXTERNAL_ID,
+	{ "name", RT_TEXT, RF_REQUIRED, 200, 0, 0, NULL },
+	{ "position", RT_INT, 0, 0, 0, 100000, NULL },
+	ACTIVE, UPDATED_AT, END,
+};
+static const struct resource units = {
+	"unit", "unit_id", unit_fields, R_READ, R_WRITE, NULL, false,
+};
+
+static const struct res_field question_fields[] = {
+	{ "unit_id", RT_REF, RF_REQUIRED | RF_FILTER, 0, 0, 0, NULL },
+	EXTERNAL_ID,
+	{ "kind", RT_ENUM, RF_REQUIRED | RF_FILTER | RF_CONTENT, 0, 0, 0, question_kinds },
+	{ "prompt", RT_TEXT, RF_REQUIRED | RF_CONTENT, 2000, 0, 0, NULL },
+	{ "choices", RT_STRINGS, RF_NULLABLE | RF_CONTENT, 0, 0, 0, NULL },
+	{ "correct_choice", RT_INT, RF_NULLABLE | RF_CONTENT, 0, 0, 9, NULL },
+	{ "accepted_answers", RT_STRINGS, RF_NULLABLE | RF_CONTENT, 0, 0, 0, NULL },
+	{ "explanation", RT_TEXT, RF_NULLABLE | RF_CONTENT, 2000, 0, 0, NULL },
+	{ "fast_ms", RT_INT, RF_NULLABLE, 0, 1, 600000, NULL },
+	{ "slow_ms", RT_INT, RF_NULLABLE, 0, 1, 600000, NULL },
+	{ "version", RT_INT, RF_READONLY, 0, 0, 0, NULL },
+	ACTIVE, UPDATED_AT, END,
+};
+static const struct resource questions = {
+	"question", "question_id", question_fields, R_READ, R_WRITE, NULL, true,
+};
+
+static const struct res_field school_fields[] = {
+	{ "name", RT_TEXT, 0, 200, 0, 0, NULL },
+	{ "tz", RT_TZ, 0, 64, 0, 0, NULL },
+	{ "prompt_time", RT_TIME, 0, 0, 0, 0, NULL },
+	{ "school_days", RT_WEEKDAYS, 0, 0, 0, 0, NULL },
+	{ "max_per_day", RT_INT, 0, 0, 0, 50, NULL },
+	{ "new_per_day", RT_INT, 0, 0, 0, 50, NULL },
+	{ "desired_retention", RT_NUMBER, 0, 0, 0.7, 0.99, NULL },
+	{ "max_interval_days", RT_INT, 0, 0, 1, 36500, NULL },
+	{ "first_retrieval_delay_days", RT_INT, 0, 0, 0, 60, NULL },
+	{ "self_rating", RT_BOOL, 0, 0, 0, 0, NULL },
+	{ "mastery_min_coverage", RT_NUMBER, 0, 0, 0, 1, NULL },
+	{ "mastery_developing_recall", RT_NUMBER, 0, 0, 0, 1, NULL },
+	{ "mastery_secure_recall", RT_NUMBER, 0, 0, 0, 1, NULL },
+	{ "mastery_secure_share", RT_NUMBER, 0, 0, 0, 1, NULL },
+	{ "mastery_stability_days", RT_NUMBER, 0, 0, 1, 3650, NULL },
+	{ "mastery_durable_share", RT_NUMBER, 0, 0, 0, 1, NULL },
+	{ "flag_recall", RT_NUMBER, 0, 0, 0, 1, NULL },
+	{ "flag_fallen_share", RT_NUMBER, 0, 0, 0, 1, NULL },
+	{ "flag_horizon_days", RT_INT, 0, 0, 1, 60, NULL },
+	{ "digest_weekday", RT_INT, 0, 0, 1, 7, NULL },
+	{ "active", RT_BOOL, RF_READONLY, 0, 0, 0, NULL },
+	{ "created_at", RT_TEXT, RF_READONLY, 0, 0, 0, NULL },
+	UPDATED_AT, END,
+};
+static const struct resource school = {
+	"school", "school_id", school_fields, R_READ, ROLE_ADMIN, NULL, false,
+};
+
+/* Five handlers a resource: list, create, get, update, deactivate. */
+#define RESOURCE_HANDLERS(name) \
+	static void name##_list(struct api_call *c) { resource_list(c, &name); } \
+	static void name##_create(struct api_call *c) { resource_create(c, &name); } \
+	static void name##_get(struct api_call *c) { resource_get(c, &name); } \
+	static void name##_update(struct api_call *c) { resource_update(c, &name); } \
+	static void name##_deactivate(struct api_call *c) { resource_deactivate(c, &name); }
+
+RESOURCE_HANDLERS(pupils)
+RESOURCE_HANDLERS(teachers)
+RESOURCE_HANDLERS(classes)
+RESOURCE_HANDLERS(courses)
+RESOURCE_HANDLERS(units)
+RESOURCE_HANDLERS(questions)
+
+#define RESOURCE_ROUTES(s, name, res) do { \
+	api_route(s, EVHTTP_REQ_GET, "/v1/" #name, (res).read_roles, name##_list); \
+	api_route(s, EVHTTP_REQ_POST, "/v1/" #name, (res).write_roles, name##_create); \
+	api_route(s, EVHTTP_REQ_GET, "/v1/" #name "/{id}", (res).read_roles, name##_get); \
+	api_route(s, EVHTTP_REQ_PATCH, "/v1/" #name "/{id}", (res).write_roles, name##_update); \
+	api_route(s, EVHTTP_REQ_DELETE, "/v1/" #name "/{id}", (res).write_roles, name##_deactivate); \
+} while (0)
+
+static void
+school_get(struct api_call *c)
+{
+	resource_get_id(c, &school, c->school);
+}
+
+static void
+school_update(struct api_call *c)
+{
+	resource_update_id(c, &school, c->school);
+}
+
+/* ---- answers made of one JSON text column, or 404 when NULL ---- */
+
+static void
+json_or_404(struct api_call *c, const struct db_reply *r)
+{
+	const PGresult *res;
+	int status = c->state ? *(int *)c->state : 200;
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	res = r->results[r->nresults - 1];
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+		api_problem(c, 404, "not-found", "Not found", "no such object in this school");
+		return;
+	}
+	api_reply_raw(c, status, PQgetvalue(res, 0, 0));
+}
+
+static void
+with_status(struct api_call *c, int status)
+{
+	int *s = xmalloc(sizeof *s);
+
+	*s = status;
+	c->state = s;
+}
+
+/* ---- calendar ---- */
+
+static const struct res_field f_date = { "date", RT_DATE, RF_REQUIRED, 0, 0, 0, NULL };
+static const struct res_field f_kind = { "kind", RT_ENUM, 0, 0, 0, 0, calendar_kinds };
+static const struct res_field f_name = { "name", RT_TEXT, RF_NULLABLE, 200, 0, 0, NULL };
+
+static void
+calendar_list(struct api_call *c)
+{
+	const char *from = api_query(c, "from"), *to = api_query(c, "to");
+	char *vfrom = NULL, *vto = NULL;
+	json_t *j;
+	const char *p[3];
+
+	if (from != NULL) {
+		j = json_string(from);
+		if (j == NULL || !resource_value(c, &f_date, j, &vfrom))
+			api_field_error(c, "from", "must be a date YYYY-MM-DD");
+		json_decref(j);
+	}
+	if (to != NULL) {
+		j = json_string(to);
+		if (j == NULL || !resource_value(c, &f_date, j, &vto))
+			api_field_error(c, "to", "must be a date YYYY-MM-DD");
+		json_decref(j);
+	}
+	if (api_has_errors(c)) {
+		free(vfrom);
+		free(vto);
+		api_validation_failed(c);
+		return;
+	}
+	p[0] = c->school;
+	p[1] = vfrom;
+	p[2] = vto;
+	api_query_db(c,
+	    "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+	    "'date', d.day, 'kind', d.kind, 'name', d.name) ORDER BY d.day), '[]'))::text"
+	    " FROM school_calendar d WHERE d.school_id = $1"
+	    " AND ($2::date IS NULL OR d.day >= $2::date) AND ($3::date IS NULL OR d.day <= $3::date)",
+	    3, p, json_or_404);
+	free(vfrom);
+	free(vto);
+}
+
+static void
+calendar_put(struct api_call *c)
+{
+	char *date = NULL, *kind = NULL, *name = NULL;
+	json_t *v;
+	const char *p[5];
+	const char *key;
+
+	if (c->body == NULL) {
+		api_problem(c, 400, "malformed-json", "Malformed JSON",
+		    "send {\"date\": \"YYYY-MM-DD\", \"kind\": \"holiday\", \"name\": \"...\"}");
+		return;
+	}
+	json_object_foreach(c->body, key, v)
+		if (strcmp(key, "date") && strcmp(key, "kind") && strcmp(key, "name"))
+			api_field_error(c, key, "is not a field of a calendar day");
+	if ((v = json_object_get(c->body, "date")) == NULL)
+		api_field_error(c, "date", "is required");
+	else
+		resource_value(c, &f_date, v, &date);
+	if ((v = json_object_get(c->body, "kind")) != NULL)
+		resource_value(c, &f_kind, v, &kind);
+	if ((v = json_object_get(c->body, "name")) != NULL)
+		resource_value(c, &f_name, v, &name);
+	if (api_has_errors(c)) {
+		free(date);
+		free(kind);
+		free(name);
+		api_validation_failed(c);
+		return;
+	}
+	p[0] = c->school;
+	p[1] = date;
+	p[2] = kind ? kind : "holiday";
+	p[3] = name;
+	with_status(c, 201);
+	api_query_db(c,
+	    "INSERT INTO school_calendar AS d (school_id, day, kind, name) VALUES ($1, $2::date, $3, $4)"
+	    " ON CONFLICT (school_id, day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name"
+	    " RETURNING json_build_object('date', d.day, 'kind', d.kind, 'name', d.name)::text",
+	    4, p, json_or_404);
+	free(date);
+	free(kind);
+	free(name);
+}
+
+static void
+calendar_delete(struct api_call *c)
+{
+	json_t *j = json_string(api_param(c, "date"));
+	char *date = NULL;
+	const char *p[2];
+
+	if (j == NULL || !resource_value(c, &f_date, j, &date)) {
+		json_decref(j);
+		api_problem(c, 404, "not-found", "Not found", "no such day in the calendar");
+		return;
+	}
+	json_decref(j);
+	p[0] = c->school;
+	p[1] = date;
+	api_query_db(c,
+	    "DELETE FROM school_calendar d WHERE d.school_id = $1 AND d.day = $2::date"
+	    " RETURNING json_build_object('date', d.day, 'kind', d.kind, 'name', d.name)::text",
+	    2, p, json_or_404);
+	free(date);
+}
+
+/* ---- enrollments ---- */
+
+/* A teacher's token reaches only classes they teach; others the whole school. */
+static const char *
+class_visible(struct api_call *c)
+{
+	return c->role == ROLE_TEACHER ?
+	    " AND EXISTS (SELECT 1 FROM class_teacher ct WHERE ct.school_id = k.school_id"
+	    " AND ct.class_id = k.class_id AND ct.active AND ct.teacher_id = $3::bigint)" :
+	    " AND $3::bigint IS NULL";
+}
+
+static void
+enrollments_list(struct api_call *c)
+{
+	int64_t id;
+	const char *p[3];
+	char *sql;
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
+	sql = xasprintf(
+	    "SELECT json_build_object('items', coalesce((SELECT json_agg(x ORDER BY x.role, x.id) FROM ("
+	    "  SELECT 'pupil' AS role, cp.pupil_id AS id, pu.external_id, cp.active"
+	    "  FROM class_pupil cp JOIN pupil pu ON pu.school_id = cp.school_id AND pu.pupil_id = cp.pupil_id"
+	    "  WHERE cp.school_id = k.school_id AND cp.class_id = k.class_id"
+	    "  UNION ALL"
+	    "  SELECT 'teacher', ct.teacher_id, te.external_id, ct.active"
+	    "  FROM class_teacher ct JOIN teacher te ON te.school_id = ct.school_id AND te.teacher_id = ct.teacher_id"
+	    "  WHERE ct.school_id = k.school_id AND ct.class_id = k.class_id) x), '[]'))::text"
+	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
+	api_query_db(c, sql, 3, p, json_or_404);
+	free(sql);
+}
+
+static void
+enrollment_add(struct api_call *c)
+{
+	static const struct res_field f_role = { "role", RT_ENUM, RF_REQUIRED, 0, 0, 0, enrol_roles };
+	static const struct res_field f_pupil = { "pupil_id", RT_REF, 0, 0, 0, 0, NULL };
+	static const struct res_field f_teacher = { "teacher_id", RT_REF, 0, 0, 0, 0, NULL };
+	char *role = NULL, *person = NULL;
+	json_t *v;
+	const char *key, *p[4];
+	int64_t id;
+	bool pupil;
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	if (c->body == NULL) {
+		api_problem(c, 400, "malformed-json", "Malformed JSON",
+		    "send {\"role\": \"pupil\", \"pupil_id\": N} or {\"role\": \"teacher\", \"teacher_id\": N}");
+		return;
+	}
+	json_object_foreach(c->body, key, v)
+		if (strcmp(key, "role") && strcmp(key, "pupil_id") && strcmp(key, "teacher_id"))
+			api_field_error(c, key, "is not a field of an enrollment");
+	if ((v = json_object_get(c->body, "role")) == NULL)
+		api_field_error(c, "role", "is required");
+	else
+		resource_value(c, &f_role, v, &role);
+	pupil = role != NULL && strcmp(role, "pupil") == 0;
+	if (role != NULL) {
+		const struct res_field *f = pupil ? &f_pupil : &f_teacher;
+		if ((v = json_object_get(c->body, f->name)) == NULL)
+			api_field_error(c, f->name, "is required for role %s", role);
+		else
+			resource_value(c, f, v, &person);
+	}
+	if (api_has_errors(c)) {
+		free(role);
+		free(person);
+		api_validation_failed(c);
+		return;
+	}
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = person;
+	p[3] = c->now;
+	with_status(c, 201);
+	/* INSERT ... SELECT: a class of another school is 404, not a bad reference. */
+	api_query_db(c, pupil ?
+	    "INSERT INTO class_pupil AS e (school_id, class_id, pupil_id, active, updated_at)"
+	    " SELECT k.school_id, k.class_id, $3::bigint, true, $4::timestamptz FROM class k"
+	    " WHERE k.school_id = $1 AND k.class_id = $2::bigint"
+	    " ON CONFLICT (school_id, class_id, pupil_id) DO UPDATE SET active = true, updated_at = EXCLUDED.updated_at"
+	    " RETURNING json_build_object('role', 'pupil', 'id', e.pupil_id, 'class_id', e.class_id, 'active', e.active)::text" :
+	    "INSERT INTO class_teacher AS e (school_id, class_id, teacher_id, active, updated_at)"
+	    " SELECT k.school_id, k.class_id, $3::bigint, true, $4::timestamptz FROM class k"
+	    " WHERE k.school_id = $1 AND k.class_id = $2::bigint"
+	    " ON CONFLICT (school_id, class_id, teacher_id) DO UPDATE SET active = true, updated_at = EXCLUDED.updated_at"
+	    " RETURNING json_build_object('role', 'teacher', 'id', e.teacher_id, 'class_id', e.class_id, 'active', e.active)::text",
+	    4, p, json_or_404);
+	free(role);
+	free(person);
+}
+
+static void
+enrollment_remove(struct api_call *c, bool pupil)
+{
+	int64_t id, person;
+	const char *p[4];
+
+	if (!api_param_id(c, "id", &id) || !api_param_id(c, "person_id", &person))
+		return;
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = api_param(c, "person_id");
+	p[3] = c->now;
+	api_query_db(c, pupil ?
+	    "UPDATE class_pupil e SET active = false, updated_at = $4::timestamptz"
+	    " WHERE e.school_id = $1 AND e.class_id = $2::bigint AND e.pupil_id = $3::bigint"
+	    " RETURNING json_build_object('role', 'pupil', 'id', e.pupil_id, 'class_id', e.class_id, 'active', e.active)::text" :
+	    "UPDATE class_teacher e SET active = false, updated_at = $4::timestamptz"
+	    " WHERE e.school_id = $1 AND e.class_id = $2::bigint AND e.teacher_id = $3::bigint"
+	    " RETURNING json_build_object('role', 'teacher', 'id', e.teacher_id, 'class_id', e.class_id, 'active', e.active)::text",
+	    4, p, json_or_404);
+}
+
+static void
+enrollment_remove_pupil(struct api_call *c)
+{
+	enrollment_remove(c, true);
+}
+
+static void
+enrollment_remove_teacher(struct api_call *c)
+{
+	enrollment_remove(c, false);
+}
+
+/* ---- taught ---- */
+
+static void
+taught_mark(struct api_call *c)
+{
+	int64_t cid, uid;
+	char *date = NULL, *sql;
+	json_t *v;
+	const char *key, *p[6];
+
+	if (!api_param_id(c, "id", &cid) || !api_param_id(c, "unit_id", &uid))
+		return;
+	if (c->body != NULL) {
+		json_object_foreach(c->body, key, v)
+			if (strcmp(key, "date") != 0)
+				api_field_error(c, key, "is not a field here (only date)");
+		if ((v = json_object_get(c->body, "date")) != NULL)
+			resource_value(c, &f_date, v, &date);
+	}
+	if (api_has_errors(c)) {
+		free(date);
+		api_validation_failed(c);
+		return;
+	}
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
+	p[3] = api_param(c, "unit_id");
+	p[4] = date;
+	p[5] = c->now;
+	/* No date: today in the school's own time zone. */
+	sql = xasprintf(
+	    "INSERT INTO taught AS d (school_id, class_id, unit_id, taught_on, updated_at)"
+	    " SELECT k.school_id, k.class_id, $4::bigint,"
+	    " coalesce($5::date, ($6::timestamptz AT TIME ZONE s.tz)::date), $6::timestamptz"
+	    " FROM class k JOIN school s ON s.school_id = k.school_id"
+	    " WHERE k.school_id = $1 AND k.class_id = $2::bigint%s"
+	    " AND EXISTS (SELECT 1 FROM unit u WHERE u.school_id = k.school_id AND u.unit_id = $4::bigint)"
+	    " ON CONFLICT (school_id, class_id, unit_id) DO UPDATE SET taught_on = EXCLUDED.taught_on,"
+	    " updated_at = EXCLUDED.updated_at"
+	    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
+	    " 'taught_on', d.taught_on)::text", class_visible(c));
+	with_status(c, 201);
+	api_query_db(c, sql, 6, p, json_or_404);
+	free(sql);
+	free(date);
+}
+
+static void
+taught_undo(struct api_call *c)
+{
+	int64_t cid, uid;
+	const char *p[4];
+	char *sql;
+
+	if (!api_param_id(c, "id", &cid) || !api_param_id(c, "unit_id", &uid))
+		return;
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
+	p[3] = api_param(c, "unit_id");
+	sql = xasprintf(
+	    "DELETE FROM taught d USING class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s"
+	    " AND d.school_id = k.school_id AND d.class_id = k.class_id AND d.unit_id = $4::bigint"
+	    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
+	    " 'taught_on', d.taught_on)::text", class_visible(c));
+	api_query_db(c, sql, 4, p, json_or_404);
+	free(sql);
+}
+
+static void
+taught_list(struct api_call *c)
+{
+	int64_t cid;
+	const char *p[3];
+	char *sql;
+
+	if (!api_param_id(c, "id", &cid))
+		return;
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
+	sql = xasprintf(
+	    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object("
+	    "'unit_id', d.unit_id, 'taught_on', d.taught_on) ORDER BY d.taught_on, d.unit_id)"
+	    " FROM taught d WHERE d.school_id = k.school_id AND d.class_id = k.class_id), '[]'))::text"
+	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
+	api_query_db(c, sql, 3, p, json_or_404);
+	free(sql);
+}
+
+void
+api_routes(http_server *s)
+{
+	RESOURCE_ROUTES(s, pupils, pupils);
+	RESOURCE_ROUTES(s, teachers, teachers);
+	RESOURCE_ROUTES(s, classes, classes);
+	RESOURCE_ROUTES(s, courses, courses);
+	RESOURCE_ROUTES(s, units, units);
+	RESOURCE_ROUTES(s, questions, questions);
+	api_route(s, EVHTTP_REQ_GET, "/v1/school", R_READ, school_get);
+	api_route(s, EVHTTP_REQ_PATCH, "/v1/school", ROLE_ADMIN, school_update);
+	api_route(s, EVHTTP_REQ_GET, "/v1/calendar", R_READ, calendar_list);
+	api_route(s, EVHTTP_REQ_POST, "/v1/calendar", ROLE_ADMIN, calendar_put);
+	api_route(s, EVHTTP_REQ_DELETE, "/v1/calendar/{date}", ROLE_ADMIN, calendar_delete);
+	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/enrollments", R_READ, enrollments_list);
+	api_route(s, EVHTTP_REQ_POST, "/v1/classes/{id}/enrollments", R_WRITE, enrollment_add);
+	api_route(s, EVHTTP_REQ_DELETE, "/v1/classes/{id}/enrollments/pupils/{person_id}",
+	    R_WRITE, enrollment_remove_pupil);
+	api_route(s, EVHTTP_REQ_DELETE, "/v1/classes/{id}/enrollments/teachers/{person_id}",
+	    R_WRITE, enrollment_remove_teacher);
+	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/taught", R_READ, taught_list);
+	api_route(s, EVHTTP_REQ_POST, "/v1/classes/{id}/units/{unit_id}/taught",
+	    ROLE_ADMIN | ROLE_TEACHER, taught_mark);
+	api_route(s, EVHTTP_REQ_DELETE, "/v1/classes/{id}/units/{unit_id}/taught",
+	    ROLE_ADMIN | ROLE_TEACHER, taught_undo);
+}

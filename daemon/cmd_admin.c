@@ -1,0 +1,313 @@
+/* cmd_admin.c: `recalld school ...` and `recalld token ...` (blocking libpq). */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "clock.h"
+#include "cmd_admin.h"
+#include "token.h"
+#include "util.h"
+
+#define EXIT_USAGE 2
+
+static const char school_usage[] =
+    "usage: recalld [-c FILE] school create --name NAME [--tz ZONE]\n"
+    "       recalld [-c FILE] school list\n\n"
+    "create prints the new school's id. ZONE is an IANA time zone such as\n"
+    "Europe/London (the default is UTC); the school's days and prompt times\n"
+    "are counted in it.\n";
+
+static const char token_usage[] =
+    "usage: recalld [-c FILE] token create --school ID --role admin|teacher|integration\n"
+    "                                      [--teacher ID] [--name LABEL]\n"
+    "       recalld [-c FILE] token list --school ID\n"
+    "       recalld [-c FILE] token revoke --school ID TOKEN_ID\n\n"
+    "create prints a new token once; only its hash is stored, so keep it safe.\n"
+    "Roles: admin (the whole school), teacher (their own classes: --teacher is\n"
+    "the teacher's id), integration (roster, questions and responses).\n";
+
+static PGconn *
+connect_db(const struct config *cfg)
+{
+	const char *keys[] = { "fallback_application_name", "dbname", NULL };
+	const char *vals[] = { "recalld-admin", cfg->database_url, NULL };
+	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "recalld: cannot connect to the database: %s", PQerrorMessage(pg));
+		PQfinish(pg);
+		return NULL;
+	}
+	return pg;
+}
+
+/* Run one statement; on failure print why (stripped of libpq's newline). */
+static PGresult *
+run(PGconn *pg, const char *sql, int n, const char *const *params, const char *what)
+{
+	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	fprintf(stderr, "recalld: %s: %s", what, PQresultErrorMessage(res));
+	PQclear(res);
+	return NULL;
+}
+
+static bool
+parse_id(const char *s, const char *what, char *out, size_t len)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = s ? strtoll(s, &end, 10) : 0;
+	if (s == NULL || *s == '\0' || *end != '\0' || errno != 0 || v < 1) {
+		fprintf(stderr, "recalld: %s must be a positive id\n", what);
+		return false;
+	}
+	snprintf(out, len, "%lld", v);
+	return true;
+}
+
+static int
+school_create(int argc, char **argv, const struct config *cfg)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "tz", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *name = NULL, *tz = "UTC", *p[3];
+	char now[40];
+	PGconn *pg;
+	PGresult *res;
+	int ch, code = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': name = optarg; break;
+		case 't': tz = optarg; break;
+		case 'h': fputs(school_usage, stdout); return 0;
+		default: fputs(school_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (name == NULL || *name == '\0' || optind != argc) {
+		fputs("recalld school create: --name is required\n", stderr);
+		return EXIT_USAGE;
+	}
+	if ((pg = connect_db(cfg)) == NULL)
+		return 1;
+	p[0] = tz;
+	res = run(pg, "SELECT recalld_valid_tz($1)", 1, p, "checking the time zone");
+	if (res == NULL)
+		goto done;
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		fprintf(stderr, "recalld: unknown time zone '%s' (an IANA name such as Europe/London)\n", tz);
+		PQclear(res);
+		code = EXIT_USAGE;
+		goto done;
+	}
+	PQclear(res);
+	clock_now_iso(now, sizeof now);
+	p[0] = name;
+	p[1] = tz;
+	p[2] = now;
+	res = run(pg, "INSERT INTO school (name, tz, created_at, updated_at)"
+	    " VALUES ($1, $2, $3::timestamptz, $3::timestamptz) RETURNING school_id", 3, p,
+	    "creating the school");
+	if (res == NULL)
+		goto done;
+	printf("%s\n", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	code = 0;
+done:
+	PQfinish(pg);
+	return code;
+}
+
+static int
+school_list(const struct config *cfg)
+{
+	PGconn *pg = connect_db(cfg);
+	PGresult *res;
+
+	if (pg == NULL)
+		return 1;
+	res = run(pg, "SELECT school_id, name, tz, active FROM school ORDER BY school_id", 0,
+	    NULL, "listing schools");
+	if (res == NULL) {
+		PQfinish(pg);
+		return 1;
+	}
+	printf("%-8s %-6s %-24s %s\n", "id", "active", "time zone", "name");
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("%-8s %-6s %-24s %s\n", PQgetvalue(res, i, 0),
+		    strcmp(PQgetvalue(res, i, 3), "t") == 0 ? "yes" : "no", PQgetvalue(res, i, 2),
+		    PQgetvalue(res, i, 1));
+	PQclear(res);
+	PQfinish(pg);
+	return 0;
+}
+
+int
+school_main(int argc, char **argv, const struct config *cfg)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(school_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[1], "create") == 0)
+		return school_create(argc - 1, argv + 1, cfg);
+	if (strcmp(argv[1], "list") == 0 && argc == 2)
+		return school_list(cfg);
+	fprintf(stderr, "recalld school: unknown command '%s'\n%s", argv[1], school_usage);
+	return EXIT_USAGE;
+}
+
+int
+token_main(int argc, char **argv, const struct config *cfg)
+{
+	static const struct option opts[] = {
+		{ "school", required_argument, NULL, 's' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "teacher", required_argument, NULL, 't' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd, *school = NULL, *role = NULL, *teacher = NULL, *name = NULL;
+	char sid[24], tid[24], now[40];
+	PGconn *pg = NULL;
+	PGresult *res;
+	int ch, code = 1;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(token_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	cmd = argv[1];
+	argc--;
+	argv++;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': school = optarg; break;
+		case 'r': role = optarg; break;
+		case 't': teacher = optarg; break;
+		case 'n': name = optarg; break;
+		case 'h': fputs(token_usage, stdout); return 0;
+		default: fputs(token_usage, stderr); return EXIT_USAGE;
+		}
+	}
+	if (!parse_id(school, "--school", sid, sizeof sid))
+		return EXIT_USAGE;
+	clock_now_iso(now, sizeof now);
+
+	if (strcmp(cmd, "create") == 0) {
+		char token[TOKEN_MAX], hash[TOKEN_HASH_HEX], bytea[TOKEN_HASH_HEX + 2];
+		const char *p[6];
+
+		if (optind != argc || role == NULL || (strcmp(role, "admin") != 0 &&
+		    strcmp(role, "teacher") != 0 && strcmp(role, "integration") != 0)) {
+			fputs("recalld token create: --role must be admin, teacher or integration\n", stderr);
+			return EXIT_USAGE;
+		}
+		if ((strcmp(role, "teacher") == 0) != (teacher != NULL)) {
+			fputs("recalld token create: --teacher ID goes with --role teacher, and only with it\n",
+			    stderr);
+			return EXIT_USAGE;
+		}
+		if (teacher != NULL && !parse_id(teacher, "--teacher", tid, sizeof tid))
+			return EXIT_USAGE;
+		if (!token_generate(strtoll(sid, NULL, 10), token, sizeof token)) {
+			fputs("recalld: no randomness for a token\n", stderr);
+			return 1;
+		}
+		token_hash_hex(token, hash);
+		snprintf(bytea, sizeof bytea, "\\x%s", hash);
+		if ((pg = connect_db(cfg)) == NULL)
+			return 1;
+		p[0] = sid;
+		p[1] = role;
+		p[2] = teacher ? tid : NULL;
+		p[3] = name;
+		p[4] = bytea;
+		p[5] = now;
+		res = run(pg, "INSERT INTO api_token (school_id, role, teacher_id, name, hash, created_at)"
+		    " SELECT s.school_id, $2, $3::bigint, $4, $5::bytea, $6::timestamptz FROM school s"
+		    " WHERE s.school_id = $1::bigint RETURNING token_id", 6, p, "creating the token");
+		if (res == NULL)
+			goto done;
+		if (PQntuples(res) == 0) {
+			fprintf(stderr, "recalld: no school %s\n", sid);
+			PQclear(res);
+			goto done;
+		}
+		PQclear(res);
+		/* The only time the token is ever shown. */
+		printf("%s\n", token);
+		code = 0;
+	} else if (strcmp(cmd, "list") == 0 && optind == argc) {
+		const char *p[1] = { sid };
+
+		if ((pg = connect_db(cfg)) == NULL)
+			return 1;
+		res = run(pg, "SELECT token_id, role, coalesce(teacher_id::text, '-'), coalesce(name, ''),"
+		    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+		    " coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '-')"
+		    " FROM api_token WHERE school_id = $1::bigint ORDER BY token_id", 1, p, "listing tokens");
+		if (res == NULL)
+			goto done;
+		printf("%-8s %-12s %-8s %-17s %-17s %s\n", "id", "role", "teacher", "created (UTC)",
+		    "revoked (UTC)", "name");
+		for (int i = 0; i < PQntuples(res); i++)
+			printf("%-8s %-12s %-8s %-17s %-17s %s\n", PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
+			    PQgetvalue(res, i, 5), PQgetvalue(res, i, 3));
+		PQclear(res);
+		code = 0;
+	} else if (strcmp(cmd, "revoke") == 0 && optind == argc - 1) {
+		char id[24];
+		const char *p[3];
+
+		if (!parse_id(argv[optind], "TOKEN_ID", id, sizeof id))
+			return EXIT_USAGE;
+		if ((pg = connect_db(cfg)) == NULL)
+			return 1;
+		p[0] = sid;
+		p[1] = id;
+		p[2] = now;
+		/* The NOTIFY tells running daemons to drop their cached tokens. */
+		res = run(pg, "WITH r AS (UPDATE api_token SET revoked_at = coalesce(revoked_at, $3::timestamptz)"
+		    " WHERE school_id = $1::bigint AND token_id = $2::bigint RETURNING token_id)"
+		    " SELECT token_id, pg_notify('recalld_tokens', token_id::text) FROM r", 3, p,
+		    "revoking the token");
+		if (res == NULL)
+			goto done;
+		if (PQntuples(res) == 0) {
+			fprintf(stderr, "recalld: no token %s in school %s\n", id, sid);
+			PQclear(res);
+			goto done;
+		}
+		PQclear(res);
+		printf("revoked token %s\n", id);
+		code = 0;
+	} else {
+		fprintf(stderr, "recalld token: bad command or arguments\n%s", token_usage);
+		return EXIT_USAGE;
+	}
+done:
+	PQfinish(pg);
+	return code;
+}

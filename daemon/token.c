@@ -1,0 +1,147 @@
+/* token.c: generate, parse and hash API tokens (OpenSSL for randomness). */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "token.h"
+
+#define SECRET_BYTES 32
+#define SECRET_CHARS 43		/* base64url of 32 bytes, unpadded */
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+bool
+token_generate(int64_t school_id, char *out, size_t outlen)
+{
+	unsigned char raw[SECRET_BYTES + 1] = { 0 };
+	char secret[SECRET_CHARS + 1];
+	int n = 0;
+
+	if (RAND_bytes(raw, SECRET_BYTES) != 1)
+		return false;
+	/* 6 bits a character; the last takes the final 4 bits. */
+	for (int bit = 0; n < SECRET_CHARS; bit += 6) {
+		int byte = bit / 8, off = bit % 8;
+		unsigned v = ((unsigned)raw[byte] << 8 | raw[byte + 1]) >> (10 - off);
+		secret[n++] = b64url[v & 0x3f];
+	}
+	secret[n] = '\0';
+	n = snprintf(out, outlen, "rcl_%" PRId64 "_%s", school_id, secret);
+	return n > 0 && (size_t)n < outlen;
+}
+
+bool
+token_parse(const char *token, int64_t *school_id)
+{
+	const char *p, *us;
+	char *end;
+	long long id;
+
+	if (strncmp(token, "rcl_", 4) != 0)
+		return false;
+	p = token + 4;
+	if ((us = strchr(p, '_')) == NULL || us == p || us - p > 18)
+		return false;
+	for (const char *q = p; q < us; q++)
+		if (!isdigit((unsigned char)*q))
+			return false;
+	errno = 0;
+	id = strtoll(p, &end, 10);
+	if (errno != 0 || end != us || id <= 0)
+		return false;
+	if (strlen(us + 1) != SECRET_CHARS)
+		return false;
+	for (const char *q = us + 1; *q != '\0'; q++)
+		if (strchr(b64url, *q) == NULL)
+			return false;
+	*school_id = id;
+	return true;
+}
+
+void
+token_hash_hex(const char *token, char out[TOKEN_HASH_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < len && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+#define CACHE_SLOTS 4096	/* a power of two */
+
+struct cache_slot {
+	char hash[TOKEN_HASH_HEX];	/* "" when empty */
+	uint64_t expires_ms;
+	struct token_identity id;
+};
+
+struct token_cache {
+	int ttl_ms;
+	struct cache_slot slots[CACHE_SLOTS];
+};
+
+token_cache *
+token_cache_new(int ttl_ms)
+{
+	token_cache *tc = calloc(1, sizeof *tc);
+
+	if (tc == NULL)
+		abort();
+	tc->ttl_ms = ttl_ms;
+	return tc;
+}
+
+void
+token_cache_free(token_cache *tc)
+{
+	free(tc);
+}
+
+/* The hash is already uniform: its first hex digits pick the slot. */
+static struct cache_slot *
+slot_of(token_cache *tc, const char *hash)
+{
+	return &tc->slots[strtoul((char[9]){ hash[0], hash[1], hash[2], hash[3], hash[4],
+	    hash[5], hash[6], hash[7], 0 }, NULL, 16) & (CACHE_SLOTS - 1)];
+}
+
+bool
+token_cache_get(token_cache *tc, const char *hash, uint64_t now_ms,
+    struct token_identity *out)
+{
+	struct cache_slot *s = slot_of(tc, hash);
+
+	if (strcmp(s->hash, hash) != 0 || now_ms >= s->expires_ms)
+		return false;
+	*out = s->id;
+	return true;
+}
+
+void
+token_cache_put(token_cache *tc, const char *hash, uint64_t now_ms,
+    const struct token_identity *id)
+{
+	struct cache_slot *s = slot_of(tc, hash);
+
+	memcpy(s->hash, hash, TOKEN_HASH_HEX);
+	s->expires_ms = now_ms + (uint64_t)tc->ttl_ms;
+	s->id = *id;
+}
+
+void
+token_cache_clear(token_cache *tc)
+{
+	memset(tc->slots, 0, sizeof tc->slots);
+}
