@@ -22,6 +22,7 @@
 struct api_route_def {
 	unsigned roles;
 	api_handler h;
+	bool raw;		/* the body is not JSON: the handler reads it */
 };
 
 /* The wrapper's state per call, before the handler runs. */
@@ -118,6 +119,20 @@ api_problem(struct api_call *c, int status, const char *type, const char *title,
     const char *detail)
 {
 	http_problem(c->ctx, status, type, title, detail);
+	call_free(c);
+}
+
+void
+api_problem_doc(struct api_call *c, int status, json_t *doc)
+{
+	char *s;
+
+	json_object_set_new(doc, "instance", json_string(
+	    evhttp_request_get_uri(http_ctx_req(c->ctx))));
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	http_reply_text(c->ctx, status, "application/problem+json", s ? s : "{}");
+	free(s);
 	call_free(c);
 }
 
@@ -274,6 +289,11 @@ api_db_failed(struct api_call *c, const struct db_reply *r)
 		/* The primary message only: the detail would echo the whole row. */
 		if (constraint != NULL && strcmp(constraint, "school_tz_check") == 0)
 			api_field_error(c, "tz", "is not a time zone PostgreSQL knows (an IANA name such as Europe/London)");
+		else if (constraint != NULL && strcmp(constraint, "question_mcq_shape") == 0)
+			api_field_error(c, "correct_choice", "must be the 0-based index of one of"
+			    " the choices (a multiple choice question has 2 to 10 choices)");
+		else if (constraint != NULL && strcmp(constraint, "question_short_shape") == 0)
+			api_field_error(c, "accepted_answers", "must hold at least one answer for a short question");
 		else
 			api_field_error(c, col ? col : constraint ? constraint : "body",
 			    "is not acceptable: %s", res ? PQresultErrorField(res,
@@ -295,6 +315,12 @@ call_db_cb(const struct db_reply *r, void *arg)
 	priv(c)->next(c, r);
 }
 
+db_req *
+api_req_new(struct api_call *c)
+{
+	return db_req_new(call_db_cb, c);
+}
+
 void
 api_submit(struct api_call *c, db_req *r,
     void (*cb)(struct api_call *c, const struct db_reply *r))
@@ -307,7 +333,7 @@ void
 api_query_db(struct api_call *c, const char *sql, int n, const char *const *params,
     void (*cb)(struct api_call *c, const struct db_reply *r))
 {
-	db_req *r = db_req_new(call_db_cb, c);
+	db_req *r = api_req_new(c);
 
 	db_req_add(r, sql, n, params);
 	api_submit(c, r, cb);
@@ -438,13 +464,20 @@ static void
 authorized(struct api_call *c)
 {
 	struct call_priv *p = priv(c);
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(http_ctx_req(c->ctx));
+	const char *path = u ? evhttp_uri_get_path(u) : NULL;
 
 	if (!(p->def->roles & c->role)) {
 		api_problem(c, 403, "forbidden", "Forbidden",
 		    "this token's role may not do this");
 		return;
 	}
-	if (!body_ok(c) || idempotency_begin(c))
+	/* "%00" would cut a path parameter short: /v1/pupils/1%00 is not pupil 1. */
+	if (path != NULL && strstr(path, "%00") != NULL) {
+		api_problem(c, 404, "not-found", "Not found", "no such object in this school");
+		return;
+	}
+	if ((!p->def->raw && !body_ok(c)) || idempotency_begin(c))
 		return;
 	p->def->h(c);
 }
@@ -534,13 +567,28 @@ route_cb(http_ctx *ctx, void *arg, const void *route_data)
 	    2, params, auth_cb);
 }
 
-void
-api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
-    unsigned roles, api_handler h)
+static void
+route_add(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    unsigned roles, api_handler h, bool raw)
 {
 	struct api_route_def *d = xcalloc(1, sizeof *d);
 
 	d->roles = roles;
 	d->h = h;
+	d->raw = raw;
 	http_route_data(s, method, pattern, route_cb, d);
+}
+
+void
+api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    unsigned roles, api_handler h)
+{
+	route_add(s, method, pattern, roles, h, false);
+}
+
+void
+api_route_raw(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    unsigned roles, api_handler h)
+{
+	route_add(s, method, pattern, roles, h, true);
 }

@@ -48,6 +48,9 @@ typedef void (*api_handler)(struct api_call *call);
  */
 void api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     unsigned roles, api_handler h);
+/* The same for bodies that are not JSON (zip, CSV): the handler reads them. */
+void api_route_raw(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    unsigned roles, api_handler h);
 
 const char *api_param(struct api_call *c, const char *name);
 /* A path parameter that must be a positive integer id; else answers 404. */
@@ -60,6 +63,8 @@ void api_reply(struct api_call *c, int status, json_t *body);
 void api_reply_raw(struct api_call *c, int status, const char *json);
 void api_problem(struct api_call *c, int status, const char *type,
     const char *title, const char *detail);
+/* A problem document built by the caller (stolen), for extra members. */
+void api_problem_doc(struct api_call *c, int status, json_t *doc);
 
 /* Collect a field error; api_validation_failed answers 422 with them all. */
 void api_field_error(struct api_call *c, const char *field, const char *fmt, ...)
@@ -77,10 +82,16 @@ void api_db_failed(struct api_call *c, const struct db_reply *r);
 /* Run a query for the call; cb gets the call back. */
 void api_query_db(struct api_call *c, const char *sql, int n,
     const char *const *params, void (*cb)(struct api_call *c, const struct db_reply *r));
+/* A request whose callback reaches api_submit's cb; add statements, then submit. */
+db_req *api_req_new(struct api_call *c);
 /* The same for a prepared multi-statement request (one transaction). */
 void api_submit(struct api_call *c, db_req *r,
     void (*cb)(struct api_call *c, const struct db_reply *r));
 
 void api_routes(http_server *s);
+/* /v1/admin/clock (admin.c), registered by api_routes. */
+void admin_routes(http_server *s);
+/* /v1/import/roster and /v1/import/questions (imports.c). */
+void imports_routes(http_server *s);
 
 #endif

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -426,8 +427,10 @@ resource_list(struct api_call *c, const struct resource *r)
 	free(json);
 	if (cursor != NULL) {
 		char *end;
-		long long n = strtoll(cursor, &end, 10);
-		if (*cursor == '\0' || *end != '\0' || n < 0)
+		long long n;
+		errno = 0;
+		n = strtoll(cursor, &end, 10);
+		if (*cursor == '\0' || *end != '\0' || n < 0 || errno == ERANGE)
 			api_field_error(c, "cursor", "is not a cursor this API gave out");
 		else
 			sql_add(&q, " AND t.%s > $%d::bigint", r->id_col, param_add(&p, cursor));

@@ -196,6 +196,8 @@ with_status(struct api_call *c, int status)
 
 /* ---- calendar ---- */
 
+/* Calendar, enrollment and taught lists are short: one page, next_cursor null. */
+
 static const struct res_field f_date = { "date", RT_DATE, RF_REQUIRED, 0, 0, 0, NULL };
 static const struct res_field f_kind = { "kind", RT_ENUM, 0, 0, 0, 0, calendar_kinds };
 static const struct res_field f_name = { "name", RT_TEXT, RF_NULLABLE, 200, 0, 0, NULL };
@@ -231,7 +233,8 @@ calendar_list(struct api_call *c)
 	p[2] = vto;
 	api_query_db(c,
 	    "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-	    "'date', d.day, 'kind', d.kind, 'name', d.name) ORDER BY d.day), '[]'))::text"
+	    "'date', d.day, 'kind', d.kind, 'name', d.name) ORDER BY d.day), '[]'),"
+	    " 'next_cursor', NULL)::text"
 	    " FROM school_calendar d WHERE d.school_id = $1"
 	    " AND ($2::date IS NULL OR d.day >= $2::date) AND ($3::date IS NULL OR d.day <= $3::date)",
 	    3, p, json_or_404);
@@ -339,7 +342,8 @@ enrollments_list(struct api_call *c)
 	    "  UNION ALL"
 	    "  SELECT 'teacher', ct.teacher_id, te.external_id, ct.active"
 	    "  FROM class_teacher ct JOIN teacher te ON te.school_id = ct.school_id AND te.teacher_id = ct.teacher_id"
-	    "  WHERE ct.school_id = k.school_id AND ct.class_id = k.class_id) x), '[]'))::text"
+	    "  WHERE ct.school_id = k.school_id AND ct.class_id = k.class_id) x), '[]'),"
+	    " 'next_cursor', NULL)::text"
 	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
 	api_query_db(c, sql, 3, p, json_or_404);
 	free(sql);
@@ -526,7 +530,8 @@ taught_list(struct api_call *c)
 	sql = xasprintf(
 	    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object("
 	    "'unit_id', d.unit_id, 'taught_on', d.taught_on) ORDER BY d.taught_on, d.unit_id)"
-	    " FROM taught d WHERE d.school_id = k.school_id AND d.class_id = k.class_id), '[]'))::text"
+	    " FROM taught d WHERE d.school_id = k.school_id AND d.class_id = k.class_id), '[]'),"
+	    " 'next_cursor', NULL)::text"
 	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
 	api_query_db(c, sql, 3, p, json_or_404);
 	free(sql);
@@ -557,4 +562,6 @@ api_routes(http_server *s)
 	    ROLE_ADMIN | ROLE_TEACHER, taught_mark);
 	api_route(s, EVHTTP_REQ_DELETE, "/v1/classes/{id}/units/{unit_id}/taught",
 	    ROLE_ADMIN | ROLE_TEACHER, taught_undo);
+	admin_routes(s);
+	imports_routes(s);
 }

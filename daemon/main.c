@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "cmd_admin.h"
+#include "cmd_import.h"
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
@@ -32,6 +33,7 @@ static int cmd_replay(int, char **, const char *, bool);
 static int cmd_help(int, char **, const char *, bool);
 static int cmd_school(int, char **, const char *, bool);
 static int cmd_token(int, char **, const char *, bool);
+static int cmd_import(int, char **, const char *, bool);
 
 static const struct cmd cmds[] = {
 	{ "serve", "run the daemon in the foreground",
@@ -58,6 +60,8 @@ static const struct cmd cmds[] = {
 	  NULL, cmd_school, true },
 	{ "token", "create, list and revoke API tokens",
 	  NULL, cmd_token, true },
+	{ "import", "import a OneRoster roster or a question bank CSV",
+	  NULL, cmd_import, true },
 	{ "replay", "replay a reviews CSV through FSRS-6 (CSV in, states out)",
 	  NULL, cmd_replay, false },
 	{ "help", "show help for a subcommand",
@@ -231,6 +235,12 @@ static int
 cmd_token(int argc, char **argv, const char *path, bool given)
 {
 	return with_config(argc, argv, path, given, token_main);
+}
+
+static int
+cmd_import(int argc, char **argv, const char *path, bool given)
+{
+	return with_config(argc, argv, path, given, import_main);
 }
 
 static int

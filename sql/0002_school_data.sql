@@ -190,6 +190,7 @@ CREATE TABLE question (
     CONSTRAINT question_unit_id_fk FOREIGN KEY (school_id, unit_id)
         REFERENCES unit (school_id, unit_id),
     CONSTRAINT question_mcq_shape CHECK (kind <> 'mcq' OR (choices IS NOT NULL
+        AND correct_choice IS NOT NULL
         AND jsonb_array_length(choices) BETWEEN 2 AND 10
         AND correct_choice >= 0 AND correct_choice < jsonb_array_length(choices))),
     CONSTRAINT question_short_shape CHECK (kind <> 'short' OR (accepted_answers IS NOT NULL

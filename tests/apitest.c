@@ -1,0 +1,439 @@
+/* apitest.c: run recalld, call its HTTP API, look at its database (see apitest.h). */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/types.h>
+#include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+
+#include "apitest.h"
+#include "util.h"
+
+#define MAX_ARGS 32
+
+static pid_t daemon_pid = -1;
+static char daemon_dir[256];
+static char daemon_log[300];
+static char base_url[64];
+static CURL *curl;
+static PGconn *pg;
+
+static const char *
+recalld_path(void)
+{
+	const char *r = getenv("RECALLD");
+
+	return r && *r ? r : "./recalld";
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+apitest_recalld(char **out, ...)
+{
+	char *argv[MAX_ARGS + 2];
+	int argc = 0, fds[2], status;
+	va_list ap;
+	pid_t pid;
+	char *buf = NULL;
+	size_t len = 0;
+
+	argv[argc++] = (char *)recalld_path();
+	va_start(ap, out);
+	for (char *a; argc < MAX_ARGS && (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	if (pipe(fds) == -1)
+		return -1;
+	fflush(NULL);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], argv);
+		perror(argv[0]);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		char chunk[4096];
+		ssize_t n = read(fds[0], chunk, sizeof chunk);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf = xrealloc(buf, len + (size_t)n + 1);
+		memcpy(buf + len, chunk, (size_t)n);
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (out != NULL)
+		*out = buf ? buf : xstrdup("");
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- HTTP ---- */
+
+struct growbuf {
+	char *s;
+	size_t n;
+};
+
+static size_t
+grow_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct growbuf *b = arg;
+	size_t n = size * nmemb;
+
+	b->s = xrealloc(b->s, b->n + n + 1);
+	memcpy(b->s + b->n, data, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+	return n;
+}
+
+const char *
+apitest_base(void)
+{
+	return base_url;
+}
+
+json_t *
+api_call_ex(const char *method, const char *path, const char *token,
+    const char *content_type, const char *body, size_t body_len,
+    const char *const *extra, long *status, char **raw, char **headers)
+{
+	struct growbuf rb = { 0 }, hb = { 0 };
+	struct curl_slist *hl = NULL;
+	char *url = xasprintf("%s%s", base_url, path), *line;
+	json_t *j = NULL;
+
+	if (curl == NULL) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		curl = curl_easy_init();
+	}
+	curl_easy_reset(curl);	/* the connection cache survives the reset */
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, grow_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &rb);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, grow_cb);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hb);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	}
+	if (token != NULL) {
+		line = xasprintf("Authorization: Bearer %s", token);
+		hl = curl_slist_append(hl, line);
+		free(line);
+	}
+	if (content_type != NULL) {
+		line = xasprintf("Content-Type: %s", content_type);
+		hl = curl_slist_append(hl, line);
+		free(line);
+	} else {
+		hl = curl_slist_append(hl, "Content-Type:");	/* none at all */
+	}
+	hl = curl_slist_append(hl, "Expect:");
+	for (int i = 0; extra != NULL && extra[i] != NULL; i++)
+		hl = curl_slist_append(hl, extra[i]);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
+	*status = 0;
+	if (curl_easy_perform(curl) == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	curl_slist_free_all(hl);
+	free(url);
+	if (rb.s != NULL)
+		j = json_loads(rb.s, 0, NULL);
+	if (raw != NULL)
+		*raw = rb.s ? rb.s : xstrdup("");
+	else
+		free(rb.s);
+	if (headers != NULL)
+		*headers = hb.s ? hb.s : xstrdup("");
+	else
+		free(hb.s);
+	return j;
+}
+
+json_t *
+api_call(const char *method, const char *path, const char *token,
+    const char *content_type, const char *body, long *status, char **raw,
+    char **headers)
+{
+	return api_call_ex(method, path, token, content_type, body,
+	    body ? strlen(body) : 0, NULL, status, raw, headers);
+}
+
+const char *
+apitest_header(const char *headers, const char *name, char *buf, size_t len)
+{
+	size_t nl = strlen(name);
+
+	for (const char *l = headers; l != NULL && *l != '\0';) {
+		const char *eol = strchr(l, '\n');
+		size_t ll = eol ? (size_t)(eol - l) : strlen(l);
+
+		if (ll > nl && strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
+			const char *v = l + nl + 1;
+			size_t vl;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			vl = ll - (size_t)(v - l);
+			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+				vl--;
+			snprintf(buf, len, "%.*s", (int)vl, v);
+			return buf;
+		}
+		l = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* ---- the daemon ---- */
+
+static long
+get_status(const char *path)
+{
+	long st;
+	json_t *j = api_call("GET", path, NULL, NULL, NULL, &st, NULL, NULL);
+
+	json_decref(j);
+	return st;
+}
+
+static bool
+daemon_alive(void)
+{
+	int status;
+
+	return daemon_pid > 0 && waitpid(daemon_pid, &status, WNOHANG) == 0;
+}
+
+static bool
+wait_path(const char *path, long want, int timeout_ms)
+{
+	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+
+	do {
+		if (get_status(path) == want)
+			return true;
+		if (!daemon_alive())
+			return false;
+		sleep_ms(50);
+	} while (mono_ms() < end);
+	return false;
+}
+
+bool
+apitest_daemon_start(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char conf[300];
+	FILE *f;
+	int port = 20000 + (int)(getpid() % 20000);
+
+	snprintf(daemon_dir, sizeof daemon_dir, "%s/recalld-api.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(daemon_dir) == NULL)
+		return false;
+	snprintf(conf, sizeof conf, "%s/recalld.conf", daemon_dir);
+	snprintf(daemon_log, sizeof daemon_log, "%s/serve.log", daemon_dir);
+	if ((f = fopen(conf, "w")) == NULL)
+		return false;
+	fputs("[log]\nlevel = info\n", f);
+	fclose(f);
+	for (int try = 0; try < 8; try++, port += 7) {
+		char listen[64];
+
+		snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+		snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", port);
+		fflush(NULL);
+		if ((daemon_pid = fork()) == -1)
+			return false;
+		if (daemon_pid == 0) {
+			FILE *lf;
+#ifdef __linux__
+			/* A test program that dies (a crash, an abort) takes its daemon along. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+			lf = freopen(daemon_log, "a", stderr);
+			if (lf == NULL)
+				_exit(127);
+			dup2(STDERR_FILENO, STDOUT_FILENO);
+			setenv("RECALLD_HTTP_LISTEN", listen, 1);
+			execl(recalld_path(), "recalld", "-c", conf, "serve", (char *)NULL);
+			perror(recalld_path());
+			_exit(127);
+		}
+		if (wait_path("/healthz", 200, 5000) && daemon_alive())
+			return wait_path("/readyz", 200, 15000);
+		if (daemon_alive())
+			kill(daemon_pid, SIGKILL);
+		waitpid(daemon_pid, NULL, 0);
+		daemon_pid = -1;
+	}
+	return false;
+}
+
+int
+apitest_daemon_stop(void)
+{
+	uint64_t end;
+	int status = 0;
+	pid_t r = 0;
+
+	if (curl != NULL) {
+		curl_easy_cleanup(curl);	/* close the kept-alive connection first */
+		curl = NULL;
+		curl_global_cleanup();
+	}
+	if (daemon_pid <= 0)
+		return -1;
+	kill(daemon_pid, SIGTERM);
+	end = mono_ms() + 20000;
+	while ((r = waitpid(daemon_pid, &status, WNOHANG)) == 0 && mono_ms() < end)
+		sleep_ms(20);
+	if (r == 0) {
+		kill(daemon_pid, SIGKILL);
+		waitpid(daemon_pid, &status, 0);
+		daemon_pid = -1;
+		return -1;
+	}
+	daemon_pid = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void
+apitest_daemon_dump_log(void)
+{
+	FILE *f = fopen(daemon_log, "r");
+	char line[2048];
+
+	if (f == NULL)
+		return;
+	fprintf(stderr, "--- %s\n", daemon_log);
+	while (fgets(line, sizeof line, f) != NULL)
+		fputs(line, stderr);
+	fclose(f);
+}
+
+void
+apitest_daemon_cleanup(void)
+{
+	char *cmd;
+
+	if (daemon_dir[0] == '\0')
+		return;
+	cmd = xasprintf("rm -rf '%s'", daemon_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "apitest: cannot remove %s\n", daemon_dir);
+	free(cmd);
+	daemon_dir[0] = '\0';
+}
+
+/* ---- SQL ---- */
+
+void
+apitest_db_open(const char *conninfo)
+{
+	pg = PQconnectdb(conninfo);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "apitest: %s", PQerrorMessage(pg));
+		exit(1);
+	}
+}
+
+void
+apitest_db_close(void)
+{
+	PQfinish(pg);
+	pg = NULL;
+}
+
+static char *
+vsql(const char *fmt, va_list ap)
+{
+	char *q = xvasprintf(fmt, ap), *v = NULL;
+	PGresult *res = PQexec(pg, q);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
+			v = xstrdup(PQgetvalue(res, 0, 0));
+	} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "apitest: %s: %s", q, PQresultErrorMessage(res));
+	}
+	PQclear(res);
+	free(q);
+	return v;
+}
+
+char *
+apitest_sql(const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+
+	va_start(ap, fmt);
+	v = vsql(fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+long long
+apitest_sql_int(const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	long long n;
+
+	va_start(ap, fmt);
+	v = vsql(fmt, ap);
+	va_end(ap);
+	n = v ? strtoll(v, NULL, 10) : -1;
+	free(v);
+	return n;
+}

@@ -1,0 +1,56 @@
+/*
+ * apitest.h: black-box helpers for the /v1 API tests: run the recalld
+ * binary (admin subcommands, and `serve` as a child on a free loopback
+ * port), real HTTP calls through libcurl, and direct SQL through libpq.
+ */
+#ifndef RECALLD_APITEST_H
+#define RECALLD_APITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+/*
+ * Run the recalld binary with args (NULL-terminated, not counting argv[0]);
+ * stdout is captured into *out (malloc'd, may be NULL), stderr goes to ours.
+ * Returns the exit status, or -1 when it did not exit normally.
+ */
+int apitest_recalld(char **out, ...) __attribute__((sentinel));
+
+/* Start `recalld serve` on 127.0.0.1 and a free port; false if it never got up. */
+bool apitest_daemon_start(void);
+/* SIGTERM, wait; returns the exit status (-1 killed by a signal or timed out). */
+int apitest_daemon_stop(void);
+/* Print the daemon's log to stderr (after a failure). */
+void apitest_daemon_dump_log(void);
+/* Remove the daemon's directory (configuration and log). */
+void apitest_daemon_cleanup(void);
+/* "http://127.0.0.1:PORT" */
+const char *apitest_base(void);
+
+/*
+ * One HTTP request to apitest_base() + path. token NULL sends no
+ * Authorization; content_type NULL sends none (with a body too); body NULL
+ * sends none. extra is NULL or a NULL-terminated list of "Name: value".
+ * *status gets the HTTP status (0 when nothing answered); *raw (optional)
+ * the body text; *headers (optional) the header block. Returns the parsed
+ * JSON body, or NULL when the body is not JSON.
+ */
+json_t *api_call(const char *method, const char *path, const char *token,
+    const char *content_type, const char *body, long *status, char **raw,
+    char **headers);
+json_t *api_call_ex(const char *method, const char *path, const char *token,
+    const char *content_type, const char *body, size_t body_len,
+    const char *const *extra, long *status, char **raw, char **headers);
+/* A header's value (case-insensitive name) from a header block into buf; NULL if absent. */
+const char *apitest_header(const char *headers, const char *name, char *buf, size_t len);
+
+/* libpq on the test database: the first value of the first row (malloc'd), or NULL. */
+void apitest_db_open(const char *conninfo);
+void apitest_db_close(void);
+char *apitest_sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, as an integer (-1 when NULL or failed). */
+long long apitest_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
