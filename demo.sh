@@ -1,39 +1,114 @@
 #!/bin/sh
-# demo.sh: from a fresh Debian 12 machine to a running recalld: install
-# what is missing, build, start a private PostgreSQL under ./var/pg, migrate,
-# and run `recalld serve` in the foreground (Ctrl-C stops both).
+# demo.sh: from a fresh Debian 12 machine to a running recalld with a demo
+# school: install what is missing, build, start a private PostgreSQL under
+# ./var/pg, migrate, load the demo school through the real imports (88
+# pupils, 6 teachers, 6 classes, 3 courses, 317 questions), mark the first
+# units taught, make tokens, and run `recalld serve` (Ctrl-C stops it all).
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
 port=${DEMO_PORT:-8080}
 
 sh ./tests/deps.sh
-if [ ! -x ./recalld ] || [ ! -f Makefile ]; then
-	autoreconf -fi >/dev/null
-	./configure -q
-fi
-make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+# An out-of-tree build, like test.sh's, so the two never get in each other's way.
+[ -x ./configure ] || autoreconf -fi >/dev/null
+mkdir -p build-demo
+[ -f build-demo/Makefile ] || (cd build-demo && ../configure -q)
+make -C build-demo -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+recalld() { "$top/build-demo/recalld" "$@"; }
 
 mkdir -p var/pg
 url=$(sh ./tests/pg-harness.sh ensure "$top/var/pg")
 export RECALLD_DATABASE_URL="$url"
 export RECALLD_DATABASE_MIGRATIONS="$top/sql"
 export RECALLD_HTTP_LISTEN="127.0.0.1:$port"
+base="http://127.0.0.1:$port"
+pid=
 
 stop() {
+	if [ -n "$pid" ]; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
 	sh ./tests/pg-harness.sh stop "$top/var/pg" 2>/dev/null || true
 }
-trap stop EXIT INT TERM
+trap stop EXIT
+trap 'exit 130' INT TERM
 
-./recalld migrate
+recalld migrate >/dev/null
+
+# The demo school is made once; later runs reuse it (rm -rf var/ to start over).
+if [ ! -f var/demo.env ]; then
+	school=$(recalld school create --name "Northfield Academy (demo)" --tz Europe/London)
+	recalld import roster tests/demo/roster --school "$school" >/dev/null
+	recalld import questions tests/demo/questions.csv --school "$school" >/dev/null
+	admin=$(recalld token create --school "$school" --role admin --name "demo admin")
+	integration=$(recalld token create --school "$school" --role integration --name "demo integration")
+	cat >var/demo.env <<ENV
+school=$school
+admin=$admin
+integration=$integration
+ENV
+	fresh=yes
+else
+	fresh=no
+fi
+. ./var/demo.env
+
+recalld serve 2>var/recalld.log &
+pid=$!
+for i in $(seq 1 100); do
+	curl -fs "$base/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -fs "$base/readyz" >/dev/null || { cat var/recalld.log; echo "recalld did not start" >&2; exit 1; }
+
+api() {	# api METHOD PATH [JSON]
+	if [ $# -ge 3 ]; then
+		curl -fsS -X "$1" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' -d "$3" "$base$2"
+	else
+		curl -fsS -X "$1" -H "Authorization: Bearer $admin" "$base$2"
+	fi
+}
+# id_of PATH EXTERNAL_ID: the id of the object with that external id
+id_of() {
+	api GET "$1?external_id=$2" | sed -n 's/^{"items":\[{"id": *\([0-9]*\).*/\1/p'
+}
+
+if [ "$fresh" = yes ]; then
+	# Each class has finished its course's first two units.
+	for pair in class-8a-sci:sci-cells class-8a-sci:sci-particles class-8b-sci:sci-cells \
+	    class-8a-hist:hist-norman-conquest class-8c-hist:hist-norman-conquest \
+	    class-8a-fr:fr-greetings class-8a-fr:fr-family class-8b-fr:fr-greetings; do
+		class=$(id_of /v1/classes "${pair%%:*}")
+		unit=$(id_of /v1/units "${pair#*:}")
+		api POST "/v1/classes/$class/units/$unit/taught" '{"date": "2026-09-18"}' >/dev/null
+	done
+	teacher=$(id_of /v1/teachers teacher-01)
+	teacher_token=$(recalld token create --school "$school" --role teacher --teacher "$teacher" --name "Joy Okafor (demo)")
+	echo "teacher=$teacher_token" >>var/demo.env
+	. ./var/demo.env
+fi
+
 cat <<MSG
 
-recalld is starting on http://127.0.0.1:$port (PostgreSQL in ./var/pg).
-From another shell:
-  curl -s http://127.0.0.1:$port/healthz
-  curl -s http://127.0.0.1:$port/readyz
-  curl -s http://127.0.0.1:$port/metrics
-Ctrl-C stops recalld and the demo database (rm -rf var/ forgets it).
+recalld is running on $base with the demo school (id $school):
+$(api GET "/v1/classes?limit=10" | grep -o '"name": *"[^"]*"' | sed 's/"name": *"\(.*\)"/  class \1/')
 
+Tokens (also in var/demo.env):
+  admin        $admin
+  integration  $integration
+  teacher      $teacher   (Joy Okafor, 8A Science)
+
+Try, from another shell:
+  curl -s $base/readyz
+  curl -s -H "Authorization: Bearer $admin" "$base/v1/classes"
+  curl -s -H "Authorization: Bearer $admin" "$base/v1/questions?limit=2"
+  curl -s -H "Authorization: Bearer $teacher" "$base/v1/pupils?limit=3"
+  curl -s -H "Authorization: Bearer $admin" -H 'Content-Type: text/csv' \\
+       --data-binary @tests/demo/questions.csv "$base/v1/import/questions"
+  curl -s $base/metrics | head
+
+Log: var/recalld.log. Ctrl-C stops recalld and the demo database.
 MSG
-./recalld serve
+wait "$pid"
