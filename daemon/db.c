@@ -44,6 +44,12 @@ struct db_req {
 	bool queued;
 	bool cancelled;
 	bool internal;		/* the LISTEN set-up; no user callback */
+	/* Part of a transaction spanning requests (db_txn_*). */
+	struct db_txn *txn;
+	bool txn_begin;		/* cmds[0] is our BEGIN */
+	bool txn_commit;	/* the last cmd is our COMMIT */
+	bool txn_rollback;	/* our own ROLLBACK after an error */
+	bool txn_orphan;	/* the transaction ends with this reply: free it */
 	/* What was sent: per entry a statement index, or -1 for a Prepare. */
 	int *entries;
 	int *entry_prep;	/* the prepared slot of each entry, or -1 */
@@ -81,6 +87,7 @@ struct db_conn {
 	db_req *req;		/* in flight */
 	bool pipeline;
 	bool relisten;		/* a channel was added during a LISTEN */
+	struct db_txn *txn;	/* reserved for this open transaction */
 	/* Statements prepared on this session, by SQL text (see prep_find). */
 	struct db_prep {
 		uint64_t hash;
@@ -109,7 +116,15 @@ struct db_pool {
 	uint64_t completed, failed, reconnects;
 };
 
+/* A transaction across requests, on one reserved connection. */
+struct db_txn {
+	db_pool *pool;
+	struct db_conn *conn;	/* NULL until the BEGIN request is dispatched */
+};
+
 static void conn_connect(struct db_conn *c);
+static void conn_start(struct db_conn *c, db_req *r);
+static void txn_after(struct db_conn *c, db_req *r);
 static void conn_lost(struct db_conn *c, const char *why);
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 static void pool_dispatch(db_pool *p);
@@ -451,12 +466,18 @@ conn_lost(struct db_conn *c, const char *why)
 		    c->failures, msg);
 	c->failures++;
 	c->req = NULL;
+	if (c->txn != NULL) {
+		/* The server rolls back; the handle dies with the request's reply. */
+		c->txn->conn = NULL;
+		c->txn = NULL;
+	}
 	conn_close_pg(c);
 	evtimer_del(c->timer);
 	conn_set_state(c, CONN_DOWN, msg);
 	conn_schedule_retry(c);
 	if (r != NULL) {
 		r->conn = NULL;
+		r->txn_orphan = r->txn != NULL;
 		req_set_error(r, DB_UNAVAILABLE, "connection to the database lost", NULL);
 		req_finish(r);
 	}
@@ -581,6 +602,10 @@ conn_read_results(struct db_conn *c)
 	r->conn = NULL;
 	conn_set_state(c, CONN_IDLE, "request done");
 	conn_arm(c, EV_READ);
+	if (r->txn != NULL) {
+		txn_after(c, r);	/* calls back, and may end the transaction */
+		return;
+	}
 	req_finish(r);
 	if (c->listener && c->relisten) {
 		c->relisten = false;
@@ -638,6 +663,10 @@ conn_start(struct db_conn *c, db_req *r)
 {
 	int n = 0;
 
+	if (r->txn != NULL && r->txn_begin) {
+		r->txn->conn = c;
+		c->txn = r->txn;
+	}
 	r->conn = c;
 	c->req = r;
 	r->entries = xcalloc((size_t)r->ncmds * 2, sizeof *r->entries);
@@ -694,7 +723,7 @@ pool_dispatch(db_pool *p)
 		struct db_conn *c = &p->conns[i];
 		db_req *r;
 
-		if (c->state != CONN_IDLE)
+		if (c->state != CONN_IDLE || c->txn != NULL)
 			continue;
 		r = TAILQ_FIRST(&p->queue);
 		TAILQ_REMOVE(&p->queue, r, entry);
@@ -741,10 +770,12 @@ req_finish(db_req *r)
 		reply.status = r->status;
 		reply.error = r->error ? r->error : "";
 		reply.sqlstate = r->sqlstate;
-		reply.nresults = r->ncmds;
-		reply.results = r->results;
+		reply.nresults = r->ncmds - (r->txn_begin ? 1 : 0) - (r->txn_commit ? 1 : 0);
+		reply.results = r->results + (r->txn_begin ? 1 : 0);
 		r->cb(&reply, r->arg);
 	}
+	if (r->txn != NULL && r->txn_orphan)
+		free(r->txn);
 	req_free(r);
 }
 
@@ -760,7 +791,119 @@ req_timer_cb(evutil_socket_t fd, short what, void *arg)
 		r->queued = false;
 		req_set_error(r, DB_UNAVAILABLE, "timed out waiting for a database connection", NULL);
 	}
+	/* Failed before reaching a connection: its transaction never started. */
+	r->txn_orphan = r->txn != NULL;
 	req_finish(r);
+}
+
+/* ---- transactions across requests ---- */
+
+static void
+cmd_insert(db_req *r, int at, const char *sql)
+{
+	r->cmds = xreallocarray(r->cmds, (size_t)r->ncmds + 1, sizeof *r->cmds);
+	memmove(&r->cmds[at + 1], &r->cmds[at], sizeof *r->cmds * (size_t)(r->ncmds - at));
+	memset(&r->cmds[at], 0, sizeof *r->cmds);
+	r->cmds[at].sql = xstrdup(sql);
+	r->ncmds++;
+}
+
+/* Release the reserved connection and let the queue use it again. */
+static void
+txn_release(db_pool *p, struct db_txn *t)
+{
+	if (t->conn != NULL)
+		t->conn->txn = NULL;
+	free(t);
+	event_active(p->dispatch_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * A request of a transaction came back on c. Call back; then, if the
+ * transaction is over (committed, failed, or our ROLLBACK done), make sure
+ * the session is out of any transaction and release the connection.
+ */
+static void
+txn_after(struct db_conn *c, db_req *r)
+{
+	struct db_txn *t = r->txn;
+	db_pool *p = c->pool;
+	bool over = r->txn_commit || r->txn_rollback || r->status != DB_OK;
+
+	req_finish(r);
+	if (!over)
+		return;
+	if (c->state == CONN_IDLE && c->pg != NULL &&
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		db_req *rb = db_req_new(NULL, NULL);
+
+		db_req_add(rb, "ROLLBACK", 0, NULL);
+		rb->pool = p;
+		rb->internal = true;
+		rb->txn = t;
+		rb->txn_rollback = true;
+		rb->results = xcalloc(1, sizeof(PGresult *));
+		conn_start(c, rb);
+		return;
+	}
+	txn_release(p, t);
+}
+
+db_txn *
+db_txn_begin(db_pool *p, db_req *r)
+{
+	struct db_txn *t = xcalloc(1, sizeof *t);
+
+	t->pool = p;
+	cmd_insert(r, 0, "BEGIN");
+	r->txn = t;
+	r->txn_begin = true;
+	db_submit(p, r);
+	return t;
+}
+
+void
+db_txn_continue(db_txn *t, db_req *r, bool commit)
+{
+	struct db_conn *c = t->conn;
+	struct timeval now = { 0, 0 };
+
+	r->txn = t;
+	if (commit) {
+		cmd_insert(r, r->ncmds, "COMMIT");
+		r->txn_commit = true;
+	}
+	r->pool = t->pool;
+	r->results = xcalloc((size_t)r->ncmds, sizeof(PGresult *));
+	r->timer = evtimer_new(t->pool->base, req_timer_cb, r);
+	if (c == NULL || c->state != CONN_IDLE || c->req != NULL) {
+		/* The connection went away: fail from the loop, then forget t. */
+		req_set_error(r, DB_UNAVAILABLE, "connection to the database lost", NULL);
+		evtimer_add(r->timer, &now);	/* req_timer_cb orphans t */
+		return;
+	}
+	conn_start(c, r);
+}
+
+void
+db_txn_abort(db_txn *t)
+{
+	struct db_conn *c = t->conn;
+	db_req *rb;
+
+	if (c == NULL || c->state != CONN_IDLE) {
+		free(t);
+		return;
+	}
+	rb = db_req_new(NULL, NULL);
+	db_req_add(rb, "ROLLBACK", 0, NULL);
+	rb->pool = t->pool;
+	rb->internal = true;
+	rb->txn = t;
+	rb->txn_rollback = true;
+	rb->results = xcalloc(1, sizeof(PGresult *));
+	rb->timer = evtimer_new(t->pool->base, req_timer_cb, rb);
+	conn_start(c, rb);
 }
 
 db_req *
@@ -878,9 +1021,13 @@ conn_destroy(struct db_conn *c)
 	if (c->req != NULL) {
 		c->req->conn = NULL;
 		c->req->cancelled = true;
+		c->req->txn_orphan = c->req->txn != NULL;
 		req_finish(c->req);
 		c->req = NULL;
+	} else if (c->txn != NULL) {
+		free(c->txn);	/* open between two of its requests */
 	}
+	c->txn = NULL;
 	conn_close_pg(c);
 	conn_set_state(c, CONN_CLOSED, "pool freed");
 	event_free(c->ev);
@@ -897,6 +1044,7 @@ db_pool_free(db_pool *p)
 	while ((r = TAILQ_FIRST(&p->queue)) != NULL) {
 		TAILQ_REMOVE(&p->queue, r, entry);
 		r->cancelled = true;
+		r->txn_orphan = r->txn != NULL;
 		req_finish(r);
 	}
 	for (int i = 0; i < p->nconns; i++)

@@ -77,6 +77,20 @@ db_req *db_query(db_pool *p, const char *sql, int nparams,
 /* The callback will not be called; the pool frees r when it can. */
 void db_cancel(db_req *r);
 
+/*
+ * Transactions that need C work between statements (read FOR UPDATE,
+ * compute, write back): the statements run on one connection reserved
+ * until the end. db_txn_begin sends BEGIN plus r's statements; each reply
+ * shows only the caller's statements. After an OK reply the caller must
+ * go on with db_txn_continue (commit or not) or db_txn_abort. After a
+ * failed reply, or the reply of a commit, the transaction is over (the
+ * pool rolls back what needs it) and the handle is gone.
+ */
+typedef struct db_txn db_txn;
+db_txn *db_txn_begin(db_pool *p, db_req *r);
+void db_txn_continue(db_txn *t, db_req *r, bool commit);
+void db_txn_abort(db_txn *t);
+
 /* At least one connection is up (idle or busy). */
 bool db_pool_live(const db_pool *p);
 /* Queued plus in-flight requests, for graceful shutdown. */

@@ -265,6 +265,134 @@ START_TEST(test_prepared_reuse)
 }
 END_TEST
 
+/* ---- transactions across requests ---- */
+
+struct txstep {
+	bool done;
+	enum db_status status;
+	int nresults;
+	char value[32];
+};
+
+static void
+txstep_cb(const struct db_reply *r, void *arg)
+{
+	struct txstep *s = arg;
+
+	s->done = true;
+	s->status = r->status;
+	s->nresults = r->nresults;
+	s->value[0] = '\0';
+	if (r->status == DB_OK && r->nresults > 0 && r->results[0] != NULL &&
+	    PQresultStatus(r->results[0]) == PGRES_TUPLES_OK && PQntuples(r->results[0]) > 0)
+		snprintf(s->value, sizeof s->value, "%s", PQgetvalue(r->results[0], 0, 0));
+}
+
+static db_req *
+one(const char *sql, struct txstep *s)
+{
+	db_req *r = db_req_new(txstep_cb, s);
+
+	memset(s, 0, sizeof *s);
+	db_req_add(r, sql, 0, NULL);
+	return r;
+}
+
+static const char *
+scalar(struct event_base *base, db_pool *p, const char *sql)
+{
+	static struct txstep s;
+
+	db_submit(p, one(sql, &s));
+	ck_assert(pgtest_run_until(base, &s.done, 10000));
+	ck_assert_int_eq(s.status, DB_OK);
+	return s.value;
+}
+
+START_TEST(test_txn)
+{
+	struct event_base *base = event_base_new();
+	db_pool *p = new_pool(base, conninfo, 1);	/* one connection: a leak would hang */
+	struct txstep a, b, q;
+	db_txn *t;
+
+	scalar(base, p, "DROP TABLE IF EXISTS txn_t");
+	scalar(base, p, "CREATE TABLE txn_t (id int PRIMARY KEY, v int)");
+	scalar(base, p, "INSERT INTO txn_t VALUES (1, 10)");
+
+	/* read FOR UPDATE, compute in C, write back, commit */
+	t = db_txn_begin(p, one("SELECT v FROM txn_t WHERE id = 1 FOR UPDATE", &a));
+	ck_assert(pgtest_run_until(base, &a.done, 10000));
+	ck_assert_int_eq(a.status, DB_OK);
+	ck_assert_int_eq(a.nresults, 1);	/* BEGIN is not shown */
+	ck_assert_str_eq(a.value, "10");
+	/* the only connection is reserved: a plain query waits for the commit */
+	db_submit(p, one("SELECT v FROM txn_t WHERE id = 1", &q));
+	pgtest_run_until(base, &q.done, 200);
+	ck_assert(!q.done);
+	db_txn_continue(t, one("UPDATE txn_t SET v = 11 WHERE id = 1", &b), true);
+	ck_assert(pgtest_run_until(base, &b.done, 10000));
+	ck_assert_int_eq(b.status, DB_OK);
+	ck_assert_int_eq(b.nresults, 1);	/* COMMIT is not shown */
+	ck_assert(pgtest_run_until(base, &q.done, 10000));
+	ck_assert_str_eq(q.value, "11");
+
+	/* abort: nothing changes, the connection comes back */
+	t = db_txn_begin(p, one("UPDATE txn_t SET v = 99 WHERE id = 1", &a));
+	ck_assert(pgtest_run_until(base, &a.done, 10000));
+	db_txn_abort(t);
+	ck_assert_str_eq(scalar(base, p, "SELECT v FROM txn_t WHERE id = 1"), "11");
+
+	/* an error mid-way rolls back everything and releases the connection */
+	t = db_txn_begin(p, one("UPDATE txn_t SET v = 50 WHERE id = 1", &a));
+	ck_assert(pgtest_run_until(base, &a.done, 10000));
+	db_txn_continue(t, one("SELECT 1/0", &b), false);
+	ck_assert(pgtest_run_until(base, &b.done, 10000));
+	ck_assert_int_eq(b.status, DB_ERROR);
+	ck_assert_str_eq(scalar(base, p, "SELECT v FROM txn_t WHERE id = 1"), "11");
+
+	/* an error in the committing request rolls back too */
+	t = db_txn_begin(p, one("UPDATE txn_t SET v = 60 WHERE id = 1", &a));
+	ck_assert(pgtest_run_until(base, &a.done, 10000));
+	db_txn_continue(t, one("INSERT INTO txn_t VALUES (1, 0)", &b), true);
+	ck_assert(pgtest_run_until(base, &b.done, 10000));
+	ck_assert_int_eq(b.status, DB_ERROR);
+	ck_assert_str_eq(scalar(base, p, "SELECT v FROM txn_t WHERE id = 1"), "11");
+	db_pool_free(p);
+	event_base_free(base);
+}
+END_TEST
+
+static bool
+down_pred(void *arg)
+{
+	return !db_pool_live(arg);
+}
+
+/* The server goes away while a transaction is open between its steps. */
+START_TEST(test_txn_server_lost)
+{
+	struct event_base *base = event_base_new();
+	db_pool *p = new_pool(base, conninfo, 1);
+	struct txstep a, b;
+	db_txn *t;
+
+	ck_assert(pgtest_run_while(base, live_pred, p, 10000));
+	t = db_txn_begin(p, one("SELECT 1", &a));
+	ck_assert(pgtest_run_until(base, &a.done, 10000));
+	pgtest_stop();
+	ck_assert(pgtest_run_while(base, down_pred, p, 10000));	/* the pool noticed */
+	db_txn_continue(t, one("SELECT 2", &b), true);
+	ck_assert(!b.done);	/* never called back from inside */
+	ck_assert(pgtest_run_until(base, &b.done, 10000));
+	pgtest_resume();
+	ck_assert_int_eq(b.status, DB_UNAVAILABLE);
+	ck_assert(pgtest_run_while(base, live_pred, p, 15000));
+	db_pool_free(p);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_cancel)
 {
 	struct event_base *base = event_base_new();
@@ -431,6 +559,8 @@ main(void)
 	tcase_add_test(tc, test_sql_error);
 	tcase_add_test(tc, test_pipeline_atomic);
 	tcase_add_test(tc, test_prepared_reuse);
+	tcase_add_test(tc, test_txn);
+	tcase_add_test(tc, test_txn_server_lost);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_unreachable_fails);
 	tcase_add_test(tc, test_listen_notify);
