@@ -93,5 +93,9 @@ void api_routes(http_server *s);
 void admin_routes(http_server *s);
 /* /v1/import/roster and /v1/import/questions (imports.c). */
 void imports_routes(http_server *s);
+/* POST /v1/responses (responses.c). */
+void responses_routes(http_server *s);
+/* GET and POST /a/{token}, the answer page (answer_ops.c); after the keys are set. */
+void answer_ops_routes(http_server *s, struct app *app);
 
 #endif

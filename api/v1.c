@@ -564,4 +564,5 @@ api_routes(http_server *s)
 	    ROLE_ADMIN | ROLE_TEACHER, taught_undo);
 	admin_routes(s);
 	imports_routes(s);
+	responses_routes(s);
 }

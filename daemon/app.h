@@ -16,6 +16,8 @@
 #include "token.h"
 
 struct http_server;
+typedef struct batches batches;
+typedef struct answers answers;
 
 struct app {
 	struct event_base *base;
@@ -24,7 +26,11 @@ struct app {
 	db_pool *db;
 	migrate_set *migrations;
 	struct http_server *http;
-	token_cache *tokens;		/* checked API tokens, cleared on revocation */
+	token_cache *tokens;
+	batches *batches;		/* the daily batch job */
+	answers *answers;		/* answers in, group commit */
+	struct alink_keys *link_keys;	/* answer links */		/* checked API tokens, cleared on revocation */
+	struct push *push;		/* the webhook sender (push.h) */
 	bool ready;			/* READY=1 sent */
 	bool stopping;			/* SIGTERM seen: readyz says 503 */
 	uint64_t started_ms;

@@ -18,11 +18,13 @@ enum cfg_type {
 	CFG_SIZE,	/* bytes, optional K/M/G suffix */
 	CFG_DURATION,	/* seconds, optional ms/s/m/h suffix; stored as ms */
 	CFG_LOGLEVEL,
+	CFG_BOOL,	/* true/false, yes/no, on/off, 1/0 */
 };
 
 #define CFG_SECRET	0x1	/* masked by check-config */
 #define CFG_RELOAD	0x2	/* SIGHUP applies it */
 #define CFG_URL		0x4	/* a connection string: passwords masked */
+#define CFG_DURLIST	0x8	/* a string: comma-separated durations */
 
 struct cfg_def {
 	const char *section;
@@ -33,6 +35,7 @@ struct cfg_def {
 	int flags;
 	int64_t min, max;	/* for numbers, in stored units */
 	const char *help;
+	const char *choices;	/* strings: "a|b|c", the only values allowed */
 };
 
 #define OFF(f) offsetof(struct config, f)
@@ -40,27 +43,65 @@ struct cfg_def {
 /* Every key, its default and its limits: the one place they live. */
 static const struct cfg_def cfg_table[] = {
 	{ "log", "level", CFG_LOGLEVEL, OFF(log_level), "info", CFG_RELOAD, 0, 0,
-	  "error, warn, info or debug" },
+	  "error, warn, info or debug", NULL },
 	{ "http", "listen", CFG_STRING, OFF(http_listen), "127.0.0.1:8080", 0, 0, 0,
-	  "address:port to serve HTTP on ([::1]:8080 for IPv6)" },
+	  "address:port to serve HTTP on ([::1]:8080 for IPv6)", NULL },
 	{ "http", "max_body", CFG_SIZE, OFF(http_max_body), "1M", 0, 1024, INT64_C(1) << 30,
-	  "largest request body accepted; larger gets 413" },
+	  "largest request body accepted; larger gets 413", NULL },
 	{ "http", "max_headers", CFG_SIZE, OFF(http_max_headers), "16K", 0, 1024, 1 << 20,
-	  "largest request header block accepted" },
+	  "largest request header block accepted", NULL },
 	{ "http", "timeout", CFG_DURATION, OFF(http_timeout_ms), "30s", 0, 100, 3600000,
-	  "read/write timeout of an HTTP connection" },
+	  "read/write timeout of an HTTP connection", NULL },
+	{ "http", "public_url", CFG_STRING, OFF(http_public_url), "http://127.0.0.1:8080", 0, 0, 0,
+	  "the address pupils' answer links start with (as seen from their phones)", NULL },
 	{ "database", "url", CFG_STRING, OFF(database_url), "dbname=recalld", CFG_URL, 0, 0,
-	  "libpq connection string or postgresql:// URI" },
+	  "libpq connection string or postgresql:// URI", NULL },
 	{ "database", "pool_size", CFG_INT, OFF(database_pool_size), "4", 0, 1, 256,
-	  "connections in the pool" },
+	  "connections in the pool", NULL },
 	{ "database", "connect_timeout", CFG_DURATION, OFF(database_connect_timeout_ms), "5s", 0, 100, 600000,
-	  "give up on one connection attempt after this long" },
+	  "give up on one connection attempt after this long", NULL },
 	{ "database", "startup_wait", CFG_DURATION, OFF(database_startup_wait_ms), "60s", 0, 0, 3600000,
-	  "how long serve waits for the database at start-up" },
+	  "how long serve waits for the database at start-up", NULL },
 	{ "database", "migrations", CFG_STRING, OFF(database_migrations), PKGDATADIR "/sql", 0, 0, 0,
-	  "directory of the NNNN_name.sql migration files" },
+	  "directory of the NNNN_name.sql migration files", NULL },
 	{ "serve", "shutdown_timeout", CFG_DURATION, OFF(serve_shutdown_timeout_ms), "10s", 0, 0, 600000,
-	  "on SIGTERM, exit after this long even if work is in flight" },
+	  "on SIGTERM, exit after this long even if work is in flight", NULL },
+	{ "clock", "mode", CFG_STRING, OFF(clock_mode), "system", 0, 0, 0,
+	  "system, or manual: time moves only by POST /v1/admin/clock (tests, demos)", "system|manual" },
+	{ "clock", "start", CFG_STRING, OFF(clock_start), "", 0, 0, 0,
+	  "manual mode: the time to start at, ISO 8601 (empty: the real time)", NULL },
+	{ "scheduler", "interval", CFG_DURATION, OFF(scheduler_interval_ms), "60s", 0, 100, 3600000,
+	  "how often the daily batch job looks for schools whose prompt time has come", NULL },
+	{ "scheduler", "chunk", CFG_INT, OFF(scheduler_chunk), "500", 0, 1, 100000,
+	  "pupils whose batches are built in one transaction", NULL },
+	{ "responses", "late_limit", CFG_DURATION, OFF(responses_late_limit_ms), "6h", 0, 0, 7 * 86400000LL,
+	  "answers are still taken this long after a prompt expired (the end of its day); later: 410", NULL },
+	{ "responses", "group_window", CFG_DURATION, OFF(responses_group_window_ms), "2ms", 0, 1, 1000,
+	  "answers arriving within this window share one transaction (group commit)", NULL },
+	{ "responses", "link_key", CFG_STRING, OFF(responses_link_key), "", CFG_SECRET, 0, 0,
+	  "base64 of 32-64 random bytes signing answer links (openssl rand -base64 32);"
+	  " empty: a new key at each start, so links die with a restart", NULL },
+	{ "responses", "link_key_previous", CFG_STRING, OFF(responses_link_key_previous), "", CFG_SECRET, 0, 0,
+	  "the key before the current one: its links keep working while they last", NULL },
+	{ "webhooks", "poll_interval", CFG_DURATION, OFF(webhooks_poll_interval_ms), "5s", CFG_RELOAD, 10, 3600000,
+	  "look for due deliveries at least this often (NOTIFY wakes the sender sooner)", NULL },
+	{ "webhooks", "connect_timeout", CFG_DURATION, OFF(webhooks_connect_timeout_ms), "5s", CFG_RELOAD, 100, 600000,
+	  "give up connecting to a webhook receiver after this long", NULL },
+	{ "webhooks", "timeout", CFG_DURATION, OFF(webhooks_timeout_ms), "15s", CFG_RELOAD, 100, 600000,
+	  "give up on one delivery attempt after this long in total", NULL },
+	{ "webhooks", "max_in_flight_per_endpoint", CFG_INT, OFF(webhooks_max_in_flight_per_endpoint), "4", CFG_RELOAD, 1, 1000,
+	  "concurrent deliveries to one endpoint", NULL },
+	{ "webhooks", "max_in_flight", CFG_INT, OFF(webhooks_max_in_flight), "64", CFG_RELOAD, 1, 10000,
+	  "concurrent deliveries in total", NULL },
+	{ "webhooks", "disable_after", CFG_DURATION, OFF(webhooks_disable_after_ms), "120h", CFG_RELOAD, 1000, INT64_C(365) * 86400000,
+	  "disable an endpoint that has failed for this long with no success", NULL },
+	{ "webhooks", "allow_private", CFG_BOOL, OFF(webhooks_allow_private), "false", CFG_RELOAD, 0, 0,
+	  "allow webhook targets on loopback and private addresses (SSRF guard off)", NULL },
+	{ "webhooks", "lease", CFG_DURATION, OFF(webhooks_lease_ms), "60s", CFG_RELOAD, 1000, 3600000,
+	  "how long a claimed delivery stays reserved; must exceed the timeout", NULL },
+	{ "webhooks", "retry_schedule", CFG_STRING, OFF(webhooks_retry_schedule), "5s,5m,30m,2h,5h,10h,14h,20h,24h",
+	  CFG_RELOAD | CFG_DURLIST, 0, 0,
+	  "delays before each retry (+-20% jitter); after the last the delivery is dead", NULL },
 };
 
 static void *
@@ -124,6 +165,23 @@ parse_number(const char *s, enum cfg_type type, int64_t *out)
 	return true;
 }
 
+/* 1 to 32 comma-separated durations, each 0..7 days. */
+static bool
+valid_durlist(const char *s)
+{
+	char *copy = xstrdup(s), *save = NULL, *tok;
+	int n = 0;
+	int64_t v;
+	bool ok = true;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL && ok; tok = strtok_r(NULL, ",", &save)) {
+		ok = parse_number(tok, CFG_DURATION, &v) && v >= 0 && v <= INT64_C(7) * 86400000;
+		n++;
+	}
+	free(copy);
+	return ok && n >= 1 && n <= 32;
+}
+
 /* Set one key from text; on error explain in err. */
 static bool
 cfg_set(struct config *c, const struct cfg_def *d, const char *value,
@@ -134,10 +192,32 @@ cfg_set(struct config *c, const struct cfg_def *d, const char *value,
 	switch (d->type) {
 	case CFG_STRING: {
 		char **sp = field(c, d);
+		if ((d->flags & CFG_DURLIST) && !valid_durlist(value))
+			return util_err(err, errlen, "bad value '%s' (expected durations like"
+			    " 5s,5m,2h, 1 to 32 of them)", value);
+		if (d->choices != NULL) {
+			size_t vl = strlen(value);
+			const char *at = strstr(d->choices, value);
+			bool ok = vl > 0 && at != NULL && (at == d->choices || at[-1] == '|') &&
+			    (at[vl] == '\0' || at[vl] == '|');
+			if (!ok)
+				return util_err(err, errlen, "bad value '%s' (expected one of %s)",
+				    value, d->choices);
+		}
 		free(*sp);
 		*sp = xstrdup(value);
 		return true;
 	}
+	case CFG_BOOL:
+		if (strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
+		    strcasecmp(value, "on") == 0 || strcmp(value, "1") == 0)
+			*(bool *)field(c, d) = true;
+		else if (strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 ||
+		    strcasecmp(value, "off") == 0 || strcmp(value, "0") == 0)
+			*(bool *)field(c, d) = false;
+		else
+			return util_err(err, errlen, "bad value '%s' (expected true or false)", value);
+		return true;
 	case CFG_LOGLEVEL:
 		if (!log_level_parse(value, field(c, d)))
 			return util_err(err, errlen,
@@ -382,6 +462,9 @@ fmt_value(const struct config *c, const struct cfg_def *d, char *buf, size_t len
 	case CFG_LOGLEVEL:
 		snprintf(buf, len, "%s", log_level_name(*(const enum log_level *)cfield(c, d)));
 		return;
+	case CFG_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)cfield(c, d) ? "true" : "false");
+		return;
 	case CFG_INT:
 	case CFG_SIZE:
 		snprintf(buf, len, "%lld", (long long)*(const int64_t *)cfield(c, d));
@@ -441,6 +524,9 @@ config_reload(struct config *cur, const struct config *next)
 		}
 		case CFG_LOGLEVEL:
 			*(enum log_level *)field(cur, d) = *(const enum log_level *)cfield(next, d);
+			break;
+		case CFG_BOOL:
+			*(bool *)field(cur, d) = *(const bool *)cfield(next, d);
 			break;
 		default:
 			*(int64_t *)field(cur, d) = *(const int64_t *)cfield(next, d);

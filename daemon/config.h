@@ -24,6 +24,7 @@ struct config {
 	int64_t http_max_body;
 	int64_t http_max_headers;
 	int64_t http_timeout_ms;
+	char *http_public_url;
 
 	char *database_url;
 	int64_t database_pool_size;
@@ -32,6 +33,26 @@ struct config {
 	char *database_migrations;
 
 	int64_t serve_shutdown_timeout_ms;
+
+	char *clock_mode;		/* "system" or "manual" */
+	char *clock_start;		/* manual: ISO start time, "" for now */
+	int64_t scheduler_interval_ms;
+	int64_t scheduler_chunk;
+
+	int64_t responses_late_limit_ms;
+	int64_t responses_group_window_ms;
+	char *responses_link_key;
+	char *responses_link_key_previous;
+
+	int64_t webhooks_poll_interval_ms;
+	int64_t webhooks_connect_timeout_ms;
+	int64_t webhooks_timeout_ms;
+	int64_t webhooks_max_in_flight_per_endpoint;
+	int64_t webhooks_max_in_flight;
+	int64_t webhooks_disable_after_ms;
+	bool webhooks_allow_private;
+	int64_t webhooks_lease_ms;
+	char *webhooks_retry_schedule;	/* durations, comma-separated */
 };
 
 struct config *config_new(void);

@@ -7,13 +7,21 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "api.h"
+#include "alink.h"
+#include "answers.h"
 #include "app.h"
+#include "batches.h"
+#include "clock.h"
+#include "endpoints.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "ops.h"
+#include "push.h"
 #include "serve.h"
 #include "util.h"
 
@@ -89,8 +97,10 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve *sv = arg;
 	int http = http_server_inflight(sv->app.http), db = db_pool_pending(sv->app.db);
+	int pushing = push_pending(sv->app.push);
 
-	if (http == 0 && db == 0) {
+	if (http == 0 && db == 0 && pushing == 0 && !batches_busy(sv->app.batches) &&
+	    answers_pending(sv->app.answers) == 0) {
 		log_info("serve", "drained, exiting", "");
 		serve_stop_loop(sv);
 	}
@@ -102,8 +112,8 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct serve *sv = arg;
 
 	log_warnx("serve", "shutdown deadline passed, exiting with work in flight",
-	    "http_inflight=%d db_pending=%d", http_server_inflight(sv->app.http),
-	    db_pool_pending(sv->app.db));
+	    "http_inflight=%d db_pending=%d push_pending=%d", http_server_inflight(sv->app.http),
+	    db_pool_pending(sv->app.db), push_pending(sv->app.push));
 	serve_stop_loop(sv);
 }
 
@@ -120,6 +130,8 @@ begin_shutdown(struct serve *sv, const char *signame)
 	log_info("serve", "stopping", "signal=%s timeout_ms=%lld", signame, (long long)ms);
 	notify_stopping();
 	http_server_stop_accepting(sv->app.http);
+	push_stop(sv->app.push);
+	batches_stop(sv->app.batches);
 	sv->drain_timer = event_new(sv->app.base, -1, EV_PERSIST, drain_cb, sv);
 	event_add(sv->drain_timer, &poll);
 	sv->deadline = evtimer_new(sv->app.base, deadline_cb, sv);
@@ -218,11 +230,62 @@ serve_free(struct serve *sv)
 		}
 	}
 	http_server_free(sv->app.http);
+	batches_free(sv->app.batches);
+	answers_free(sv->app.answers);
+	if (sv->app.link_keys != NULL) {
+		alink_keys_clear(sv->app.link_keys);
+		free(sv->app.link_keys);
+	}
+	push_free(sv->app.push);	/* before the pool: it holds requests and a LISTEN */
 	db_pool_free(sv->app.db);
 	migrate_set_free(sv->app.migrations);
 	token_cache_free(sv->app.tokens);
+	clock_unsubscribe_all();
 	if (sv->app.base != NULL)
 		event_base_free(sv->app.base);
+}
+
+/* A prompt's answer link: public_url/a/<signed token>. */
+static bool
+answer_link(void *arg, int64_t school_id, int64_t prompt_id, int64_t expires_unix,
+    char *out, size_t outlen)
+{
+	struct app *app = arg;
+	char token[ALINK_TOKEN_MAX];
+	size_t n = strlen(app->cfg->http_public_url);
+	int w;
+
+	if (!alink_make(app->link_keys, school_id, prompt_id, expires_unix, token, sizeof token))
+		return false;
+	while (n > 0 && app->cfg->http_public_url[n - 1] == '/')
+		n--;
+	w = snprintf(out, outlen, "%.*s/a/%s", (int)n, app->cfg->http_public_url, token);
+	return w > 0 && (size_t)w < outlen;
+}
+
+static bool
+link_keys_init(struct app *app)
+{
+	const struct config *cfg = app->cfg;
+	char err[256], *generated = NULL;
+	bool ok;
+
+	app->link_keys = xcalloc(1, sizeof *app->link_keys);
+	if (cfg->responses_link_key[0] == '\0') {
+		unsigned char raw[32];
+		generated = xmalloc(64);
+		if (RAND_bytes(raw, sizeof raw) != 1)
+			fatalx("serve", "no randomness for the answer link key", "");
+		EVP_EncodeBlock((unsigned char *)generated, raw, sizeof raw);
+		log_warnx("serve", "no responses.link_key: answer links will not survive a restart", "");
+	}
+	ok = alink_keys_parse(generated ? generated : cfg->responses_link_key,
+	    cfg->responses_link_key_previous[0] ? cfg->responses_link_key_previous : NULL,
+	    app->link_keys, err, sizeof err);
+	free(generated);
+	if (!ok)
+		fprintf(stderr, "recalld: responses.link_key: %s\n", err);
+	return ok;
 }
 
 int
@@ -239,6 +302,18 @@ serve_main(struct config *cfg, const char *config_path)
 	app->cfg = cfg;
 	app->config_path = config_path;
 	app->started_ms = util_mono_ms();
+	if (strcmp(cfg->clock_mode, "manual") == 0) {
+		int64_t start = clock_now_us();
+
+		if (cfg->clock_start[0] != '\0' && !clock_parse_iso(cfg->clock_start, &start)) {
+			fprintf(stderr, "recalld: clock.start '%s' is not an ISO 8601 time\n",
+			    cfg->clock_start);
+			return 2;
+		}
+		clock_set_manual(start);
+		log_warnx("serve", "manual clock: time moves only by POST /v1/admin/clock",
+		    "start=%s", cfg->clock_start[0] ? cfg->clock_start : "now");
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	app->migrations = migrate_load(cfg->database_migrations, err, sizeof err);
@@ -263,6 +338,15 @@ serve_main(struct config *cfg, const char *config_path)
 	app->db = db_pool_new(app->base, &po);
 	app->tokens = token_cache_new(TOKEN_CACHE_TTL_MS);
 	db_listen(app->db, "recalld_tokens", tokens_notify, tokens_up, app);
+	app->push = push_new(app->base, app->db, cfg);
+	if (!link_keys_init(app)) {
+		serve_free(&sv);
+		return 2;
+	}
+	app->batches = batches_new(app, cfg->scheduler_interval_ms, (int)cfg->scheduler_chunk,
+	    answer_link, app);
+	app->answers = answers_new(app, cfg->responses_late_limit_ms,
+	    cfg->responses_group_window_ms);
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;
@@ -270,6 +354,8 @@ serve_main(struct config *cfg, const char *config_path)
 	app->http = http_server_new(app->base, &ho, app);
 	ops_routes(app->http);
 	api_routes(app->http);
+	endpoints_routes(app->http);
+	answer_ops_routes(app->http, app);
 	if (!http_server_listen(app->http, cfg->http_listen, err, sizeof err)) {
 		log_errorx("serve", "cannot listen", "err=\"%s\"", err);
 		fprintf(stderr, "recalld: %s\n", err);

@@ -319,6 +319,31 @@ apitest_daemon_start(void)
 	return false;
 }
 
+void
+apitest_http_reset(void)
+{
+	if (curl != NULL) {
+		curl_easy_cleanup(curl);
+		curl = NULL;
+		curl_global_cleanup();
+	}
+}
+
+void
+apitest_daemon_kill9(void)
+{
+	if (curl != NULL) {
+		curl_easy_cleanup(curl);
+		curl = NULL;
+		curl_global_cleanup();
+	}
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGKILL);
+		waitpid(daemon_pid, NULL, 0);
+		daemon_pid = -1;
+	}
+}
+
 int
 apitest_daemon_stop(void)
 {

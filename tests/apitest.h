@@ -22,6 +22,10 @@ int apitest_recalld(char **out, ...) __attribute__((sentinel));
 bool apitest_daemon_start(void);
 /* SIGTERM, wait; returns the exit status (-1 killed by a signal or timed out). */
 int apitest_daemon_stop(void);
+/* Drop the kept-alive connection (a forked child must not share it). */
+void apitest_http_reset(void);
+/* SIGKILL, as a crash would: nothing is flushed or finished. */
+void apitest_daemon_kill9(void);
 /* Print the daemon's log to stderr (after a failure). */
 void apitest_daemon_dump_log(void);
 /* Remove the daemon's directory (configuration and log). */

@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config ca-certificates curl
 libevent-dev libpq-dev libcurl4-openssl-dev libjansson-dev libssl-dev
-libinih-dev check libcsv-dev libzip-dev libsystemd-dev postgresql postgresql-contrib"
+libinih-dev check libcsv-dev libzip-dev libutf8proc-dev libsystemd-dev postgresql postgresql-contrib"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||

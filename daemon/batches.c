@@ -1,0 +1,664 @@
+/* batches.c: the daily batch job (see batches.h). */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "batch.h"
+#include "batches.h"
+#include "clock.h"
+#include "db.h"
+#include "fsrs.h"
+#include "log.h"
+#include "push.h"
+#include "util.h"
+
+#define LEASE "interval '5 minutes'"
+
+/* One picked prompt of the chunk being built. */
+struct pick {
+	int64_t pupil_id;
+	int64_t question_id;
+	int position;
+};
+
+struct batches {
+	struct app *app;
+	struct event *timer;	/* the interval */
+	struct event *kick;	/* run from the loop */
+	int64_t interval_ms;
+	int chunk;
+	batches_link_fn link;
+	void *link_arg;
+	bool running, again, stopped;
+	db_req *req;		/* in flight */
+	batch_selector *sel;
+
+	/* the school being built */
+	char school[24];
+	char local_date[16];
+	char expires_at[40];
+	int64_t expires_unix;
+	int32_t today;
+	batch_settings set;
+	fsrs_model *model;
+	int64_t last_pupil;
+	int built;		/* batches written for this school */
+
+	/* the chunk being built */
+	struct pick *picks;
+	size_t npicks, cappicks;
+	int64_t *pupils;	/* pupils with a batch in this chunk */
+	size_t npupils, cappupils;
+	int chunk_rows;		/* pupils the candidate query returned */
+};
+
+static void run_next_school(batches *b);
+static void load_chunk(batches *b);
+
+static const char claim_sql[] =
+    "UPDATE school s SET batch_lease_until = $1::timestamptz + " LEASE
+    " FROM (SELECT s2.school_id FROM school s2 WHERE s2.active"
+    "   AND (s2.batch_lease_until IS NULL OR s2.batch_lease_until < $1::timestamptz)"
+    "   AND s2.batches_done_for IS DISTINCT FROM ($1::timestamptz AT TIME ZONE s2.tz)::date"
+    "   AND extract(isodow FROM ($1::timestamptz AT TIME ZONE s2.tz))::smallint = ANY (s2.school_days)"
+    "   AND ($1::timestamptz AT TIME ZONE s2.tz)::time >= s2.prompt_time"
+    "   AND NOT EXISTS (SELECT 1 FROM school_calendar c WHERE c.school_id = s2.school_id"
+    "     AND c.day = ($1::timestamptz AT TIME ZONE s2.tz)::date)"
+    "   ORDER BY s2.school_id LIMIT 1 FOR UPDATE SKIP LOCKED) pick"
+    " WHERE s.school_id = pick.school_id"
+    " RETURNING s.school_id, ($1::timestamptz AT TIME ZONE s.tz)::date::text,"
+    " (($1::timestamptz AT TIME ZONE s.tz)::date - date '1970-01-01'),"
+    /* prompts expire at the end of the local day */
+    " to_char(((($1::timestamptz AT TIME ZONE s.tz)::date + 1)::timestamp AT TIME ZONE s.tz)"
+    "   AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " extract(epoch FROM ((($1::timestamptz AT TIME ZONE s.tz)::date + 1)::timestamp AT TIME ZONE s.tz))::bigint,"
+    " s.max_per_day, s.new_per_day, s.first_retrieval_delay_days, s.desired_retention,"
+    " s.max_interval_days";
+
+/*
+ * The candidates of the next pupils without a batch today: every active
+ * question of a unit taught to one of their classes, with the pupil's
+ * memory state when there is one. Days are day numbers (days since
+ * 1970-01-01 in the school's calendar). A pupil with nothing taught
+ * still gives one row (question NULL), so paging moves past them.
+ */
+static const char candidates_sql[] =
+    "WITH pupils AS ("
+    "  SELECT p.pupil_id FROM pupil p"
+    "  WHERE p.school_id = $1 AND p.active AND p.pupil_id > $2::bigint"
+    "    AND EXISTS (SELECT 1 FROM class_pupil cp WHERE cp.school_id = p.school_id"
+    "      AND cp.pupil_id = p.pupil_id AND cp.active)"
+    "    AND NOT EXISTS (SELECT 1 FROM batch b WHERE b.school_id = p.school_id"
+    "      AND b.pupil_id = p.pupil_id AND b.local_date = $3::date AND b.kind = 'daily')"
+    "  ORDER BY p.pupil_id LIMIT $4::int),"
+    " taught_units AS ("
+    "  SELECT cp.pupil_id, t.unit_id, min(t.taught_on) AS taught_on"
+    "  FROM pupils x JOIN class_pupil cp ON cp.school_id = $1 AND cp.pupil_id = x.pupil_id AND cp.active"
+    "  JOIN class k ON k.school_id = cp.school_id AND k.class_id = cp.class_id AND k.active"
+    "  JOIN taught t ON t.school_id = cp.school_id AND t.class_id = cp.class_id"
+    "  GROUP BY cp.pupil_id, t.unit_id)"
+    " SELECT x.pupil_id, q.question_id, q.unit_id, u.course_id,"
+    "  m.stability, m.difficulty, m.reps, m.lapses,"
+    "  m.last_review_day - date '1970-01-01', m.due_day - date '1970-01-01',"
+    "  tu.taught_on - date '1970-01-01', c.exam_date - date '1970-01-01'"
+    " FROM pupils x"
+    " LEFT JOIN taught_units tu ON tu.pupil_id = x.pupil_id"
+    " LEFT JOIN unit u ON u.school_id = $1 AND u.unit_id = tu.unit_id AND u.active"
+    " LEFT JOIN course c ON c.school_id = $1 AND c.course_id = u.course_id"
+    " LEFT JOIN question q ON q.school_id = $1 AND q.unit_id = u.unit_id AND q.active"
+    " LEFT JOIN memory_state m ON m.school_id = $1 AND m.pupil_id = x.pupil_id"
+    "   AND m.question_id = q.question_id"
+    " ORDER BY x.pupil_id, q.question_id";
+
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	batches *b = arg;
+
+	if (b->stopped)
+		return;
+	if (b->running) {
+		b->again = true;
+		return;
+	}
+	b->running = true;
+	run_next_school(b);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	kick_cb(fd, what, arg);
+}
+
+void
+batches_kick(batches *b)
+{
+	event_active(b->kick, EV_TIMEOUT, 0);
+}
+
+static void
+clock_moved(void *arg)
+{
+	batches_kick(arg);
+}
+
+/* The run is over: start again if asked while it ran. */
+static void
+run_done(batches *b)
+{
+	b->running = false;
+	fsrs_model_free(b->model);
+	b->model = NULL;
+	if (b->again && !b->stopped) {
+		b->again = false;
+		batches_kick(b);
+	}
+}
+
+static void
+school_failed(batches *b, const struct db_reply *r, const char *step)
+{
+	/* The lease runs out and this (or another) daemon tries again. */
+	log_warnx("batches", "batch run failed", "school=%s step=%s err=\"%s\"", b->school,
+	    step, r->error);
+	run_done(b);
+}
+
+static void
+claimed(const struct db_reply *r, void *arg)
+{
+	batches *b = arg;
+	const PGresult *res;
+	char err[256];
+
+	b->req = NULL;
+	if (r->status != DB_OK) {
+		if (r->status != DB_UNAVAILABLE)
+			log_warnx("batches", "claim failed", "err=\"%s\"", r->error);
+		run_done(b);
+		return;
+	}
+	res = r->results[0];
+	if (PQntuples(res) == 0) {
+		run_done(b);	/* nothing due anywhere */
+		return;
+	}
+	util_strlcpy(b->school, PQgetvalue(res, 0, 0), sizeof b->school);
+	util_strlcpy(b->local_date, PQgetvalue(res, 0, 1), sizeof b->local_date);
+	b->today = (int32_t)atoi(PQgetvalue(res, 0, 2));
+	util_strlcpy(b->expires_at, PQgetvalue(res, 0, 3), sizeof b->expires_at);
+	b->expires_unix = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	b->set = batch_settings_default();
+	b->set.max_per_day = (uint32_t)atoi(PQgetvalue(res, 0, 5));
+	b->set.new_per_day = (uint32_t)atoi(PQgetvalue(res, 0, 6));
+	b->set.first_retrieval_delay_days = atoi(PQgetvalue(res, 0, 7));
+	fsrs_model_free(b->model);
+	b->model = fsrs_model_new(NULL, strtod(PQgetvalue(res, 0, 8), NULL),
+	    atoi(PQgetvalue(res, 0, 9)), err, sizeof err);
+	if (b->model == NULL) {
+		log_warnx("batches", "school settings refused", "school=%s err=\"%s\"", b->school, err);
+		run_done(b);
+		return;
+	}
+	b->last_pupil = 0;
+	b->built = 0;
+	log_debug("batches", "building", "school=%s local_date=%s", b->school, b->local_date);
+	load_chunk(b);
+}
+
+static void
+run_next_school(batches *b)
+{
+	char now[40];
+	const char *p[1] = { now };
+
+	if (b->stopped) {
+		run_done(b);
+		return;
+	}
+	clock_now_iso(now, sizeof now);
+	b->req = db_query(b->app->db, claim_sql, 1, p, claimed, b);
+}
+
+static void
+school_done(const struct db_reply *r, void *arg)
+{
+	batches *b = arg;
+
+	b->req = NULL;
+	if (r->status != DB_OK) {
+		school_failed(b, r, "finish");
+		return;
+	}
+	log_info("batches", "daily batches built", "school=%s local_date=%s batches=%d",
+	    b->school, b->local_date, b->built);
+	run_next_school(b);
+}
+
+static void
+finish_school(batches *b)
+{
+	const char *p[2] = { b->school, b->local_date };
+
+	b->req = db_query(b->app->db,
+	    "UPDATE school SET batches_done_for = $2::date, batch_lease_until = NULL"
+	    " WHERE school_id = $1", 2, p, school_done, b);
+}
+
+static int32_t
+day_or_none(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? BATCH_NO_DAY : (int32_t)atoi(PQgetvalue(res, row, col));
+}
+
+static void
+add_pick(batches *b, int64_t pupil, int64_t question, int position)
+{
+	if (b->npicks == b->cappicks) {
+		b->cappicks = b->cappicks ? b->cappicks * 2 : 256;
+		b->picks = xreallocarray(b->picks, b->cappicks, sizeof *b->picks);
+	}
+	b->picks[b->npicks++] = (struct pick){ pupil, question, position };
+	if (b->npupils == 0 || b->pupils[b->npupils - 1] != pupil) {
+		if (b->npupils == b->cappupils) {
+			b->cappupils = b->cappupils ? b->cappupils * 2 : 64;
+			b->pupils = xreallocarray(b->pupils, b->cappupils, sizeof *b->pupils);
+		}
+		b->pupils[b->npupils++] = pupil;
+	}
+}
+
+/* Choose one pupil's prompts from rows [from, to) of the candidates. */
+static void
+choose(batches *b, const PGresult *res, int from, int to, batch_candidate *cand,
+    batch_pick *out)
+{
+	int64_t pupil = strtoll(PQgetvalue(res, from, 0), NULL, 10);
+	size_t n = 0, nout = 0;
+
+	for (int i = from; i < to; i++) {
+		batch_candidate *c = &cand[n];
+
+		if (PQgetisnull(res, i, 1))
+			continue;	/* nothing taught yet */
+		memset(c, 0, sizeof *c);
+		c->question_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		c->unit_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		c->course_id = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		if (!PQgetisnull(res, i, 4)) {
+			c->state.stability = strtod(PQgetvalue(res, i, 4), NULL);
+			c->state.difficulty = strtod(PQgetvalue(res, i, 5), NULL);
+			c->state.reps = (uint32_t)atoi(PQgetvalue(res, i, 6));
+			c->state.lapses = (uint32_t)atoi(PQgetvalue(res, i, 7));
+		}
+		c->last_review_day = day_or_none(res, i, 8);
+		c->due_day = day_or_none(res, i, 9);
+		c->taught_day = day_or_none(res, i, 10);
+		c->exam_day = day_or_none(res, i, 11);
+		c->question_order = (int32_t)n;
+		n++;
+	}
+	if (n == 0)
+		return;
+	if (!batch_select(b->sel, b->model, &b->set, b->today, cand, n, out,
+	    b->set.max_per_day, &nout)) {
+		log_warnx("batches", "batch selection refused", "school=%s pupil=%" PRId64,
+		    b->school, pupil);
+		return;
+	}
+	for (size_t k = 0; k < nout; k++)
+		add_pick(b, pupil, out[k].question_id, (int)k + 1);
+}
+
+static void write_chunk(const struct db_reply *r, void *arg);
+
+/* Append "{a,b,c}" of n int64s to a growing text. */
+static char *
+int_array(const int64_t *v, size_t n, size_t stride)
+{
+	size_t cap = 2 + n * 21, off = 0;
+	char *s = xmalloc(cap);
+
+	s[off++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		int64_t x = *(const int64_t *)((const char *)v + i * stride);
+		off += (size_t)snprintf(s + off, cap - off, "%s%" PRId64, i ? "," : "", x);
+	}
+	s[off++] = '}';
+	s[off] = '\0';
+	return s;
+}
+
+/* Candidates came back: choose, then reserve ids and read what events need. */
+static void
+candidates_read(const struct db_reply *r, void *arg)
+{
+	batches *b = arg;
+	const PGresult *res;
+	int rows, start = 0;
+	batch_candidate *cand;
+	batch_pick *out;
+	char *pupils, *questions, npicks[16], npup[16];
+	int64_t *qids;
+	const char *p[3];
+	db_req *req;
+
+	b->req = NULL;
+	if (r->status != DB_OK) {
+		school_failed(b, r, "candidates");
+		return;
+	}
+	res = r->results[0];
+	rows = PQntuples(res);
+	if (rows == 0) {
+		finish_school(b);
+		return;
+	}
+	b->npicks = 0;
+	b->npupils = 0;
+	cand = xcalloc((size_t)rows, sizeof *cand);
+	out = xcalloc(b->set.max_per_day + 1, sizeof *out);
+	b->chunk_rows = 0;
+	for (int i = 1; i <= rows; i++) {
+		if (i < rows && strcmp(PQgetvalue(res, i, 0), PQgetvalue(res, start, 0)) == 0)
+			continue;
+		choose(b, res, start, i, cand, out);
+		b->chunk_rows++;
+		start = i;
+	}
+	b->last_pupil = strtoll(PQgetvalue(res, rows - 1, 0), NULL, 10);
+	free(cand);
+	free(out);
+	if (b->npicks == 0) {
+		load_chunk(b);	/* nobody in this chunk has anything due */
+		return;
+	}
+	/* Ids first, so the events can carry prompt ids and answer links. */
+	qids = xcalloc(b->npicks, sizeof *qids);
+	for (size_t i = 0; i < b->npicks; i++)
+		qids[i] = b->picks[i].question_id;
+	questions = int_array(qids, b->npicks, sizeof *qids);
+	free(qids);
+	pupils = int_array(b->pupils, b->npupils, sizeof *b->pupils);
+	snprintf(npicks, sizeof npicks, "%zu", b->npicks);
+	snprintf(npup, sizeof npup, "%zu", b->npupils);
+	req = db_req_new(write_chunk, b);
+	p[0] = npup;
+	p[1] = npicks;
+	db_req_add(req,
+	    "SELECT array(SELECT nextval(pg_get_serial_sequence('batch', 'batch_id'))"
+	    "   FROM generate_series(1, $1::int))::text,"
+	    " array(SELECT nextval(pg_get_serial_sequence('prompt', 'prompt_id'))"
+	    "   FROM generate_series(1, $2::int))::text", 2, p);
+	p[0] = b->school;
+	p[1] = questions;
+	db_req_add(req,
+	    "SELECT q.question_id, q.kind, q.prompt, q.choices::text, u.unit_id, u.name"
+	    " FROM question q JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
+	    " WHERE q.school_id = $1 AND q.question_id = ANY ($2::bigint[])", 2, p);
+	p[1] = pupils;
+	db_req_add(req,
+	    "SELECT pupil_id, external_id FROM pupil WHERE school_id = $1"
+	    " AND pupil_id = ANY ($2::bigint[])", 2, p);
+	free(questions);
+	free(pupils);
+	b->req = db_submit(b->app->db, req);
+}
+
+/* Parse "{1,2,3}" into out (n entries expected). */
+static bool
+parse_ids(const char *s, int64_t *out, size_t n)
+{
+	size_t i = 0;
+	char *end;
+
+	if (*s++ != '{')
+		return false;
+	while (i < n && *s != '}' && *s != '\0') {
+		out[i++] = strtoll(s, &end, 10);
+		s = end;
+		if (*s == ',')
+			s++;
+	}
+	return i == n;
+}
+
+static int
+find_row(const PGresult *res, int64_t id)
+{
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strtoll(PQgetvalue(res, i, 0), NULL, 10) == id)
+			return i;
+	return -1;
+}
+
+static void chunk_written(const struct db_reply *r, void *arg);
+
+/* Build the transaction: batches, prompts, and one prompt.batch event a pupil. */
+static void
+write_chunk(const struct db_reply *r, void *arg)
+{
+	batches *b = arg;
+	const PGresult *ids, *qs, *ps;
+	int64_t *batch_ids, *prompt_ids, *bid_of_pick;
+	char now[40];
+	db_req *req;
+	size_t pi = 0;
+
+	b->req = NULL;
+	if (r->status != DB_OK) {
+		school_failed(b, r, "prepare");
+		return;
+	}
+	ids = r->results[0];
+	qs = r->results[1];
+	ps = r->results[2];
+	batch_ids = xcalloc(b->npupils, sizeof *batch_ids);
+	prompt_ids = xcalloc(b->npicks, sizeof *prompt_ids);
+	bid_of_pick = xcalloc(b->npicks, sizeof *bid_of_pick);
+	if (!parse_ids(PQgetvalue(ids, 0, 0), batch_ids, b->npupils) ||
+	    !parse_ids(PQgetvalue(ids, 0, 1), prompt_ids, b->npicks)) {
+		log_warnx("batches", "could not reserve ids", "school=%s", b->school);
+		free(batch_ids);
+		free(prompt_ids);
+		free(bid_of_pick);
+		run_done(b);
+		return;
+	}
+	clock_now_iso(now, sizeof now);
+	req = db_req_new(chunk_written, b);
+	{
+		const char *p[2] = { now, b->school };
+		db_req_add(req, "UPDATE school SET batch_lease_until = $1::timestamptz + " LEASE
+		    " WHERE school_id = $2", 2, p);
+	}
+	for (size_t k = 0; k < b->npupils; k++) {
+		int64_t pupil = b->pupils[k];
+		int prow = find_row(ps, pupil);
+		json_t *data = json_object(), *prompts = json_array();
+		char url[512];
+		struct push_event ev;
+		char school_txt[24];
+
+		json_object_set_new(data, "school_id", json_integer(strtoll(b->school, NULL, 10)));
+		json_object_set_new(data, "pupil", json_pack("{s:I, s:s}", "id", (json_int_t)pupil,
+		    "external_id", prow >= 0 ? PQgetvalue(ps, prow, 1) : ""));
+		json_object_set_new(data, "local_date", json_string(b->local_date));
+		json_object_set_new(data, "expires_at", json_string(b->expires_at));
+		for (; pi < b->npicks && b->picks[pi].pupil_id == pupil; pi++) {
+			int qrow = find_row(qs, b->picks[pi].question_id);
+			json_t *pr;
+
+			bid_of_pick[pi] = batch_ids[k];
+			if (qrow < 0)
+				continue;
+			pr = json_pack("{s:I, s:I, s:{s:I, s:s}, s:s, s:s}",
+			    "prompt_id", (json_int_t)prompt_ids[pi],
+			    "question_id", (json_int_t)b->picks[pi].question_id,
+			    "unit", "id", (json_int_t)strtoll(PQgetvalue(qs, qrow, 4), NULL, 10),
+			    "name", PQgetvalue(qs, qrow, 5),
+			    "kind", PQgetvalue(qs, qrow, 1),
+			    "text", PQgetvalue(qs, qrow, 2));
+			if (!PQgetisnull(qs, qrow, 3) && strcmp(PQgetvalue(qs, qrow, 1), "mcq") == 0)
+				json_object_set_new(pr, "choices", json_loads(PQgetvalue(qs, qrow, 3), 0, NULL));
+			if (b->link != NULL && b->link(b->link_arg, strtoll(b->school, NULL, 10),
+			    prompt_ids[pi], b->expires_unix, url, sizeof url))
+				json_object_set_new(pr, "answer_url", json_string(url));
+			json_array_append_new(prompts, pr);
+		}
+		json_object_set_new(data, "prompts", prompts);
+		snprintf(school_txt, sizeof school_txt, "%s", b->school);
+		memset(&ev, 0, sizeof ev);
+		ev.school_id = school_txt;
+		ev.type = "prompt.batch";
+		ev.data = data;
+		ev.now = now;
+		push_enqueue_sql(req, &ev);
+		json_decref(data);
+	}
+	{
+		char *bids = int_array(batch_ids, b->npupils, sizeof *batch_ids);
+		char *pups = int_array(b->pupils, b->npupils, sizeof *b->pupils);
+		char *prids = int_array(prompt_ids, b->npicks, sizeof *prompt_ids);
+		char *pbids = int_array(bid_of_pick, b->npicks, sizeof *bid_of_pick);
+		char *ppups = int_array(&b->picks[0].pupil_id, b->npicks, sizeof *b->picks);
+		char *pqs = int_array(&b->picks[0].question_id, b->npicks, sizeof *b->picks);
+		char *pos = xmalloc(b->npicks * 12 + 3), *q = pos;
+		const char *p[9];
+
+		*q++ = '{';
+		for (size_t i = 0; i < b->npicks; i++)
+			q += snprintf(q, 13, "%s%d", i ? "," : "", b->picks[i].position);
+		*q++ = '}';
+		*q = '\0';
+		p[0] = b->school;
+		p[1] = bids;
+		p[2] = pups;
+		p[3] = b->local_date;
+		p[4] = now;
+		/* Deliveries come before their batch in the statement list; all commit together. */
+		db_req_add(req,
+		    "INSERT INTO batch (school_id, batch_id, pupil_id, local_date, kind, created_at)"
+		    " SELECT $1, x.b, x.p, $4::date, 'daily', $5::timestamptz"
+		    " FROM unnest($2::bigint[], $3::bigint[]) AS x(b, p)", 5, p);
+		p[1] = prids;
+		p[2] = pbids;
+		p[3] = ppups;
+		p[4] = pqs;
+		p[5] = pos;
+		p[6] = b->expires_at;
+		db_req_add(req,
+		    "INSERT INTO prompt (school_id, prompt_id, batch_id, pupil_id, question_id,"
+		    " question_version, position, expires_at)"
+		    " SELECT $1, x.id, x.b, x.p, x.q, q.version, x.pos, $7::timestamptz"
+		    " FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::int[])"
+		    "   AS x(id, b, p, q, pos)"
+		    " JOIN question q ON q.school_id = $1 AND q.question_id = x.q", 7, p);
+		free(bids);
+		free(pups);
+		free(prids);
+		free(pbids);
+		free(ppups);
+		free(pqs);
+		free(pos);
+	}
+	b->built += (int)b->npupils;
+	free(batch_ids);
+	free(prompt_ids);
+	free(bid_of_pick);
+	b->req = db_submit(b->app->db, req);
+}
+
+static void
+chunk_written(const struct db_reply *r, void *arg)
+{
+	batches *b = arg;
+
+	b->req = NULL;
+	if (r->status != DB_OK) {
+		school_failed(b, r, "write");
+		return;
+	}
+	if (b->chunk_rows < b->chunk) {
+		finish_school(b);
+		return;
+	}
+	load_chunk(b);
+}
+
+static void
+load_chunk(batches *b)
+{
+	char last[24], limit[16];
+	const char *p[4];
+
+	if (b->stopped) {
+		run_done(b);
+		return;
+	}
+	snprintf(last, sizeof last, "%" PRId64, b->last_pupil);
+	snprintf(limit, sizeof limit, "%d", b->chunk);
+	p[0] = b->school;
+	p[1] = last;
+	p[2] = b->local_date;
+	p[3] = limit;
+	b->req = db_query(b->app->db, candidates_sql, 4, p, candidates_read, b);
+}
+
+batches *
+batches_new(struct app *app, int64_t interval_ms, int chunk, batches_link_fn link,
+    void *link_arg)
+{
+	batches *b = xcalloc(1, sizeof *b);
+	struct timeval tv = { (time_t)(interval_ms / 1000), (suseconds_t)(interval_ms % 1000) * 1000 };
+
+	b->app = app;
+	b->interval_ms = interval_ms;
+	b->chunk = chunk > 0 ? chunk : 500;
+	b->link = link;
+	b->link_arg = link_arg;
+	b->sel = batch_selector_new();
+	if (b->sel == NULL)
+		fatalx("batches", "out of memory", "");
+	b->timer = event_new(app->base, -1, EV_PERSIST, timer_cb, b);
+	b->kick = event_new(app->base, -1, 0, kick_cb, b);
+	event_add(b->timer, &tv);
+	clock_subscribe(clock_moved, b);
+	batches_kick(b);
+	return b;
+}
+
+void
+batches_stop(batches *b)
+{
+	b->stopped = true;
+	event_del(b->timer);
+}
+
+bool
+batches_busy(const batches *b)
+{
+	return b->running || b->req != NULL;
+}
+
+void
+batches_free(batches *b)
+{
+	if (b == NULL)
+		return;
+	if (b->req != NULL)
+		db_cancel(b->req);
+	event_free(b->timer);
+	event_free(b->kick);
+	batch_selector_free(b->sel);
+	fsrs_model_free(b->model);
+	free(b->picks);
+	free(b->pupils);
+	free(b);
+}

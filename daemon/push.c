@@ -1,0 +1,1718 @@
+/* push.c: the webhook sender: outbox claims, libcurl multi on libevent (see push.h). */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/queue.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "clock.h"
+#include "event.h"
+#include "log.h"
+#include "push.h"
+#include "util.h"
+
+#define HEAD_MAX	2048	/* response body kept in the attempt log */
+#define SCHEDULE_MAX	32
+#define RETRY_AFTER_MAX_MS	(INT64_C(24) * 3600 * 1000)
+#define WRITE_RETRY_MS	1000	/* results not written (database down): again after */
+#define FLUSH_DELAY_MS	2	/* results wait this long for more to share a write */
+#define JITTER		0.2
+#define CLAIM_MIN(p)	((int)((p)->cfg->webhooks_max_in_flight + 3) / 4)
+
+/*
+ * A claimed delivery. Its state moves one way, through job_set_state:
+ * QUEUED (claimed ahead, waiting for a transfer slot) -> SENDING (a curl
+ * transfer) -> DONE (outcome known, result not written) -> WRITING (in a
+ * result request) -> freed. A failed write puts WRITING jobs back to
+ * DONE; stopping frees QUEUED jobs and releases their leases.
+ */
+enum job_state {
+	JOB_NEW,
+	JOB_QUEUED,
+	JOB_SENDING,
+	JOB_DONE,
+	JOB_WRITING,
+};
+
+static const char *const job_state_names[] = { "new", "queued", "sending", "done", "writing" };
+
+enum outcome {
+	OUT_DELIVERED,
+	OUT_RETRY,
+	OUT_DEAD,
+};
+
+struct ep_slot;
+
+struct job {
+	TAILQ_ENTRY(job) entry;
+	push *p;
+	enum job_state state;
+	int64_t school_id, delivery_id, endpoint_id;
+	char *webhook_id, *event_type, *payload, *url, *secret, *prev_secret;
+	int attempts;			/* before this one */
+	int64_t failing_since_us;	/* -1: the endpoint was not failing */
+	struct ep_slot *ep;
+	CURL *easy;
+	struct curl_slist *headers;
+	char errbuf[CURL_ERROR_SIZE];
+	char blocked[320];		/* why the SSRF guard refused, if it did */
+	char head[HEAD_MAX + 1];
+	size_t headlen;
+	int64_t at_us;			/* attempt start, clock time */
+	uint64_t start_ms;		/* monotonic, for the latency */
+	/* The outcome. */
+	enum outcome outcome;
+	long http_status;		/* 0: no HTTP answer */
+	int latency_ms;
+	char *error;			/* NULL on success */
+	int64_t done_us;
+	int64_t next_us;		/* OUT_RETRY: next attempt */
+	char *disable_reason;		/* set: disable the endpoint with this */
+};
+
+TAILQ_HEAD(job_list, job);
+
+/* Transfers in flight (and queued) to one endpoint, for the per-endpoint cap. */
+struct ep_slot {
+	LIST_ENTRY(ep_slot) entry;
+	int64_t school_id, endpoint_id;
+	int running;
+	int queued;
+};
+
+/* A socket libcurl asked us to watch. */
+struct sock {
+	struct event *ev;
+	push *p;
+};
+
+struct push {
+	struct event_base *base;
+	db_pool *db;
+	const struct config *cfg;
+	CURLM *multi;
+	struct event *curl_timer;	/* CURLMOPT_TIMERFUNCTION */
+	struct event *kick;		/* run a claim from a fresh event */
+	struct event *poll;		/* the backstop */
+	struct event *due;		/* the earliest known retry */
+	struct event *flush;		/* write DONE results */
+	int64_t due_us;			/* what due is armed for, 0 if not */
+	struct job_list queued, sending, done, writing;
+	int nqueued, nsending, ndone, nwriting;
+	LIST_HEAD(, ep_slot) eps;
+	db_req *claim_req, *write_req, *release_req;
+	int claim_limit;		/* of the claim in flight */
+	bool claim_busy;		/* it was sent with endpoints busy (capped) */
+	bool again;			/* a wake came while claiming */
+	bool more;			/* the last claim may have left due deliveries */
+	bool stopped;
+	bool write_retry;		/* flush is armed for a retry after a failure */
+	bool starting;			/* inside start_queued */
+	CURL **idle;			/* easy handles kept for reuse */
+	int nidle, idle_cap;
+	struct push_stats st;
+};
+
+static void kick(push *p);
+static void start_queued(push *p);
+static void release_queued(push *p);
+static void flush_soon(push *p, int delay_ms);
+static void flush_retry(push *p);
+
+/* ---- small helpers ---- */
+
+static void
+set_tv(struct timeval *tv, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+/* Replace what is not UTF-8 (and NUL) with '?': the log is text and JSON. */
+static void
+utf8_clean(char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = 0;
+		uint32_t cp = 0;
+
+		if (c == 0) {
+			s[i++] = '?';
+			continue;
+		}
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			s[i++] = '?';
+			continue;
+		}
+		bool ok = i + n < len;
+		for (size_t k = 1; ok && k <= n; k++) {
+			unsigned char cc = (unsigned char)s[i + k];
+			ok = (cc & 0xc0) == 0x80;
+			cp = (cp << 6) | (cc & 0x3f);
+		}
+		if (ok && ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)))
+			ok = false;
+		if (!ok) {
+			s[i++] = '?';
+			continue;
+		}
+		i += n + 1;
+	}
+}
+
+/* One duration of the schedule: a number with ms, s (default), m, min or h. */
+static bool
+parse_ms(const char *s, int64_t *out)
+{
+	char *end;
+	double v, mult = 1000;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || !isfinite(v) || v < 0)
+		return false;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (strncmp(end, "ms", 2) == 0) {
+		mult = 1;
+		end += 2;
+	} else if (strncmp(end, "min", 3) == 0) {
+		mult = 60000;
+		end += 3;
+	} else if (*end == 's') {
+		end++;
+	} else if (*end == 'm') {
+		mult = 60000;
+		end++;
+	} else if (*end == 'h') {
+		mult = 3600000;
+		end++;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0' || v * mult > 9e15)
+		return false;
+	*out = (int64_t)llround(v * mult);
+	return true;
+}
+
+/* webhooks.retry_schedule as delays in ms; config.c checked its form. */
+static int
+schedule_parse(const char *s, int64_t *out, int max)
+{
+	char *copy = xstrdup(s), *save = NULL, *tok;
+	int n = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL && n < max;
+	    tok = strtok_r(NULL, ",", &save))
+		if (parse_ms(tok, &out[n]))
+			n++;
+	free(copy);
+	if (n == 0) {		/* never without retries: the design's default */
+		static const int64_t def[] = { 5000, 300000, 1800000, 7200000, 18000000,
+		    36000000, 50400000, 72000000, 86400000 };
+		for (n = 0; n < (int)nitems(def) && n < max; n++)
+			out[n] = def[n];
+	}
+	return n;
+}
+
+/* ---- secrets and signatures ---- */
+
+static size_t
+b64_decode(const char *in, unsigned char *out, size_t outlen)
+{
+	size_t n = strlen(in), pad = 0;
+	int got;
+
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 > outlen)
+		return 0;
+	if (in[n - 1] == '=')
+		pad++;
+	if (in[n - 2] == '=')
+		pad++;
+	got = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
+	if (got < 0 || (size_t)got < pad)
+		return 0;
+	return (size_t)got - pad;
+}
+
+/* The HMAC key of a whsec_ secret; 0 when malformed. */
+static size_t
+secret_key(const char *secret, unsigned char *key, size_t keylen)
+{
+	size_t n;
+
+	if (secret == NULL || strncmp(secret, "whsec_", 6) != 0)
+		return 0;
+	n = b64_decode(secret + 6, key, keylen);
+	return n >= 24 && n <= 64 ? n : 0;
+}
+
+bool
+push_secret_valid(const char *secret)
+{
+	unsigned char key[96];
+
+	return secret != NULL && strlen(secret) < 6 + 4 * 64 && secret_key(secret, key, sizeof key) > 0;
+}
+
+char *
+push_secret_new(void)
+{
+	unsigned char key[32];
+	char b64[64];
+
+	if (RAND_bytes(key, sizeof key) != 1)
+		fatalx("push", "no randomness for a secret", "");
+	EVP_EncodeBlock((unsigned char *)b64, key, sizeof key);
+	OPENSSL_cleanse(key, sizeof key);
+	return xasprintf("whsec_%s", b64);
+}
+
+bool
+push_sign(const char *secret, const char *msg_id, int64_t ts, const char *body, size_t len,
+    char *out, size_t outlen)
+{
+	unsigned char key[96], mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	size_t keylen = secret_key(secret, key, sizeof key);
+	char *msg, b64[96];
+	size_t idlen = strlen(msg_id), n;
+	bool ok;
+
+	if (keylen == 0 || outlen < 64)
+		return false;
+	/* The signed content: id.timestamp.body */
+	msg = xmalloc(idlen + len + 32);
+	n = (size_t)snprintf(msg, idlen + 32, "%s.%" PRId64 ".", msg_id, ts);
+	memcpy(msg + n, body, len);
+	ok = HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, n + len, mac,
+	    &maclen) != NULL;
+	free(msg);
+	OPENSSL_cleanse(key, sizeof key);
+	if (!ok)
+		return false;
+	EVP_EncodeBlock((unsigned char *)b64, mac, (int)maclen);
+	snprintf(out, outlen, "v1,%s", b64);
+	return true;
+}
+
+/* ---- the SSRF guard ---- */
+
+static bool
+v4_blocked(uint32_t a, char *why, size_t len)
+{
+	static const struct { uint32_t net; int bits; const char *name; } ranges[] = {
+		{ 0x00000000, 8, "this-network" },
+		{ 0x0a000000, 8, "private" },
+		{ 0x64400000, 10, "carrier-grade NAT" },
+		{ 0x7f000000, 8, "loopback" },
+		{ 0xa9fe0000, 16, "link-local" },
+		{ 0xac100000, 12, "private" },
+		{ 0xc0000000, 24, "IETF protocol assignments" },
+		{ 0xc0000200, 24, "documentation" },
+		{ 0xc0586300, 24, "6to4 relay" },
+		{ 0xc0a80000, 16, "private" },
+		{ 0xc6120000, 15, "benchmarking" },
+		{ 0xc6336400, 24, "documentation" },
+		{ 0xcb007100, 24, "documentation" },
+		{ 0xe0000000, 4, "multicast" },
+		{ 0xf0000000, 4, "reserved" },
+	};
+	char txt[INET_ADDRSTRLEN];
+	struct in_addr in = { htonl(a) };
+
+	for (size_t i = 0; i < nitems(ranges); i++) {
+		uint32_t mask = ranges[i].bits == 0 ? 0 : 0xffffffffu << (32 - ranges[i].bits);
+		if ((a & mask) == ranges[i].net) {
+			inet_ntop(AF_INET, &in, txt, sizeof txt);
+			snprintf(why, len, "%s address %s", ranges[i].name, txt);
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint32_t
+v4_at(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static bool
+v6_blocked(const struct in6_addr *a6, char *why, size_t len)
+{
+	static const uint8_t zero[16];
+	const uint8_t *b = a6->s6_addr;
+	char txt[INET6_ADDRSTRLEN];
+	const char *name = NULL;
+
+	inet_ntop(AF_INET6, a6, txt, sizeof txt);
+	if (memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1)) {
+		name = b[15] == 1 ? "loopback" : "unspecified";
+	} else if (memcmp(b, zero, 10) == 0 && b[10] == 0xff && b[11] == 0xff) {
+		/* ::ffff:a.b.c.d, IPv4-mapped */
+		if (v4_blocked(v4_at(b + 12), why, len))
+			return true;
+		return false;
+	} else if (memcmp(b, zero, 12) == 0) {
+		name = "IPv4-compatible";	/* deprecated ::a.b.c.d */
+	} else if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {
+		/* 64:ff9b::/96 and 64:ff9b:1::/48, NAT64: judge the IPv4 inside */
+		if (v4_blocked(v4_at(b + 12), why, len))
+			return true;
+		return false;
+	} else if (b[0] == 0x20 && b[1] == 0x02) {
+		/* 2002::/16, 6to4 */
+		if (v4_blocked(v4_at(b + 2), why, len))
+			return true;
+		return false;
+	} else if ((b[0] & 0xfe) == 0xfc) {
+		name = "unique-local";
+	} else if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
+		name = "link-local";
+	} else if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) {
+		name = "site-local";
+	} else if (b[0] == 0xff) {
+		name = "multicast";
+	} else if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) {
+		name = "documentation";
+	} else if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00) {
+		name = "Teredo";
+	} else if (b[0] == 0x01 && b[1] == 0x00 && memcmp(b + 2, zero, 6) == 0) {
+		name = "discard-only";
+	} else if ((b[0] & 0xe0) != 0x20) {
+		name = "reserved";	/* only 2000::/3 is global unicast */
+	}
+	if (name == NULL)
+		return false;
+	snprintf(why, len, "%s address %s", name, txt);
+	return true;
+}
+
+bool
+push_addr_blocked(const struct sockaddr *sa, char *why, size_t len)
+{
+	if (sa->sa_family == AF_INET)
+		return v4_blocked(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr),
+		    why, len);
+	if (sa->sa_family == AF_INET6)
+		return v6_blocked(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, why, len);
+	snprintf(why, len, "address family %d", sa->sa_family);
+	return true;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the address is resolved; refuse private ones. */
+static curl_socket_t
+open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct job *j = clientp;
+	char why[160];
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	if (!j->p->cfg->webhooks_allow_private && push_addr_blocked(&addr->addr, why, sizeof why)) {
+		if (j->blocked[0] == '\0')
+			snprintf(j->blocked, sizeof j->blocked,
+			    "refused: the target resolves to a %s (webhooks.allow_private is false)", why);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
+/* ---- endpoint slots ---- */
+
+static struct ep_slot *
+ep_get(push *p, int64_t school, int64_t endpoint)
+{
+	struct ep_slot *e;
+
+	LIST_FOREACH(e, &p->eps, entry)
+		if (e->school_id == school && e->endpoint_id == endpoint)
+			return e;
+	e = xcalloc(1, sizeof *e);
+	e->school_id = school;
+	e->endpoint_id = endpoint;
+	LIST_INSERT_HEAD(&p->eps, e, entry);
+	return e;
+}
+
+/* Forget a slot nothing runs or waits on. */
+static void
+ep_maybe_free(struct ep_slot *e)
+{
+	if (e->running <= 0 && e->queued <= 0) {
+		LIST_REMOVE(e, entry);
+		free(e);
+	}
+}
+
+/* ---- jobs ---- */
+
+static struct job_list *
+job_list_of(push *p, enum job_state s, int **count)
+{
+	switch (s) {
+	case JOB_QUEUED: *count = &p->nqueued; return &p->queued;
+	case JOB_SENDING: *count = &p->nsending; return &p->sending;
+	case JOB_DONE: *count = &p->ndone; return &p->done;
+	case JOB_WRITING: *count = &p->nwriting; return &p->writing;
+	default: *count = NULL; return NULL;
+	}
+}
+
+/* The only place a job changes state: moves it between the lists. */
+static void
+job_set_state(struct job *j, enum job_state to)
+{
+	push *p = j->p;
+	struct job_list *l;
+	int *n;
+	bool ok;
+
+	switch (to) {
+	case JOB_QUEUED: ok = j->state == JOB_NEW; break;
+	case JOB_SENDING: ok = j->state == JOB_QUEUED; break;
+	case JOB_DONE: ok = j->state == JOB_SENDING || j->state == JOB_WRITING; break;
+	case JOB_WRITING: ok = j->state == JOB_DONE; break;
+	default: ok = false; break;
+	}
+	if (!ok)
+		fatalx("push", "impossible job transition", "delivery=%" PRId64 " from=%s to=%s",
+		    j->delivery_id, job_state_names[j->state], job_state_names[to]);
+	if ((l = job_list_of(p, j->state, &n)) != NULL) {
+		TAILQ_REMOVE(l, j, entry);
+		(*n)--;
+	}
+	l = job_list_of(p, to, &n);
+	TAILQ_INSERT_TAIL(l, j, entry);
+	(*n)++;
+	j->state = to;
+}
+
+static void
+job_free(struct job *j)
+{
+	if (j->easy != NULL) {
+		curl_multi_remove_handle(j->p->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+	}
+	curl_slist_free_all(j->headers);
+	free(j->webhook_id);
+	free(j->event_type);
+	free(j->payload);
+	free(j->url);
+	if (j->secret != NULL)
+		OPENSSL_cleanse(j->secret, strlen(j->secret));
+	free(j->secret);
+	if (j->prev_secret != NULL)
+		OPENSSL_cleanse(j->prev_secret, strlen(j->prev_secret));
+	free(j->prev_secret);
+	free(j->error);
+	free(j->disable_reason);
+	free(j);
+}
+
+/* Remove from its list and free. */
+static void
+job_drop(struct job *j)
+{
+	struct job_list *l;
+	int *n;
+
+	if ((l = job_list_of(j->p, j->state, &n)) != NULL) {
+		TAILQ_REMOVE(l, j, entry);
+		(*n)--;
+	}
+	job_free(j);
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct job *j = arg;
+	size_t n = size * nmemb, room = HEAD_MAX - j->headlen;
+
+	if (room > 0) {
+		size_t take = n < room ? n : room;
+		memcpy(j->head + j->headlen, data, take);
+		j->headlen += take;
+		j->head[j->headlen] = '\0';
+	}
+	return n;	/* read the rest and drop it */
+}
+
+static void
+add_header(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+add_header(struct job *j, const char *fmt, ...)
+{
+	va_list ap;
+	char *h;
+	struct curl_slist *l;
+
+	va_start(ap, fmt);
+	h = xvasprintf(fmt, ap);
+	va_end(ap);
+	l = curl_slist_append(j->headers, h);
+	free(h);
+	if (l == NULL)
+		fatalx("push", "out of memory", "");
+	j->headers = l;
+}
+
+/* Set up and start one transfer; false (with j->error) when it cannot start. */
+static bool
+job_start(struct job *j)
+{
+	push *p = j->p;
+	const struct config *cfg = p->cfg;
+	char sig[2][128];
+	int64_t ts = (int64_t)time(NULL);	/* receivers check it against their wall clock */
+	CURLMcode mc;
+	bool have_prev;
+
+	j->at_us = clock_now_us();
+	j->start_ms = util_mono_ms();
+	if (!push_sign(j->secret, j->webhook_id, ts, j->payload, strlen(j->payload), sig[0],
+	    sizeof sig[0])) {
+		j->error = xstrdup("the endpoint's secret is malformed; rotate it");
+		return false;
+	}
+	have_prev = j->prev_secret != NULL && push_sign(j->prev_secret, j->webhook_id, ts,
+	    j->payload, strlen(j->payload), sig[1], sizeof sig[1]);
+	if (p->nidle > 0)
+		j->easy = p->idle[--p->nidle];
+	else if ((j->easy = curl_easy_init()) == NULL)
+		fatalx("push", "curl_easy_init failed", "");
+	add_header(j, "Content-Type: application/json");
+	add_header(j, "User-Agent: recalld/%s", PACKAGE_VERSION);
+	add_header(j, "webhook-id: %s", j->webhook_id);
+	add_header(j, "webhook-timestamp: %" PRId64, ts);
+	add_header(j, "webhook-signature: %s%s%s", sig[0], have_prev ? " " : "",
+	    have_prev ? sig[1] : "");
+	add_header(j, "Expect:");
+	curl_easy_setopt(j->easy, CURLOPT_URL, j->url);
+	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(j->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(j->easy, CURLOPT_PROXY, "");	/* the SSRF guard sees the target */
+	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->webhooks_connect_timeout_ms);
+	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)cfg->webhooks_timeout_ms);
+	curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
+	curl_easy_setopt(j->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->payload);
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->payload));
+	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(j->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	curl_easy_setopt(j->easy, CURLOPT_OPENSOCKETDATA, j);
+	curl_easy_setopt(j->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	j->errbuf[0] = '\0';
+	if ((mc = curl_multi_add_handle(p->multi, j->easy)) != CURLM_OK) {
+		j->error = xasprintf("cannot start the transfer: %s", curl_multi_strerror(mc));
+		return false;
+	}
+	return true;
+}
+
+/* Retry-After: delta seconds or an HTTP date; -1 when absent or bad. */
+static int64_t
+retry_after_ms(CURL *e)
+{
+	struct curl_header *h;
+	const char *v;
+	char *end;
+	long long secs;
+	time_t t;
+
+	if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return -1;
+	v = h->value;
+	while (*v == ' ')
+		v++;
+	if (isdigit((unsigned char)*v)) {
+		errno = 0;
+		secs = strtoll(v, &end, 10);
+		while (*end == ' ')
+			end++;
+		if (errno != 0 || *end != '\0' || secs > RETRY_AFTER_MAX_MS / 1000)
+			return errno == 0 && *end == '\0' ? RETRY_AFTER_MAX_MS : -1;
+		return (int64_t)secs * 1000;
+	}
+	if ((t = curl_getdate(v, NULL)) == -1)
+		return -1;
+	secs = (long long)t - (long long)time(NULL);	/* the receiver's wall clock */
+	if (secs < 0)
+		return 0;
+	return secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : (int64_t)secs * 1000;
+}
+
+/* Decide what the attempt means: delivered, a retry when, or dead. */
+static void
+job_judge(struct job *j, CURLcode res)
+{
+	push *p = j->p;
+	const struct config *cfg = p->cfg;
+	int64_t sched[SCHEDULE_MAX], delay, ra = -1;
+	int n = schedule_parse(cfg->webhooks_retry_schedule, sched, SCHEDULE_MAX);
+	int attempt = j->attempts + 1;
+	char iso[40];
+
+	j->done_us = clock_now_us();
+	j->latency_ms = (int)(util_mono_ms() - j->start_ms);
+	if (res == CURLE_OK && j->easy != NULL && j->error == NULL) {
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->http_status);
+		if (j->http_status == 429 || j->http_status == 502 || j->http_status == 504)
+			ra = retry_after_ms(j->easy);
+	}
+	if (j->headlen > 0)
+		utf8_clean(j->head, j->headlen);
+	if (j->error == NULL) {
+		if (res == CURLE_OK && j->http_status >= 200 && j->http_status <= 299) {
+			j->outcome = OUT_DELIVERED;
+			p->st.delivered++;
+			return;
+		}
+		if (res != CURLE_OK && j->blocked[0] != '\0')
+			j->error = xstrdup(j->blocked);
+		else if (res != CURLE_OK)
+			j->error = xasprintf("%s: %s", curl_easy_strerror(res),
+			    j->errbuf[0] ? j->errbuf : "no detail");
+		else if (j->http_status >= 300 && j->http_status <= 399)
+			j->error = xasprintf("HTTP %ld (redirects are not followed)", j->http_status);
+		else
+			j->error = xasprintf("HTTP %ld", j->http_status);
+		utf8_clean(j->error, strlen(j->error));
+	}
+	p->st.failed++;
+	if (res == CURLE_OK && j->http_status == 410) {
+		j->disable_reason = xstrdup("the receiver answered 410 Gone");
+	} else if (j->failing_since_us >= 0 &&
+	    j->done_us - j->failing_since_us >= cfg->webhooks_disable_after_ms * 1000) {
+		clock_format_iso(j->failing_since_us, iso, sizeof iso);
+		j->disable_reason = xasprintf("every delivery failed since %.19sZ"
+		    " (webhooks.disable_after); the last: %s", iso, j->error);
+	}
+	if (j->disable_reason != NULL || attempt > n) {
+		j->outcome = OUT_DEAD;
+		p->st.dead++;
+		return;
+	}
+	delay = (int64_t)((double)sched[attempt - 1] * (1.0 - JITTER + 2 * JITTER * util_jitter()));
+	if (ra > delay)
+		delay = ra;
+	j->outcome = OUT_RETRY;
+	j->next_us = j->done_us + delay * 1000;
+}
+
+/* Keep an easy handle for the next transfer (cheaper than a new one). */
+static void
+easy_release(push *p, CURL *e)
+{
+	if (p->nidle >= p->cfg->webhooks_max_in_flight) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	if (p->nidle == p->idle_cap) {
+		p->idle_cap = p->idle_cap ? p->idle_cap * 2 : 16;
+		p->idle = xreallocarray(p->idle, (size_t)p->idle_cap, sizeof *p->idle);
+	}
+	curl_easy_reset(e);
+	p->idle[p->nidle++] = e;
+}
+
+/* A transfer ended (or never started): judge it and queue its result. */
+static void
+job_finished(struct job *j, CURLcode res)
+{
+	push *p = j->p;
+
+	job_judge(j, res);
+	if (j->easy != NULL) {
+		curl_multi_remove_handle(p->multi, j->easy);
+		easy_release(p, j->easy);
+		j->easy = NULL;
+	}
+	if (j->ep != NULL) {
+		j->ep->running--;
+		ep_maybe_free(j->ep);
+		j->ep = NULL;
+	}
+	log_debug("push", "attempt", "delivery=%" PRId64 " endpoint=%" PRId64 " attempt=%d"
+	    " status=%ld ms=%d outcome=%s err=\"%s\"", j->delivery_id, j->endpoint_id,
+	    j->attempts + 1, j->http_status, j->latency_ms,
+	    j->outcome == OUT_DELIVERED ? "delivered" : j->outcome == OUT_RETRY ? "retry" : "dead",
+	    j->error ? j->error : "");
+	job_set_state(j, JOB_DONE);
+	/* Results are written in batches: at once when enough or nothing else runs. */
+	flush_soon(p, p->ndone >= CLAIM_MIN(p) || p->nsending == 0 ? 0 : FLUSH_DELAY_MS);
+	if (!p->starting)
+		start_queued(p);
+	if (p->more)
+		kick(p);
+}
+
+/* Start queued jobs while transfer slots are free, within each endpoint's cap. */
+static void
+start_queued(push *p)
+{
+	int max = (int)p->cfg->webhooks_max_in_flight;
+	int cap = (int)p->cfg->webhooks_max_in_flight_per_endpoint;
+	struct job *j, *next;
+
+	p->starting = true;
+	for (j = TAILQ_FIRST(&p->queued); j != NULL && p->nsending < max; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (j->ep->running >= cap)
+			continue;
+		j->ep->queued--;
+		j->ep->running++;
+		job_set_state(j, JOB_SENDING);
+		if (!job_start(j))
+			job_finished(j, CURLE_OK);	/* does not touch the queue now */
+	}
+	p->starting = false;
+}
+
+/* ---- libcurl multi on libevent ---- */
+
+static void
+check_multi(push *p)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
+		struct job *j = NULL;
+		CURLcode res;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		res = msg->data.result;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		/* msg is invalid once the handle is removed (in job_finished). */
+		job_finished(j, res);
+	}
+}
+
+static void
+multi_action(push *p, curl_socket_t fd, int mask)
+{
+	int running;
+	CURLMcode mc = curl_multi_socket_action(p->multi, fd, mask, &running);
+
+	if (mc != CURLM_OK)
+		log_warnx("push", "curl_multi_socket_action failed", "err=\"%s\"",
+		    curl_multi_strerror(mc));
+	check_multi(p);
+}
+
+static void
+sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	push *p = arg;
+	int mask = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
+	    ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+
+	multi_action(p, fd, mask);
+}
+
+static void
+curl_timer_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	multi_action(arg, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch, re-watch or forget a socket. */
+static int
+socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	push *p = userp;
+	struct sock *sk = socketp;
+	short kind;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (sk != NULL) {
+			event_free(sk->ev);	/* deletes it first */
+			free(sk);
+			curl_multi_assign(p->multi, s, NULL);
+		}
+		return 0;
+	}
+	kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
+	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+	if (sk == NULL) {
+		sk = xcalloc(1, sizeof *sk);
+		sk->p = p;
+		sk->ev = event_new(p->base, s, kind, sock_event_cb, p);
+		curl_multi_assign(p->multi, s, sk);
+	} else {
+		event_del(sk->ev);
+		event_assign(sk->ev, p->base, s, kind, sock_event_cb, p);
+	}
+	event_add(sk->ev, NULL);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: arm our one timer; never calls libcurl. */
+static int
+timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	push *p = userp;
+	struct timeval tv;
+
+	if (timeout_ms < 0) {
+		evtimer_del(p->curl_timer);
+		return 0;
+	}
+	set_tv(&tv, timeout_ms);
+	evtimer_add(p->curl_timer, &tv);
+	return 0;
+}
+
+/* ---- claiming ---- */
+
+/*
+ * Due deliveries of enabled endpoints, oldest first, at most $6 in flight
+ * per endpoint counting our own ($4 endpoint ids, $5 their transfers;
+ * endpoint ids are unique across schools), leased until $1 + $2 ms.
+ * Endpoints at their cap are left out of the scan, so one endpoint's
+ * backlog does not keep the others out of the window. Only the rows
+ * picked are locked, skipping those another sender holds; a row another
+ * sender leased meanwhile fails the re-check under its lock. The second
+ * statement finds the next retry not yet due, to wake for it.
+ */
+static const char claim_sql[] =
+    "WITH cand AS (SELECT c.*, row_number() OVER (PARTITION BY c.endpoint_id"
+    "  ORDER BY c.next_attempt_at, c.delivery_id) AS rn"
+    "  FROM (SELECT d.school_id, d.delivery_id, d.endpoint_id, d.next_attempt_at"
+    "   FROM delivery d JOIN endpoint e ON e.school_id = d.school_id AND e.endpoint_id = d.endpoint_id"
+    "   WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
+    "   AND (d.lease_until IS NULL OR d.lease_until < $1::timestamptz) AND e.enabled"
+    "   AND coalesce(($5::int[])[array_position($4::bigint[], d.endpoint_id)], 0) < $6::int"
+    "   ORDER BY d.next_attempt_at LIMIT $3::int * 4) c),"
+    " pick AS (SELECT c.school_id, c.delivery_id, c.endpoint_id FROM cand c"
+    "  WHERE c.rn + coalesce(($5::int[])[array_position($4::bigint[], c.endpoint_id)], 0) <= $6::int"
+    "  ORDER BY c.next_attempt_at LIMIT $3::int),"
+    " locked AS (SELECT d.school_id, d.delivery_id, d.endpoint_id FROM delivery d JOIN pick p"
+    "  ON d.school_id = p.school_id AND d.delivery_id = p.delivery_id"
+    "  WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1::timestamptz)"
+    "  FOR UPDATE OF d SKIP LOCKED)"
+    " UPDATE delivery d SET lease_until = $1::timestamptz + $2::bigint * interval '1 millisecond'"
+    " FROM locked l JOIN endpoint e ON e.school_id = l.school_id AND e.endpoint_id = l.endpoint_id"
+    " WHERE d.school_id = l.school_id AND d.delivery_id = l.delivery_id"
+    " RETURNING d.school_id, d.delivery_id, d.endpoint_id, d.webhook_id, d.event_type, d.payload,"
+    " d.attempts, e.url, e.secret,"
+    " CASE WHEN e.previous_secret_until > $1::timestamptz THEN e.previous_secret END,"
+    " (extract(epoch FROM e.failing_since) * 1000000)::bigint";
+
+static const char next_due_sql[] =
+    "SELECT (extract(epoch FROM min(next_attempt_at)) * 1000000)::bigint FROM delivery"
+    " WHERE status = 'pending' AND next_attempt_at > $1::timestamptz";
+
+static char *
+dup_or_null(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
+}
+
+static void
+arm_due(push *p, int64_t at_us)
+{
+	struct timeval tv;
+	int64_t now = clock_now_us();
+
+	if (p->stopped || at_us <= 0)
+		return;
+	if (p->due_us != 0 && p->due_us <= at_us && p->due_us > now)
+		return;	/* armed for sooner already */
+	p->due_us = at_us;
+	set_tv(&tv, (at_us - now) / 1000 + 1);
+	evtimer_add(p->due, &tv);
+}
+
+static void
+claim_done(const struct db_reply *r, void *arg)
+{
+	push *p = arg;
+	const PGresult *res;
+	int rows, capped = 0;
+	struct ep_slot *e;
+
+	p->claim_req = NULL;
+	if (r->status != DB_OK) {
+		/* Unavailable: the pool reconnects; the LISTEN up callback claims again. */
+		if (r->status == DB_ERROR)
+			log_warnx("push", "claim failed", "sqlstate=%s err=\"%s\"", r->sqlstate, r->error);
+		else
+			log_debug("push", "claim failed", "err=\"%s\"", r->error);
+		p->again = false;
+		return;
+	}
+	res = r->results[0];
+	rows = PQntuples(res);
+	p->st.claimed += (uint64_t)rows;
+	for (int i = 0; i < rows; i++) {
+		struct job *j = xcalloc(1, sizeof *j);
+
+		j->p = p;
+		j->school_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		j->delivery_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		j->endpoint_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		j->webhook_id = xstrdup(PQgetvalue(res, i, 3));
+		j->event_type = xstrdup(PQgetvalue(res, i, 4));
+		j->payload = xstrdup(PQgetvalue(res, i, 5));
+		j->attempts = atoi(PQgetvalue(res, i, 6));
+		j->url = xstrdup(PQgetvalue(res, i, 7));
+		j->secret = xstrdup(PQgetvalue(res, i, 8));
+		j->prev_secret = dup_or_null(res, i, 9);
+		j->failing_since_us = PQgetisnull(res, i, 10) ? -1 :
+		    strtoll(PQgetvalue(res, i, 10), NULL, 10);
+		j->ep = ep_get(p, j->school_id, j->endpoint_id);
+		j->ep->queued++;
+		job_set_state(j, JOB_QUEUED);
+	}
+	if (p->stopped)
+		release_queued(p);	/* claimed as we stopped: let others have them */
+	else
+		start_queued(p);
+	if (r->nresults > 1 && PQntuples(r->results[1]) == 1 && !PQgetisnull(r->results[1], 0, 0))
+		arm_due(p, strtoll(PQgetvalue(r->results[1], 0, 0), NULL, 10));
+	LIST_FOREACH(e, &p->eps, entry)
+		if (e->running + e->queued >= 2 * p->cfg->webhooks_max_in_flight_per_endpoint)
+			capped++;
+	/*
+	 * Anything claimed, or an endpoint busy when the claim was sent or at
+	 * its cap now, may have left due ones behind (the window, the
+	 * per-endpoint cap): claim again as transfers end. Nothing claimed
+	 * with no endpoint busy means nothing is due.
+	 */
+	p->more = rows > 0 || capped > 0 || p->claim_busy;
+	log_debug("push", "claimed", "rows=%d limit=%d capped=%d queued=%d sending=%d unwritten=%d",
+	    rows, p->claim_limit, capped, p->nqueued, p->nsending, p->ndone + p->nwriting);
+	/* Busy endpoints were left out, and they all finished meanwhile: look again. */
+	if (p->again || (rows == 0 && p->claim_busy &&
+	    p->nqueued + p->nsending + p->ndone + p->nwriting == 0)) {
+		p->again = false;
+		kick(p);
+	}
+}
+
+/*
+ * A claimed delivery may wait one transfer in the queue, then take one:
+ * the lease covers both, whatever the configuration says.
+ */
+static int64_t
+lease_ms(const struct config *cfg)
+{
+	int64_t min = 2 * cfg->webhooks_timeout_ms + 5000;
+
+	return cfg->webhooks_lease_ms > min ? cfg->webhooks_lease_ms : min;
+}
+
+/* *s = *s + printf(fmt, ...) */
+static void
+append(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+append(char **s, const char *fmt, ...)
+{
+	va_list ap;
+	char *more, *all;
+
+	va_start(ap, fmt);
+	more = xvasprintf(fmt, ap);
+	va_end(ap);
+	all = xasprintf("%s%s", *s, more);
+	free(more);
+	free(*s);
+	*s = all;
+}
+
+/*
+ * How many to claim: enough to fill the free transfer slots and as many
+ * again queued ahead, so a slot that frees starts its next transfer
+ * without waiting for the database. Results waiting to be written hold
+ * no slot, but when the database falls behind that much, claiming waits.
+ */
+static int
+capacity(const push *p)
+{
+	int max = (int)p->cfg->webhooks_max_in_flight;
+
+	if (p->ndone + p->nwriting >= 4 * max)
+		return 0;
+	return 2 * max - p->nsending - p->nqueued;
+}
+
+static void
+claim_start(push *p)
+{
+	char now[40], lease[24], limit[16], cap[16];
+	char *endpoints, *used;
+	bool first = true;
+	struct ep_slot *e;
+	const char *params[6];
+	db_req *r;
+	int n = capacity(p);
+
+	if (p->stopped || p->claim_req != NULL)
+		return;
+	/*
+	 * With transfers in flight, wait for a quarter of the slots to free:
+	 * fewer, larger claims cost the database much less per delivery.
+	 */
+	if (n <= 0 || (n < CLAIM_MIN(p) && p->nsending + p->nqueued > 0)) {
+		p->more = true;	/* a finished transfer kicks */
+		return;
+	}
+	p->more = false;
+	clock_now_iso(now, sizeof now);
+	snprintf(lease, sizeof lease, "%lld", (long long)lease_ms(p->cfg));
+	snprintf(limit, sizeof limit, "%d", n);
+	p->claim_limit = n;
+	/* Per endpoint, too: its cap in flight and as many queued. */
+	snprintf(cap, sizeof cap, "%lld", 2 * (long long)p->cfg->webhooks_max_in_flight_per_endpoint);
+	/* Our own transfers per endpoint, as two array literals. */
+	endpoints = xstrdup("{");
+	used = xstrdup("{");
+	p->claim_busy = LIST_FIRST(&p->eps) != NULL;
+	LIST_FOREACH(e, &p->eps, entry) {
+		append(&endpoints, "%s%" PRId64, first ? "" : ",", e->endpoint_id);
+		append(&used, "%s%d", first ? "" : ",", e->running + e->queued);
+		first = false;
+	}
+	append(&endpoints, "}");
+	append(&used, "}");
+	params[0] = now;
+	params[1] = lease;
+	params[2] = limit;
+	params[3] = endpoints;
+	params[4] = used;
+	params[5] = cap;
+	r = db_req_new(claim_done, p);
+	db_req_add(r, claim_sql, 6, params);
+	db_req_add(r, next_due_sql, 1, params);
+	p->st.claims++;
+	p->claim_req = db_submit(p->db, r);
+	free(endpoints);
+	free(used);
+}
+
+/* Leases of deliveries claimed but not sent (stopping): others may take them now. */
+static const char release_sql[] =
+    "UPDATE delivery d SET lease_until = NULL FROM jsonb_to_recordset($1::jsonb) AS x(s bigint,"
+    " d bigint, n int) WHERE d.school_id = x.s AND d.delivery_id = x.d AND d.attempts = x.n"
+    " AND d.status = 'pending'";
+
+static void
+release_done(const struct db_reply *r, void *arg)
+{
+	push *p = arg;
+
+	p->release_req = NULL;
+	if (r->status != DB_OK)
+		log_warnx("push", "leases not released; they will expire", "err=\"%s\"", r->error);
+}
+
+static void
+release_queued(push *p)
+{
+	json_t *rows;
+	struct job *j;
+	const char *param[1];
+	char *text;
+	db_req *r;
+	int n = p->nqueued;
+
+	if (n == 0 || p->release_req != NULL)
+		return;
+	rows = json_array();
+	while ((j = TAILQ_FIRST(&p->queued)) != NULL) {
+		json_array_append_new(rows, json_pack("{s:I, s:I, s:i}", "s", (json_int_t)j->school_id,
+		    "d", (json_int_t)j->delivery_id, "n", j->attempts));
+		j->ep->queued--;
+		ep_maybe_free(j->ep);
+		j->ep = NULL;
+		job_drop(j);
+	}
+	if ((text = json_dumps(rows, JSON_COMPACT)) == NULL)
+		fatalx("push", "cannot encode leases", "");
+	param[0] = text;
+	r = db_req_new(release_done, p);
+	db_req_add(r, release_sql, 1, param);
+	p->release_req = db_submit(p->db, r);
+	free(text);
+	json_decref(rows);
+	log_info("push", "releasing unsent claims", "deliveries=%d", n);
+}
+
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	push *p = arg;
+
+	claim_start(p);
+}
+
+/* Claim from a fresh event; a wake during a claim claims again after it. */
+static void
+kick(push *p)
+{
+	if (p->stopped)
+		return;
+	if (p->claim_req != NULL) {
+		p->again = true;
+		return;
+	}
+	event_active(p->kick, EV_TIMEOUT, 0);
+}
+
+void
+push_wake(push *p)
+{
+	kick(p);
+}
+
+static void
+arm_poll(push *p)
+{
+	struct timeval tv;
+
+	set_tv(&tv, p->cfg->webhooks_poll_interval_ms);
+	evtimer_add(p->poll, &tv);
+}
+
+static void
+poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	push *p = arg;
+
+	if (p->stopped)
+		return;
+	arm_poll(p);	/* re-read: SIGHUP may have changed it */
+	kick(p);
+}
+
+static void
+due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	push *p = arg;
+
+	p->due_us = 0;
+	kick(p);
+}
+
+static void
+notify_cb(const char *channel, const char *payload, void *arg)
+{
+	kick(arg);
+}
+
+static void
+listen_up_cb(void *arg)
+{
+	push *p = arg;
+
+	log_debug("push", "listening, catching up", "channel=%s", PUSH_CHANNEL);
+	kick(p);
+}
+
+/* ---- writing results ---- */
+
+/*
+ * One request (one transaction) for a batch of results: the attempt log
+ * and the deliveries, then the endpoints' failure state, then each
+ * endpoint to disable. A delivery is only updated if no other sender
+ * recorded this attempt first (its lease ran out), and a failure does
+ * not revive a delivery that died meanwhile (its endpoint was disabled).
+ */
+static const char results_sql[] =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(s bigint, d bigint, n int,"
+    "  at timestamptz, st int, ms int, err text, head text, o text, next timestamptz, fin timestamptz)),"
+    " a AS (INSERT INTO delivery_attempt (school_id, delivery_id, attempt, at, http_status,"
+    "  latency_ms, error, response_head) SELECT s, d, n, at, st, ms, err, head FROM r"
+    "  ON CONFLICT DO NOTHING)"
+    " UPDATE delivery t SET status = r.o, attempts = r.n,"
+    " next_attempt_at = coalesce(r.next, t.next_attempt_at),"
+    " delivered_at = CASE WHEN r.o = 'delivered' THEN r.fin ELSE t.delivered_at END,"
+    " lease_until = NULL"
+    " FROM r WHERE t.school_id = r.s AND t.delivery_id = r.d AND t.attempts = r.n - 1"
+    " AND (r.o = 'delivered' OR t.status = 'pending')";
+
+/* ok: the last success in the batch; fail: the first failure after it. */
+static const char endpoints_sql[] =
+    "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(s bigint, e bigint,"
+    "  ok timestamptz, fail timestamptz))"
+    " UPDATE endpoint t SET failing_since ="
+    " CASE WHEN x.ok IS NOT NULL THEN x.fail ELSE coalesce(t.failing_since, x.fail) END"
+    " FROM x WHERE t.school_id = x.s AND t.endpoint_id = x.e AND t.failing_since IS DISTINCT FROM"
+    " (CASE WHEN x.ok IS NOT NULL THEN x.fail ELSE coalesce(t.failing_since, x.fail) END)";
+
+/*
+ * Queue one event for the matching endpoints. $1 school, $2 type, $3 now,
+ * $4..$6 the json, slack and teams renderings, $7 class or NULL, $8 one
+ * endpoint or NULL.
+ */
+#define ENQUEUE_SQL \
+    "INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload, status," \
+    " attempts, next_attempt_at, created_at)" \
+    " SELECT e.school_id, e.endpoint_id, $2::text, 'msg_' || replace(gen_random_uuid()::text, '-', '')," \
+    " CASE e.format WHEN 'slack' THEN $5::text WHEN 'teams' THEN $6::text ELSE $4::text END," \
+    " 'pending', 0, $3::timestamptz, $3::timestamptz" \
+    " FROM endpoint e WHERE e.school_id = $1::bigint AND e.enabled" \
+    " AND CASE WHEN $8::bigint IS NOT NULL THEN e.endpoint_id = $8::bigint" \
+    " ELSE (cardinality(e.event_types) = 0 OR $2::text = ANY (e.event_types))" \
+    " AND ($7::bigint IS NULL OR e.class_id IS NULL OR e.class_id = $7::bigint) END"
+
+static const char enqueue_sql[] = ENQUEUE_SQL " RETURNING delivery_id, webhook_id";
+
+static const char notify_sql[] = "SELECT pg_notify('" PUSH_CHANNEL "', '')";
+
+/*
+ * Disable endpoint $9 with reason $10 if it is still enabled; only then
+ * its pending deliveries die and the school's other endpoints hear of it.
+ */
+static const char disable_sql[] =
+    "WITH dis AS (UPDATE endpoint SET enabled = false, disabled_reason = $10::text"
+    "  WHERE school_id = $1::bigint AND endpoint_id = $9::bigint AND enabled RETURNING 1),"
+    " dead AS (UPDATE delivery SET status = 'dead', lease_until = NULL"
+    "  WHERE school_id = $1::bigint AND endpoint_id = $9::bigint AND status = 'pending'"
+    "  AND EXISTS (SELECT 1 FROM dis))"
+    " " ENQUEUE_SQL " AND e.endpoint_id <> $9::bigint AND EXISTS (SELECT 1 FROM dis)";
+
+static void
+add_rendered(const struct push_event *ev, char *out[EVENT_NFORMATS])
+{
+	for (int f = 0; f < EVENT_NFORMATS; f++)
+		out[f] = event_render((enum event_format)f, ev->type, ev->now, ev->data);
+}
+
+void
+push_enqueue_sql(db_req *r, const struct push_event *ev)
+{
+	char *body[EVENT_NFORMATS];
+	const char *params[8];
+
+	add_rendered(ev, body);
+	params[0] = ev->school_id;
+	params[1] = ev->type;
+	params[2] = ev->now;
+	params[3] = body[0];
+	params[4] = body[1];
+	params[5] = body[2];
+	params[6] = ev->class_id;
+	params[7] = ev->endpoint_id;
+	db_req_add(r, enqueue_sql, 8, params);
+	if (!ev->no_notify)
+		push_notify_sql(r);
+	for (int f = 0; f < EVENT_NFORMATS; f++)
+		free(body[f]);
+}
+
+void
+push_notify_sql(db_req *r)
+{
+	db_req_add(r, notify_sql, 0, NULL);
+}
+
+/* The host of a URL, for the endpoint.disabled event (URLs may hold tokens). */
+static char *
+url_host(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *out;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		out = xstrdup(host);
+		curl_free(host);
+	} else {
+		out = xstrdup("");
+	}
+	curl_url_cleanup(u);
+	return out;
+}
+
+static void
+add_disable(db_req *r, struct job *j)
+{
+	char school[24], endpoint[24], now[40];
+	char *body[EVENT_NFORMATS], *host = url_host(j->url);
+	const char *params[10];
+	json_t *data;
+	struct push_event ev;
+
+	snprintf(school, sizeof school, "%" PRId64, j->school_id);
+	snprintf(endpoint, sizeof endpoint, "%" PRId64, j->endpoint_id);
+	clock_format_iso(j->done_us, now, sizeof now);
+	data = json_pack("{s:I, s:s, s:s, s:s}", "endpoint_id", (json_int_t)j->endpoint_id,
+	    "host", host, "reason", j->disable_reason, "disabled_at", now);
+	ev = (struct push_event){ .school_id = school, .type = "endpoint.disabled", .data = data,
+	    .now = now };
+	add_rendered(&ev, body);
+	params[0] = school;
+	params[1] = ev.type;
+	params[2] = now;
+	params[3] = body[0];
+	params[4] = body[1];
+	params[5] = body[2];
+	params[6] = NULL;
+	params[7] = NULL;
+	params[8] = endpoint;
+	params[9] = j->disable_reason;
+	db_req_add(r, disable_sql, 10, params);
+	for (int f = 0; f < EVENT_NFORMATS; f++)
+		free(body[f]);
+	json_decref(data);
+	free(host);
+}
+
+static const char *
+outcome_name(enum outcome o)
+{
+	return o == OUT_DELIVERED ? "delivered" : o == OUT_RETRY ? "pending" : "dead";
+}
+
+static json_t *
+iso_or_null(int64_t us)
+{
+	char iso[40];
+
+	if (us <= 0)
+		return json_null();
+	clock_format_iso(us, iso, sizeof iso);
+	return json_string(iso);
+}
+
+struct ep_agg {
+	int64_t s, e, ok_us, fail_us;
+	bool dirty;	/* failing_since may change */
+};
+
+static void
+write_done(const struct db_reply *r, void *arg)
+{
+	push *p = arg;
+	struct job *j;
+	int64_t next = 0;
+
+	p->write_req = NULL;
+	if (r->status != DB_OK) {
+		if (r->status == DB_ERROR) {
+			/* A bug: dropping the results lets the leases expire and retry. */
+			log_warnx("push", "results not written", "sqlstate=%s err=\"%s\" jobs=%d",
+			    r->sqlstate, r->error, p->nwriting);
+			while ((j = TAILQ_FIRST(&p->writing)) != NULL)
+				job_drop(j);
+		} else {
+			log_warnx("push", "results not written, retrying", "err=\"%s\" jobs=%d",
+			    r->error, p->nwriting);
+			while ((j = TAILQ_FIRST(&p->writing)) != NULL)
+				job_set_state(j, JOB_DONE);
+			flush_retry(p);
+			return;
+		}
+	} else {
+		while ((j = TAILQ_FIRST(&p->writing)) != NULL) {
+			if (j->disable_reason != NULL) {
+				p->st.disabled++;
+				log_info("push", "endpoint disabled", "school=%" PRId64 " endpoint=%" PRId64
+				    " reason=\"%s\"", j->school_id, j->endpoint_id, j->disable_reason);
+			} else if (j->outcome == OUT_DEAD) {
+				log_info("push", "delivery dead", "school=%" PRId64 " delivery=%" PRId64
+				    " attempts=%d err=\"%s\"", j->school_id, j->delivery_id,
+				    j->attempts + 1, j->error ? j->error : "");
+			}
+			if (j->outcome == OUT_RETRY && (next == 0 || j->next_us < next))
+				next = j->next_us;
+			job_drop(j);
+		}
+	}
+	if (next > 0)
+		arm_due(p, next);
+	if (p->ndone > 0)
+		flush_soon(p, 0);
+	if (p->more)
+		kick(p);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	push *p = arg;
+	json_t *rows, *eps;
+	struct ep_agg *agg = NULL;
+	size_t nagg = 0;
+	struct job *j;
+	db_req *r;
+	char *s1, *s2;
+	const char *param[1];
+	bool disables = false;
+
+	p->write_retry = false;
+	if (p->write_req != NULL || p->ndone == 0)
+		return;
+	rows = json_array();
+	eps = json_array();
+	while ((j = TAILQ_FIRST(&p->done)) != NULL) {
+		size_t k;
+
+		json_array_append_new(rows, json_pack("{s:I, s:I, s:i, s:o, s:o, s:i, s:o, s:o,"
+		    " s:s, s:o, s:o}",
+		    "s", (json_int_t)j->school_id, "d", (json_int_t)j->delivery_id,
+		    "n", j->attempts + 1, "at", iso_or_null(j->at_us),
+		    "st", j->http_status > 0 ? json_integer(j->http_status) : json_null(),
+		    "ms", j->latency_ms,
+		    "err", j->error ? json_string(j->error) : json_null(),
+		    "head", j->headlen > 0 ? json_stringn(j->head, j->headlen) : json_null(),
+		    "o", outcome_name(j->outcome),
+		    "next", j->outcome == OUT_RETRY ? iso_or_null(j->next_us) : json_null(),
+		    "fin", iso_or_null(j->done_us)));
+		/* Per endpoint: the last success, and the first failure after it. */
+		for (k = 0; k < nagg; k++)
+			if (agg[k].s == j->school_id && agg[k].e == j->endpoint_id)
+				break;
+		if (k == nagg) {
+			agg = xreallocarray(agg, nagg + 1, sizeof *agg);
+			agg[nagg++] = (struct ep_agg){ j->school_id, j->endpoint_id, 0, 0, false };
+		}
+		if (j->outcome == OUT_DELIVERED) {
+			if (j->done_us >= agg[k].ok_us) {
+				agg[k].ok_us = j->done_us;
+				if (agg[k].fail_us != 0 && agg[k].fail_us <= j->done_us)
+					agg[k].fail_us = 0;
+			}
+		} else if (j->at_us > agg[k].ok_us &&
+		    (agg[k].fail_us == 0 || j->at_us < agg[k].fail_us)) {
+			agg[k].fail_us = j->at_us;
+		}
+		/* A success where nothing was failing changes nothing. */
+		agg[k].dirty |= j->outcome != OUT_DELIVERED || j->failing_since_us >= 0;
+		disables |= j->disable_reason != NULL;
+		job_set_state(j, JOB_WRITING);
+	}
+	for (size_t k = 0; k < nagg; k++)
+		if (agg[k].dirty)
+			json_array_append_new(eps, json_pack("{s:I, s:I, s:o, s:o}",
+			    "s", (json_int_t)agg[k].s, "e", (json_int_t)agg[k].e,
+			    "ok", iso_or_null(agg[k].ok_us), "fail", iso_or_null(agg[k].fail_us)));
+	free(agg);
+	s1 = json_dumps(rows, JSON_COMPACT);
+	s2 = json_dumps(eps, JSON_COMPACT);
+	if (s1 == NULL || s2 == NULL)
+		fatalx("push", "cannot encode results", "");
+	/* One transaction: attempts and deliveries, endpoints, then disables. */
+	r = db_req_new(write_done, p);
+	param[0] = s1;
+	db_req_add(r, results_sql, 1, param);
+	if (json_array_size(eps) > 0) {
+		param[0] = s2;
+		db_req_add(r, endpoints_sql, 1, param);
+	}
+	if (disables) {
+		TAILQ_FOREACH(j, &p->writing, entry)
+			if (j->disable_reason != NULL)
+				add_disable(r, j);
+		db_req_add(r, notify_sql, 0, NULL);
+	}
+	p->write_req = db_submit(p->db, r);
+	free(s1);
+	free(s2);
+	json_decref(rows);
+	json_decref(eps);
+}
+
+static void
+flush_soon(push *p, int delay_ms)
+{
+	struct timeval tv;
+
+	if (p->write_retry)
+		return;	/* the retry timer writes everything done by then */
+	if (delay_ms > 0) {
+		if (!evtimer_pending(p->flush, NULL)) {
+			set_tv(&tv, delay_ms);
+			evtimer_add(p->flush, &tv);
+		}
+		return;
+	}
+	event_active(p->flush, EV_TIMEOUT, 0);
+}
+
+/* The database did not take the results: try again in a while. */
+static void
+flush_retry(push *p)
+{
+	struct timeval tv;
+
+	set_tv(&tv, WRITE_RETRY_MS);
+	p->write_retry = true;
+	evtimer_add(p->flush, &tv);
+}
+
+/* ---- life ---- */
+
+push *
+push_new(struct event_base *base, db_pool *db, const struct config *cfg)
+{
+	static bool curl_ready;
+	push *p = xcalloc(1, sizeof *p);
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			fatalx("push", "curl_global_init failed", "");
+		curl_ready = true;
+	}
+	p->base = base;
+	p->db = db;
+	p->cfg = cfg;
+	TAILQ_INIT(&p->queued);
+	TAILQ_INIT(&p->sending);
+	TAILQ_INIT(&p->done);
+	TAILQ_INIT(&p->writing);
+	LIST_INIT(&p->eps);
+	if ((p->multi = curl_multi_init()) == NULL)
+		fatalx("push", "curl_multi_init failed", "");
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+	/* Keep-alive connections: one per concurrent transfer, shared by host. */
+	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)cfg->webhooks_max_in_flight);
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->webhooks_max_in_flight);
+	curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	p->curl_timer = evtimer_new(base, curl_timer_event_cb, p);
+	p->kick = event_new(base, -1, 0, kick_cb, p);
+	p->poll = evtimer_new(base, poll_cb, p);
+	p->due = evtimer_new(base, due_cb, p);
+	p->flush = evtimer_new(base, flush_cb, p);
+	db_listen(db, PUSH_CHANNEL, notify_cb, listen_up_cb, p);
+	arm_poll(p);
+	if (cfg->webhooks_lease_ms < lease_ms(cfg))
+		log_warnx("push", "webhooks.lease is short; using twice the timeout plus 5 s",
+		    "lease_ms=%lld", (long long)lease_ms(cfg));
+	log_info("push", "sender started", "poll_ms=%lld max_in_flight=%lld per_endpoint=%lld"
+	    " allow_private=%s", (long long)cfg->webhooks_poll_interval_ms,
+	    (long long)cfg->webhooks_max_in_flight,
+	    (long long)cfg->webhooks_max_in_flight_per_endpoint,
+	    cfg->webhooks_allow_private ? "true" : "false");
+	return p;
+}
+
+void
+push_stop(push *p)
+{
+	if (p->stopped)
+		return;
+	p->stopped = true;
+	evtimer_del(p->poll);
+	evtimer_del(p->due);
+	event_del(p->kick);
+	log_info("push", "stopping", "sending=%d queued=%d unwritten=%d", p->nsending, p->nqueued,
+	    p->ndone + p->nwriting);
+	/* A claim in flight releases everything queued when it returns. */
+	if (p->claim_req == NULL)
+		release_queued(p);
+}
+
+int
+push_pending(const push *p)
+{
+	return p->nqueued + p->nsending + p->ndone + p->nwriting + (p->claim_req != NULL ? 1 : 0) +
+	    (p->release_req != NULL ? 1 : 0);
+}
+
+void
+push_get_stats(const push *p, struct push_stats *out)
+{
+	*out = p->st;
+	out->sending = p->nsending;
+	out->queued = p->nqueued;
+}
+
+void
+push_free(push *p)
+{
+	struct job *j;
+	struct ep_slot *e;
+
+	if (p == NULL)
+		return;
+	if (p->claim_req != NULL)
+		db_cancel(p->claim_req);
+	if (p->write_req != NULL)
+		db_cancel(p->write_req);
+	if (p->release_req != NULL)
+		db_cancel(p->release_req);
+	if (p->nqueued + p->nsending + p->ndone + p->nwriting > 0)
+		log_warnx("push", "exiting with deliveries in flight; their leases will expire",
+		    "queued=%d sending=%d unwritten=%d", p->nqueued, p->nsending,
+		    p->ndone + p->nwriting);
+	while ((j = TAILQ_FIRST(&p->queued)) != NULL)
+		job_drop(j);
+	while ((j = TAILQ_FIRST(&p->sending)) != NULL)
+		job_drop(j);
+	while ((j = TAILQ_FIRST(&p->done)) != NULL)
+		job_drop(j);
+	while ((j = TAILQ_FIRST(&p->writing)) != NULL)
+		job_drop(j);
+	while ((e = LIST_FIRST(&p->eps)) != NULL) {
+		LIST_REMOVE(e, entry);
+		free(e);
+	}
+	while (p->nidle > 0)
+		curl_easy_cleanup(p->idle[--p->nidle]);
+	free(p->idle);
+	/* Removing the handles above closed their sockets through socket_cb. */
+	curl_multi_cleanup(p->multi);
+	event_free(p->curl_timer);
+	event_free(p->kick);
+	event_free(p->poll);
+	event_free(p->due);
+	event_free(p->flush);
+	free(p);
+}

@@ -1,0 +1,434 @@
+/*
+ * test_endpoints.c: /v1/endpoints and /v1/deliveries, black-box: the real
+ * `recalld serve` (its webhook sender included) against a throwaway
+ * PostgreSQL, and the real receiver checking the signatures made with the
+ * secrets the API handed out.
+ */
+#include "autoconf.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "apitest.h"
+#include "pgtest.h"
+#include "rcvtest.h"
+#include "util.h"
+
+static char sa[24], sb[24];
+static char *tok_a, *tok_b, *tok_integ;
+
+/* The last answer. */
+static struct {
+	char path[512];
+	long status;
+	json_t *j;
+	char *raw;
+} R;
+
+static void call(const char *method, const char *token, const char *body,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+call(const char *method, const char *token, const char *body, const char *fmt, ...)
+{
+	va_list ap;
+
+	json_decref(R.j);
+	free(R.raw);
+	va_start(ap, fmt);
+	vsnprintf(R.path, sizeof R.path, fmt, ap);
+	va_end(ap);
+	R.j = api_call(method, R.path, token, body ? "application/json" : NULL, body,
+	    &R.status, &R.raw, NULL);
+}
+
+#define ST(want) ck_assert_msg(R.status == (want), "%s: status %ld, want %d: %.600s", \
+	R.path, R.status, (int)(want), R.raw ? R.raw : "")
+
+static long long
+jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static bool
+field_error(const char *field)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(R.j, "errors"), i, e)
+		if (strcmp(jstr(e, "field"), field) == 0)
+			return true;
+	return false;
+}
+
+#define INVALID(field) do { ST(422); ck_assert_msg(field_error(field), \
+	"%s: no error for %s: %s", R.path, field, R.raw); } while (0)
+
+/* Poll the database until the number reaches want (ms). */
+static bool
+wait_sql(long long want, int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static bool
+wait_sql(long long want, int timeout_ms, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+	bool ok = false;
+
+	va_start(ap, fmt);
+	sql = xvasprintf(fmt, ap);
+	va_end(ap);
+	for (int t = 0; t <= timeout_ms && !ok; t += 50) {
+		ok = apitest_sql_int("%s", sql) >= want;
+		if (!ok)
+			rcv_sleep_ms(50);
+	}
+	free(sql);
+	return ok;
+}
+
+/* Create an endpoint; returns its id and its secret (malloc'd). */
+static long long
+create(const char *token, const char *body, char **secret)
+{
+	call("POST", token, body, "/v1/endpoints");
+	ST(201);
+	ck_assert(strncmp(jstr(R.j, "secret"), "whsec_", 6) == 0);
+	if (secret != NULL)
+		*secret = xstrdup(jstr(R.j, "secret"));
+	return jint(R.j, "id");
+}
+
+START_TEST(test_endpoint_crud)
+{
+	long long id, cls_b;
+	char *secret, body[256];
+	json_t *item;
+	size_t i;
+	bool found = false;
+
+	call("POST", tok_a, "{}", "/v1/endpoints");
+	INVALID("url");
+	call("POST", tok_a, "{\"url\": \"ftp://example.com/x\"}", "/v1/endpoints");
+	INVALID("url");
+	call("POST", tok_a, "{\"url\": \"not a url\"}", "/v1/endpoints");
+	INVALID("url");
+	call("POST", tok_a, "{\"url\": \"https://example.com/x\", \"format\": \"xml\"}", "/v1/endpoints");
+	INVALID("format");
+	call("POST", tok_a, "{\"url\": \"https://example.com/x\", \"event_types\": [\"nope\"]}",
+	    "/v1/endpoints");
+	INVALID("event_types");
+	call("POST", tok_a, "{\"url\": \"https://example.com/x\", \"secret\": \"whsec_x\"}", "/v1/endpoints");
+	INVALID("secret");
+	call("POST", tok_a, "{\"url\": \"https://example.com/x\", \"colour\": 1}", "/v1/endpoints");
+	INVALID("colour");
+	call("POST", tok_integ, "{\"url\": \"https://example.com/x\"}", "/v1/endpoints");
+	ST(403);
+
+	id = create(tok_a, "{\"url\": \"https://example.com/hook\", \"format\": \"slack\","
+	    " \"event_types\": [\"prompt.batch\", \"prompt.batch\", \"topic.flagged\"]}", &secret);
+	ck_assert_str_eq(jstr(R.j, "format"), "slack");
+	ck_assert_int_eq(json_array_size(json_object_get(R.j, "event_types")), 2);
+	ck_assert(json_is_true(json_object_get(R.j, "enabled")));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM endpoint WHERE endpoint_id = %lld"
+	    " AND secret = '%s'", id, secret), 1);
+
+	/* The secret is never shown again. */
+	call("GET", tok_a, NULL, "/v1/endpoints/%lld", id);
+	ST(200);
+	ck_assert_ptr_null(json_object_get(R.j, "secret"));
+	ck_assert_ptr_null(strstr(R.raw, secret));
+	call("GET", tok_a, NULL, "/v1/endpoints");
+	ST(200);
+	ck_assert_ptr_null(strstr(R.raw, "whsec_"));
+	json_array_foreach(json_object_get(R.j, "items"), i, item)
+		found |= jint(item, "id") == id;
+	ck_assert(found);
+
+	call("PATCH", tok_a, "{\"format\": \"teams\", \"event_types\": []}", "/v1/endpoints/%lld", id);
+	ST(200);
+	ck_assert_str_eq(jstr(R.j, "format"), "teams");
+	ck_assert_int_eq(json_array_size(json_object_get(R.j, "event_types")), 0);
+	call("PATCH", tok_a, "{\"url\": \"gopher://x\"}", "/v1/endpoints/%lld", id);
+	INVALID("url");
+
+	/* Another school's class, endpoint and token. */
+	call("POST", tok_b, "{\"external_id\": \"b-7\", \"name\": \"7B\"}", "/v1/classes");
+	ST(201);
+	cls_b = jint(R.j, "id");
+	snprintf(body, sizeof body, "{\"class_id\": %lld}", cls_b);
+	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	INVALID("class_id");
+	call("POST", tok_a, "{\"url\": \"https://example.com/c\", \"class_id\": 999999}", "/v1/endpoints");
+	INVALID("class_id");
+	call("GET", tok_b, NULL, "/v1/endpoints/%lld", id);
+	ST(404);
+	call("PATCH", tok_b, "{\"enabled\": false}", "/v1/endpoints/%lld", id);
+	ST(404);
+	call("DELETE", tok_b, NULL, "/v1/endpoints/%lld", id);
+	ST(404);
+	call("POST", tok_b, NULL, "/v1/endpoints/%lld/rotate-secret", id);
+	ST(404);
+	call("POST", tok_b, NULL, "/v1/endpoints/%lld/test", id);
+	ST(404);
+	call("GET", tok_b, NULL, "/v1/endpoints");
+	ST(200);
+	ck_assert_ptr_null(strstr(R.raw, "example.com/hook"));
+
+	call("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);
+	ST(200);
+	ck_assert(json_is_false(json_object_get(R.j, "enabled")));
+	ck_assert_str_eq(jstr(R.j, "disabled_reason"), "disabled by an admin");
+	call("GET", tok_a, NULL, "/v1/endpoints");
+	ck_assert_ptr_nonnull(strstr(R.raw, "disabled by an admin"));
+	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	ST(409);
+	call("PATCH", tok_a, "{\"enabled\": true}", "/v1/endpoints/%lld", id);
+	ST(200);
+	ck_assert(json_is_true(json_object_get(R.j, "enabled")));
+	ck_assert(json_is_null(json_object_get(R.j, "disabled_reason")));
+	call("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);	/* it points nowhere */
+	ST(200);
+	free(secret);
+}
+END_TEST
+
+START_TEST(test_ping_rotate_retry)
+{
+	struct rcv r, r_old, r_new;
+	const char *const failing[] = { "--status", "500", NULL };
+	char *secret, *new_secret, body[256], wid[64];
+	long long id, did;
+	json_t *recs;
+
+	id = create(tok_a, "{\"url\": \"https://example.com/later\"}", &secret);
+	rcv_start(&r, secret, NULL);
+	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r.url);
+	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	ST(200);
+
+	/* A test event, signed with the secret the API gave. */
+	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	ST(202);
+	did = jint(R.j, "delivery_id");
+	snprintf(wid, sizeof wid, "%s", jstr(R.j, "webhook_id"));
+	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	    " AND status = 'delivered'", did));
+	recs = rcv_records(&r);
+	ck_assert_int_eq(json_array_size(recs), 1);
+	ck_assert_str_eq(jstr(json_array_get(recs, 0), "webhook_id"), wid);
+	ck_assert_str_eq(jstr(json_array_get(recs, 0), "type"), "ping");
+	ck_assert(json_is_true(json_object_get(json_array_get(recs, 0), "valid")));
+	json_decref(recs);
+
+	call("GET", tok_a, NULL, "/v1/deliveries?status=delivered&endpoint_id=%lld", id);
+	ST(200);
+	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), did);
+	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "items"), 0), "last_http_status"), 200);
+	call("GET", tok_a, NULL, "/v1/deliveries/%lld", did);
+	ST(200);
+	ck_assert_str_eq(jstr(json_object_get(R.j, "payload"), "type"), "ping");
+	ck_assert_int_eq(json_array_size(json_object_get(R.j, "attempt_log")), 1);
+	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "attempt_log"), 0), "http_status"), 200);
+	call("GET", tok_b, NULL, "/v1/deliveries/%lld", did);
+	ST(404);
+	call("POST", tok_b, NULL, "/v1/deliveries/%lld/retry", did);
+	ST(404);
+	call("POST", tok_a, NULL, "/v1/deliveries/%lld/retry", did);
+	ST(409);
+	rcv_stop(&r);
+
+	/* Rotation: the old secret keeps signing beside the new one. */
+	call("POST", tok_a, NULL, "/v1/endpoints/%lld/rotate-secret", id);
+	ST(200);
+	new_secret = xstrdup(jstr(R.j, "secret"));
+	ck_assert(strncmp(new_secret, "whsec_", 6) == 0 && strcmp(new_secret, secret) != 0);
+	ck_assert(*jstr(R.j, "previous_secret_until") != '\0');
+	rcv_start(&r_old, secret, NULL);
+	rcv_start(&r_new, new_secret, NULL);
+	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r_old.url);
+	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	ST(202);
+	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r_new.url);
+	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	    " AND status = 'delivered'", jint(R.j, "delivery_id")));
+	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	ST(202);
+	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	    " AND status = 'delivered'", jint(R.j, "delivery_id")));
+	recs = rcv_records(&r_old);
+	ck_assert(json_is_true(json_object_get(json_array_get(recs, 0), "valid")));
+	json_decref(recs);
+	recs = rcv_records(&r_new);
+	ck_assert(json_is_true(json_object_get(json_array_get(recs, 0), "valid")));
+	json_decref(recs);
+	rcv_stop(&r_old);
+	rcv_stop(&r_new);
+
+	/* A failing receiver: dead after the schedule, then retried by hand. */
+	rcv_start(&r, new_secret, failing);
+	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r.url);
+	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	ST(202);
+	did = jint(R.j, "delivery_id");
+	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	    " AND status = 'dead'", did));
+	call("GET", tok_a, NULL, "/v1/deliveries?status=dead");
+	ST(200);
+	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), did);
+	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "items"), 0), "last_http_status"), 500);
+	ck_assert_str_eq(jstr(json_array_get(json_object_get(R.j, "items"), 0), "last_error"), "HTTP 500");
+	call("GET", tok_a, NULL, "/v1/deliveries/%lld", did);
+	ck_assert_int_eq(json_array_size(json_object_get(R.j, "attempt_log")), 3);
+	kill(r.pid, SIGUSR1);	/* the receiver is fixed */
+	call("POST", tok_a, NULL, "/v1/deliveries/%lld/retry", did);
+	ST(200);
+	ck_assert_str_eq(jstr(R.j, "status"), "pending");
+	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	    " AND status = 'delivered' AND attempts = 4", did));
+	rcv_stop(&r);
+
+	/* Lists: filters, bad filters, pagination, school isolation. */
+	call("GET", tok_a, NULL, "/v1/deliveries?status=nope");
+	INVALID("status");
+	call("GET", tok_a, NULL, "/v1/deliveries?endpoint_id=x");
+	INVALID("endpoint_id");
+	call("GET", tok_a, NULL, "/v1/deliveries?limit=1");
+	ST(200);
+	ck_assert_int_eq(json_array_size(json_object_get(R.j, "items")), 1);
+	ck_assert(*jstr(R.j, "next_cursor") != '\0');
+	{
+		char cursor[32];
+		long long first = jint(json_array_get(json_object_get(R.j, "items"), 0), "id");
+		snprintf(cursor, sizeof cursor, "%s", jstr(R.j, "next_cursor"));
+		call("GET", tok_a, NULL, "/v1/deliveries?limit=1&cursor=%s", cursor);
+		ST(200);
+		ck_assert_int_lt(jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), first);
+	}
+	call("GET", tok_b, NULL, "/v1/deliveries");
+	ST(200);
+	ck_assert_int_eq(json_array_size(json_object_get(R.j, "items")), 0);
+	call("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);
+	ST(200);
+	free(secret);
+	free(new_secret);
+}
+END_TEST
+
+static char *
+token(const char *school, const char *role)
+{
+	char *out = NULL;
+	int rc = apitest_recalld(&out, "token", "create", "--school", school, "--role", role,
+	    (char *)NULL);
+
+	if (rc != 0 || out == NULL || strncmp(out, "rcl_", 4) != 0) {
+		fprintf(stderr, "test_endpoints: token create %s: exit %d\n", role, rc);
+		free(out);
+		return NULL;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+static bool
+school(const char *name, char *id, size_t len)
+{
+	char *out = NULL;
+	int rc = apitest_recalld(&out, "school", "create", "--name", name, (char *)NULL);
+
+	if (rc != 0 || out == NULL) {
+		free(out);
+		return false;
+	}
+	snprintf(id, len, "%lld", strtoll(out, NULL, 10));
+	free(out);
+	return strcmp(id, "0") != 0;
+}
+
+int
+main(void)
+{
+	Suite *s;
+	TCase *tc;
+	SRunner *sr;
+	const char *conninfo;
+	char *out = NULL;
+	int failed = 1, rc;
+
+	conninfo = pgtest_start();
+	setenv("RECALLD_DATABASE_URL", conninfo, 1);
+	setenv("RECALLD_DATABASE_MIGRATIONS", getenv("RECALLD_SQL") ? getenv("RECALLD_SQL") :
+	    pgtest_srcpath("sql"), 1);
+	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
+	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", "5s", 1);
+	/* The receivers run on loopback; retries fast. */
+	setenv("RECALLD_WEBHOOKS_ALLOW_PRIVATE", "true", 1);
+	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "100ms,200ms", 1);
+	setenv("RECALLD_WEBHOOKS_POLL_INTERVAL", "200ms", 1);
+	apitest_db_open(conninfo);
+	rc = apitest_recalld(&out, "migrate", (char *)NULL);
+	free(out);
+	if (rc != 0 || !school("School A", sa, sizeof sa) || !school("School B", sb, sizeof sb) ||
+	    (tok_a = token(sa, "admin")) == NULL || (tok_b = token(sb, "admin")) == NULL ||
+	    (tok_integ = token(sa, "integration")) == NULL) {
+		fprintf(stderr, "test_endpoints: set-up failed\n");
+		goto done;
+	}
+	if (!apitest_daemon_start()) {
+		fprintf(stderr, "test_endpoints: recalld serve did not get ready\n");
+		apitest_daemon_dump_log();
+		apitest_daemon_stop();
+		goto done;
+	}
+	s = suite_create("endpoints");
+	tc = tcase_create("v1");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_endpoint_crud);
+	tcase_add_test(tc, test_ping_rotate_retry);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	json_decref(R.j);
+	free(R.raw);
+	/* SIGTERM: in-flight deliveries finish, exit 0 (under ASan: no leaks). */
+	if (apitest_daemon_stop() != 0) {
+		fprintf(stderr, "test_endpoints: recalld serve did not exit 0 on SIGTERM\n");
+		failed++;
+	}
+	if (failed != 0)
+		apitest_daemon_dump_log();
+done:
+	apitest_daemon_cleanup();
+	apitest_db_close();
+	pgtest_destroy();
+	free(tok_a);
+	free(tok_b);
+	free(tok_integ);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
