@@ -519,6 +519,7 @@ write_chunk(const struct db_reply *r, void *arg)
 		ev.type = "prompt.batch";
 		ev.data = data;
 		ev.now = now;
+		ev.no_notify = true;
 		push_enqueue_sql(req, &ev);
 		json_decref(data);
 	}
@@ -568,6 +569,7 @@ write_chunk(const struct db_reply *r, void *arg)
 		free(pqs);
 		free(pos);
 	}
+	push_notify_sql(req);	/* once for the chunk */
 	b->built += (int)b->npupils;
 	free(batch_ids);
 	free(prompt_ids);

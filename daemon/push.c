@@ -697,8 +697,7 @@ job_judge(struct job *j, CURLcode res)
 	push *p = j->p;
 	const struct config *cfg = p->cfg;
 	int64_t sched[SCHEDULE_MAX], delay, ra = -1;
-	int n = schedule_parse(cfg->webhooks_retry_schedule, sched, SCHEDULE_MAX);
-	int attempt = j->attempts + 1;
+	int n, attempt = j->attempts + 1;
 	char iso[40];
 
 	j->done_us = clock_now_us();
@@ -736,6 +735,7 @@ job_judge(struct job *j, CURLcode res)
 		j->disable_reason = xasprintf("every delivery failed since %.19sZ"
 		    " (webhooks.disable_after); the last: %s", iso, j->error);
 	}
+	n = schedule_parse(cfg->webhooks_retry_schedule, sched, SCHEDULE_MAX);
 	if (j->disable_reason != NULL || attempt > n) {
 		j->outcome = OUT_DEAD;
 		p->st.dead++;
@@ -1252,6 +1252,13 @@ notify_cb(const char *channel, const char *payload, void *arg)
 	kick(arg);
 }
 
+/* The manual clock jumped: retries may be due now. */
+static void
+clock_moved_cb(void *arg)
+{
+	kick(arg);
+}
+
 static void
 listen_up_cb(void *arg)
 {
@@ -1310,7 +1317,9 @@ static const char endpoints_sql[] =
 
 static const char enqueue_sql[] = ENQUEUE_SQL " RETURNING delivery_id, webhook_id";
 
-static const char notify_sql[] = "SELECT pg_notify('" PUSH_CHANNEL "', '')";
+/* NOTIFY takes a global lock at commit: only when some endpoint could send. */
+static const char notify_sql[] = "SELECT pg_notify('" PUSH_CHANNEL "', '')"
+    " FROM (SELECT 1 FROM endpoint WHERE enabled LIMIT 1) e";
 
 /*
  * Disable endpoint $9 with reason $10 if it is still enabled; only then
@@ -1631,6 +1640,8 @@ push_new(struct event_base *base, db_pool *db, const struct config *cfg)
 	p->due = evtimer_new(base, due_cb, p);
 	p->flush = evtimer_new(base, flush_cb, p);
 	db_listen(db, PUSH_CHANNEL, notify_cb, listen_up_cb, p);
+	if (clock_is_manual())
+		clock_subscribe(clock_moved_cb, p);
 	arm_poll(p);
 	if (cfg->webhooks_lease_ms < lease_ms(cfg))
 		log_warnx("push", "webhooks.lease is short; using twice the timeout plus 5 s",

@@ -49,7 +49,9 @@ typedef struct push push;
 /*
  * A sender on base using db. It reads cfg's [webhooks] keys live, so a
  * SIGHUP reload applies; cfg must outlive it. It LISTENs on PUSH_CHANNEL
- * and claims at once when the LISTEN is (re)established.
+ * and claims at once when the LISTEN is (re)established. With the manual
+ * clock it also subscribes to clock moves (clock_unsubscribe_all before
+ * push_free if the clock may still move).
  */
 push *push_new(struct event_base *base, db_pool *db, const struct config *cfg);
 /*

@@ -30,9 +30,12 @@ as_owner() {
 	fi
 }
 
+# Tests trade durability for speed; PG_DURABLE=1 (benchmarks) keeps the defaults.
 pg_start() {
+	fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	[ "${PG_DURABLE:-0}" = 1 ] && fast=""
 	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-k $dir -p $port -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+		-o "-k $dir -p $port -c listen_addresses='' $fast -c max_connections=200" \
 		start >/dev/null
 }
 

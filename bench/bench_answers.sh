@@ -1,0 +1,100 @@
+#!/bin/sh
+# bench_answers.sh: answers per second over HTTP (wrk posting answers to
+# distinct prompts, durable commits: fsync and synchronous_commit on) beside
+# pgbench -N with the same client count on the same cluster, in one run,
+# with p99 latency. Targets: at least 1x pgbench, p99 under 50 ms.
+# Run by hand, never in CI. Needs wrk and pgbench (postgresql-contrib).
+#
+#   RECALLD=build/recalld bench/bench_answers.sh     [PROMPTS=200000 DURATION=10 CONNS=16]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+RECALLD=${RECALLD:-$top/recalld}
+PROMPTS=${PROMPTS:-200000}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-16}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18182}
+bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+command -v wrk >/dev/null || { echo "bench_answers: wrk is not installed" >&2; exit 1; }
+
+pg=$(mktemp -d /tmp/recalld-bench-pg.XXXXXX)
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	sh "$top/tests/pg-harness.sh" destroy "$pg" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+url=$(PG_DURABLE=1 sh "$top/tests/pg-harness.sh" start "$pg")
+export RECALLD_DATABASE_URL="$url" RECALLD_DATABASE_MIGRATIONS="$top/sql"
+export RECALLD_HTTP_LISTEN="127.0.0.1:$PORT" RECALLD_LOG_LEVEL=warn
+export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T12:00:00Z
+"$RECALLD" migrate >/dev/null
+school=$("$RECALLD" school create --name "Bench School" --tz UTC)
+token=$("$RECALLD" token create --school "$school" --role integration)
+# One pupil per 5 prompts, one short-answer question per prompt's pupil slot.
+psql -X -q "$url" <<SQL
+INSERT INTO course (school_id, external_id, name, updated_at) VALUES ($school, 'c', 'C', now());
+INSERT INTO unit (school_id, course_id, external_id, name, updated_at)
+  SELECT $school, course_id, 'u', 'U', now() FROM course;
+INSERT INTO question (school_id, unit_id, external_id, kind, prompt, accepted_answers, updated_at)
+  SELECT $school, u.unit_id, 'q' || g, 'short', 'Question ' || g, '["yes"]', now()
+  FROM unit u, generate_series(1, 5) g;
+INSERT INTO pupil (school_id, external_id, updated_at)
+  SELECT $school, 'p' || g, now() FROM generate_series(1, $PROMPTS / 5) g;
+INSERT INTO batch (school_id, pupil_id, local_date, created_at)
+  SELECT $school, pupil_id, '2026-09-21', now() FROM pupil;
+INSERT INTO prompt (school_id, batch_id, pupil_id, question_id, question_version, position, expires_at)
+  SELECT $school, b.batch_id, b.pupil_id, q.question_id, 1, 1, '2026-09-22'
+  FROM batch b CROSS JOIN question q ORDER BY b.batch_id, q.question_id;
+ANALYZE;
+SQL
+first=$(psql -X -At "$url" -c "SELECT min(prompt_id) FROM prompt")
+[ -n "${BENCH_LOG_STATEMENTS:-}" ] && psql -X -q "$url" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
+"$RECALLD" serve 2>"$tmp/serve.log" &
+pid=$!
+for i in $(seq 1 50); do
+	curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+# Each wrk connection answers its own run of prompts: no prompt twice.
+cat >"$tmp/answers.lua" <<LUA
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  span = math.floor($PROMPTS / $THREADS)
+  next_id = $first + tid * span
+end
+request = function()
+  local id = next_id
+  next_id = next_id + 1
+  local body = '{"prompt_id": ' .. id .. ', "answer": "yes"}'
+  return wrk.format("POST", "/v1/responses", {["Authorization"] = "Bearer $token",
+    ["Content-Type"] = "application/json"}, body)
+end
+LUA
+
+echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, durable commits, pool_size=4" >&2
+out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$tmp/answers.lua" "http://127.0.0.1:$PORT")
+echo "$out" | grep -E 'Requests/sec|99%|Non-2xx' | sed 's/^/  /' >&2
+a=$(echo "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+p99=$(echo "$out" | sed -n 's/^ *99% *\(.*\)$/\1/p')
+reviews=$(psql -X -At "$url" -c "SELECT count(*) FROM review")
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+
+# The raw baseline: pgbench's simple-update transactions, same clients, same cluster.
+host=$(echo "$url" | sed -n 's/.*host=\([^ ]*\).*/\1/p')
+"$bindir/psql" -X -q -h "$host" -U postgres -d postgres -c "CREATE DATABASE bench" >/dev/null
+"$bindir/pgbench" -q -i -s 10 -h "$host" -U postgres bench >/dev/null 2>&1
+t=$("$bindir/pgbench" -N -c "$CONNS" -j "$THREADS" -T "$DURATION" -h "$host" -U postgres bench 2>/dev/null |
+	sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
+awk -v a="$a" -v t="$t" -v p="$p99" -v r="$reviews" 'BEGIN {
+	printf "answers %.0f/s (p99 %s, %d reviews written), pgbench -N %.0f tps, ratio %.2f (target >= 1)\n", a, p, r, t, a / t }'
