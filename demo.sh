@@ -3,11 +3,17 @@
 # school: install what is missing, build, start a private PostgreSQL under
 # ./var/pg, migrate, load the demo school through the real imports (88
 # pupils, 6 teachers, 6 classes, 3 courses, 317 questions), mark the first
-# units taught, make tokens, and run `recalld serve` (Ctrl-C stops it all).
+# units taught, make tokens, register a local webhook sink that prints what
+# is pushed, and run `recalld serve` on a demo clock set to a school day
+# afternoon, so the first daily batches arrive at once (Ctrl-C stops it all).
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
 port=${DEMO_PORT:-8080}
+sinkport=${DEMO_SINK_PORT:-$((port + 1))}
+# The demo's school day: Monday 21 September 2026, 16:30 in London.
+day=2026-09-21
+prompt_time=${day}T15:30:00Z
 
 sh ./tests/deps.sh
 # An out-of-tree build, like test.sh's, so the two never get in each other's way.
@@ -15,6 +21,7 @@ sh ./tests/deps.sh
 mkdir -p build-demo
 [ -f build-demo/Makefile ] || (cd build-demo && ../configure -q)
 make -C build-demo -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+make -C build-demo tests/receiver >/dev/null
 recalld() { "$top/build-demo/recalld" "$@"; }
 
 mkdir -p var/pg
@@ -22,14 +29,21 @@ url=$(sh ./tests/pg-harness.sh ensure "$top/var/pg")
 export RECALLD_DATABASE_URL="$url"
 export RECALLD_DATABASE_MIGRATIONS="$top/sql"
 export RECALLD_HTTP_LISTEN="127.0.0.1:$port"
+export RECALLD_HTTP_PUBLIC_URL="http://127.0.0.1:$port"
+# A demo clock: time moves only when told (POST /v1/admin/clock).
+export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=${day}T06:00:00Z
+# The sink is on this machine: let webhooks go to loopback.
+export RECALLD_WEBHOOKS_ALLOW_PRIVATE=true
 base="http://127.0.0.1:$port"
 pid=
+sink=
 
 stop() {
 	if [ -n "$pid" ]; then
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	fi
+	[ -n "$sink" ] && kill -TERM "$sink" 2>/dev/null || true
 	sh ./tests/pg-harness.sh stop "$top/var/pg" 2>/dev/null || true
 }
 trap stop EXIT
@@ -44,16 +58,19 @@ if [ ! -f var/demo.env ]; then
 	recalld import questions tests/demo/questions.csv --school "$school" >/dev/null
 	admin=$(recalld token create --school "$school" --role admin --name "demo admin")
 	integration=$(recalld token create --school "$school" --role integration --name "demo integration")
+	link_key=$(head -c 32 /dev/urandom | base64)
 	cat >var/demo.env <<ENV
 school=$school
 admin=$admin
 integration=$integration
+link_key=$link_key
 ENV
 	fresh=yes
 else
 	fresh=no
 fi
 . ./var/demo.env
+export RECALLD_RESPONSES_LINK_KEY="$link_key"
 
 recalld serve 2>var/recalld.log &
 pid=$!
@@ -84,11 +101,22 @@ if [ "$fresh" = yes ]; then
 		unit=$(id_of /v1/units "${pair#*:}")
 		api POST "/v1/classes/$class/units/$unit/taught" '{"date": "2026-09-18"}' >/dev/null
 	done
+	# The sink: every event recalld pushes is printed below, signature checked.
+	secret=$(api POST /v1/endpoints "{\"url\": \"http://127.0.0.1:$sinkport/recalld\", \"format\": \"json\"}" |
+	    sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
+	echo "sink_secret=$secret" >>var/demo.env
 	teacher=$(id_of /v1/teachers teacher-01)
 	teacher_token=$(recalld token create --school "$school" --role teacher --teacher "$teacher" --name "Joy Okafor (demo)")
 	echo "teacher=$teacher_token" >>var/demo.env
 	. ./var/demo.env
 fi
+
+build-demo/tests/receiver --port "$sinkport" --secret "$sink_secret" --print &
+sink=$!
+sleep 0.3
+# It is a school day afternoon: the prompt time (16:00 in London) has come.
+api POST /v1/admin/clock "{\"now\": \"$prompt_time\"}" >/dev/null
+sleep 2
 
 cat <<MSG
 
@@ -99,6 +127,19 @@ Tokens (also in var/demo.env):
   admin        $admin
   integration  $integration
   teacher      $teacher   (Joy Okafor, 8A Science)
+
+Above: the daily batches pushed to the local sink (one per pupil of the classes
+with taught units), each question with its prompt_id and answer link.
+
+Answer one from the shell (the reply is the feedback; the sink shows the
+response.feedback event), or open its answer link in a browser:
+  curl -s -H "Authorization: Bearer $integration" -H 'Content-Type: application/json' \\
+       -d '{"prompt_id": 1, "answer": 2}' $base/v1/responses
+  ("answer" is the choice's number from 0 for multiple choice, else the text.)
+
+Move the demo clock to the next school day's prompt time for the next batches:
+  curl -s -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \\
+       -d '{"now": "2026-09-22T15:30:00Z"}' $base/v1/admin/clock
 
 Try, from another shell:
   curl -s $base/readyz

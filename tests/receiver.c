@@ -4,7 +4,7 @@
  *
  *   receiver --port N [--host 127.0.0.1] [--secret whsec_...]... [--log FILE]
  *            [--status CODE] [--retry-after SECONDS] [--port-file FILE]
- *            [--delay-ms MS]
+ *            [--delay-ms MS] [--print]
  *
  * Every POST is verified against every --secret (any v1 signature of the
  * webhook-signature header that matches any secret makes it valid; the
@@ -18,6 +18,9 @@
  * to --status; or POST /_control?status=CODE&retry_after=SECONDS.
  * --port 0 picks a free port; the port is printed on stdout ("port N")
  * and written to --port-file. SIGTERM/SIGINT exit 0.
+ *
+ * --print writes each event for a person to stdout (the demo's sink):
+ * a prompt.batch as the pupil's questions with their answer links.
  *
  * Without arguments (as `make check` runs it) it checks its verifier
  * against the Standard Webhooks reference vector and exits.
@@ -58,6 +61,7 @@ static struct {
 	int status, fail_status;
 	int retry_after;	/* -1: none */
 	int delay_ms;
+	bool print;		/* --print: events for a person on stdout */
 	int inflight;
 	unsigned long requests;
 } rx = { .status = 200, .fail_status = 200, .retry_after = -1 };
@@ -191,6 +195,44 @@ delayed_cb(evutil_socket_t fd, short what, void *arg)
 	free(p);
 }
 
+/* --print: what a messaging system would show, one event at a time. */
+static void
+print_event(json_t *ev, bool valid)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *data = json_object_get(ev, "data");
+
+	if (type == NULL)
+		return;
+	if (strcmp(type, "prompt.batch") == 0) {
+		json_t *prompts = json_object_get(data, "prompts"), *p;
+		size_t i;
+
+		printf("\n== prompt.batch for pupil %s, %s (%zu questions)%s\n",
+		    json_string_value(json_object_get(json_object_get(data, "pupil"), "external_id")),
+		    json_string_value(json_object_get(data, "local_date")), json_array_size(prompts),
+		    valid ? "" : " [BAD SIGNATURE]");
+		json_array_foreach(prompts, i, p) {
+			json_t *choices = json_object_get(p, "choices"), *c;
+			size_t j;
+
+			printf("  %zu. [%s] %s\n", i + 1, json_string_value(json_object_get(
+			    json_object_get(p, "unit"), "name")), json_string_value(json_object_get(p, "text")));
+			json_array_foreach(choices, j, c)
+				printf("       %zu) %s\n", j, json_string_value(c));
+			printf("     prompt_id %" JSON_INTEGER_FORMAT "  answer: %s\n",
+			    json_integer_value(json_object_get(p, "prompt_id")),
+			    json_string_value(json_object_get(p, "answer_url")) ?
+			    json_string_value(json_object_get(p, "answer_url")) : "(no link)");
+		}
+	} else {
+		char *d = json_dumps(data, JSON_COMPACT);
+		printf("\n== %s%s\n  %.400s\n", type, valid ? "" : " [BAD SIGNATURE]", d ? d : "");
+		free(d);
+	}
+	fflush(stdout);
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -214,6 +256,11 @@ request_cb(struct evhttp_request *req, void *arg)
 	if (valid) {
 		long long t = atoll(ts), now = (long long)time(NULL);
 		valid = t > now - TOLERANCE_S && t < now + TOLERANCE_S;
+	}
+	if (rx.print) {
+		json_t *ev = json_loadb(body, len, 0, NULL);
+		print_event(ev, valid);
+		json_decref(ev);
 	}
 	if (rx.log != NULL) {
 		json_t *rec = json_object(), *parsed = json_loadb(body, len, 0, NULL);
@@ -297,6 +344,10 @@ main(int argc, char **argv)
 		return self_test();
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--print") == 0) {
+			rx.print = true;
+			continue;
+		}
 		if (v == NULL)
 			usage();
 		if (strcmp(a, "--port") == 0)

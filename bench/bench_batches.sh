@@ -1,0 +1,91 @@
+#!/bin/sh
+# bench_batches.sh: building one school day's batches for PUPILS pupils with
+# STATES memory states each, beside a bare `COPY (SELECT * FROM memory_state)
+# TO STDOUT` of the same table, in one run. Target: at most 3x the scan.
+# Run by hand, never in CI (100,000 x 200 = 20 million states take a while
+# to generate; PUPILS=20000 is a quicker look).
+#
+#   RECALLD=build/recalld bench/bench_batches.sh     [PUPILS=100000 STATES=200]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+RECALLD=${RECALLD:-$top/recalld}
+PUPILS=${PUPILS:-100000}
+STATES=${STATES:-200}
+PORT=${PORT:-18183}
+
+pg=$(mktemp -d /tmp/recalld-bench-pg.XXXXXX)
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	sh "$top/tests/pg-harness.sh" destroy "$pg" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+ms() { date +%s%3N; }
+
+url=$(sh "$top/tests/pg-harness.sh" start "$pg")
+export RECALLD_DATABASE_URL="$url" RECALLD_DATABASE_MIGRATIONS="$top/sql"
+export RECALLD_HTTP_LISTEN="127.0.0.1:$PORT" RECALLD_LOG_LEVEL=warn
+export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T06:00:00Z
+"$RECALLD" migrate >/dev/null
+school=$("$RECALLD" school create --name "Bench School" --tz UTC)
+token=$("$RECALLD" token create --school "$school" --role admin)
+echo "generating $PUPILS pupils x $STATES states..." >&2
+t0=$(ms)
+psql -X -q "$url" <<SQL
+INSERT INTO course (school_id, external_id, name, updated_at) VALUES ($school, 'c', 'C', now());
+INSERT INTO unit (school_id, course_id, external_id, name, position, updated_at)
+  SELECT $school, course_id, 'u' || g, 'Unit ' || g, g, now() FROM course, generate_series(1, 4) g;
+INSERT INTO question (school_id, unit_id, external_id, kind, prompt, accepted_answers, updated_at)
+  SELECT $school, u.unit_id, 'q' || u.unit_id || '-' || g, 'short', 'Question', '["x"]', now()
+  FROM unit u, generate_series(1, ($STATES + 3) / 4) g;
+INSERT INTO class (school_id, external_id, name, course_id, updated_at)
+  SELECT $school, 'k' || g, 'Class ' || g, (SELECT course_id FROM course), now()
+  FROM generate_series(1, greatest($PUPILS / 30, 1)) g;
+INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)
+  SELECT $school, k.class_id, u.unit_id, '2026-06-01', now() FROM class k, unit u;
+INSERT INTO pupil (school_id, external_id, updated_at)
+  SELECT $school, 'p' || g, now() FROM generate_series(1, $PUPILS) g;
+INSERT INTO class_pupil (school_id, class_id, pupil_id, updated_at)
+  SELECT $school, (SELECT min(class_id) FROM class) + (p.pupil_id % greatest($PUPILS / 30, 1)), p.pupil_id, now()
+  FROM pupil p;
+INSERT INTO memory_state (school_id, pupil_id, question_id, stability, difficulty, reps, lapses,
+    last_review, last_review_day, due_day)
+  SELECT $school, p.pupil_id, q.question_id, 1 + (p.pupil_id * 7 + q.question_id) % 60,
+    1 + (p.pupil_id + q.question_id) % 9, 3, 0, '2026-09-01',
+    date '2026-09-01' + ((p.pupil_id + q.question_id) % 15)::int,
+    date '2026-09-10' + ((p.pupil_id * 3 + q.question_id) % 30)::int
+  FROM pupil p CROSS JOIN (SELECT question_id FROM question ORDER BY question_id LIMIT $STATES) q;
+VACUUM ANALYZE;
+SQL
+echo "generated in $(( ($(ms) - t0) / 1000 )) s" >&2
+states=$(psql -X -At "$url" -c "SELECT count(*) FROM memory_state")
+
+# The raw baseline: read the whole table once.
+t0=$(ms)
+psql -X -q "$url" -c "COPY (SELECT * FROM memory_state) TO STDOUT" >/dev/null
+copy=$(( $(ms) - t0 ))
+
+[ -n "${BENCH_LOG_STATEMENTS:-}" ] && psql -X -q "$url" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
+"$RECALLD" serve 2>"$tmp/serve.log" &
+pid=$!
+for i in $(seq 1 50); do
+	curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+t0=$(ms)
+curl -fs -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+	-d '{"now": "2026-09-21T17:00:00Z"}' "http://127.0.0.1:$PORT/v1/admin/clock" >/dev/null
+while [ "$(psql -X -At "$url" -c "SELECT batches_done_for IS NOT NULL FROM school WHERE school_id = $school")" != t ]; do
+	sleep 0.2
+	if ! kill -0 "$pid" 2>/dev/null; then cat "$tmp/serve.log"; exit 1; fi
+done
+build=$(( $(ms) - t0 ))
+[ -n "${BENCH_LOG_STATEMENTS:-}" ] && cp "$pg/server.log" /tmp/bench_batches_server.log
+batches=$(psql -X -At "$url" -c "SELECT count(*) FROM batch")
+prompts=$(psql -X -At "$url" -c "SELECT count(*) FROM prompt")
+awk -v c="$copy" -v b="$build" -v s="$states" -v n="$batches" -v p="$prompts" 'BEGIN {
+	printf "%d memory states: COPY %.2f s; daily batches %.2f s (%d batches, %d prompts); ratio %.2f (target <= 3)\n",
+	    s, c / 1000, b / 1000, n, p, b / c }'
