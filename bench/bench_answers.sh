@@ -18,21 +18,9 @@ PORT=${PORT:-18182}
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 command -v wrk >/dev/null || { echo "bench_answers: wrk is not installed" >&2; exit 1; }
 
-pg=$(mktemp -d /tmp/recalld-bench-pg.XXXXXX)
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	sh "$top/tests/pg-harness.sh" destroy "$pg" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-url=$(PG_DURABLE=1 sh "$top/tests/pg-harness.sh" start "$pg")
-export RECALLD_DATABASE_URL="$url" RECALLD_DATABASE_MIGRATIONS="$top/sql"
-export RECALLD_HTTP_LISTEN="127.0.0.1:$PORT" RECALLD_LOG_LEVEL=warn
+export PG_DURABLE=1
 export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T12:00:00Z
-"$RECALLD" migrate >/dev/null
+. "$here/common.sh"
 school=$("$RECALLD" school create --name "Bench School" --tz UTC)
 token=$("$RECALLD" token create --school "$school" --role integration)
 # One pupil per 5 prompts, one short-answer question per prompt's pupil slot.
@@ -53,13 +41,7 @@ INSERT INTO prompt (school_id, batch_id, pupil_id, question_id, question_version
 ANALYZE;
 SQL
 first=$(psql -X -At "$url" -c "SELECT min(prompt_id) FROM prompt")
-[ -n "${BENCH_LOG_STATEMENTS:-}" ] && psql -X -q "$url" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
-"$RECALLD" serve 2>"$tmp/serve.log" &
-pid=$!
-for i in $(seq 1 50); do
-	curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+serve_start
 
 # Each wrk connection answers its own run of prompts: no prompt twice.
 cat >"$tmp/answers.lua" <<LUA

@@ -16,30 +16,12 @@ THREADS=${THREADS:-2}
 PORT=${PORT:-18181}
 command -v wrk >/dev/null || { echo "bench_api: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-pg=$(mktemp -d /tmp/recalld-bench-pg.XXXXXX)
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	sh "$top/tests/pg-harness.sh" destroy "$pg" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-url=$(sh "$top/tests/pg-harness.sh" start "$pg")
-export RECALLD_DATABASE_URL="$url" RECALLD_DATABASE_MIGRATIONS="$top/sql"
-export RECALLD_HTTP_LISTEN="127.0.0.1:$PORT" RECALLD_LOG_LEVEL=warn
-"$RECALLD" migrate >/dev/null
+. "$here/common.sh"
 school=$("$RECALLD" school create --name "Bench School" --tz Europe/London)
 token=$("$RECALLD" token create --school "$school" --role admin)
 psql -X -q "$url" -c "INSERT INTO pupil (school_id, external_id, updated_at)
 	SELECT $school, 'p' || g, now() FROM generate_series(1, $PUPILS) g; ANALYZE pupil;"
-"$RECALLD" serve 2>"$tmp/serve.log" &
-pid=$!
-for i in $(seq 1 50); do
-	curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+serve_start
 
 # Spread requests over all pupils so the index is really used.
 cat >"$tmp/pupils.lua" <<LUA

@@ -14,22 +14,8 @@ PUPILS=${PUPILS:-100000}
 STATES=${STATES:-200}
 PORT=${PORT:-18183}
 
-pg=$(mktemp -d /tmp/recalld-bench-pg.XXXXXX)
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	sh "$top/tests/pg-harness.sh" destroy "$pg" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-ms() { date +%s%3N; }
-
-url=$(sh "$top/tests/pg-harness.sh" start "$pg")
-export RECALLD_DATABASE_URL="$url" RECALLD_DATABASE_MIGRATIONS="$top/sql"
-export RECALLD_HTTP_LISTEN="127.0.0.1:$PORT" RECALLD_LOG_LEVEL=warn
 export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T06:00:00Z
-"$RECALLD" migrate >/dev/null
+. "$here/common.sh"
 school=$("$RECALLD" school create --name "Bench School" --tz UTC)
 token=$("$RECALLD" token create --school "$school" --role admin)
 echo "generating $PUPILS pupils x $STATES states..." >&2
@@ -68,13 +54,7 @@ t0=$(ms)
 psql -X -q "$url" -c "COPY (SELECT * FROM memory_state) TO STDOUT" >/dev/null
 copy=$(( $(ms) - t0 ))
 
-[ -n "${BENCH_LOG_STATEMENTS:-}" ] && psql -X -q "$url" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
-"$RECALLD" serve 2>"$tmp/serve.log" &
-pid=$!
-for i in $(seq 1 50); do
-	curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+serve_start
 t0=$(ms)
 curl -fs -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
 	-d '{"now": "2026-09-21T17:00:00Z"}' "http://127.0.0.1:$PORT/v1/admin/clock" >/dev/null

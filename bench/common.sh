@@ -1,0 +1,35 @@
+# common.sh: what the recalld benchmarks share, sourced after they set
+# top, RECALLD and PORT: a throwaway cluster (PG_DURABLE=1 keeps fsync),
+# a migrated database, cleanup on exit, and starting `recalld serve`.
+pg=$(mktemp -d /tmp/recalld-bench-pg.XXXXXX)
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	sh "$top/tests/pg-harness.sh" destroy "$pg" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+ms() { date +%s%3N; }
+
+url=$(sh "$top/tests/pg-harness.sh" start "$pg")
+export RECALLD_DATABASE_URL="$url" RECALLD_DATABASE_MIGRATIONS="$top/sql"
+export RECALLD_HTTP_LISTEN="127.0.0.1:$PORT" RECALLD_LOG_LEVEL=warn
+"$RECALLD" migrate >/dev/null
+
+# serve_start: recalld serve in the background until /readyz says ready;
+# BENCH_LOG_STATEMENTS=1 logs every statement's duration to $pg/server.log.
+serve_start() {
+	if [ -n "${BENCH_LOG_STATEMENTS:-}" ]; then
+		psql -X -q "$url" -c "ALTER SYSTEM SET log_min_duration_statement = 0" \
+		    -c "SELECT pg_reload_conf()" >/dev/null
+	fi
+	"$RECALLD" serve 2>"$tmp/serve.log" &
+	pid=$!
+	for i in $(seq 1 50); do
+		curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$tmp/serve.log" >&2
+	return 1
+}
