@@ -97,5 +97,7 @@ void imports_routes(http_server *s);
 void responses_routes(http_server *s);
 /* GET and POST /a/{token}, the answer page (answer_ops.c); after the keys are set. */
 void answer_ops_routes(http_server *s, struct app *app);
+/* Flags, the mastery grid, progress and checks (teachers.c). */
+void teachers_routes(http_server *s);
 
 #endif

@@ -565,4 +565,5 @@ api_routes(http_server *s)
 	admin_routes(s);
 	imports_routes(s);
 	responses_routes(s);
+	teachers_routes(s);
 }

@@ -18,6 +18,8 @@
 struct http_server;
 typedef struct batches batches;
 typedef struct answers answers;
+typedef struct flagjob flagjob;
+typedef struct checks checks;
 
 struct app {
 	struct event_base *base;
@@ -29,6 +31,8 @@ struct app {
 	token_cache *tokens;
 	batches *batches;		/* the daily batch job */
 	answers *answers;		/* answers in, group commit */
+	flagjob *flagjob;		/* mastery refresh, flags, digests */
+	checks *checks;			/* checks on demand */
 	struct alink_keys *link_keys;	/* answer links */		/* checked API tokens, cleared on revocation */
 	struct push *push;		/* the webhook sender (push.h) */
 	bool ready;			/* READY=1 sent */

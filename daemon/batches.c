@@ -19,11 +19,22 @@
 
 #define LEASE "interval '5 minutes'"
 
-/* One picked prompt of the chunk being built. */
+/* One picked prompt of the batches being written. */
 struct pick {
 	int64_t pupil_id;
 	int64_t question_id;
 	int position;
+};
+
+struct batches_writer {
+	char *school, *local_date, *kind, *class_id, *unit_id, *expires_at;
+	int64_t expires_unix;
+	batches_link_fn link;
+	void *link_arg;
+	struct pick *picks;
+	size_t npicks, cappicks;
+	int64_t *pupils;	/* pupils with a batch, in pick order */
+	size_t npupils, cappupils;
 };
 
 struct batches {
@@ -50,10 +61,7 @@ struct batches {
 	int built;		/* batches written for this school */
 
 	/* the chunk being built */
-	struct pick *picks;
-	size_t npicks, cappicks;
-	int64_t *pupils;	/* pupils with a batch in this chunk */
-	size_t npupils, cappupils;
+	batches_writer *w;
 	int chunk_rows;		/* pupils the candidate query returned */
 };
 
@@ -208,6 +216,10 @@ claimed(const struct db_reply *r, void *arg)
 	}
 	b->last_pupil = 0;
 	b->built = 0;
+	batches_writer_free(b->w);
+	b->w = batches_writer_new(&(struct batches_spec){ .school = b->school,
+	    .local_date = b->local_date, .kind = "daily", .expires_at = b->expires_at,
+	    .expires_unix = b->expires_unix, .link = b->link, .link_arg = b->link_arg });
 	log_debug("batches", "building", "school=%s local_date=%s", b->school, b->local_date);
 	load_chunk(b);
 }
@@ -257,23 +269,6 @@ day_or_none(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? BATCH_NO_DAY : (int32_t)atoi(PQgetvalue(res, row, col));
 }
 
-static void
-add_pick(batches *b, int64_t pupil, int64_t question, int position)
-{
-	if (b->npicks == b->cappicks) {
-		b->cappicks = b->cappicks ? b->cappicks * 2 : 256;
-		b->picks = xreallocarray(b->picks, b->cappicks, sizeof *b->picks);
-	}
-	b->picks[b->npicks++] = (struct pick){ pupil, question, position };
-	if (b->npupils == 0 || b->pupils[b->npupils - 1] != pupil) {
-		if (b->npupils == b->cappupils) {
-			b->cappupils = b->cappupils ? b->cappupils * 2 : 64;
-			b->pupils = xreallocarray(b->pupils, b->cappupils, sizeof *b->pupils);
-		}
-		b->pupils[b->npupils++] = pupil;
-	}
-}
-
 /* Choose one pupil's prompts from rows [from, to) of the candidates. */
 static void
 choose(batches *b, const PGresult *res, int from, int to, batch_candidate *cand,
@@ -313,27 +308,10 @@ choose(batches *b, const PGresult *res, int from, int to, batch_candidate *cand,
 		return;
 	}
 	for (size_t k = 0; k < nout; k++)
-		add_pick(b, pupil, out[k].question_id, (int)k + 1);
+		batches_writer_add(b->w, pupil, out[k].question_id);
 }
 
 static void write_chunk(const struct db_reply *r, void *arg);
-
-/* Append "{a,b,c}" of n int64s to a growing text. */
-static char *
-int_array(const int64_t *v, size_t n, size_t stride)
-{
-	size_t cap = 2 + n * 21, off = 0;
-	char *s = xmalloc(cap);
-
-	s[off++] = '{';
-	for (size_t i = 0; i < n; i++) {
-		int64_t x = *(const int64_t *)((const char *)v + i * stride);
-		off += (size_t)snprintf(s + off, cap - off, "%s%" PRId64, i ? "," : "", x);
-	}
-	s[off++] = '}';
-	s[off] = '\0';
-	return s;
-}
 
 /* Candidates came back: choose, then reserve ids and read what events need. */
 static void
@@ -344,9 +322,6 @@ candidates_read(const struct db_reply *r, void *arg)
 	int rows, start = 0;
 	batch_candidate *cand;
 	batch_pick *out;
-	char *pupils, *questions, npicks[16], npup[16];
-	int64_t *qids;
-	const char *p[3];
 	db_req *req;
 
 	b->req = NULL;
@@ -360,8 +335,7 @@ candidates_read(const struct db_reply *r, void *arg)
 		finish_school(b);
 		return;
 	}
-	b->npicks = 0;
-	b->npupils = 0;
+	batches_writer_clear(b->w);
 	cand = xcalloc((size_t)rows, sizeof *cand);
 	out = xcalloc(b->set.max_per_day + 1, sizeof *out);
 	b->chunk_rows = 0;
@@ -375,205 +349,43 @@ candidates_read(const struct db_reply *r, void *arg)
 	b->last_pupil = strtoll(PQgetvalue(res, rows - 1, 0), NULL, 10);
 	free(cand);
 	free(out);
-	if (b->npicks == 0) {
+	if (batches_writer_nprompts(b->w) == 0) {
 		load_chunk(b);	/* nobody in this chunk has anything due */
 		return;
 	}
 	/* Ids first, so the events can carry prompt ids and answer links. */
-	qids = xcalloc(b->npicks, sizeof *qids);
-	for (size_t i = 0; i < b->npicks; i++)
-		qids[i] = b->picks[i].question_id;
-	questions = int_array(qids, b->npicks, sizeof *qids);
-	free(qids);
-	pupils = int_array(b->pupils, b->npupils, sizeof *b->pupils);
-	snprintf(npicks, sizeof npicks, "%zu", b->npicks);
-	snprintf(npup, sizeof npup, "%zu", b->npupils);
 	req = db_req_new(write_chunk, b);
-	p[0] = npup;
-	p[1] = npicks;
-	db_req_add(req,
-	    "SELECT array(SELECT nextval(pg_get_serial_sequence('batch', 'batch_id'))"
-	    "   FROM generate_series(1, $1::int))::text,"
-	    " array(SELECT nextval(pg_get_serial_sequence('prompt', 'prompt_id'))"
-	    "   FROM generate_series(1, $2::int))::text", 2, p);
-	p[0] = b->school;
-	p[1] = questions;
-	db_req_add(req,
-	    "SELECT q.question_id, q.kind, q.prompt, q.choices::text, u.unit_id, u.name"
-	    " FROM question q JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
-	    " WHERE q.school_id = $1 AND q.question_id = ANY ($2::bigint[])", 2, p);
-	p[1] = pupils;
-	db_req_add(req,
-	    "SELECT pupil_id, external_id FROM pupil WHERE school_id = $1"
-	    " AND pupil_id = ANY ($2::bigint[])", 2, p);
-	free(questions);
-	free(pupils);
+	batches_writer_prepare(b->w, req);
 	b->req = db_submit(b->app->db, req);
-}
-
-/* Parse "{1,2,3}" into out (n entries expected). */
-static bool
-parse_ids(const char *s, int64_t *out, size_t n)
-{
-	size_t i = 0;
-	char *end;
-
-	if (*s++ != '{')
-		return false;
-	while (i < n && *s != '}' && *s != '\0') {
-		out[i++] = strtoll(s, &end, 10);
-		s = end;
-		if (*s == ',')
-			s++;
-	}
-	return i == n;
-}
-
-static int
-find_row(const PGresult *res, int64_t id)
-{
-	for (int i = 0; i < PQntuples(res); i++)
-		if (strtoll(PQgetvalue(res, i, 0), NULL, 10) == id)
-			return i;
-	return -1;
 }
 
 static void chunk_written(const struct db_reply *r, void *arg);
 
-/* Build the transaction: batches, prompts, and one prompt.batch event a pupil. */
+/* The transaction: the lease, then the batches, prompts and their events. */
 static void
 write_chunk(const struct db_reply *r, void *arg)
 {
 	batches *b = arg;
-	const PGresult *ids, *qs, *ps;
-	int64_t *batch_ids, *prompt_ids, *bid_of_pick;
 	char now[40];
+	const char *p[2] = { now, b->school };
 	db_req *req;
-	size_t pi = 0;
 
 	b->req = NULL;
 	if (r->status != DB_OK) {
 		school_failed(b, r, "prepare");
 		return;
 	}
-	ids = r->results[0];
-	qs = r->results[1];
-	ps = r->results[2];
-	batch_ids = xcalloc(b->npupils, sizeof *batch_ids);
-	prompt_ids = xcalloc(b->npicks, sizeof *prompt_ids);
-	bid_of_pick = xcalloc(b->npicks, sizeof *bid_of_pick);
-	if (!parse_ids(PQgetvalue(ids, 0, 0), batch_ids, b->npupils) ||
-	    !parse_ids(PQgetvalue(ids, 0, 1), prompt_ids, b->npicks)) {
+	if (!batches_writer_take_ids(b->w, r->results)) {
 		log_warnx("batches", "could not reserve ids", "school=%s", b->school);
-		free(batch_ids);
-		free(prompt_ids);
-		free(bid_of_pick);
 		run_done(b);
 		return;
 	}
 	clock_now_iso(now, sizeof now);
 	req = db_req_new(chunk_written, b);
-	{
-		const char *p[2] = { now, b->school };
-		db_req_add(req, "UPDATE school SET batch_lease_until = $1::timestamptz + " LEASE
-		    " WHERE school_id = $2", 2, p);
-	}
-	for (size_t k = 0; k < b->npupils; k++) {
-		int64_t pupil = b->pupils[k];
-		int prow = find_row(ps, pupil);
-		json_t *data = json_object(), *prompts = json_array();
-		char url[512];
-		struct push_event ev;
-		char school_txt[24];
-
-		json_object_set_new(data, "school_id", json_integer(strtoll(b->school, NULL, 10)));
-		json_object_set_new(data, "pupil", json_pack("{s:I, s:s}", "id", (json_int_t)pupil,
-		    "external_id", prow >= 0 ? PQgetvalue(ps, prow, 1) : ""));
-		json_object_set_new(data, "local_date", json_string(b->local_date));
-		json_object_set_new(data, "expires_at", json_string(b->expires_at));
-		for (; pi < b->npicks && b->picks[pi].pupil_id == pupil; pi++) {
-			int qrow = find_row(qs, b->picks[pi].question_id);
-			json_t *pr;
-
-			bid_of_pick[pi] = batch_ids[k];
-			if (qrow < 0)
-				continue;
-			pr = json_pack("{s:I, s:I, s:{s:I, s:s}, s:s, s:s}",
-			    "prompt_id", (json_int_t)prompt_ids[pi],
-			    "question_id", (json_int_t)b->picks[pi].question_id,
-			    "unit", "id", (json_int_t)strtoll(PQgetvalue(qs, qrow, 4), NULL, 10),
-			    "name", PQgetvalue(qs, qrow, 5),
-			    "kind", PQgetvalue(qs, qrow, 1),
-			    "text", PQgetvalue(qs, qrow, 2));
-			if (!PQgetisnull(qs, qrow, 3) && strcmp(PQgetvalue(qs, qrow, 1), "mcq") == 0)
-				json_object_set_new(pr, "choices", json_loads(PQgetvalue(qs, qrow, 3), 0, NULL));
-			if (b->link != NULL && b->link(b->link_arg, strtoll(b->school, NULL, 10),
-			    prompt_ids[pi], b->expires_unix, url, sizeof url))
-				json_object_set_new(pr, "answer_url", json_string(url));
-			json_array_append_new(prompts, pr);
-		}
-		json_object_set_new(data, "prompts", prompts);
-		snprintf(school_txt, sizeof school_txt, "%s", b->school);
-		memset(&ev, 0, sizeof ev);
-		ev.school_id = school_txt;
-		ev.type = "prompt.batch";
-		ev.data = data;
-		ev.now = now;
-		ev.no_notify = true;
-		push_enqueue_sql(req, &ev);
-		json_decref(data);
-	}
-	{
-		char *bids = int_array(batch_ids, b->npupils, sizeof *batch_ids);
-		char *pups = int_array(b->pupils, b->npupils, sizeof *b->pupils);
-		char *prids = int_array(prompt_ids, b->npicks, sizeof *prompt_ids);
-		char *pbids = int_array(bid_of_pick, b->npicks, sizeof *bid_of_pick);
-		char *ppups = int_array(&b->picks[0].pupil_id, b->npicks, sizeof *b->picks);
-		char *pqs = int_array(&b->picks[0].question_id, b->npicks, sizeof *b->picks);
-		char *pos = xmalloc(b->npicks * 12 + 3), *q = pos;
-		const char *p[9];
-
-		*q++ = '{';
-		for (size_t i = 0; i < b->npicks; i++)
-			q += snprintf(q, 13, "%s%d", i ? "," : "", b->picks[i].position);
-		*q++ = '}';
-		*q = '\0';
-		p[0] = b->school;
-		p[1] = bids;
-		p[2] = pups;
-		p[3] = b->local_date;
-		p[4] = now;
-		/* Deliveries come before their batch in the statement list; all commit together. */
-		db_req_add(req,
-		    "INSERT INTO batch (school_id, batch_id, pupil_id, local_date, kind, created_at)"
-		    " SELECT $1, x.b, x.p, $4::date, 'daily', $5::timestamptz"
-		    " FROM unnest($2::bigint[], $3::bigint[]) AS x(b, p)", 5, p);
-		p[1] = prids;
-		p[2] = pbids;
-		p[3] = ppups;
-		p[4] = pqs;
-		p[5] = pos;
-		p[6] = b->expires_at;
-		db_req_add(req,
-		    "INSERT INTO prompt (school_id, prompt_id, batch_id, pupil_id, question_id,"
-		    " question_version, position, expires_at)"
-		    " SELECT $1, x.id, x.b, x.p, x.q, q.version, x.pos, $7::timestamptz"
-		    " FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::int[])"
-		    "   AS x(id, b, p, q, pos)"
-		    " JOIN question q ON q.school_id = $1 AND q.question_id = x.q", 7, p);
-		free(bids);
-		free(pups);
-		free(prids);
-		free(pbids);
-		free(ppups);
-		free(pqs);
-		free(pos);
-	}
-	push_notify_sql(req);	/* once for the chunk */
-	b->built += (int)b->npupils;
-	free(batch_ids);
-	free(prompt_ids);
-	free(bid_of_pick);
+	db_req_add(req, "UPDATE school SET batch_lease_until = $1::timestamptz + " LEASE
+	    " WHERE school_id = $2", 2, p);
+	batches_writer_write(b->w, r->results, now, req);
+	b->built += (int)batches_writer_npupils(b->w);
 	b->req = db_submit(b->app->db, req);
 }
 
@@ -660,7 +472,336 @@ batches_free(batches *b)
 	event_free(b->kick);
 	batch_selector_free(b->sel);
 	fsrs_model_free(b->model);
-	free(b->picks);
-	free(b->pupils);
+	batches_writer_free(b->w);
 	free(b);
+}
+
+/* ---- writing batches (the daily job's chunks, checks on demand) ---- */
+
+batches_writer *
+batches_writer_new(const struct batches_spec *spec)
+{
+	batches_writer *w = xcalloc(1, sizeof *w);
+
+	w->school = xstrdup(spec->school);
+	w->local_date = xstrdup(spec->local_date);
+	w->kind = xstrdup(spec->kind);
+	w->class_id = spec->class_id ? xstrdup(spec->class_id) : NULL;
+	w->unit_id = spec->unit_id ? xstrdup(spec->unit_id) : NULL;
+	w->expires_at = xstrdup(spec->expires_at);
+	w->expires_unix = spec->expires_unix;
+	w->link = spec->link;
+	w->link_arg = spec->link_arg;
+	return w;
+}
+
+void
+batches_writer_free(batches_writer *w)
+{
+	if (w == NULL)
+		return;
+	free(w->school);
+	free(w->local_date);
+	free(w->kind);
+	free(w->class_id);
+	free(w->unit_id);
+	free(w->expires_at);
+	free(w->picks);
+	free(w->pupils);
+	free(w);
+}
+
+void
+batches_writer_clear(batches_writer *w)
+{
+	w->npicks = 0;
+	w->npupils = 0;
+}
+
+void
+batches_writer_add(batches_writer *w, int64_t pupil, int64_t question)
+{
+	int position = 1;
+
+	if (w->npicks > 0 && w->picks[w->npicks - 1].pupil_id == pupil)
+		position = w->picks[w->npicks - 1].position + 1;
+	if (w->npicks == w->cappicks) {
+		w->cappicks = w->cappicks ? w->cappicks * 2 : 256;
+		w->picks = xreallocarray(w->picks, w->cappicks, sizeof *w->picks);
+	}
+	w->picks[w->npicks++] = (struct pick){ pupil, question, position };
+	if (position == 1) {
+		if (w->npupils == w->cappupils) {
+			w->cappupils = w->cappupils ? w->cappupils * 2 : 64;
+			w->pupils = xreallocarray(w->pupils, w->cappupils, sizeof *w->pupils);
+		}
+		w->pupils[w->npupils++] = pupil;
+	}
+}
+
+size_t
+batches_writer_npupils(const batches_writer *w)
+{
+	return w->npupils;
+}
+
+size_t
+batches_writer_nprompts(const batches_writer *w)
+{
+	return w->npicks;
+}
+
+/* "{a,b,c}" of n int64s, each stride bytes apart (malloc'd). */
+static char *
+int_array(const int64_t *v, size_t n, size_t stride)
+{
+	size_t cap = 3 + n * 21, off = 0;
+	char *s = xmalloc(cap);
+
+	s[off++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		int64_t x = *(const int64_t *)((const char *)v + i * stride);
+		off += (size_t)snprintf(s + off, cap - off, "%s%" PRId64, i ? "," : "", x);
+	}
+	s[off++] = '}';
+	s[off] = '\0';
+	return s;
+}
+
+/* Parse "{1,2,3}" into out (exactly n entries expected). */
+static bool
+parse_ids(const char *s, int64_t *out, size_t n)
+{
+	size_t i = 0;
+	char *end;
+
+	if (*s++ != '{')
+		return false;
+	while (i < n && *s != '}' && *s != '\0') {
+		out[i++] = strtoll(s, &end, 10);
+		if (end == s)
+			return false;
+		s = end;
+		if (*s == ',')
+			s++;
+	}
+	return i == n && *s == '}';
+}
+
+static int
+find_row(const PGresult *res, int64_t id)
+{
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strtoll(PQgetvalue(res, i, 0), NULL, 10) == id)
+			return i;
+	return -1;
+}
+
+void
+batches_writer_prepare(batches_writer *w, db_req *r)
+{
+	char *pupils, *questions, npicks[24], npup[24];
+	int64_t *qids = xcalloc(w->npicks + 1, sizeof *qids);
+	const char *p[2];
+
+	for (size_t i = 0; i < w->npicks; i++)
+		qids[i] = w->picks[i].question_id;
+	questions = int_array(qids, w->npicks, sizeof *qids);
+	free(qids);
+	pupils = int_array(w->pupils, w->npupils, sizeof *w->pupils);
+	snprintf(npicks, sizeof npicks, "%zu", w->npicks);
+	snprintf(npup, sizeof npup, "%zu", w->npupils);
+	p[0] = npup;
+	p[1] = npicks;
+	db_req_add(r,
+	    "SELECT array(SELECT nextval(pg_get_serial_sequence('batch', 'batch_id'))"
+	    "   FROM generate_series(1, $1::int))::text,"
+	    " array(SELECT nextval(pg_get_serial_sequence('prompt', 'prompt_id'))"
+	    "   FROM generate_series(1, $2::int))::text", 2, p);
+	p[0] = w->school;
+	p[1] = questions;
+	db_req_add(r,
+	    "SELECT q.question_id, q.kind, q.prompt, q.choices::text, u.unit_id, u.name"
+	    " FROM question q JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
+	    " WHERE q.school_id = $1 AND q.question_id = ANY ($2::bigint[])", 2, p);
+	p[1] = pupils;
+	db_req_add(r,
+	    "SELECT pupil_id, external_id FROM pupil WHERE school_id = $1"
+	    " AND pupil_id = ANY ($2::bigint[])", 2, p);
+	free(questions);
+	free(pupils);
+}
+
+/* The ids reserved by prepare, kept until the write. */
+struct writer_ids {
+	int64_t *batch, *prompt;
+};
+
+static bool
+take_ids(const batches_writer *w, PGresult *const *prepared, struct writer_ids *ids)
+{
+	const PGresult *res = prepared[0];
+
+	ids->batch = xcalloc(w->npupils + 1, sizeof *ids->batch);
+	ids->prompt = xcalloc(w->npicks + 1, sizeof *ids->prompt);
+	if (PQntuples(res) == 1 && parse_ids(PQgetvalue(res, 0, 0), ids->batch, w->npupils) &&
+	    parse_ids(PQgetvalue(res, 0, 1), ids->prompt, w->npicks))
+		return true;
+	free(ids->batch);
+	free(ids->prompt);
+	ids->batch = ids->prompt = NULL;
+	return false;
+}
+
+bool
+batches_writer_take_ids(batches_writer *w, PGresult *const *prepared)
+{
+	struct writer_ids ids;
+
+	if (!take_ids(w, prepared, &ids))
+		return false;
+	free(ids.batch);
+	free(ids.prompt);
+	return true;
+}
+
+/* One pupil's prompt.batch event: the batch, its prompts with their links. */
+static json_t *
+batch_event_data(const batches_writer *w, int64_t pupil, int64_t batch_id,
+    const struct pick *picks, const int64_t *prompt_ids, size_t n,
+    const PGresult *qs, const PGresult *ps)
+{
+	int prow = find_row(ps, pupil);
+	json_t *data = json_object(), *prompts = json_array();
+	char url[512];
+	int64_t school = strtoll(w->school, NULL, 10);
+
+	json_object_set_new(data, "school_id", json_integer(school));
+	json_object_set_new(data, "batch_id", json_integer(batch_id));
+	json_object_set_new(data, "kind", json_string(w->kind));
+	json_object_set_new(data, "pupil", json_pack("{s:I, s:s}", "id", (json_int_t)pupil,
+	    "external_id", prow >= 0 ? PQgetvalue(ps, prow, 1) : ""));
+	if (w->class_id != NULL)
+		json_object_set_new(data, "class_id", json_integer(strtoll(w->class_id, NULL, 10)));
+	json_object_set_new(data, "local_date", json_string(w->local_date));
+	json_object_set_new(data, "expires_at", json_string(w->expires_at));
+	for (size_t i = 0; i < n; i++) {
+		int qrow = find_row(qs, picks[i].question_id);
+		json_t *pr;
+
+		if (qrow < 0)
+			continue;
+		pr = json_pack("{s:I, s:I, s:{s:I, s:s}, s:s, s:s}",
+		    "prompt_id", (json_int_t)prompt_ids[i],
+		    "question_id", (json_int_t)picks[i].question_id,
+		    "unit", "id", (json_int_t)strtoll(PQgetvalue(qs, qrow, 4), NULL, 10),
+		    "name", PQgetvalue(qs, qrow, 5),
+		    "kind", PQgetvalue(qs, qrow, 1),
+		    "text", PQgetvalue(qs, qrow, 2));
+		if (!PQgetisnull(qs, qrow, 3) && strcmp(PQgetvalue(qs, qrow, 1), "mcq") == 0)
+			json_object_set_new(pr, "choices", json_loads(PQgetvalue(qs, qrow, 3), 0, NULL));
+		if (w->link != NULL && w->link(w->link_arg, school, prompt_ids[i], w->expires_unix,
+		    url, sizeof url))
+			json_object_set_new(pr, "answer_url", json_string(url));
+		json_array_append_new(prompts, pr);
+	}
+	json_object_set_new(data, "prompts", prompts);
+	return data;
+}
+
+void
+batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *now,
+    db_req *r)
+{
+	const PGresult *qs = prepared[1], *ps = prepared[2];
+	struct writer_ids ids;
+	int64_t *bid_of_pick;
+	size_t pi = 0;
+
+	if (!take_ids(w, prepared, &ids))
+		abort();	/* batches_writer_take_ids said yes to these results */
+	bid_of_pick = xcalloc(w->npicks + 1, sizeof *bid_of_pick);
+	/* Deliveries come before their batch in the statement list; all commit together. */
+	for (size_t k = 0; k < w->npupils; k++) {
+		size_t from = pi;
+		json_t *data;
+		struct push_event ev = { 0 };
+
+		for (; pi < w->npicks && w->picks[pi].pupil_id == w->pupils[k]; pi++)
+			bid_of_pick[pi] = ids.batch[k];
+		data = batch_event_data(w, w->pupils[k], ids.batch[k], &w->picks[from],
+		    &ids.prompt[from], pi - from, qs, ps);
+		ev.school_id = w->school;
+		ev.type = "prompt.batch";
+		ev.data = data;
+		ev.now = now;
+		ev.class_id = w->class_id;
+		ev.no_notify = true;
+		push_enqueue_sql(r, &ev);
+		json_decref(data);
+	}
+	push_notify_sql(r);
+	{
+		char *bids = int_array(ids.batch, w->npupils, sizeof *ids.batch);
+		char *pups = int_array(w->pupils, w->npupils, sizeof *w->pupils);
+		char *prids = int_array(ids.prompt, w->npicks, sizeof *ids.prompt);
+		char *pbids = int_array(bid_of_pick, w->npicks, sizeof *bid_of_pick);
+		char *ppups = int_array(&w->picks[0].pupil_id, w->npicks, sizeof *w->picks);
+		char *pqs = int_array(&w->picks[0].question_id, w->npicks, sizeof *w->picks);
+		char *pos = xmalloc(w->npicks * 12 + 3), *q = pos;
+		const char *p[9];
+
+		*q++ = '{';
+		for (size_t i = 0; i < w->npicks; i++)
+			q += snprintf(q, 13, "%s%d", i ? "," : "", w->picks[i].position);
+		*q++ = '}';
+		*q = '\0';
+		p[0] = w->school;
+		p[1] = bids;
+		p[2] = pups;
+		p[3] = w->local_date;
+		p[4] = now;
+		p[5] = w->kind;
+		p[6] = w->class_id;
+		p[7] = w->unit_id;
+		db_req_add(r,
+		    "INSERT INTO batch (school_id, batch_id, pupil_id, local_date, kind, created_at,"
+		    " class_id, unit_id)"
+		    " SELECT $1, x.b, x.p, $4::date, $6, $5::timestamptz, $7::bigint, $8::bigint"
+		    " FROM unnest($2::bigint[], $3::bigint[]) AS x(b, p)", 8, p);
+		p[1] = prids;
+		p[2] = pbids;
+		p[3] = ppups;
+		p[4] = pqs;
+		p[5] = pos;
+		p[6] = w->expires_at;
+		db_req_add(r,
+		    "INSERT INTO prompt (school_id, prompt_id, batch_id, pupil_id, question_id,"
+		    " question_version, position, expires_at)"
+		    " SELECT $1, x.id, x.b, x.p, x.q, q.version, x.pos, $7::timestamptz"
+		    " FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::int[])"
+		    "   AS x(id, b, p, q, pos)"
+		    " JOIN question q ON q.school_id = $1 AND q.question_id = x.q", 7, p);
+		free(bids);
+		free(pups);
+		free(prids);
+		free(pbids);
+		free(ppups);
+		free(pqs);
+		free(pos);
+	}
+	free(ids.batch);
+	free(ids.prompt);
+	free(bid_of_pick);
+}
+
+int
+batches_writer_deliveries(const batches_writer *w, const struct db_reply *r, int first)
+{
+	int n = 0;
+
+	for (size_t k = 0; k < w->npupils && first + (int)k < r->nresults; k++)
+		if (r->results[first + k] != NULL)
+			n += PQntuples(r->results[first + k]);
+	return n;
 }

@@ -38,6 +38,8 @@ struct config {
 	char *clock_start;		/* manual: ISO start time, "" for now */
 	int64_t scheduler_interval_ms;
 	int64_t scheduler_chunk;
+	int64_t flags_interval_ms;
+	int64_t flags_debounce_ms;
 
 	int64_t responses_late_limit_ms;
 	int64_t responses_group_window_ms;

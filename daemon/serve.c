@@ -15,8 +15,10 @@
 #include "answers.h"
 #include "app.h"
 #include "batches.h"
+#include "checks.h"
 #include "clock.h"
 #include "endpoints.h"
+#include "flagjob.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -100,7 +102,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	int pushing = push_pending(sv->app.push);
 
 	if (http == 0 && db == 0 && pushing == 0 && !batches_busy(sv->app.batches) &&
-	    answers_pending(sv->app.answers) == 0) {
+	    answers_pending(sv->app.answers) == 0 && !flagjob_busy(sv->app.flagjob)) {
 		log_info("serve", "drained, exiting", "");
 		serve_stop_loop(sv);
 	}
@@ -132,6 +134,7 @@ begin_shutdown(struct serve *sv, const char *signame)
 	http_server_stop_accepting(sv->app.http);
 	push_stop(sv->app.push);
 	batches_stop(sv->app.batches);
+	flagjob_stop(sv->app.flagjob);
 	sv->drain_timer = event_new(sv->app.base, -1, EV_PERSIST, drain_cb, sv);
 	event_add(sv->drain_timer, &poll);
 	sv->deadline = evtimer_new(sv->app.base, deadline_cb, sv);
@@ -232,6 +235,8 @@ serve_free(struct serve *sv)
 	http_server_free(sv->app.http);
 	batches_free(sv->app.batches);
 	answers_free(sv->app.answers);
+	checks_free(sv->app.checks);
+	flagjob_free(sv->app.flagjob);	/* before the pool: it holds a LISTEN */
 	if (sv->app.link_keys != NULL) {
 		alink_keys_clear(sv->app.link_keys);
 		free(sv->app.link_keys);
@@ -347,6 +352,8 @@ serve_main(struct config *cfg, const char *config_path)
 	    answer_link, app);
 	app->answers = answers_new(app, cfg->responses_late_limit_ms,
 	    cfg->responses_group_window_ms);
+	app->flagjob = flagjob_new(app, cfg->flags_interval_ms, cfg->flags_debounce_ms);
+	app->checks = checks_new(app, answer_link, app);
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;

@@ -952,11 +952,15 @@ START_TEST(test_backlog_no_stall)
 			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
 		PQclear(res);
 	}
-	/* The last endpoint in line was not kept waiting until the big backlog drained. */
+	/*
+	 * The last endpoint in line was not kept waiting until the big backlog
+	 * drained: a stall makes this 0; fair sharing gives ~100 on a quiet
+	 * machine, fewer on a loaded one (36 seen), so the bar is low.
+	 */
 	ck_assert_int_gt(q_int("SELECT count(*) FROM delivery_attempt a JOIN delivery d"
 	    " USING (school_id, delivery_id) WHERE d.endpoint_id = %lld AND a.at > (SELECT max(x.at)"
 	    " FROM delivery_attempt x JOIN delivery y USING (school_id, delivery_id)"
-	    " WHERE y.endpoint_id = %lld)", a, c), 50);
+	    " WHERE y.endpoint_id = %lld)", a, c), 10);
 	env_stop(&e);
 	event_base_free(base);
 	rcv_stop(&r);

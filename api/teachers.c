@@ -1,0 +1,335 @@
+/*
+ * teachers.c: what teachers see and do: a class's forgotten and at-risk
+ * units, the class x unit mastery grid, a pupil's progress over time, and
+ * checks on demand. Admins see the whole school; a teacher's token only
+ * the classes they teach and the pupils enrolled in them (others are 404,
+ * as are other schools' ids).
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "app.h"
+#include "checks.h"
+#include "flagjob.h"
+#include "log.h"
+#include "mastery.h"
+#include "util.h"
+
+/* $3: the teacher's id for a teacher's token, NULL otherwise. */
+#define CLASS_VISIBLE(k) \
+	" AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM class_teacher ct" \
+	" WHERE ct.school_id = " k ".school_id AND ct.class_id = " k ".class_id" \
+	" AND ct.active AND ct.teacher_id = $3::bigint))"
+
+#define PUPIL_VISIBLE(p) \
+	" AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM class_pupil cp" \
+	" JOIN class_teacher ct ON ct.school_id = cp.school_id AND ct.class_id = cp.class_id" \
+	" WHERE cp.school_id = " p ".school_id AND cp.pupil_id = " p ".pupil_id" \
+	" AND cp.active AND ct.active AND ct.teacher_id = $3::bigint))"
+
+#define LEVEL_NAMES "(ARRAY['emerging', 'developing', 'secure', 'mastery'])"
+
+static const char *
+teacher_param(struct api_call *c)
+{
+	return c->role == ROLE_TEACHER ? c->teacher : NULL;
+}
+
+/* One JSON text column; no row (or NULL) is 404. */
+static void
+json_or_404(struct api_call *c, const struct db_reply *r)
+{
+	const PGresult *res;
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	res = r->results[0];
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+		api_problem(c, 404, "not-found", "Not found", "no such object in this school");
+		return;
+	}
+	api_reply_raw(c, 200, PQgetvalue(res, 0, 0));
+}
+
+/* ---- GET /v1/classes/{id}/flags ---- */
+
+static const char flags_sql[] =
+    "SELECT json_build_object("
+    " 'class', json_build_object('id', k.class_id, 'name', k.name),"
+    " 'as_of', (SELECT j.done_at FROM school_flag_job j WHERE j.school_id = k.school_id),"
+    " 'items', coalesce((SELECT json_agg(json_build_object("
+    "   'unit', json_build_object('id', u.unit_id, 'name', u.name),"
+    "   'status', f.status,"
+    "   'reasons', array_remove(ARRAY[CASE WHEN f.reasons & 1 <> 0 THEN 'low_recall' END,"
+    "     CASE WHEN f.reasons & 2 <> 0 THEN 'fallen' END], NULL),"
+    "   'pupils', f.pupils, 'class_pupils', f.class_pupils, 'fallen', f.fallen,"
+    "   'class_recall', f.class_recall, 'class_recall_ahead', f.class_recall_ahead,"
+    "   'horizon_days', f.horizon_days, 'since', f.since, 'updated_at', f.updated_at)"
+    "   ORDER BY f.status = 'forgotten' DESC, f.since, u.unit_id)"
+    "  FROM flag f JOIN unit u ON u.school_id = f.school_id AND u.unit_id = f.unit_id"
+    "  WHERE f.school_id = k.school_id AND f.class_id = k.class_id AND f.status <> 'none'),"
+    "  '[]'))::text"
+    " FROM class k"
+    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
+
+static void
+flags_get(struct api_call *c)
+{
+	int64_t id;
+	const char *p[3];
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = teacher_param(c);
+	api_query_db(c, flags_sql, 3, p, json_or_404);
+}
+
+/* ---- GET /v1/classes/{id}/mastery ---- */
+
+static const char grid_class_sql[] =
+    "SELECT k.name, " FLAGJOB_SCHOOL_COLUMNS("$4")
+    " FROM class k JOIN school s ON s.school_id = k.school_id"
+    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
+
+static json_t *
+maybe_string(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static void
+grid_read(struct api_call *c, const struct db_reply *r)
+{
+	const PGresult *cr;
+	struct flagjob_school set;
+	flagjob_class *k;
+	json_t *body, *units, *pupils;
+	uint32_t (*levels)[4];
+	double *recall_sum;
+	uint32_t *recall_n;
+	size_t nu, np;
+	char err[256];
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	cr = r->results[0];
+	if (PQntuples(cr) == 0) {
+		api_problem(c, 404, "not-found", "Not found", "no such class in this school");
+		return;
+	}
+	if (!flagjob_school_parse(cr, 0, 1, &set, err, sizeof err)) {
+		flagjob_school_clear(&set);
+		log_warnx("teachers", "school settings refused", "school=%s err=\"%s\"", c->school, err);
+		api_problem(c, 500, "internal", "Internal error",
+		    "the school's settings are refused by the model; it has been logged");
+		return;
+	}
+	k = flagjob_class_parse(&r->results[1]);
+	nu = flagjob_class_nunits(k);
+	np = flagjob_class_npupils(k);
+	levels = xcalloc(nu + 1, sizeof *levels);
+	recall_sum = xcalloc(nu + 1, sizeof *recall_sum);
+	recall_n = xcalloc(nu + 1, sizeof *recall_n);
+	pupils = json_array();
+	for (size_t p = 0; p < np; p++) {
+		const struct flagjob_pupil *pu = flagjob_class_pupil(k, p);
+		json_t *cells = json_array();
+
+		for (size_t u = 0; u < nu; u++) {
+			mastery_result m;
+
+			flagjob_class_assess(k, u, p, set.model, &set.mastery, set.today, &m);
+			levels[u][m.level]++;
+			if (m.n_reviewed > 0) {
+				recall_sum[u] += m.mean_recall_seen;
+				recall_n[u]++;
+			}
+			json_array_append_new(cells, json_pack("{s:I, s:s, s:f, s:f, s:i, s:i}",
+			    "unit_id", (json_int_t)flagjob_class_unit(k, u)->id,
+			    "level", mastery_level_name(m.level),
+			    "recall", m.mean_recall,
+			    "coverage", m.coverage,
+			    "reviewed", (int)m.n_reviewed,
+			    "questions", (int)m.n_questions));
+		}
+		json_array_append_new(pupils, json_pack("{s:I, s:s, s:o, s:o, s:o}",
+		    "id", (json_int_t)pu->id, "external_id", pu->external_id,
+		    "given_name", maybe_string(pu->given_name),
+		    "family_name", maybe_string(pu->family_name),
+		    "units", cells));
+	}
+	units = json_array();
+	for (size_t u = 0; u < nu; u++) {
+		const struct flagjob_unit *un = flagjob_class_unit(k, u);
+
+		json_array_append_new(units, json_pack("{s:I, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i},"
+		    " s:o}",
+		    "id", (json_int_t)un->id, "name", un->name, "taught_on", un->taught_on,
+		    "questions", (int)un->n_questions,
+		    "levels", "emerging", (int)levels[u][MASTERY_EMERGING],
+		    "developing", (int)levels[u][MASTERY_DEVELOPING],
+		    "secure", (int)levels[u][MASTERY_SECURE],
+		    "mastery", (int)levels[u][MASTERY_MASTERY],
+		    "class_recall", recall_n[u] > 0 ? json_real(recall_sum[u] / recall_n[u]) :
+		    json_null()));
+	}
+	body = json_pack("{s:{s:I, s:s}, s:s, s:o, s:o}",
+	    "class", "id", (json_int_t)strtoll(api_param(c, "id"), NULL, 10),
+	    "name", PQgetvalue(cr, 0, 0),
+	    "local_date", set.local_date,
+	    "units", units, "pupils", pupils);
+	free(levels);
+	free(recall_sum);
+	free(recall_n);
+	flagjob_class_free(k);
+	flagjob_school_clear(&set);
+	api_reply(c, 200, body);
+}
+
+static void
+mastery_get(struct api_call *c)
+{
+	int64_t id;
+	const char *p[4];
+	db_req *req;
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = teacher_param(c);
+	p[3] = c->now;
+	req = api_req_new(c);
+	db_req_add(req, grid_class_sql, 4, p);
+	flagjob_class_sql(req, c->school, api_param(c, "id"));
+	api_submit(c, req, grid_read);
+}
+
+/* ---- GET /v1/pupils/{id}/progress ---- */
+
+static const char progress_sql[] =
+    "SELECT json_build_object("
+    " 'pupil', json_build_object('id', p.pupil_id, 'external_id', p.external_id,"
+    "   'given_name', p.given_name, 'family_name', p.family_name),"
+    " 'units', coalesce((SELECT json_agg(json_build_object("
+    "   'unit', json_build_object('id', u.unit_id, 'name', u.name),"
+    "   'level', " LEVEL_NAMES "[ml.level + 1],"
+    "   'best_level', " LEVEL_NAMES "[ml.best_level + 1],"
+    "   'recall', ml.recall, 'coverage', ml.coverage, 'updated_at', ml.updated_at,"
+    "   'history', coalesce((SELECT json_agg(json_build_object("
+    "     'at', h.changed_at, 'date', (h.changed_at AT TIME ZONE s.tz)::date,"
+    "     'from', " LEVEL_NAMES "[h.from_level + 1], 'to', " LEVEL_NAMES "[h.to_level + 1],"
+    "     'recall', h.recall) ORDER BY h.changed_at)"
+    "    FROM mastery_history h WHERE h.school_id = ml.school_id"
+    "    AND h.pupil_id = ml.pupil_id AND h.unit_id = ml.unit_id), '[]'))"
+    "   ORDER BY u.course_id, u.position, u.unit_id)"
+    "  FROM mastery ml JOIN unit u ON u.school_id = ml.school_id AND u.unit_id = ml.unit_id"
+    "  WHERE ml.school_id = p.school_id AND ml.pupil_id = p.pupil_id"
+    "  AND ($4::bigint IS NULL OR ml.unit_id = $4::bigint)), '[]'))::text"
+    " FROM pupil p JOIN school s ON s.school_id = p.school_id"
+    " WHERE p.school_id = $1 AND p.pupil_id = $2::bigint" PUPIL_VISIBLE("p");
+
+static void
+progress_get(struct api_call *c)
+{
+	int64_t id;
+	const char *unit = api_query(c, "unit_id"), *p[4];
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	if (unit != NULL) {
+		char *end;
+		long long v = strtoll(unit, &end, 10);
+
+		if (*unit < '1' || *unit > '9' || *end != '\0' || strlen(unit) > 18 || v < 1) {
+			api_field_error(c, "unit_id", "must be a unit id");
+			api_validation_failed(c);
+			return;
+		}
+	}
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = teacher_param(c);
+	p[3] = unit;
+	api_query_db(c, progress_sql, 4, p, json_or_404);
+}
+
+/* ---- POST /v1/classes/{id}/units/{unit_id}/checks ---- */
+
+static void
+check_pushed(int status, const json_t *body, const char *field, const char *detail, void *arg)
+{
+	struct api_call *c = arg;
+
+	switch (status) {
+	case 201:
+		api_reply(c, 201, json_deep_copy(body));
+		return;
+	case 404:
+		api_problem(c, 404, "not-found", "Not found", detail);
+		return;
+	case 422:
+		api_field_error(c, field ? field : "body", "%s", detail);
+		api_validation_failed(c);
+		return;
+	case 503:
+		api_problem(c, 503, "database-unavailable", "Database unavailable", detail);
+		return;
+	default:
+		api_problem(c, 500, "internal", "Internal error", detail);
+	}
+}
+
+/* {"kind": "diagnostic" | "recheck"} */
+static void
+check_post(struct api_call *c)
+{
+	struct checks_request rq = { 0 };
+	const char *key;
+	json_t *v;
+
+	if (!api_param_id(c, "id", &rq.class_id) || !api_param_id(c, "unit_id", &rq.unit_id))
+		return;
+	if (c->body == NULL) {
+		api_problem(c, 400, "malformed-json", "Malformed JSON",
+		    "send {\"kind\": \"diagnostic\"} or {\"kind\": \"recheck\"}");
+		return;
+	}
+	json_object_foreach(c->body, key, v)
+		if (strcmp(key, "kind") != 0)
+			api_field_error(c, key, "is not a field of a check (only kind)");
+	v = json_object_get(c->body, "kind");
+	if (v == NULL)
+		api_field_error(c, "kind", "is required: diagnostic or recheck");
+	else if (!json_is_string(v) || !checks_kind_parse(json_string_value(v), &rq.kind))
+		api_field_error(c, "kind", "must be one of: diagnostic, recheck");
+	if (api_has_errors(c)) {
+		api_validation_failed(c);
+		return;
+	}
+	rq.school_id = c->school_id;
+	rq.teacher_id = c->role == ROLE_TEACHER ? c->teacher_id : 0;
+	checks_push(c->app->checks, &rq, check_pushed, c);
+}
+
+void
+teachers_routes(http_server *s)
+{
+	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/flags", ROLE_ADMIN | ROLE_TEACHER,
+	    flags_get);
+	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/mastery", ROLE_ADMIN | ROLE_TEACHER,
+	    mastery_get);
+	api_route(s, EVHTTP_REQ_GET, "/v1/pupils/{id}/progress", ROLE_ADMIN | ROLE_TEACHER,
+	    progress_get);
+	api_route(s, EVHTTP_REQ_POST, "/v1/classes/{id}/units/{unit_id}/checks",
+	    ROLE_ADMIN | ROLE_TEACHER, check_post);
+}

@@ -1,0 +1,644 @@
+/*
+ * test_teachers.c: what teachers see and do, over real HTTP against the
+ * real daemon on the manual clock: a class answers a unit for a week, the
+ * grid shows its levels, a weekly digest goes out once; checks on demand
+ * push diagnostic and re-check batches whose prompts can be answered;
+ * then the class stops answering, and weeks later the unit is at risk,
+ * then forgotten, with topic.flagged events, falling levels in the
+ * pupils' progress, and scoping everywhere (another class's teacher,
+ * another school: 404).
+ *
+ * The school: class 21 (teacher 41; pupils 31-34) was taught unit 11
+ * (8 questions) on Friday 2026-09-18; unit 12 (6 questions) is not taught.
+ * Class 22 (teacher 42; pupils 35, 36) has nothing taught. School 2 has
+ * class 23 and unit 13.
+ */
+#include "autoconf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "apitest.h"
+#include "pgtest.h"
+#include "util.h"
+
+static char admin[128], teacher1[128], teacher2[128], integ[128], other[128];
+static char conninfo[512];
+
+#define MUST(x) do { if (!(x)) { fprintf(stderr, "test_teachers: set-up failed: %s\n", #x); \
+	return EXIT_FAILURE; } } while (0)
+
+static void
+keep(char *dst, size_t len, char *out)
+{
+	size_t n;
+
+	if (out == NULL)
+		abort();
+	util_strlcpy(dst, out, len);
+	n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+		dst[--n] = '\0';
+	free(out);
+}
+
+static bool
+sql_ok(const char *q)
+{
+	char *s = apitest_sql("%s", q);
+	bool ok = s != NULL;
+
+	free(s);
+	return ok;
+}
+
+static bool
+set_clock(const char *iso)
+{
+	char buf[96];
+	long status = 0;
+
+	snprintf(buf, sizeof buf, "{\"now\": \"%s\"}", iso);
+	json_decref(api_call("POST", "/v1/admin/clock", admin, "application/json", buf, &status,
+	    NULL, NULL));
+	return status == 200;
+}
+
+static bool wait_for(long long want, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Poll until the query's integer is at least want (10 s). */
+static bool
+wait_for(long long want, const char *fmt, ...)
+{
+	va_list ap;
+	char *q;
+	bool ok = false;
+
+	va_start(ap, fmt);
+	q = xvasprintf(fmt, ap);
+	va_end(ap);
+	for (int i = 0; i < 200 && !ok; i++) {
+		if (apitest_sql_int("%s", q) >= want)
+			ok = true;
+		else
+			usleep(50 * 1000);
+	}
+	free(q);
+	return ok;
+}
+
+/* The clock moves, and both jobs have run for school 1 at it. */
+static bool
+move_to(const char *iso, const char *local_date)
+{
+	if (!set_clock(iso))
+		return false;
+	if (local_date != NULL && !wait_for(1, "SELECT count(*) FROM school WHERE school_id = 1"
+	    " AND batches_done_for = '%s'", local_date))
+		return false;
+	return wait_for(1, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
+	    " AND done_at >= '%s'", iso);
+}
+
+/* Answers kick the flag job (debounced): wait until it has seen them all. */
+static bool
+flags_caught_up(void)
+{
+	return wait_for(1, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
+	    " AND lease_until IS NULL AND review_mark >= (SELECT max(review_id) FROM review"
+	    " WHERE school_id = 1)");
+}
+
+static long
+get(const char *token, const char *path, json_t **body)
+{
+	long status = 0;
+	json_t *b = api_call("GET", path, token, NULL, NULL, &status, NULL, NULL);
+
+	if (body != NULL)
+		*body = b;
+	else
+		json_decref(b);
+	return status;
+}
+
+static long
+post(const char *token, const char *path, const char *json, json_t **body)
+{
+	long status = 0;
+	json_t *b = api_call("POST", path, token, json ? "application/json" : NULL, json, &status,
+	    NULL, NULL);
+
+	if (body != NULL)
+		*body = b;
+	else
+		json_decref(b);
+	return status;
+}
+
+static long
+answer(long long prompt, bool right)
+{
+	char buf[128];
+	int choice = (int)apitest_sql_int("SELECT q.correct_choice FROM prompt p JOIN question q"
+	    " USING (school_id, question_id) WHERE p.school_id = 1 AND p.prompt_id = %lld", prompt);
+
+	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": %d, \"latency_ms\": 5000}",
+	    prompt, right ? choice : (choice + 1) % 3);
+	return post(admin, "/v1/responses", buf, NULL);
+}
+
+/*
+ * Answer every open daily prompt of school 1 right, except pupil 31's
+ * first answer to question 101 (wrong: a recent miss). Returns the count.
+ */
+static int
+answer_daily(void)
+{
+	int n = 0;
+
+	for (;;) {
+		long long p = apitest_sql_int("SELECT p.prompt_id FROM prompt p JOIN batch b USING"
+		    " (school_id, batch_id) WHERE p.school_id = 1 AND b.kind = 'daily'"
+		    " AND p.answered_at IS NULL AND b.local_date = (SELECT batches_done_for FROM school"
+		    " WHERE school_id = 1) ORDER BY p.prompt_id LIMIT 1");
+		bool wrong;
+
+		if (p < 0)
+			return n;
+		wrong = apitest_sql_int("SELECT count(*) FROM prompt p WHERE p.prompt_id = %lld"
+		    " AND p.pupil_id = 31 AND p.question_id = 101 AND NOT EXISTS (SELECT 1 FROM"
+		    " review r WHERE r.pupil_id = 31 AND r.question_id = 101)", p) == 1;
+		if (answer(p, !wrong) != 200)
+			return -1;
+		n++;
+	}
+}
+
+static const char *const week[][2] = {
+	{ "2026-09-21T15:30:00Z", "2026-09-21" },
+	{ "2026-09-22T15:30:00Z", "2026-09-22" },
+	{ "2026-09-23T15:30:00Z", "2026-09-23" },
+	{ "2026-09-24T15:30:00Z", "2026-09-24" },
+	{ "2026-09-25T15:30:00Z", "2026-09-25" },
+};
+
+/* A class answers its taught unit Monday and Tuesday: levels rise, no flags. */
+START_TEST(test_answering_class)
+{
+	json_t *b = NULL, *pupils, *cell, *item;
+	const char *level;
+
+	for (int d = 0; d < 2; d++) {
+		ck_assert(move_to(week[d][0], week[d][1]));
+		ck_assert_int_gt(answer_daily(), 0);
+	}
+	ck_assert(flags_caught_up());
+	ck_assert_int_eq(get(teacher1, "/v1/classes/21/mastery", &b), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "class"), "name")),
+	    "8A Science");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "local_date")), "2026-09-22");
+	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(b,
+	    "units"), 0), "questions")), 8);
+	pupils = json_object_get(b, "pupils");
+	ck_assert_int_eq(json_array_size(pupils), 4);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(pupils, 0),
+	    "given_name")), "Ada");
+	ck_assert(json_is_null(json_object_get(json_array_get(pupils, 3), "given_name")));
+	cell = json_array_get(json_object_get(json_array_get(pupils, 1), "units"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(cell, "unit_id")), 11);
+	level = json_string_value(json_object_get(cell, "level"));
+	ck_assert_msg(strcmp(level, "secure") == 0, "level %s", level);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(cell, "coverage")), 1.0, 1e-9);
+	ck_assert(json_real_value(json_object_get(cell, "recall")) > 0.9);
+	json_decref(b);
+	/* the stored levels agree with the grid */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM mastery WHERE school_id = 1"
+	    " AND unit_id = 11 AND level = 2"), 4);
+	/*
+	 * Secure today on memories two days old: without reviews they fall
+	 * within the week, so the unit is at risk (reason: fallen, ahead).
+	 */
+	ck_assert_int_eq(get(teacher1, "/v1/classes/21/flags", &b), 200);
+	item = json_array_get(json_object_get(b, "items"), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "items")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(item, "status")), "at_risk");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(item, "reasons"), 0)),
+	    "fallen");
+	ck_assert_str_eq(json_string_value(json_object_get(item, "since")), "2026-09-22");
+	ck_assert_int_eq(json_integer_value(json_object_get(item, "class_pupils")), 4);
+	ck_assert_int_eq(json_integer_value(json_object_get(item, "pupils")), 4);
+	ck_assert(json_real_value(json_object_get(item, "class_recall")) >
+	    json_real_value(json_object_get(item, "class_recall_ahead")));
+	json_decref(b);
+}
+END_TEST
+
+/* A diagnostic of the untaught unit 12: a batch each, answers recorded. */
+START_TEST(test_diagnostic)
+{
+	json_t *b = NULL;
+	long long p;
+
+	ck_assert_int_eq(post(teacher1, "/v1/classes/21/units/12/checks",
+	    "{\"kind\": \"diagnostic\"}", &b), 201);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "kind")), "diagnostic");
+	ck_assert_int_eq(json_integer_value(json_object_get(b, "batches")), 4);
+	ck_assert_int_eq(json_integer_value(json_object_get(b, "prompts")), 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(b, "deliveries")), 4);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "local_date")), "2026-09-22");
+	json_decref(b);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM batch WHERE school_id = 1"
+	    " AND kind = 'diagnostic' AND class_id = 21 AND unit_id = 12"
+	    " AND local_date = '2026-09-22'"), 4);
+	/* five distinct questions each, all of unit 12, and not all pupils the same */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM (SELECT p.pupil_id FROM prompt p"
+	    " JOIN batch b USING (school_id, batch_id) JOIN question q USING (school_id, question_id)"
+	    " WHERE b.kind = 'diagnostic' AND q.unit_id = 12 GROUP BY p.pupil_id"
+	    " HAVING count(DISTINCT p.question_id) = 5) x"), 4);
+	ck_assert_int_gt(apitest_sql_int("SELECT count(DISTINCT s) FROM (SELECT string_agg("
+	    "p.question_id::text, ',' ORDER BY p.question_id) s FROM prompt p JOIN batch b USING"
+	    " (school_id, batch_id) WHERE b.kind = 'diagnostic' GROUP BY p.pupil_id) x"), 1);
+	/* the deliveries carry the prompts with answer links */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND event_type = 'prompt.batch' AND payload::jsonb #>> '{data,kind}' = 'diagnostic'"
+	    " AND jsonb_array_length(payload::jsonb #> '{data,prompts}') = 5"
+	    " AND payload::jsonb #>> '{data,prompts,0,answer_url}' LIKE 'http%%/a/%%'"), 4);
+	/* and they can be answered, though the unit is not taught */
+	p = apitest_sql_int("SELECT p.prompt_id FROM prompt p JOIN batch b USING (school_id, batch_id)"
+	    " WHERE b.kind = 'diagnostic' AND p.pupil_id = 32 ORDER BY p.prompt_id LIMIT 1");
+	ck_assert_int_eq(answer(p, true), 200);
+	ck_assert_int_eq(apitest_sql_int("SELECT m.reps FROM memory_state m JOIN prompt p USING"
+	    " (school_id, pupil_id, question_id) WHERE p.prompt_id = %lld", p), 1);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM mastery WHERE pupil_id = 32"
+	    " AND unit_id = 12"), 1);
+	/* a second check is another batch, the daily index does not stop it */
+	ck_assert_int_eq(post(admin, "/v1/classes/21/units/12/checks",
+	    "{\"kind\": \"diagnostic\"}", NULL), 201);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM batch WHERE school_id = 1"
+	    " AND kind = 'diagnostic'"), 8);
+}
+END_TEST
+
+/* A re-check prefers questions the pupil did not miss lately. */
+START_TEST(test_recheck)
+{
+	json_t *b = NULL;
+	long long p;
+
+	/* pupil 31 missed question 101 on Monday and got it right on Tuesday */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE pupil_id = 31"
+	    " AND question_id = 101 AND rating = 1"), 1);
+	ck_assert_int_eq(post(teacher1, "/v1/classes/21/units/11/checks", "{\"kind\": \"recheck\"}",
+	    &b), 201);
+	ck_assert_int_eq(json_integer_value(json_object_get(b, "batches")), 4);
+	ck_assert_int_eq(json_integer_value(json_object_get(b, "prompts")), 20);
+	json_decref(b);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM prompt p JOIN batch b USING"
+	    " (school_id, batch_id) WHERE b.kind = 'recheck' AND p.pupil_id = 31"), 5);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM prompt p JOIN batch b USING"
+	    " (school_id, batch_id) WHERE b.kind = 'recheck' AND p.pupil_id = 31"
+	    " AND p.question_id = 101"), 0);
+	p = apitest_sql_int("SELECT p.prompt_id FROM prompt p JOIN batch b USING (school_id, batch_id)"
+	    " WHERE b.kind = 'recheck' AND p.pupil_id = 33 ORDER BY p.prompt_id LIMIT 1");
+	ck_assert_int_eq(answer(p, true), 200);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE prompt_id = %lld", p), 1);
+}
+END_TEST
+
+static void
+expect_422(const char *token, const char *path, const char *body, const char *field)
+{
+	json_t *b = NULL, *e;
+
+	ck_assert_int_eq(post(token, path, body, &b), 422);
+	e = json_array_get(json_object_get(b, "errors"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), field);
+	json_decref(b);
+}
+
+START_TEST(test_bad_input)
+{
+	long long batches = apitest_sql_int("SELECT count(*) FROM batch");
+
+	expect_422(admin, "/v1/classes/21/units/11/checks", "{\"kind\": \"quiz\"}", "kind");
+	expect_422(admin, "/v1/classes/21/units/11/checks", "{\"kind\": 1}", "kind");
+	expect_422(admin, "/v1/classes/21/units/11/checks", "{}", "kind");
+	expect_422(admin, "/v1/classes/21/units/11/checks",
+	    "{\"kind\": \"recheck\", \"questions\": 3}", "questions");
+	ck_assert_int_eq(post(admin, "/v1/classes/21/units/11/checks", NULL, NULL), 400);
+	ck_assert_int_eq(post(admin, "/v1/classes/21/units/11/checks", "[1]", NULL), 400);
+	/* another school's unit or class, a missing one, another class's teacher */
+	ck_assert_int_eq(post(admin, "/v1/classes/21/units/13/checks",
+	    "{\"kind\": \"recheck\"}", NULL), 404);
+	ck_assert_int_eq(post(admin, "/v1/classes/23/units/11/checks",
+	    "{\"kind\": \"recheck\"}", NULL), 404);
+	ck_assert_int_eq(post(admin, "/v1/classes/21/units/999/checks",
+	    "{\"kind\": \"recheck\"}", NULL), 404);
+	ck_assert_int_eq(post(admin, "/v1/classes/x/units/11/checks",
+	    "{\"kind\": \"recheck\"}", NULL), 404);
+	ck_assert_int_eq(post(teacher2, "/v1/classes/21/units/11/checks",
+	    "{\"kind\": \"recheck\"}", NULL), 404);
+	ck_assert_int_eq(post(other, "/v1/classes/21/units/11/checks",
+	    "{\"kind\": \"recheck\"}", NULL), 404);
+	ck_assert_int_eq(post(integ, "/v1/classes/21/units/11/checks",
+	    "{\"kind\": \"recheck\"}", NULL), 403);
+	/* a unit without questions */
+	expect_422(admin, "/v1/classes/21/units/14/checks", "{\"kind\": \"diagnostic\"}", "unit_id");
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM batch"), batches);
+	/* the teacher of class 22 may check it on a unit it was not taught */
+	{
+		json_t *b = NULL;
+
+		ck_assert_int_eq(post(teacher2, "/v1/classes/22/units/11/checks",
+		    "{\"kind\": \"diagnostic\"}", &b), 201);
+		ck_assert_int_eq(json_integer_value(json_object_get(b, "batches")), 2);
+		json_decref(b);
+	}
+}
+END_TEST
+
+START_TEST(test_scoping)
+{
+	json_t *b = NULL;
+
+	ck_assert_int_eq(get(teacher2, "/v1/classes/21/flags", NULL), 404);
+	ck_assert_int_eq(get(teacher2, "/v1/classes/21/mastery", NULL), 404);
+	ck_assert_int_eq(get(teacher2, "/v1/pupils/31/progress", NULL), 404);
+	ck_assert_int_eq(get(other, "/v1/classes/21/flags", NULL), 404);
+	ck_assert_int_eq(get(other, "/v1/classes/21/mastery", NULL), 404);
+	ck_assert_int_eq(get(other, "/v1/pupils/31/progress", NULL), 404);
+	ck_assert_int_eq(get(admin, "/v1/classes/23/mastery", NULL), 404);
+	ck_assert_int_eq(get(admin, "/v1/pupils/37/progress", NULL), 404);
+	ck_assert_int_eq(get(admin, "/v1/classes/0/flags", NULL), 404);
+	ck_assert_int_eq(get(integ, "/v1/classes/21/flags", NULL), 403);
+	ck_assert_int_eq(get(NULL, "/v1/classes/21/flags", NULL), 401);
+	ck_assert_int_eq(get(admin, "/v1/pupils/31/progress?unit_id=abc", NULL), 422);
+	/* the teacher of class 22 sees their own (empty) class */
+	ck_assert_int_eq(get(teacher2, "/v1/classes/22/mastery", &b), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "pupils")), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 0);
+	json_decref(b);
+	ck_assert_int_eq(get(teacher2, "/v1/pupils/35/progress", &b), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 0);
+	json_decref(b);
+}
+END_TEST
+
+/* The rest of the week: a weekly digest on Friday, once. */
+START_TEST(test_digest)
+{
+	json_t *doc, *d, *levels;
+	char *payload;
+
+	for (int day = 2; day < 5; day++) {
+		ck_assert(move_to(week[day][0], week[day][1]));
+		ck_assert_int_ge(answer_daily(), 0);
+	}
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND event_type = 'digest.teacher'"), 1);
+	payload = apitest_sql("SELECT payload FROM delivery WHERE event_type = 'digest.teacher'");
+	doc = json_loads(payload, 0, NULL);
+	d = json_object_get(doc, "data");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(d, "class"), "id")), 21);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "week")), "2026-09-21");
+	levels = json_object_get(json_array_get(json_object_get(d, "units"), 0), "levels");
+	ck_assert_int_eq(json_integer_value(json_object_get(levels, "secure")) +
+	    json_integer_value(json_object_get(levels, "mastery")), 4);
+	json_decref(doc);
+	free(payload);
+	/* later the same day, and the next week's Monday: no second digest */
+	ck_assert(move_to("2026-09-25T20:00:00Z", NULL));
+	ck_assert(move_to("2026-09-28T08:00:00Z", NULL));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND event_type = 'digest.teacher'"), 1);
+}
+END_TEST
+
+static long long
+flagged_events(const char *status, const char *since)
+{
+	return apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND event_type = 'topic.flagged' AND payload::jsonb #>> '{data,status}' = '%s'"
+	    " AND payload::jsonb #>> '{data,since}' = '%s'"
+	    " AND payload::jsonb #>> '{data,class,name}' = '8A Science'"
+	    " AND payload::jsonb #>> '{data,unit,id}' = '11'", status, since);
+}
+
+static void
+expect_flag(const char *status, const char *reasons, const char *since)
+{
+	json_t *b = NULL, *item;
+	char *r;
+
+	ck_assert_int_eq(get(teacher1, "/v1/classes/21/flags", &b), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "items")), 1);
+	item = json_array_get(json_object_get(b, "items"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(item, "status")), status);
+	r = json_dumps(json_object_get(item, "reasons"), JSON_COMPACT);
+	ck_assert_str_eq(r, reasons);
+	free(r);
+	ck_assert_str_eq(json_string_value(json_object_get(item, "since")), since);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(item, "unit"), "id")), 11);
+	ck_assert_int_eq(json_integer_value(json_object_get(item, "horizon_days")), 7);
+	json_decref(b);
+}
+
+/* The class stops answering: at risk, then forgotten, with events. */
+START_TEST(test_forgetting)
+{
+	json_t *b = NULL;
+
+	/* the week's reviews made the memories last: nothing flagged for weeks */
+	ck_assert_int_ge(flagged_events("at_risk", "2026-09-22"), 1);
+	ck_assert(move_to("2026-10-26T07:00:00Z", NULL));
+	ck_assert_int_eq(get(teacher1, "/v1/classes/21/flags", &b), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "items")), 0);
+	json_decref(b);
+	/* a week before they fall below Secure: at risk */
+	ck_assert(move_to("2026-11-02T07:00:00Z", NULL));
+	expect_flag("at_risk", "[\"fallen\"]", "2026-11-02");
+	ck_assert_int_eq(flagged_events("at_risk", "2026-11-02"), 1);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM mastery WHERE school_id = 1"
+	    " AND unit_id = 11 AND level = 2"), 4);
+	/* then below: forgotten, since the flag began; levels fall with events */
+	ck_assert(move_to("2026-11-09T07:00:00Z", NULL));
+	expect_flag("forgotten", "[\"fallen\"]", "2026-11-02");
+	ck_assert_int_eq(flagged_events("forgotten", "2026-11-02"), 1);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE event_type ="
+	    " 'topic.flagged' AND payload::jsonb #>> '{data,previous_status}' = 'at_risk'"
+	    " AND payload::jsonb #>> '{data,status}' = 'forgotten'"
+	    " AND (payload::jsonb #>> '{data,fallen}')::int = 4"), 1);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM mastery WHERE school_id = 1"
+	    " AND unit_id = 11 AND level = 1 AND updated_at = '2026-11-09T07:00:00Z'"), 4);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE event_type ="
+	    " 'mastery.changed' AND payload::jsonb #>> '{data,from}' = 'secure'"
+	    " AND payload::jsonb #>> '{data,to}' = 'developing'"
+	    " AND payload::jsonb #>> '{timestamp}' LIKE '2026-11-09%%'"), 4);
+	/* months later the class mean is low too: the same flag, no new event */
+	ck_assert(move_to("2027-03-01T08:00:00Z", NULL));
+	expect_flag("forgotten", "[\"low_recall\",\"fallen\"]", "2026-11-02");
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE"
+	    " event_type = 'topic.flagged' AND payload::jsonb #>> '{data,status}' = 'forgotten'"), 1);
+	/* the grid agrees: developing or below, recall well down */
+	ck_assert_int_eq(get(teacher1, "/v1/classes/21/mastery", &b), 200);
+	{
+		json_t *unit = json_array_get(json_object_get(b, "units"), 0);
+		json_t *levels = json_object_get(unit, "levels");
+
+		ck_assert_int_eq(json_integer_value(json_object_get(levels, "secure")) +
+		    json_integer_value(json_object_get(levels, "mastery")), 0);
+		ck_assert(json_real_value(json_object_get(unit, "class_recall")) < 0.7);
+	}
+	json_decref(b);
+}
+END_TEST
+
+/* A pupil's levels over time: up while answering, down while forgetting. */
+START_TEST(test_progress)
+{
+	json_t *b = NULL, *unit = NULL, *hist, *units;
+	size_t i, n;
+
+	ck_assert_int_eq(get(teacher1, "/v1/pupils/32/progress", &b), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "pupil"),
+	    "external_id")), "p32");
+	units = json_object_get(b, "units");
+	json_array_foreach(units, i, unit)
+		if (json_integer_value(json_object_get(json_object_get(unit, "unit"), "id")) == 11)
+			break;
+	ck_assert(i < json_array_size(units));
+	hist = json_object_get(unit, "history");
+	n = json_array_size(hist);
+	ck_assert_int_ge(n, 3);
+	ck_assert(json_is_null(json_object_get(json_array_get(hist, 0), "from")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(hist, 1), "to")), "secure");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(hist, n - 1), "from")),
+	    "secure");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(hist, n - 1), "date")),
+	    "2026-11-09");
+	ck_assert_str_eq(json_string_value(json_object_get(unit, "best_level")), "secure");
+	json_decref(b);
+	/* one unit only; the diagnostic's unit 12 is there otherwise */
+	ck_assert_int_eq(get(admin, "/v1/pupils/32/progress?unit_id=12", &b), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 1);
+	json_decref(b);
+}
+END_TEST
+
+static const char setup_sql[] =
+    "INSERT INTO course (school_id, course_id, external_id, name, updated_at) VALUES"
+    " (1, 1, 'sci', 'KS3 Science', now()), (2, 2, 'b-sci', 'Science', now());"
+    "INSERT INTO unit (school_id, unit_id, course_id, external_id, name, position, updated_at) VALUES"
+    " (1, 11, 1, 'cells', 'Cells', 1, now()), (1, 12, 1, 'forces', 'Forces', 2, now()),"
+    " (1, 14, 1, 'empty', 'Empty', 3, now()), (2, 13, 2, 'b-cells', 'Cells', 1, now());"
+    "INSERT INTO question (school_id, question_id, unit_id, external_id, kind, prompt, choices,"
+    " correct_choice, updated_at)"
+    " SELECT 1, 100 + i, 11, 'c' || i, 'mcq', 'Cells question ' || i, '[\"a\", \"b\", \"c\"]'::jsonb, 1, now()"
+    " FROM generate_series(1, 8) i UNION ALL"
+    " SELECT 1, 200 + i, 12, 'f' || i, 'mcq', 'Forces question ' || i, '[\"a\", \"b\", \"c\"]'::jsonb, 2, now()"
+    " FROM generate_series(1, 6) i UNION ALL"
+    " SELECT 2, 301, 13, 'b1', 'mcq', 'B question', '[\"a\", \"b\"]'::jsonb, 0, now();"
+    "INSERT INTO class (school_id, class_id, external_id, name, course_id, updated_at) VALUES"
+    " (1, 21, '8a', '8A Science', 1, now()), (1, 22, '8b', '8B Science', 1, now()),"
+    " (2, 23, 'b-8a', 'B 8A', 2, now());"
+    "INSERT INTO pupil (school_id, pupil_id, external_id, given_name, family_name, updated_at) VALUES"
+    " (1, 31, 'p31', 'Ada', 'L', now()), (1, 32, 'p32', 'Ben', NULL, now()),"
+    " (1, 33, 'p33', NULL, NULL, now()), (1, 34, 'p34', NULL, NULL, now()),"
+    " (1, 35, 'p35', NULL, NULL, now()), (1, 36, 'p36', NULL, NULL, now()),"
+    " (2, 37, 'p37', NULL, NULL, now());"
+    "INSERT INTO class_pupil (school_id, class_id, pupil_id, updated_at) VALUES"
+    " (1, 21, 31, now()), (1, 21, 32, now()), (1, 21, 33, now()), (1, 21, 34, now()),"
+    " (1, 22, 35, now()), (1, 22, 36, now()), (2, 23, 37, now());"
+    "INSERT INTO teacher (school_id, teacher_id, external_id, updated_at) VALUES"
+    " (1, 41, 't41', now()), (1, 42, 't42', now());"
+    "INSERT INTO class_teacher (school_id, class_id, teacher_id, updated_at) VALUES"
+    " (1, 21, 41, now()), (1, 22, 42, now());"
+    "INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at) VALUES"
+    " (1, 21, 11, '2026-09-18', now());"
+    "UPDATE school SET new_per_day = 5, max_per_day = 5;"
+    /* an endpoint, so events are queued (its deliveries fail: loopback is refused) */
+    "INSERT INTO endpoint (school_id, url, secret, created_at) VALUES"
+    " (1, 'http://127.0.0.1:9/hook', 'whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz', now());"
+    "SELECT 1";
+
+int
+main(void)
+{
+	Suite *s = suite_create("teachers");
+	TCase *tc = tcase_create("teachers");
+	SRunner *sr;
+	char *out = NULL;
+	int failed, code;
+
+	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
+	setenv("RECALLD_DATABASE_URL", conninfo, 1);
+	setenv("RECALLD_DATABASE_MIGRATIONS", getenv("RECALLD_SQL") ? getenv("RECALLD_SQL") :
+	    pgtest_srcpath("sql"), 1);
+	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
+	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", "5s", 1);
+	setenv("RECALLD_CLOCK_MODE", "manual", 1);
+	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
+	setenv("RECALLD_FLAGS_DEBOUNCE", "200ms", 1);
+	/* the endpoint fails for weeks of manual time: keep it enabled */
+	setenv("RECALLD_WEBHOOKS_DISABLE_AFTER", "8760h", 1);
+	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);
+	MUST(0 == apitest_recalld(NULL, "migrate", (char *)NULL));
+	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "A", "--tz",
+	    "Europe/London", (char *)NULL));
+	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "B", "--tz",
+	    "Europe/London", (char *)NULL));
+	apitest_db_open(conninfo);
+	MUST(sql_ok(setup_sql));
+	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "admin", (char *)NULL);
+	keep(admin, sizeof admin, out);
+	out = NULL;
+	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "teacher",
+	    "--teacher", "41", (char *)NULL);
+	keep(teacher1, sizeof teacher1, out);
+	out = NULL;
+	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "teacher",
+	    "--teacher", "42", (char *)NULL);
+	keep(teacher2, sizeof teacher2, out);
+	out = NULL;
+	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "integration",
+	    (char *)NULL);
+	keep(integ, sizeof integ, out);
+	out = NULL;
+	apitest_recalld(&out, "token", "create", "--school", "2", "--role", "admin", (char *)NULL);
+	keep(other, sizeof other, out);
+	if (!apitest_daemon_start()) {
+		apitest_daemon_dump_log();
+		return EXIT_FAILURE;
+	}
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_answering_class);
+	tcase_add_test(tc, test_diagnostic);
+	tcase_add_test(tc, test_recheck);
+	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_scoping);
+	tcase_add_test(tc, test_digest);
+	tcase_add_test(tc, test_forgetting);
+	tcase_add_test(tc, test_progress);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	code = apitest_daemon_stop();
+	if (failed != 0 || code != 0)
+		apitest_daemon_dump_log();
+	apitest_db_close();
+	apitest_daemon_cleanup();
+	pgtest_destroy();
+	return failed == 0 && code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
