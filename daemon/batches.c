@@ -89,39 +89,49 @@ static const char claim_sql[] =
     " s.max_interval_days";
 
 /*
- * The candidates of the next pupils without a batch today: every active
- * question of a unit taught to one of their classes, with the pupil's
- * memory state when there is one. Days are day numbers (days since
- * 1970-01-01 in the school's calendar). A pupil with nothing taught
- * still gives one row (question NULL), so paging moves past them.
+ * A chunk's candidates come as three results, each read in key order (a
+ * range scan, not a probe per candidate): the next pupils without a batch
+ * today with the units taught to their classes (a pupil with nothing
+ * taught still gives one row, so paging moves past them); the school's
+ * active questions by unit; and the memory states of the chunk's pupil
+ * range. Days are day numbers (days since 1970-01-01 in the school's
+ * calendar).
  */
-static const char candidates_sql[] =
-    "WITH pupils AS ("
-    "  SELECT p.pupil_id FROM pupil p"
-    "  WHERE p.school_id = $1 AND p.active AND p.pupil_id > $2::bigint"
-    "    AND EXISTS (SELECT 1 FROM class_pupil cp WHERE cp.school_id = p.school_id"
-    "      AND cp.pupil_id = p.pupil_id AND cp.active)"
-    "    AND NOT EXISTS (SELECT 1 FROM batch b WHERE b.school_id = p.school_id"
-    "      AND b.pupil_id = p.pupil_id AND b.local_date = $3::date AND b.kind = 'daily')"
-    "  ORDER BY p.pupil_id LIMIT $4::int),"
+#define CHUNK_PUPILS \
+    "SELECT p.pupil_id FROM pupil p" \
+    " WHERE p.school_id = $1 AND p.active AND p.pupil_id > $2::bigint" \
+    "  AND EXISTS (SELECT 1 FROM class_pupil cp WHERE cp.school_id = p.school_id" \
+    "    AND cp.pupil_id = p.pupil_id AND cp.active)" \
+    "  AND NOT EXISTS (SELECT 1 FROM batch b WHERE b.school_id = p.school_id" \
+    "    AND b.pupil_id = p.pupil_id AND b.local_date = $3::date AND b.kind = 'daily')" \
+    " ORDER BY p.pupil_id LIMIT $4::int"
+
+static const char chunk_units_sql[] =
+    "WITH pupils AS (" CHUNK_PUPILS "),"
     " taught_units AS ("
     "  SELECT cp.pupil_id, t.unit_id, min(t.taught_on) AS taught_on"
     "  FROM pupils x JOIN class_pupil cp ON cp.school_id = $1 AND cp.pupil_id = x.pupil_id AND cp.active"
     "  JOIN class k ON k.school_id = cp.school_id AND k.class_id = cp.class_id AND k.active"
     "  JOIN taught t ON t.school_id = cp.school_id AND t.class_id = cp.class_id"
     "  GROUP BY cp.pupil_id, t.unit_id)"
-    " SELECT x.pupil_id, q.question_id, q.unit_id, u.course_id,"
-    "  m.stability, m.difficulty, m.reps, m.lapses,"
-    "  m.last_review_day - date '1970-01-01', m.due_day - date '1970-01-01',"
+    " SELECT x.pupil_id, u.unit_id, u.course_id,"
     "  tu.taught_on - date '1970-01-01', c.exam_date - date '1970-01-01'"
     " FROM pupils x"
     " LEFT JOIN taught_units tu ON tu.pupil_id = x.pupil_id"
     " LEFT JOIN unit u ON u.school_id = $1 AND u.unit_id = tu.unit_id AND u.active"
     " LEFT JOIN course c ON c.school_id = $1 AND c.course_id = u.course_id"
-    " LEFT JOIN question q ON q.school_id = $1 AND q.unit_id = u.unit_id AND q.active"
-    " LEFT JOIN memory_state m ON m.school_id = $1 AND m.pupil_id = x.pupil_id"
-    "   AND m.question_id = q.question_id"
-    " ORDER BY x.pupil_id, q.question_id";
+    " ORDER BY x.pupil_id, u.unit_id";
+
+static const char school_questions_sql[] =
+    "SELECT q.unit_id, q.question_id FROM question q"
+    " WHERE q.school_id = $1 AND q.active ORDER BY q.unit_id, q.question_id";
+
+static const char chunk_states_sql[] =
+    "SELECT m.pupil_id, m.question_id, m.stability, m.difficulty, m.reps, m.lapses,"
+    " m.last_review_day - date '1970-01-01', m.due_day - date '1970-01-01'"
+    " FROM memory_state m WHERE m.school_id = $1 AND m.pupil_id > $2::bigint"
+    " AND m.pupil_id <= (SELECT max(pupil_id) FROM (" CHUNK_PUPILS ") x)"
+    " ORDER BY m.pupil_id, m.question_id";
 
 static void
 kick_cb(evutil_socket_t fd, short what, void *arg)
@@ -269,35 +279,72 @@ day_or_none(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? BATCH_NO_DAY : (int32_t)atoi(PQgetvalue(res, row, col));
 }
 
-/* Choose one pupil's prompts from rows [from, to) of the candidates. */
+static int64_t
+id_at(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* The first row in [lo, hi) whose column col is >= key (rows sorted by it). */
+static int
+lower_bound(const PGresult *res, int col, int lo, int hi, int64_t key)
+{
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (id_at(res, mid, col) < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Choose one pupil's prompts: units are rows [from, to) of the units
+ * result, questions come from the school's list, states from the pupil's
+ * rows [sfrom, sto) of the states result.
+ */
 static void
-choose(batches *b, const PGresult *res, int from, int to, batch_candidate *cand,
+choose(batches *b, const PGresult *units, int from, int to, const PGresult *qs,
+    const PGresult *st, int sfrom, int sto, batch_candidate *cand, size_t cap,
     batch_pick *out)
 {
-	int64_t pupil = strtoll(PQgetvalue(res, from, 0), NULL, 10);
+	int64_t pupil = id_at(units, from, 0);
+	int nq = PQntuples(qs);
 	size_t n = 0, nout = 0;
 
 	for (int i = from; i < to; i++) {
-		batch_candidate *c = &cand[n];
+		int64_t unit;
+		int q;
 
-		if (PQgetisnull(res, i, 1))
-			continue;	/* nothing taught yet */
-		memset(c, 0, sizeof *c);
-		c->question_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		c->unit_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-		c->course_id = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-		if (!PQgetisnull(res, i, 4)) {
-			c->state.stability = strtod(PQgetvalue(res, i, 4), NULL);
-			c->state.difficulty = strtod(PQgetvalue(res, i, 5), NULL);
-			c->state.reps = (uint32_t)atoi(PQgetvalue(res, i, 6));
-			c->state.lapses = (uint32_t)atoi(PQgetvalue(res, i, 7));
+		if (PQgetisnull(units, i, 1))
+			continue;	/* nothing taught yet, or the unit is inactive */
+		unit = id_at(units, i, 1);
+		for (q = lower_bound(qs, 0, 0, nq, unit); q < nq && id_at(qs, q, 0) == unit &&
+		    n < cap; q++) {
+			batch_candidate *c = &cand[n];
+			int64_t question = id_at(qs, q, 1);
+			int srow = lower_bound(st, 1, sfrom, sto, question);
+
+			memset(c, 0, sizeof *c);
+			c->question_id = question;
+			c->unit_id = unit;
+			c->course_id = id_at(units, i, 2);
+			c->last_review_day = BATCH_NO_DAY;
+			c->due_day = BATCH_NO_DAY;
+			if (srow < sto && id_at(st, srow, 1) == question) {
+				c->state.stability = strtod(PQgetvalue(st, srow, 2), NULL);
+				c->state.difficulty = strtod(PQgetvalue(st, srow, 3), NULL);
+				c->state.reps = (uint32_t)atoi(PQgetvalue(st, srow, 4));
+				c->state.lapses = (uint32_t)atoi(PQgetvalue(st, srow, 5));
+				c->last_review_day = day_or_none(st, srow, 6);
+				c->due_day = day_or_none(st, srow, 7);
+			}
+			c->taught_day = day_or_none(units, i, 3);
+			c->exam_day = day_or_none(units, i, 4);
+			c->question_order = (int32_t)n;
+			n++;
 		}
-		c->last_review_day = day_or_none(res, i, 8);
-		c->due_day = day_or_none(res, i, 9);
-		c->taught_day = day_or_none(res, i, 10);
-		c->exam_day = day_or_none(res, i, 11);
-		c->question_order = (int32_t)n;
-		n++;
 	}
 	if (n == 0)
 		return;
@@ -318,8 +365,9 @@ static void
 candidates_read(const struct db_reply *r, void *arg)
 {
 	batches *b = arg;
-	const PGresult *res;
-	int rows, start = 0;
+	const PGresult *units, *qs, *st;
+	int rows, start = 0, srow = 0, nst;
+	size_t cap;
 	batch_candidate *cand;
 	batch_pick *out;
 	db_req *req;
@@ -329,24 +377,38 @@ candidates_read(const struct db_reply *r, void *arg)
 		school_failed(b, r, "candidates");
 		return;
 	}
-	res = r->results[0];
-	rows = PQntuples(res);
+	units = r->results[0];
+	qs = r->results[1];
+	st = r->results[2];
+	rows = PQntuples(units);
+	nst = PQntuples(st);
 	if (rows == 0) {
 		finish_school(b);
 		return;
 	}
 	batches_writer_clear(b->w);
-	cand = xcalloc((size_t)rows, sizeof *cand);
+	cap = (size_t)PQntuples(qs) + 1;	/* no pupil has more candidates than that */
+	cand = xcalloc(cap, sizeof *cand);
 	out = xcalloc(b->set.max_per_day + 1, sizeof *out);
 	b->chunk_rows = 0;
 	for (int i = 1; i <= rows; i++) {
-		if (i < rows && strcmp(PQgetvalue(res, i, 0), PQgetvalue(res, start, 0)) == 0)
+		int64_t pupil;
+		int sfrom;
+
+		if (i < rows && id_at(units, i, 0) == id_at(units, start, 0))
 			continue;
-		choose(b, res, start, i, cand, out);
+		/* This pupil's states: the next run of the states result. */
+		pupil = id_at(units, start, 0);
+		while (srow < nst && id_at(st, srow, 0) < pupil)
+			srow++;
+		sfrom = srow;
+		while (srow < nst && id_at(st, srow, 0) == pupil)
+			srow++;
+		choose(b, units, start, i, qs, st, sfrom, srow, cand, cap, out);
 		b->chunk_rows++;
 		start = i;
 	}
-	b->last_pupil = strtoll(PQgetvalue(res, rows - 1, 0), NULL, 10);
+	b->last_pupil = id_at(units, rows - 1, 0);
 	free(cand);
 	free(out);
 	if (batches_writer_nprompts(b->w) == 0) {
@@ -411,6 +473,7 @@ load_chunk(batches *b)
 {
 	char last[24], limit[16];
 	const char *p[4];
+	db_req *req;
 
 	if (b->stopped) {
 		run_done(b);
@@ -422,7 +485,11 @@ load_chunk(batches *b)
 	p[1] = last;
 	p[2] = b->local_date;
 	p[3] = limit;
-	b->req = db_query(b->app->db, candidates_sql, 4, p, candidates_read, b);
+	req = db_req_new(candidates_read, b);
+	db_req_add(req, chunk_units_sql, 4, p);
+	db_req_add(req, school_questions_sql, 1, p);
+	db_req_add(req, chunk_states_sql, 4, p);
+	b->req = db_submit(b->app->db, req);
 }
 
 batches *

@@ -72,7 +72,7 @@ static const struct cfg_def cfg_table[] = {
 	  "manual mode: the time to start at, ISO 8601 (empty: the real time)", NULL },
 	{ "scheduler", "interval", CFG_DURATION, OFF(scheduler_interval_ms), "60s", 0, 100, 3600000,
 	  "how often the daily batch job looks for schools whose prompt time has come", NULL },
-	{ "scheduler", "chunk", CFG_INT, OFF(scheduler_chunk), "500", 0, 1, 100000,
+	{ "scheduler", "chunk", CFG_INT, OFF(scheduler_chunk), "2000", 0, 1, 100000,
 	  "pupils whose batches are built in one transaction", NULL },
 	{ "flags", "interval", CFG_DURATION, OFF(flags_interval_ms), "1h", 0, 100, 86400000,
 	  "how often the flag job refreshes mastery levels, forgotten-topic flags and digests", NULL },
