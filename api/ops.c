@@ -7,6 +7,7 @@
 #include "http.h"
 #include "log.h"
 #include "ops.h"
+#include "push.h"
 #include "util.h"
 
 /* readyz must answer before a load balancer gives up on it. */
@@ -120,6 +121,31 @@ metrics(http_ctx *c, void *arg, const void *data)
 	    (unsigned long long)st.completed, (unsigned long long)st.failed,
 	    (unsigned long long)st.reconnects,
 	    (double)(util_mono_ms() - app->started_ms) / 1000.0);
+	if (app->push != NULL) {
+		struct push_stats ps;
+
+		push_get_stats(app->push, &ps);
+		evbuffer_add_printf(b,
+		    "# HELP recalld_webhook_deliveries_in_flight Webhook transfers under way.\n"
+		    "# TYPE recalld_webhook_deliveries_in_flight gauge\n"
+		    "recalld_webhook_deliveries_in_flight %d\n"
+		    "# HELP recalld_webhook_deliveries_queued Claimed deliveries waiting for a slot.\n"
+		    "# TYPE recalld_webhook_deliveries_queued gauge\n"
+		    "recalld_webhook_deliveries_queued %d\n"
+		    "# HELP recalld_webhook_attempts_total Delivery attempts by outcome.\n"
+		    "# TYPE recalld_webhook_attempts_total counter\n"
+		    "recalld_webhook_attempts_total{outcome=\"delivered\"} %llu\n"
+		    "recalld_webhook_attempts_total{outcome=\"failed\"} %llu\n"
+		    "# HELP recalld_webhook_dead_total Deliveries given up after the last retry.\n"
+		    "# TYPE recalld_webhook_dead_total counter\n"
+		    "recalld_webhook_dead_total %llu\n"
+		    "# HELP recalld_webhook_endpoints_disabled_total Endpoints this daemon disabled.\n"
+		    "# TYPE recalld_webhook_endpoints_disabled_total counter\n"
+		    "recalld_webhook_endpoints_disabled_total %llu\n",
+		    ps.sending, ps.queued, (unsigned long long)ps.delivered,
+		    (unsigned long long)ps.failed, (unsigned long long)ps.dead,
+		    (unsigned long long)ps.disabled);
+	}
 	http_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b);
 	evbuffer_free(b);
 }

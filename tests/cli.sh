@@ -68,5 +68,11 @@ has "RECALLD_DATABASE_POOL_SIZE" "env error names the variable"
 expect 0 "environment overrides" env RECALLD_HTTP_LISTEN=127.0.0.1:9 "$RECALLD" -c "$tmp/good.conf" check-config
 has "listen = 127.0.0.1:9" "env value printed"
 
+# The example configuration shipped with recalld documents every key and is valid.
+expect 0 "the example configuration is valid" "$RECALLD" -c "${srcdir:-.}/systemd/recalld.conf" check-config
+"$RECALLD" check-config 2>/dev/null | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u >"$tmp/keys"
+missing=$(while read -r k; do grep -q "^$k =" "${srcdir:-.}/systemd/recalld.conf" || echo "$k"; done <"$tmp/keys")
+if [ -z "$missing" ]; then ok "the example configuration has every key"; else not_ok "keys missing from the example: $missing"; fi
+
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" = 0 ]

@@ -90,6 +90,7 @@ check "metrics count requests by route and status" 'grep -q "recalld_http_reques
 check "metrics have a latency histogram" 'grep -q "recalld_http_request_duration_seconds_bucket" "$tmp/body"'
 check "metrics show pool connections" 'grep -q "recalld_db_connections{state=\"idle\"}" "$tmp/body"'
 check "metrics show queue depth" 'grep -q "^recalld_db_queue_depth 0" "$tmp/body"'
+check "metrics show webhook deliveries" 'grep -q "^recalld_webhook_deliveries_in_flight 0" "$tmp/body"'
 check "metrics are Prometheus text" 'grep -qi "content-type: text/plain; version=0.0.4" "$tmp/headers"'
 
 # A large body is refused (evhttp's limit) and the daemon lives on.
