@@ -122,9 +122,12 @@ static const char chunk_units_sql[] =
     " LEFT JOIN course c ON c.school_id = $1 AND c.course_id = u.course_id"
     " ORDER BY x.pupil_id, u.unit_id";
 
+/* Self-rated questions only where the school takes self-ratings. */
 static const char school_questions_sql[] =
     "SELECT q.unit_id, q.question_id FROM question q"
-    " WHERE q.school_id = $1 AND q.active ORDER BY q.unit_id, q.question_id";
+    " WHERE q.school_id = $1 AND q.active AND (q.kind <> 'self'"
+    "  OR (SELECT s.self_rating FROM school s WHERE s.school_id = $1))"
+    " ORDER BY q.unit_id, q.question_id";
 
 static const char chunk_states_sql[] =
     "SELECT m.pupil_id, m.question_id, m.stability, m.difficulty, m.reps, m.lapses,"

@@ -933,6 +933,8 @@ static const char claim_sql[] =
     "   WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
     "   AND (d.lease_until IS NULL OR d.lease_until < $1::timestamptz) AND e.enabled"
     "   AND coalesce(($5::int[])[array_position($4::bigint[], d.endpoint_id)], 0) < $6::int"
+    /* never a delivery this sender still holds, even past its lease */
+    "   AND d.delivery_id <> ALL ($7::bigint[])"
     "   ORDER BY d.next_attempt_at LIMIT $3::int * 4) c),"
     " pick AS (SELECT c.school_id, c.delivery_id, c.endpoint_id FROM cand c"
     "  WHERE c.rn + coalesce(($5::int[])[array_position($4::bigint[], c.endpoint_id)], 0) <= $6::int"
@@ -1092,10 +1094,12 @@ static void
 claim_start(push *p)
 {
 	char now[40], lease[24], limit[16], cap[16];
-	char *endpoints, *used;
+	char *endpoints, *used, *held;
 	bool first = true;
 	struct ep_slot *e;
-	const char *params[6];
+	struct job *j;
+	struct job_list *lists[4] = { &p->queued, &p->sending, &p->done, &p->writing };
+	const char *params[7];
 	db_req *r;
 	int n = capacity(p);
 
@@ -1127,19 +1131,34 @@ claim_start(push *p)
 	}
 	append(&endpoints, "}");
 	append(&used, "}");
+	/*
+	 * What this sender holds (a lease can run out while a result waits to
+	 * be written): claiming it again would send it twice.
+	 */
+	held = xstrdup("{");
+	first = true;
+	for (int l = 0; l < 4; l++) {
+		TAILQ_FOREACH(j, lists[l], entry) {
+			append(&held, "%s%" PRId64, first ? "" : ",", j->delivery_id);
+			first = false;
+		}
+	}
+	append(&held, "}");
 	params[0] = now;
 	params[1] = lease;
 	params[2] = limit;
 	params[3] = endpoints;
 	params[4] = used;
 	params[5] = cap;
+	params[6] = held;
 	r = db_req_new(claim_done, p);
-	db_req_add(r, claim_sql, 6, params);
+	db_req_add(r, claim_sql, 7, params);
 	db_req_add(r, next_due_sql, 1, params);
 	p->st.claims++;
 	p->claim_req = db_submit(p->db, r);
 	free(endpoints);
 	free(used);
+	free(held);
 }
 
 /* Leases of deliveries claimed but not sent (stopping): others may take them now. */

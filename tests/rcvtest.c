@@ -9,7 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -123,4 +126,64 @@ rcv_records(struct rcv *r)
 	free(line);
 	fclose(fp);
 	return all;
+}
+
+json_t *
+rcv_records_since(struct rcv *r, long *offset)
+{
+	json_t *all = json_array();
+	FILE *fp;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if ((fp = fopen(r->log, "r")) == NULL)
+		return all;
+	if (fseek(fp, *offset, SEEK_SET) != 0) {
+		fclose(fp);
+		return all;
+	}
+	/* A line the receiver has not finished writing waits for the next call. */
+	while ((n = getline(&line, &cap, fp)) > 0 && line[n - 1] == '\n') {
+		json_t *j = json_loadb(line, (size_t)n, 0, NULL);
+
+		*offset += (long)n;
+		if (j != NULL)
+			json_array_append_new(all, j);
+	}
+	free(line);
+	fclose(fp);
+	return all;
+}
+
+bool
+rcv_set_status(struct rcv *r, int status)
+{
+	struct sockaddr_in sa;
+	char req[160], resp[256];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)r->port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return false;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
+		close(fd);
+		return false;
+	}
+	snprintf(req, sizeof req, "POST /_control?status=%d HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    "Content-Length: 0\r\n\r\n", status);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return false;
+	}
+	while (got < sizeof resp - 1 && (n = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
+		got += (size_t)n;
+	resp[got] = '\0';
+	close(fd);
+	return strncmp(resp, "HTTP/1.", 7) == 0 && strstr(resp, " 204 ") != NULL;
 }

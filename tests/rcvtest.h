@@ -6,6 +6,8 @@
 #ifndef RECALLD_RCVTEST_H
 #define RECALLD_RCVTEST_H
 
+#include <stdbool.h>
+
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -27,6 +29,14 @@ void rcv_start(struct rcv *r, const char *secret, const char *const *extra);
 void rcv_stop(struct rcv *r);
 /* Every request it recorded so far, in order (a JSON array; caller decrefs). */
 json_t *rcv_records(struct rcv *r);
+/*
+ * The requests recorded since *offset (a byte offset into its log, 0 at
+ * first), complete lines only; *offset moves past them. For long runs,
+ * where re-reading the whole log each time would cost too much.
+ */
+json_t *rcv_records_since(struct rcv *r, long *offset);
+/* Change its answer at runtime (POST /_control?status=N); false if it did not take. */
+bool rcv_set_status(struct rcv *r, int status);
 void rcv_sleep_ms(int ms);
 
 #endif
