@@ -11,9 +11,12 @@ cd "$(dirname "$0")"
 top=$(pwd)
 port=${DEMO_PORT:-8080}
 sinkport=${DEMO_SINK_PORT:-$((port + 1))}
-# The demo's school day: Monday 21 September 2026, 16:30 in London.
-day=2026-09-21
+# The demo's school day: Monday 12 October 2026, 16:30 in London, after three
+# weeks of simulated answers (units were taught on Friday 18 September).
+day=2026-10-12
 prompt_time=${day}T15:30:00Z
+history="2026-09-21 2026-09-22 2026-09-23 2026-09-24 2026-09-25 2026-09-28 2026-09-29
+2026-09-30 2026-10-01 2026-10-02 2026-10-05 2026-10-06 2026-10-07 2026-10-08 2026-10-09"
 
 sh ./tests/deps.sh
 # An out-of-tree build, like test.sh's, so the two never get in each other's way.
@@ -31,7 +34,7 @@ export RECALLD_DATABASE_MIGRATIONS="$top/sql"
 export RECALLD_HTTP_LISTEN="127.0.0.1:$port"
 export RECALLD_HTTP_PUBLIC_URL="http://127.0.0.1:$port"
 # A demo clock: time moves only when told (POST /v1/admin/clock).
-export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=${day}T06:00:00Z
+export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T06:00:00Z
 # The sink is on this machine: let webhooks go to loopback.
 export RECALLD_WEBHOOKS_ALLOW_PRIVATE=true
 base="http://127.0.0.1:$port"
@@ -101,7 +104,39 @@ if [ "$fresh" = yes ]; then
 		unit=$(id_of /v1/units "${pair#*:}")
 		api POST "/v1/classes/$class/units/$unit/taught" '{"date": "2026-09-18"}' >/dev/null
 	done
-	# The sink: every event recalld pushes is printed below, signature checked.
+	# Three weeks of school: every day's batches, answered right about four
+	# times in five; 8A Science stops answering after its first week.
+	printf 'simulating three weeks of answers' >&2
+	week=0
+	for d in $history; do
+		api POST /v1/admin/clock "{\"now\": \"${d}T15:30:00Z\"}" >/dev/null
+		for i in $(seq 1 100); do
+			[ "$(psql -X -At "$url" -c "SELECT batches_done_for >= '$d' FROM school WHERE school_id = $school")" = t ] && break
+			sleep 0.1
+		done
+		week=$((week + 1))
+		psql -X -At -F ' ' "$url" -c "
+		    SELECT p.prompt_id, CASE WHEN random() < 0.8 THEN
+		      CASE q.kind WHEN 'mcq' THEN q.correct_choice::text
+		        ELSE to_json(coalesce(q.accepted_answers->>0, 'yes'))::text END
+		      ELSE '\"no idea\"' END
+		    FROM prompt p JOIN batch b USING (school_id, batch_id)
+		    JOIN question q ON q.school_id = p.school_id AND q.question_id = p.question_id
+		    WHERE p.school_id = $school AND b.local_date = '$d' AND p.answered_at IS NULL
+		      AND q.kind IN ('mcq', 'short')
+		      AND ($week <= 5 OR NOT EXISTS (SELECT 1 FROM class_pupil cp JOIN class k
+		        USING (school_id, class_id) WHERE cp.pupil_id = p.pupil_id
+		        AND k.external_id = 'class-8a-sci' AND q.unit_id IN (SELECT unit_id FROM unit
+		        WHERE external_id IN ('sci-cells', 'sci-particles'))))" |
+		while read -r prompt answer; do
+			curl -fsS -o /dev/null -H "Authorization: Bearer $integration" \
+			    -H 'Content-Type: application/json' \
+			    -d "{\"prompt_id\": $prompt, \"answer\": $answer}" "$base/v1/responses" || true
+		done
+		printf '.' >&2
+	done
+	echo >&2
+	# The sink: every event recalld pushes from now on is printed below.
 	secret=$(api POST /v1/endpoints "{\"url\": \"http://127.0.0.1:$sinkport/recalld\", \"format\": \"json\"}" |
 	    sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
 	echo "sink_secret=$secret" >>var/demo.env
@@ -111,6 +146,7 @@ if [ "$fresh" = yes ]; then
 	. ./var/demo.env
 fi
 
+sci8a=$(id_of /v1/classes class-8a-sci)
 build-demo/tests/receiver --port "$sinkport" --secret "$sink_secret" --print &
 sink=$!
 sleep 0.3
@@ -128,8 +164,8 @@ Tokens (also in var/demo.env):
   integration  $integration
   teacher      $teacher   (Joy Okafor, 8A Science)
 
-Above: the daily batches pushed to the local sink (one per pupil of the classes
-with taught units), each question with its prompt_id and answer link.
+Above: today's daily batches pushed to the local sink (one per pupil of the
+classes with taught units), each question with its prompt_id and answer link.
 
 Answer one from the shell (the reply is the feedback; the sink shows the
 response.feedback event), or open its answer link in a browser:
@@ -140,6 +176,15 @@ response.feedback event), or open its answer link in a browser:
 Move the demo clock to the next school day's prompt time for the next batches:
   curl -s -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \\
        -d '{"now": "2026-09-22T15:30:00Z"}' $base/v1/admin/clock
+
+Teachers see which topics a class is forgetting. The demo simulated three
+weeks of answers, but 8A Science stopped answering its science units after the
+first week. Look at the class as its teacher, Joy Okafor, would:
+  curl -s -H "Authorization: Bearer $teacher" $base/v1/classes/$sci8a/flags
+  curl -s -H "Authorization: Bearer $teacher" $base/v1/classes/$sci8a/mastery
+and two weeks on, when "at risk" has become "forgotten":
+  curl -s -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \\
+       -d '{"now": "2026-10-26T15:30:00Z"}' $base/v1/admin/clock
 
 Try, from another shell:
   curl -s $base/readyz
