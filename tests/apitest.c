@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "apitest.h"
+#include "pgtest.h"
 #include "util.h"
 
 #define MAX_ARGS 32
@@ -401,6 +402,17 @@ apitest_daemon_cleanup(void)
 }
 
 /* ---- SQL ---- */
+
+void
+apitest_env(const char *conninfo, const char *shutdown_timeout)
+{
+	const char *sql = getenv("RECALLD_SQL");
+
+	setenv("RECALLD_DATABASE_URL", conninfo, 1);
+	setenv("RECALLD_DATABASE_MIGRATIONS", sql != NULL ? sql : pgtest_srcpath("sql"), 1);
+	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
+	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", shutdown_timeout, 1);
+}
 
 void
 apitest_db_open(const char *conninfo)

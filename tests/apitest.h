@@ -51,6 +51,11 @@ json_t *api_call_ex(const char *method, const char *path, const char *token,
 const char *apitest_header(const char *headers, const char *name, char *buf, size_t len);
 
 /* libpq on the test database: the first value of the first row (malloc'd), or NULL. */
+/*
+ * The environment every black-box test gives recalld: the database, the
+ * migrations from the source tree, short start-up and shutdown waits.
+ */
+void apitest_env(const char *conninfo, const char *shutdown_timeout);
 void apitest_db_open(const char *conninfo);
 void apitest_db_close(void);
 char *apitest_sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1962,13 +1962,7 @@ main(void)
 	int failed = 1, rc;
 
 	conninfo = pgtest_start();
-	setenv("RECALLD_DATABASE_URL", conninfo, 1);
-	if (getenv("RECALLD_SQL") != NULL)
-		setenv("RECALLD_DATABASE_MIGRATIONS", getenv("RECALLD_SQL"), 1);
-	else
-		setenv("RECALLD_DATABASE_MIGRATIONS", pgtest_srcpath("sql"), 1);
-	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
-	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", "5s", 1);
+	apitest_env(conninfo, "5s");
 	apitest_db_open(conninfo);
 
 	rc = apitest_recalld(&out, "migrate", (char *)NULL);

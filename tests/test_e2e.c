@@ -1432,11 +1432,7 @@ main(void)
 	/* Ours, so that apitest's curl_global_cleanup (at the SIGKILL) is not the last. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
-	setenv("RECALLD_DATABASE_URL", conninfo, 1);
-	setenv("RECALLD_DATABASE_MIGRATIONS", getenv("RECALLD_SQL") ? getenv("RECALLD_SQL") :
-	    pgtest_srcpath("sql"), 1);
-	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
-	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", "10s", 1);
+	apitest_env(conninfo, "10s");
 	setenv("RECALLD_CLOCK_MODE", "manual", 1);
 	setenv("RECALLD_CLOCK_START", FIRST_DAY "T06:00:00Z", 1);
 	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);

@@ -379,11 +379,7 @@ main(void)
 	int failed = 1, rc;
 
 	conninfo = pgtest_start();
-	setenv("RECALLD_DATABASE_URL", conninfo, 1);
-	setenv("RECALLD_DATABASE_MIGRATIONS", getenv("RECALLD_SQL") ? getenv("RECALLD_SQL") :
-	    pgtest_srcpath("sql"), 1);
-	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
-	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", "5s", 1);
+	apitest_env(conninfo, "5s");
 	/* The receivers run on loopback; retries fast. */
 	setenv("RECALLD_WEBHOOKS_ALLOW_PRIVATE", "true", 1);
 	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "100ms,200ms", 1);

@@ -579,11 +579,7 @@ main(void)
 	int failed, code;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
-	setenv("RECALLD_DATABASE_URL", conninfo, 1);
-	setenv("RECALLD_DATABASE_MIGRATIONS", getenv("RECALLD_SQL") ? getenv("RECALLD_SQL") :
-	    pgtest_srcpath("sql"), 1);
-	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
-	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", "5s", 1);
+	apitest_env(conninfo, "5s");
 	setenv("RECALLD_CLOCK_MODE", "manual", 1);
 	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
 	setenv("RECALLD_FLAGS_DEBOUNCE", "200ms", 1);
