@@ -97,6 +97,26 @@ static const char read_units_sql[] =
     "  AND ml.unit_id = pu.unit_id"
     " ORDER BY 1, 2, 3, 4";
 
+/* Which event types the schools' enabled endpoints take ('*': all). */
+static const char read_endpoints_sql[] =
+    "SELECT DISTINCT e.school_id, coalesce(t.type, '*') FROM endpoint e"
+    " LEFT JOIN LATERAL unnest(e.event_types) AS t(type) ON true"
+    " WHERE e.enabled AND e.school_id IN (SELECT x.school_id"
+    "  FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint))";
+
+/* Does an enabled endpoint of the school take this event type? */
+static bool
+wanted(const PGresult *eps, int64_t school, const char *type)
+{
+	for (int i = 0; i < PQntuples(eps); i++) {
+		const char *t = PQgetvalue(eps, i, 1);
+		if (strtoll(PQgetvalue(eps, i, 0), NULL, 10) == school &&
+		    (strcmp(t, "*") == 0 || strcmp(t, type) == 0))
+			return true;
+	}
+	return false;
+}
+
 static const char write_prompts_sql[] =
     "UPDATE prompt p SET answered_at = x.at, result = x.result"
     " FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint, prompt_id bigint,"
@@ -312,7 +332,7 @@ static void
 compute(const struct db_reply *r, void *arg)
 {
 	struct group *g = arg;
-	const PGresult *pr, *ur;
+	const PGresult *pr, *ur, *eps;
 	struct qstate *qs;
 	int nqs, *row_of;
 	struct models models = { .n = 0 };
@@ -328,6 +348,7 @@ compute(const struct db_reply *r, void *arg)
 	}
 	pr = r->results[4];	/* after the four SETs */
 	ur = r->results[6];
+	eps = r->results[7];
 	nqs = PQntuples(ur);
 	qs = xcalloc((size_t)nqs + 1, sizeof *qs);
 	for (int i = 0; i < nqs; i++) {
@@ -528,9 +549,13 @@ compute(const struct db_reply *r, void *arg)
 			json_t *data = json_pack("{s:I, s:{s:I, s:s}, s:O}", "school_id", (json_int_t)school,
 			    "pupil", "id", (json_int_t)pupil, "external_id", PQgetvalue(pr, k, 25),
 			    "feedback", fb);
-			json_array_append_new(events, json_pack("{s:I, s:s, s:o}", "school",
-			    (json_int_t)school, "type", "response.feedback", "data", data));
-			if (before != mres.level) {
+			/* Events nobody subscribed to are not rendered or stored. */
+			if (wanted(eps, school, "response.feedback"))
+				json_array_append_new(events, json_pack("{s:I, s:s, s:o}", "school",
+				    (json_int_t)school, "type", "response.feedback", "data", data));
+			else
+				json_decref(data);
+			if (before != mres.level && wanted(eps, school, "mastery.changed")) {
 				data = json_pack("{s:I, s:{s:I, s:s}, s:{s:I, s:s}, s:s, s:s, s:s}",
 				    "school_id", (json_int_t)school,
 				    "pupil", "id", (json_int_t)pupil, "external_id", PQgetvalue(pr, k, 25),
@@ -637,6 +662,7 @@ group_begin(struct group *g)
 	db_req_add(req, read_prompts_sql, 1, (const char *const *)&in);
 	db_req_add(req, lock_states_sql, 1, (const char *const *)&in);
 	db_req_add(req, read_units_sql, 1, (const char *const *)&in);
+	db_req_add(req, read_endpoints_sql, 1, (const char *const *)&in);
 	free(in);
 	g->txn = db_txn_begin(g->a->app->db, req);
 }
