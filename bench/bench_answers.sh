@@ -70,6 +70,8 @@ echo "$out" | grep -E 'Requests/sec|99%|Non-2xx' | sed 's/^/  /' >&2
 a=$(echo "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
 p99=$(echo "$out" | sed -n 's/^ *99% *\(.*\)$/\1/p')
 reviews=$(psql -X -At "$url" -c "SELECT count(*) FROM review")
+group=$(psql -X -At "$url" -c "SELECT round(count(*)::numeric / greatest(count(DISTINCT xmin::text), 1), 1) FROM review")
+echo "  answers per transaction (group commit): $group" >&2
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
 # The raw baseline: pgbench's simple-update transactions, same clients, same cluster.
