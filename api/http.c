@@ -355,6 +355,11 @@ http_server_new(struct event_base *base, const struct http_opts *o, void *app)
 	if (s->http == NULL)
 		fatalx("http", "evhttp_new failed", "");
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)o->max_body);
+	/*
+	 * On a body over the limit, read and drop the rest before closing, so
+	 * the client gets its 413 instead of a connection reset mid-upload.
+	 */
+	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_max_headers_size(s->http, (ev_ssize_t)o->max_headers);
 	tv.tv_sec = o->timeout_ms / 1000;
 	tv.tv_usec = (o->timeout_ms % 1000) * 1000;
