@@ -279,7 +279,10 @@ alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix
 	unsigned char id;
 	int n;
 	bool good;
+	enum alink_status st_unused;
 
+	if (st == NULL)		/* alink.h: any of the outputs may be NULL */
+		st = &st_unused;
 	*st = ALINK_BAD;
 	if (k == NULL || token == NULL || (tlen = strnlen(token, ALINK_TOKEN_MAX)) ==
 	    ALINK_TOKEN_MAX)
