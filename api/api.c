@@ -1,6 +1,7 @@
 /* api.c: authentication, bodies, problems and database errors for /v1. */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -120,6 +121,92 @@ api_problem(struct api_call *c, int status, const char *type, const char *title,
 {
 	http_problem(c->ctx, status, type, title, detail);
 	call_free(c);
+}
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 500
+
+void
+api_reply_row_of(struct api_call *c, const struct db_reply *r, int i)
+{
+	const PGresult *res;
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	res = r->results[i];
+	if (res == NULL || PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+		api_problem(c, 404, "not-found", "Not found", "no such object in this school");
+		return;
+	}
+	api_reply_raw(c, c->status ? c->status : 200, PQgetvalue(res, 0, 0));
+}
+
+void
+api_reply_row(struct api_call *c, const struct db_reply *r)
+{
+	api_reply_row_of(c, r, 0);
+}
+
+void
+api_reply_page(struct api_call *c, const struct db_reply *r)
+{
+	const PGresult *res;
+	struct evbuffer *b;
+	int rows, shown, limit = c->page_limit > 0 ? c->page_limit : PAGE_DEFAULT;
+	size_t n;
+	char *s;
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	res = r->results[0];
+	rows = PQntuples(res);
+	shown = rows > limit ? limit : rows;
+	b = evbuffer_new();
+	evbuffer_add_printf(b, "{\"items\":[");
+	for (int i = 0; i < shown; i++)
+		evbuffer_add_printf(b, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+	if (rows > limit)
+		evbuffer_add_printf(b, "],\"next_cursor\":\"%s\"}", PQgetvalue(res, shown - 1, 1));
+	else
+		evbuffer_add_printf(b, "],\"next_cursor\":null}");
+	n = evbuffer_get_length(b);
+	s = xmalloc(n + 1);
+	evbuffer_remove(b, s, n);
+	s[n] = '\0';
+	evbuffer_free(b);
+	api_reply_raw(c, 200, s);
+	free(s);
+}
+
+void
+api_page_params(struct api_call *c, char **cursor)
+{
+	const char *limit = api_query(c, "limit"), *cur = api_query(c, "cursor");
+	char *end;
+
+	c->page_limit = PAGE_DEFAULT;
+	*cursor = NULL;
+	if (limit != NULL) {
+		long n = strtol(limit, &end, 10);
+		if (*limit == '\0' || *end != '\0' || n < 1 || n > PAGE_MAX)
+			api_field_error(c, "limit", "must be an integer from 1 to %d", PAGE_MAX);
+		else
+			c->page_limit = (int)n;
+	}
+	if (cur != NULL) {
+		long long n;
+
+		errno = 0;
+		n = strtoll(cur, &end, 10);
+		if (*cur == '\0' || *end != '\0' || n < 0 || errno == ERANGE)
+			api_field_error(c, "cursor", "is not a cursor this API gave out");
+		else
+			*cursor = xasprintf("%lld", n);
+	}
 }
 
 void

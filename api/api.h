@@ -36,6 +36,8 @@ struct api_call {
 	json_t *body;		/* parsed JSON body of POST/PATCH, or NULL */
 	json_t *errors;		/* per-field validation errors, or NULL */
 	void *state;		/* the handler's own, freed with free() */
+	int status;		/* api_reply_row's success status; 0 means 200 */
+	int page_limit;		/* rows a page of api_reply_page shows */
 	db_req *req;		/* in flight, cancelled if the call ends first */
 };
 
@@ -65,6 +67,23 @@ void api_problem(struct api_call *c, int status, const char *type,
     const char *title, const char *detail);
 /* A problem document built by the caller (stolen), for extra members. */
 void api_problem_doc(struct api_call *c, int status, json_t *doc);
+
+/*
+ * Database callbacks shared by the handlers. api_reply_row answers the
+ * first value of the first statement's first row (JSON that PostgreSQL
+ * built) with c->status, or 404 when there is no row; api_reply_row_of
+ * reads statement i instead. api_reply_page answers rows of (json, id),
+ * c->page_limit + 1 fetched, as {"items": [...], "next_cursor": ...}.
+ */
+void api_reply_row(struct api_call *c, const struct db_reply *r);
+void api_reply_row_of(struct api_call *c, const struct db_reply *r, int i);
+void api_reply_page(struct api_call *c, const struct db_reply *r);
+/*
+ * ?limit= (1-500, default 100) into c->page_limit and ?cursor= (an id
+ * this API gave out) into *cursor (malloc'd, NULL when absent); bad
+ * values become field errors.
+ */
+void api_page_params(struct api_call *c, char **cursor);
 
 /* Collect a field error; api_validation_failed answers 422 with them all. */
 void api_field_error(struct api_call *c, const char *field, const char *fmt, ...)

@@ -16,8 +16,6 @@
 #include "push.h"
 #include "util.h"
 
-#define LIST_DEFAULT 100
-#define LIST_MAX 500
 #define URL_MAX 2000
 #define ADMIN_REASON "disabled by an admin"
 
@@ -43,47 +41,6 @@
 
 static const char notify_sql[] = "SELECT pg_notify('" PUSH_CHANNEL "', '')";
 
-/* What a handler keeps between its statements and its answer. */
-struct ep_state {
-	int status;		/* HTTP status of a good answer */
-	int limit;		/* lists */
-	void (*next)(struct api_call *c, const struct db_reply *r);
-};
-
-static struct ep_state *
-state(struct api_call *c)
-{
-	if (c->state == NULL)
-		c->state = xcalloc(1, sizeof(struct ep_state));
-	return c->state;
-}
-
-static void
-req_cb(const struct db_reply *r, void *arg)
-{
-	struct api_call *c = arg;
-
-	c->req = NULL;
-	state(c)->next(c, r);
-}
-
-/*
- * Several statements in one transaction for the call; as api_submit, but
- * the request is made here so that its callback is ours.
- */
-static db_req *
-call_req(struct api_call *c, void (*cb)(struct api_call *c, const struct db_reply *r))
-{
-	state(c)->next = cb;
-	return db_req_new(req_cb, c);
-}
-
-static void
-call_submit(struct api_call *c, db_req *r)
-{
-	c->req = db_submit(c->app->db, r);
-}
-
 static void
 not_found(struct api_call *c)
 {
@@ -95,89 +52,6 @@ wake_sender(struct api_call *c)
 {
 	if (c->app->push != NULL)
 		push_wake(c->app->push);
-}
-
-/* The first value of the first row of result i, or 404. */
-static void
-reply_first(struct api_call *c, const struct db_reply *r, int i)
-{
-	const PGresult *res;
-
-	if (r->status != DB_OK) {
-		api_db_failed(c, r);
-		return;
-	}
-	res = r->results[i];
-	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-		not_found(c);
-		return;
-	}
-	api_reply_raw(c, state(c)->status ? state(c)->status : 200, PQgetvalue(res, 0, 0));
-}
-
-static void
-one_done(struct api_call *c, const struct db_reply *r)
-{
-	reply_first(c, r, 0);
-}
-
-/* A page of rows (json, id), limit + 1 fetched to know if there is more. */
-static void
-page_done(struct api_call *c, const struct db_reply *r)
-{
-	const PGresult *res;
-	struct evbuffer *b;
-	int rows, shown, limit = state(c)->limit;
-	size_t n;
-	char *s;
-
-	if (r->status != DB_OK) {
-		api_db_failed(c, r);
-		return;
-	}
-	res = r->results[0];
-	rows = PQntuples(res);
-	shown = rows > limit ? limit : rows;
-	b = evbuffer_new();
-	evbuffer_add_printf(b, "{\"items\":[");
-	for (int i = 0; i < shown; i++)
-		evbuffer_add_printf(b, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
-	if (rows > limit)
-		evbuffer_add_printf(b, "],\"next_cursor\":\"%s\"}", PQgetvalue(res, shown - 1, 1));
-	else
-		evbuffer_add_printf(b, "],\"next_cursor\":null}");
-	n = evbuffer_get_length(b);
-	s = xmalloc(n + 1);
-	evbuffer_remove(b, s, n);
-	s[n] = '\0';
-	evbuffer_free(b);
-	api_reply_raw(c, 200, s);
-	free(s);
-}
-
-/* ?limit= and ?cursor= (a positive id); false when bad (errors collected). */
-static void
-page_params(struct api_call *c, char **cursor)
-{
-	const char *limit = api_query(c, "limit"), *cur = api_query(c, "cursor");
-	char *end;
-
-	state(c)->limit = LIST_DEFAULT;
-	*cursor = NULL;
-	if (limit != NULL) {
-		long n = strtol(limit, &end, 10);
-		if (*limit == '\0' || *end != '\0' || n < 1 || n > LIST_MAX)
-			api_field_error(c, "limit", "must be an integer from 1 to %d", LIST_MAX);
-		else
-			state(c)->limit = (int)n;
-	}
-	if (cur != NULL) {
-		long long n = strtoll(cur, &end, 10);
-		if (*cur == '\0' || *end != '\0' || n < 1)
-			api_field_error(c, "cursor", "is not a cursor this API gave out");
-		else
-			*cursor = xasprintf("%lld", n);
-	}
 }
 
 /* ---- validating an endpoint's fields ---- */
@@ -390,19 +264,19 @@ endpoints_list(struct api_call *c)
 	char lim[16];
 	const char *p[3];
 
-	page_params(c, &cursor);
+	api_page_params(c, &cursor);
 	if (api_has_errors(c)) {
 		free(cursor);
 		api_validation_failed(c);
 		return;
 	}
-	snprintf(lim, sizeof lim, "%d", state(c)->limit + 1);
+	snprintf(lim, sizeof lim, "%d", c->page_limit + 1);
 	p[0] = c->school;
 	p[1] = cursor;
 	p[2] = lim;
 	api_query_db(c, "SELECT " ENDPOINT_JSON "::text, e.endpoint_id FROM endpoint e"
 	    " WHERE e.school_id = $1 AND ($2::bigint IS NULL OR e.endpoint_id > $2::bigint)"
-	    " ORDER BY e.endpoint_id LIMIT $3::int", 3, p, page_done);
+	    " ORDER BY e.endpoint_id LIMIT $3::int", 3, p, api_reply_page);
 	free(cursor);
 }
 
@@ -414,7 +288,7 @@ created(struct api_call *c, const struct db_reply *r)
 		api_validation_failed(c);
 		return;
 	}
-	reply_first(c, r, 0);
+	api_reply_row_of(c, r, 0);
 }
 
 static void
@@ -440,7 +314,7 @@ endpoint_create(struct api_call *c)
 	p[4] = f.class_id;
 	p[5] = secret;
 	p[6] = c->now;
-	state(c)->status = 201;
+	c->status = 201;
 	/* The secret is in this answer and never again. */
 	api_query_db(c,
 	    "INSERT INTO endpoint AS e (school_id, url, format, event_types, class_id, enabled,"
@@ -465,7 +339,7 @@ endpoint_get(struct api_call *c)
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
 	api_query_db(c, "SELECT " ENDPOINT_JSON "::text FROM endpoint e"
-	    " WHERE e.school_id = $1 AND e.endpoint_id = $2::bigint", 2, p, one_done);
+	    " WHERE e.school_id = $1 AND e.endpoint_id = $2::bigint", 2, p, api_reply_row);
 }
 
 static void
@@ -480,7 +354,7 @@ updated(struct api_call *c, const struct db_reply *r)
 		api_validation_failed(c);
 		return;
 	}
-	reply_first(c, r, 1);
+	api_reply_row_of(c, r, 1);
 }
 
 /*
@@ -532,11 +406,11 @@ endpoint_update(struct api_call *c)
 	p[5] = f.has_class ? "true" : "false";
 	p[6] = f.class_id;
 	p[7] = f.enabled;
-	r = call_req(c, updated);
+	r = api_req_new(c);
 	db_req_add(r, endpoint_exists_sql, 2, p);
 	db_req_add(r, endpoint_update_sql, 8, p);
 	db_req_add(r, kill_pending_sql, 2, p);
-	call_submit(c, r);
+	api_submit(c, r, updated);
 	fields_free(&f);
 }
 
@@ -551,13 +425,13 @@ endpoint_delete(struct api_call *c)
 		return;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	r = call_req(c, one_done);
+	r = api_req_new(c);
 	db_req_add(r, "UPDATE endpoint e SET enabled = false, disabled_reason ="
 	    " CASE WHEN e.enabled THEN '" ADMIN_REASON "' ELSE e.disabled_reason END"
 	    " WHERE e.school_id = $1::bigint AND e.endpoint_id = $2::bigint"
 	    " RETURNING " ENDPOINT_JSON "::text", 2, p);
 	db_req_add(r, kill_pending_sql, 2, p);
-	call_submit(c, r);
+	api_submit(c, r, api_reply_row);
 }
 
 static void
@@ -579,7 +453,7 @@ endpoint_rotate(struct api_call *c)
 	    " previous_secret_until = $3::timestamptz + interval '24 hours', secret = $4"
 	    " WHERE e.school_id = $1::bigint AND e.endpoint_id = $2::bigint"
 	    " RETURNING json_build_object('id', e.endpoint_id, 'secret', e.secret,"
-	    " 'previous_secret_until', e.previous_secret_until)::text", 4, p, one_done);
+	    " 'previous_secret_until', e.previous_secret_until)::text", 4, p, api_reply_row);
 	memset(secret, 0, strlen(secret));
 	free(secret);
 }
@@ -604,7 +478,7 @@ tested(struct api_call *c, const struct db_reply *r)
 		return;
 	}
 	wake_sender(c);
-	state(c)->status = 202;
+	c->status = 202;
 	api_reply(c, 202, json_pack("{s:I, s:s, s:s}",
 	    "delivery_id", (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10),
 	    "webhook_id", PQgetvalue(res, 0, 1), "event_type", EVENT_PING));
@@ -627,11 +501,11 @@ endpoint_test(struct api_call *c)
 	    "endpoint_id", (json_int_t)id);
 	ev = (struct push_event){ .school_id = c->school, .type = EVENT_PING, .data = data,
 	    .now = c->now, .endpoint_id = p[1] };
-	r = call_req(c, tested);
+	r = api_req_new(c);
 	db_req_add(r, "SELECT 1 FROM endpoint WHERE school_id = $1::bigint"
 	    " AND endpoint_id = $2::bigint", 2, p);
 	push_enqueue_sql(r, &ev);
-	call_submit(c, r);
+	api_submit(c, r, tested);
 	json_decref(data);
 }
 
@@ -647,7 +521,7 @@ deliveries_list(struct api_call *c)
 	const char *p[5];
 	bool ok = status == NULL;
 
-	page_params(c, &cursor);
+	api_page_params(c, &cursor);
 	for (int i = 0; status != NULL && delivery_statuses[i] != NULL; i++)
 		ok |= strcmp(status, delivery_statuses[i]) == 0;
 	if (!ok)
@@ -665,7 +539,7 @@ deliveries_list(struct api_call *c)
 		api_validation_failed(c);
 		return;
 	}
-	snprintf(lim, sizeof lim, "%d", state(c)->limit + 1);
+	snprintf(lim, sizeof lim, "%d", c->page_limit + 1);
 	p[0] = c->school;
 	p[1] = status;
 	p[2] = endpoint;
@@ -676,7 +550,7 @@ deliveries_list(struct api_call *c)
 	    " WHERE d.school_id = $1::bigint AND ($2::text IS NULL OR d.status = $2::text)"
 	    " AND ($3::bigint IS NULL OR d.endpoint_id = $3::bigint)"
 	    " AND ($4::bigint IS NULL OR d.delivery_id < $4::bigint)"
-	    " ORDER BY d.delivery_id DESC LIMIT $5::int", 5, p, page_done);
+	    " ORDER BY d.delivery_id DESC LIMIT $5::int", 5, p, api_reply_page);
 	free(cursor);
 	free(endpoint);
 }
@@ -698,7 +572,7 @@ delivery_get(struct api_call *c)
 	    " ORDER BY a.attempt) FROM delivery_attempt a WHERE a.school_id = d.school_id"
 	    " AND a.delivery_id = d.delivery_id), '[]')))::text"
 	    " FROM delivery d" LAST_ATTEMPT
-	    " WHERE d.school_id = $1::bigint AND d.delivery_id = $2::bigint", 2, p, one_done);
+	    " WHERE d.school_id = $1::bigint AND d.delivery_id = $2::bigint", 2, p, api_reply_row);
 }
 
 static void
@@ -726,7 +600,7 @@ retried(struct api_call *c, const struct db_reply *r)
 		return;
 	}
 	wake_sender(c);
-	reply_first(c, r, 2);
+	api_reply_row_of(c, r, 2);
 }
 
 static void
@@ -741,7 +615,7 @@ delivery_retry(struct api_call *c)
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
 	p[2] = c->now;
-	r = call_req(c, retried);
+	r = api_req_new(c);
 	db_req_add(r, "SELECT d.status, e.enabled FROM delivery d JOIN endpoint e"
 	    " ON e.school_id = d.school_id AND e.endpoint_id = d.endpoint_id"
 	    " WHERE d.school_id = $1::bigint AND d.delivery_id = $2::bigint FOR UPDATE OF d", 2, p);
@@ -753,7 +627,7 @@ delivery_retry(struct api_call *c)
 	db_req_add(r, "SELECT " DELIVERY_JSON "::text FROM delivery d" LAST_ATTEMPT
 	    " WHERE d.school_id = $1::bigint AND d.delivery_id = $2::bigint", 2, p);
 	db_req_add(r, notify_sql, 0, NULL);
-	call_submit(c, r);
+	api_submit(c, r, retried);
 }
 
 void

@@ -12,8 +12,6 @@
 #include "resource.h"
 #include "util.h"
 
-#define LIST_DEFAULT 100
-#define LIST_MAX 500
 #define MAX_PARAMS 48
 
 /* Parameters of one statement under construction; strings are owned. */
@@ -364,77 +362,20 @@ submit(struct api_call *c, struct sql *q, struct params *p,
 
 /* ---- list ---- */
 
-struct list_state {
-	int limit;
-};
-
-static void
-list_done(struct api_call *c, const struct db_reply *r)
-{
-	struct list_state *st = c->state;
-	const PGresult *res;
-	struct evbuffer *b;
-	int rows, shown;
-
-	if (r->status != DB_OK) {
-		api_db_failed(c, r);
-		return;
-	}
-	res = r->results[0];
-	rows = PQntuples(res);
-	shown = rows > st->limit ? st->limit : rows;
-	b = evbuffer_new();
-	evbuffer_add_printf(b, "{\"items\":[");
-	for (int i = 0; i < shown; i++)
-		evbuffer_add_printf(b, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
-	if (rows > st->limit)
-		evbuffer_add_printf(b, "],\"next_cursor\":\"%s\"}", PQgetvalue(res, shown - 1, 1));
-	else
-		evbuffer_add_printf(b, "],\"next_cursor\":null}");
-	{
-		size_t n = evbuffer_get_length(b);
-		char *s = xmalloc(n + 1);
-		evbuffer_remove(b, s, n);
-		s[n] = '\0';
-		evbuffer_free(b);
-		api_reply_raw(c, 200, s);
-		free(s);
-	}
-}
-
 void
 resource_list(struct api_call *c, const struct resource *r)
 {
 	struct params p = { 0 };
 	struct sql q = { 0 };
-	struct list_state *st = xcalloc(1, sizeof *st);
-	const char *limit = api_query(c, "limit"), *cursor = api_query(c, "cursor");
-	char *json = row_json(r), scope[512];
+	char *json = row_json(r), scope[512], *cursor;
 
-	c->state = st;
-	st->limit = LIST_DEFAULT;
-	if (limit != NULL) {
-		char *end;
-		long n = strtol(limit, &end, 10);
-		if (*limit == '\0' || *end != '\0' || n < 1 || n > LIST_MAX)
-			api_field_error(c, "limit", "must be an integer from 1 to %d", LIST_MAX);
-		else
-			st->limit = (int)n;
-	}
+	api_page_params(c, &cursor);
 	param_add(&p, c->school);
 	sql_add(&q, "SELECT %s, t.%s FROM %s t WHERE t.school_id = $1", json, r->id_col,
 	    r->table);
 	free(json);
-	if (cursor != NULL) {
-		char *end;
-		long long n;
-		errno = 0;
-		n = strtoll(cursor, &end, 10);
-		if (*cursor == '\0' || *end != '\0' || n < 0 || errno == ERANGE)
-			api_field_error(c, "cursor", "is not a cursor this API gave out");
-		else
-			sql_add(&q, " AND t.%s > $%d::bigint", r->id_col, param_add(&p, cursor));
-	}
+	if (cursor != NULL)
+		sql_add(&q, " AND t.%s > $%d::bigint", r->id_col, param_take(&p, cursor));
 	for (const struct res_field *f = r->fields; f->name != NULL; f++) {
 		const char *v;
 		char *text;
@@ -451,39 +392,11 @@ resource_list(struct api_call *c, const struct resource *r)
 		return;
 	}
 	sql_add(&q, "%s ORDER BY t.%s LIMIT %d", scope_sql(c, r, &p, scope, sizeof scope),
-	    r->id_col, st->limit + 1);
-	submit(c, &q, &p, list_done);
+	    r->id_col, c->page_limit + 1);
+	submit(c, &q, &p, api_reply_page);
 }
 
 /* ---- get, create, update, deactivate: one row back ---- */
-
-static void
-one_done(struct api_call *c, const struct db_reply *r)
-{
-	const PGresult *res;
-	int status = c->state ? *(int *)c->state : 200;
-
-	if (r->status != DB_OK) {
-		api_db_failed(c, r);
-		return;
-	}
-	res = r->results[r->nresults - 1];
-	if (PQntuples(res) == 0) {
-		api_problem(c, 404, "not-found", "Not found", "no such object in this school");
-		return;
-	}
-	api_reply_raw(c, status, PQgetvalue(res, 0, 0));
-}
-
-static void
-set_status(struct api_call *c, int status)
-{
-	int *s = xmalloc(sizeof *s);
-
-	*s = status;
-	free(c->state);
-	c->state = s;
-}
 
 void
 resource_get(struct api_call *c, const struct resource *r)
@@ -508,7 +421,7 @@ resource_get_id(struct api_call *c, const struct resource *r, const char *id)
 	    r->table, r->id_col);
 	free(json);
 	sql_add(&q, "%s", scope_sql(c, r, &p, scope, sizeof scope));
-	submit(c, &q, &p, one_done);
+	submit(c, &q, &p, api_reply_row);
 }
 
 /* Check every body key is a writable field of r. */
@@ -574,8 +487,8 @@ resource_create(struct api_call *c, const struct resource *r)
 	free(json);
 	free(cols.s);
 	free(vals.s);
-	set_status(c, 201);
-	submit(c, &q, &p, one_done);
+	c->status = 201;
+	submit(c, &q, &p, api_reply_row);
 }
 
 void
@@ -644,7 +557,7 @@ resource_update_id(struct api_call *c, const struct resource *r, const char *id)
 	free(json);
 	free(set.s);
 	free(changed.s);
-	submit(c, &q, &p, one_done);
+	submit(c, &q, &p, api_reply_row);
 }
 
 void
@@ -665,5 +578,5 @@ resource_deactivate(struct api_call *c, const struct resource *r)
 	    json);
 	param_add(&p, c->now);
 	free(json);
-	submit(c, &q, &p, one_done);
+	submit(c, &q, &p, api_reply_row);
 }

@@ -38,24 +38,6 @@ teacher_param(struct api_call *c)
 	return c->role == ROLE_TEACHER ? c->teacher : NULL;
 }
 
-/* One JSON text column; no row (or NULL) is 404. */
-static void
-json_or_404(struct api_call *c, const struct db_reply *r)
-{
-	const PGresult *res;
-
-	if (r->status != DB_OK) {
-		api_db_failed(c, r);
-		return;
-	}
-	res = r->results[0];
-	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-		api_problem(c, 404, "not-found", "Not found", "no such object in this school");
-		return;
-	}
-	api_reply_raw(c, 200, PQgetvalue(res, 0, 0));
-}
-
 /* ---- GET /v1/classes/{id}/flags ---- */
 
 static const char flags_sql[] =
@@ -88,7 +70,7 @@ flags_get(struct api_call *c)
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
 	p[2] = teacher_param(c);
-	api_query_db(c, flags_sql, 3, p, json_or_404);
+	api_query_db(c, flags_sql, 3, p, api_reply_row);
 }
 
 /* ---- GET /v1/classes/{id}/mastery ---- */
@@ -260,7 +242,7 @@ progress_get(struct api_call *c)
 	p[1] = api_param(c, "id");
 	p[2] = teacher_param(c);
 	p[3] = unit;
-	api_query_db(c, progress_sql, 4, p, json_or_404);
+	api_query_db(c, progress_sql, 4, p, api_reply_row);
 }
 
 /* ---- POST /v1/classes/{id}/units/{unit_id}/checks ---- */

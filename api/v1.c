@@ -165,35 +165,6 @@ school_update(struct api_call *c)
 	resource_update_id(c, &school, c->school);
 }
 
-/* ---- answers made of one JSON text column, or 404 when NULL ---- */
-
-static void
-json_or_404(struct api_call *c, const struct db_reply *r)
-{
-	const PGresult *res;
-	int status = c->state ? *(int *)c->state : 200;
-
-	if (r->status != DB_OK) {
-		api_db_failed(c, r);
-		return;
-	}
-	res = r->results[r->nresults - 1];
-	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-		api_problem(c, 404, "not-found", "Not found", "no such object in this school");
-		return;
-	}
-	api_reply_raw(c, status, PQgetvalue(res, 0, 0));
-}
-
-static void
-with_status(struct api_call *c, int status)
-{
-	int *s = xmalloc(sizeof *s);
-
-	*s = status;
-	c->state = s;
-}
-
 /* ---- calendar ---- */
 
 /* Calendar, enrollment and taught lists are short: one page, next_cursor null. */
@@ -237,7 +208,7 @@ calendar_list(struct api_call *c)
 	    " 'next_cursor', NULL)::text"
 	    " FROM school_calendar d WHERE d.school_id = $1"
 	    " AND ($2::date IS NULL OR d.day >= $2::date) AND ($3::date IS NULL OR d.day <= $3::date)",
-	    3, p, json_or_404);
+	    3, p, api_reply_row);
 	free(vfrom);
 	free(vto);
 }
@@ -277,12 +248,12 @@ calendar_put(struct api_call *c)
 	p[1] = date;
 	p[2] = kind ? kind : "holiday";
 	p[3] = name;
-	with_status(c, 201);
+	c->status = 201;
 	api_query_db(c,
 	    "INSERT INTO school_calendar AS d (school_id, day, kind, name) VALUES ($1, $2::date, $3, $4)"
 	    " ON CONFLICT (school_id, day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name"
 	    " RETURNING json_build_object('date', d.day, 'kind', d.kind, 'name', d.name)::text",
-	    4, p, json_or_404);
+	    4, p, api_reply_row);
 	free(date);
 	free(kind);
 	free(name);
@@ -306,7 +277,7 @@ calendar_delete(struct api_call *c)
 	api_query_db(c,
 	    "DELETE FROM school_calendar d WHERE d.school_id = $1 AND d.day = $2::date"
 	    " RETURNING json_build_object('date', d.day, 'kind', d.kind, 'name', d.name)::text",
-	    2, p, json_or_404);
+	    2, p, api_reply_row);
 	free(date);
 }
 
@@ -345,7 +316,7 @@ enrollments_list(struct api_call *c)
 	    "  WHERE ct.school_id = k.school_id AND ct.class_id = k.class_id) x), '[]'),"
 	    " 'next_cursor', NULL)::text"
 	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
-	api_query_db(c, sql, 3, p, json_or_404);
+	api_query_db(c, sql, 3, p, api_reply_row);
 	free(sql);
 }
 
@@ -393,7 +364,7 @@ enrollment_add(struct api_call *c)
 	p[1] = api_param(c, "id");
 	p[2] = person;
 	p[3] = c->now;
-	with_status(c, 201);
+	c->status = 201;
 	/* INSERT ... SELECT: a class of another school is 404, not a bad reference. */
 	api_query_db(c, pupil ?
 	    "INSERT INTO class_pupil AS e (school_id, class_id, pupil_id, active, updated_at)"
@@ -406,7 +377,7 @@ enrollment_add(struct api_call *c)
 	    " WHERE k.school_id = $1 AND k.class_id = $2::bigint"
 	    " ON CONFLICT (school_id, class_id, teacher_id) DO UPDATE SET active = true, updated_at = EXCLUDED.updated_at"
 	    " RETURNING json_build_object('role', 'teacher', 'id', e.teacher_id, 'class_id', e.class_id, 'active', e.active)::text",
-	    4, p, json_or_404);
+	    4, p, api_reply_row);
 	free(role);
 	free(person);
 }
@@ -430,7 +401,7 @@ enrollment_remove(struct api_call *c, bool pupil)
 	    "UPDATE class_teacher e SET active = false, updated_at = $4::timestamptz"
 	    " WHERE e.school_id = $1 AND e.class_id = $2::bigint AND e.teacher_id = $3::bigint"
 	    " RETURNING json_build_object('role', 'teacher', 'id', e.teacher_id, 'class_id', e.class_id, 'active', e.active)::text",
-	    4, p, json_or_404);
+	    4, p, api_reply_row);
 }
 
 static void
@@ -487,8 +458,8 @@ taught_mark(struct api_call *c)
 	    " updated_at = EXCLUDED.updated_at"
 	    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
 	    " 'taught_on', d.taught_on)::text", class_visible(c));
-	with_status(c, 201);
-	api_query_db(c, sql, 6, p, json_or_404);
+	c->status = 201;
+	api_query_db(c, sql, 6, p, api_reply_row);
 	free(sql);
 	free(date);
 }
@@ -511,7 +482,7 @@ taught_undo(struct api_call *c)
 	    " AND d.school_id = k.school_id AND d.class_id = k.class_id AND d.unit_id = $4::bigint"
 	    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
 	    " 'taught_on', d.taught_on)::text", class_visible(c));
-	api_query_db(c, sql, 4, p, json_or_404);
+	api_query_db(c, sql, 4, p, api_reply_row);
 	free(sql);
 }
 
@@ -533,7 +504,7 @@ taught_list(struct api_call *c)
 	    " FROM taught d WHERE d.school_id = k.school_id AND d.class_id = k.class_id), '[]'),"
 	    " 'next_cursor', NULL)::text"
 	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
-	api_query_db(c, sql, 3, p, json_or_404);
+	api_query_db(c, sql, 3, p, api_reply_row);
 	free(sql);
 }
 
