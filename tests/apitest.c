@@ -403,6 +403,56 @@ apitest_daemon_cleanup(void)
 
 /* ---- SQL ---- */
 
+bool
+apitest_set_clock(const char *token, const char *iso)
+{
+	char body[96];
+	long status = 0;
+
+	snprintf(body, sizeof body, "{\"now\": \"%s\"}", iso);
+	json_decref(api_call("POST", "/v1/admin/clock", token, "application/json", body, &status,
+	    NULL, NULL));
+	return status == 200;
+}
+
+bool
+apitest_token(char *dst, size_t len, const char *school, const char *role,
+    const char *teacher)
+{
+	char *out = NULL;
+	int rc = teacher != NULL ?
+	    apitest_recalld(&out, "token", "create", "--school", school, "--role", role,
+	    "--teacher", teacher, (char *)NULL) :
+	    apitest_recalld(&out, "token", "create", "--school", school, "--role", role,
+	    (char *)NULL);
+
+	if (rc != 0 || out == NULL || strncmp(out, "rcl_", 4) != 0) {
+		free(out);
+		return false;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	util_strlcpy(dst, out, len);
+	free(out);
+	return true;
+}
+
+bool
+apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
+{
+	va_list ap;
+	char *q;
+	bool ok;
+	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+
+	va_start(ap, fmt);
+	q = xvasprintf(fmt, ap);
+	va_end(ap);
+	while (!(ok = apitest_sql_int("%s", q) >= want) && mono_ms() < end)
+		sleep_ms(20);
+	free(q);
+	return ok;
+}
+
 void
 apitest_env(const char *conninfo, const char *shutdown_timeout)
 {

@@ -22,6 +22,14 @@ int apitest_recalld(char **out, ...) __attribute__((sentinel));
 bool apitest_daemon_start(void);
 /* SIGTERM, wait; returns the exit status (-1 killed by a signal or timed out). */
 int apitest_daemon_stop(void);
+/* POST /v1/admin/clock {"now": iso} with token (manual clock); true on 200. */
+bool apitest_set_clock(const char *token, const char *iso);
+/* `recalld token create --school S --role R [--teacher T]` into dst; false on failure. */
+bool apitest_token(char *dst, size_t len, const char *school, const char *role,
+    const char *teacher);
+/* Poll (every 20 ms, up to timeout_ms) until the query's integer is at least want. */
+bool apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Drop the kept-alive connection (a forked child must not share it). */
 void apitest_http_reset(void);
 /* SIGKILL, as a crash would: nothing is flushed or finished. */

@@ -27,20 +27,6 @@ static char admin[128], other[128];
 	return EXIT_FAILURE; } } while (0)
 static char conninfo[512];
 
-/* Trim a token printed by `recalld token create`. */
-static void
-keep(char *dst, size_t len, char *out)
-{
-	size_t n;
-
-	if (out == NULL)
-		abort();	/* no token: the set-up cannot go on */
-	util_strlcpy(dst, out, len);
-	n = strlen(dst);
-	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
-		dst[--n] = '\0';
-	free(out);
-}
 
 static long
 post_answer(const char *token, long long prompt, const char *answer_json, json_t **body)
@@ -58,29 +44,7 @@ post_answer(const char *token, long long prompt, const char *answer_json, json_t
 	return status;
 }
 
-static bool
-set_clock(const char *iso)
-{
-	char buf[96];
-	long status = 0;
 
-	snprintf(buf, sizeof buf, "{\"now\": \"%s\"}", iso);
-	json_decref(api_call("POST", "/v1/admin/clock", admin, "application/json", buf, &status,
-	    NULL, NULL));
-	return status == 200;
-}
-
-/* Wait until the batch job has written what the count query expects. */
-static bool
-wait_count(long long want, const char *q)
-{
-	for (int i = 0; i < 200; i++) {
-		if (apitest_sql_int("%s", q) >= want)
-			return true;
-		usleep(50 * 1000);
-	}
-	return false;
-}
 
 /* The mcq prompt number n (0-based) of Monday's batches, and its right index. */
 static long long
@@ -286,7 +250,7 @@ START_TEST(test_expired)
 	    " answered_at IS NULL ORDER BY prompt_id LIMIT 1");
 	long long reviews = apitest_sql_int("SELECT count(*) FROM review");
 
-	ck_assert(set_clock("2026-09-22T06:00:00Z"));	/* Monday's prompts ended 23:00Z, +6 h late limit */
+	ck_assert(apitest_set_clock(admin, "2026-09-22T06:00:00Z"));	/* Monday's prompts ended 23:00Z, +6 h late limit */
 	ck_assert_int_eq(post_answer(admin, p, "\"correct\": true", NULL), 410);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review"), reviews);
 }
@@ -298,7 +262,7 @@ main(void)
 	Suite *s = suite_create("answers");
 	TCase *tc = tcase_create("answers");
 	SRunner *sr;
-	char *out = NULL, *cmd;
+	char *cmd;
 	int failed, code;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -315,11 +279,8 @@ main(void)
 	    "--school", "1", (char *)NULL));
 	MUST(0 == apitest_recalld(NULL, "import", "questions",
 	    pgtest_srcpath("tests/demo/questions.csv"), "--school", "1", (char *)NULL));
-	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "admin", (char *)NULL);
-	keep(admin, sizeof admin, out);
-	out = NULL;
-	apitest_recalld(&out, "token", "create", "--school", "2", "--role", "admin", (char *)NULL);
-	keep(other, sizeof other, out);
+	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
+	MUST(apitest_token(other, sizeof other, "2", "admin", NULL));
 	apitest_db_open(conninfo);
 	cmd = apitest_sql("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
 	    " SELECT 1, k.class_id, u.unit_id, '2026-09-18', now() FROM class k, unit u"
@@ -334,8 +295,8 @@ main(void)
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;
 	}
-	MUST(set_clock("2026-09-21T15:30:00Z"));	/* Monday 16:30 in London: batches */
-	MUST(wait_count(60, "SELECT count(*) FROM batch"));
+	MUST(apitest_set_clock(admin, "2026-09-21T15:30:00Z"));	/* Monday 16:30 in London: batches */
+	MUST(apitest_wait_sql(60, 10000, "SELECT count(*) FROM batch"));
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_right_then_repeat);

@@ -239,29 +239,6 @@ sqlj(const char *fmt, ...)
 	return j ? j : json_array();
 }
 
-static bool
-wait_sql(long long want, int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Poll until the count reaches want. */
-static bool
-wait_sql(long long want, int timeout_ms, const char *fmt, ...)
-{
-	va_list ap;
-	char *q;
-	bool ok = false;
-	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
-
-	va_start(ap, fmt);
-	q = xvasprintf(fmt, ap);
-	va_end(ap);
-	do {
-		ok = apitest_sql_int("%s", q) >= want;
-		if (!ok)
-			rcv_sleep_ms(20);
-	} while (!ok && mono_ms() < end);
-	free(q);
-	return ok;
-}
 
 static long long
 jint(const json_t *o, const char *key)
@@ -315,14 +292,6 @@ local_instant(int day, const char *hhmm)
 	    " WHERE s.school_id = 1", ymd_of(day, ymd, sizeof ymd), hhmm);
 }
 
-static bool
-set_clock(const char *iso)
-{
-	char body[96];
-
-	snprintf(body, sizeof body, "{\"now\": \"%s\"}", iso);
-	return call("POST", admin, body, NULL, "/v1/admin/clock") == 200;
-}
 
 /* ---- answers in flight: libcurl multi ---- */
 
@@ -881,7 +850,7 @@ check_intervals(int day)
 static void
 drain_outbox(void)
 {
-	ck_assert_msg(wait_sql(0, 60000, "SELECT -count(*) FROM delivery WHERE status = 'pending'"
+	ck_assert_msg(apitest_wait_sql(0, 60000, "SELECT -count(*) FROM delivery WHERE status = 'pending'"
 	    " AND (lease_until IS NOT NULL OR attempts = 0)"),
 	    "the outbox did not drain: %lld pending", apitest_sql_int("SELECT count(*)"
 	    " FROM delivery WHERE status = 'pending'"));
@@ -916,7 +885,7 @@ weekend_or_holiday(int day)
 	char *at = local_instant(day, "16:30"), ymd[16];
 
 	ck_assert(at != NULL);
-	ck_assert(set_clock(at));
+	ck_assert(apitest_set_clock(admin, at));
 	free(at);
 	/* The clock moved: the batch job looked (test_batches_school_days looks again). */
 	rcv_sleep_ms(150);
@@ -933,12 +902,12 @@ down_day(int day, const char *ymd, int nb)
 	char *later = local_instant(day, "16:10");
 
 	/* Every push of the day got its 503, then one retry did too. */
-	ck_assert(wait_sql(nb, 30000, "SELECT count(*) FROM delivery WHERE event_type ="
+	ck_assert(apitest_wait_sql(nb, 30000, "SELECT count(*) FROM delivery WHERE event_type ="
 	    " 'prompt.batch' AND payload::jsonb #>> '{data,local_date}' = '%s'"
 	    " AND status = 'pending' AND attempts >= 1", ymd));
-	ck_assert(set_clock(later));
+	ck_assert(apitest_set_clock(admin, later));
 	free(later);
-	ck_assert(wait_sql(nb, 30000, "SELECT count(*) FROM delivery WHERE event_type ="
+	ck_assert(apitest_wait_sql(nb, 30000, "SELECT count(*) FROM delivery WHERE event_type ="
 	    " 'prompt.batch' AND payload::jsonb #>> '{data,local_date}' = '%s'"
 	    " AND status = 'pending' AND attempts >= 2", ymd));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE status = 'dead'"), 0);
@@ -1027,7 +996,7 @@ school_day(int si, int day)
 	if (si == 0 || si == GMT_DAY) {
 		/* A minute before the prompt time, in summer time and in winter time: nothing. */
 		at = local_instant(day, "15:59");
-		ck_assert(at != NULL && set_clock(at));
+		ck_assert(at != NULL && apitest_set_clock(admin, at));
 		free(at);
 		rcv_sleep_ms(150);
 		ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM batch WHERE school_id = 1"
@@ -1035,8 +1004,8 @@ school_day(int si, int day)
 	}
 	at = local_instant(day, "16:00");
 	ck_assert(at != NULL);
-	ck_assert(set_clock(at));
-	ck_assert_msg(wait_sql(1, 30000, "SELECT count(*) FROM school WHERE school_id = 1"
+	ck_assert(apitest_set_clock(admin, at));
+	ck_assert_msg(apitest_wait_sql(1, 30000, "SELECT count(*) FROM school WHERE school_id = 1"
 	    " AND batches_done_for = '%s'", ymd), "no batches for %s", ymd);
 	nb = (int)apitest_sql_int("SELECT count(*) FROM batch WHERE school_id = 1"
 	    " AND local_date = '%s' AND kind = 'daily'", ymd);
@@ -1082,9 +1051,9 @@ school_day(int si, int day)
 		char *later = local_instant(day, "16:05");
 
 		ck_assert(rcv_set_status(&rx, 200));
-		ck_assert(set_clock(later));
+		ck_assert(apitest_set_clock(admin, later));
 		free(later);
-		ck_assert_msg(wait_sql(0, 30000, "SELECT -count(*) FROM delivery WHERE"
+		ck_assert_msg(apitest_wait_sql(0, 30000, "SELECT -count(*) FROM delivery WHERE"
 		    " webhook_id = ANY (string_to_array('%s', ',')) AND status <> 'delivered'",
 		    run.restart_pending ? run.restart_pending : ""),
 		    "deliveries pending at the restart did not go out");
@@ -1130,11 +1099,11 @@ START_TEST(test_forty_days)
 	{
 		char *at = local_instant(day, "07:00");
 
-		ck_assert(set_clock(at));
+		ck_assert(apitest_set_clock(admin, at));
 		ck_assert_msg(flags_as_of(at, 30000), "the flag job did not run for %s", at);
 		free(at);
 	}
-	ck_assert_msg(wait_sql(0, 60000, "SELECT -count(*) FROM delivery WHERE status <> 'delivered'"),
+	ck_assert_msg(apitest_wait_sql(0, 60000, "SELECT -count(*) FROM delivery WHERE status <> 'delivered'"),
 	    "%lld deliveries not delivered", apitest_sql_int("SELECT count(*) FROM delivery"
 	    " WHERE status <> 'delivered'"));
 	rcv_sleep_ms(100);
@@ -1401,22 +1370,6 @@ free_all(void)
 	json_decref(run.received);
 }
 
-static bool
-keep_token(char *dst, size_t len, const char *school, const char *role)
-{
-	char *out = NULL;
-	int rc = apitest_recalld(&out, "token", "create", "--school", school, "--role", role,
-	    (char *)NULL);
-
-	if (rc != 0 || out == NULL || strncmp(out, "rcl_", 4) != 0) {
-		free(out);
-		return false;
-	}
-	out[strcspn(out, "\n")] = '\0';
-	util_strlcpy(dst, out, len);
-	free(out);
-	return true;
-}
 
 int
 main(void)
@@ -1448,8 +1401,8 @@ main(void)
 	    "--school", "1", (char *)NULL) == 0);
 	MUST(apitest_recalld(NULL, "import", "questions", pgtest_srcpath("tests/demo/questions.csv"),
 	    "--school", "1", (char *)NULL) == 0);
-	MUST(keep_token(admin, sizeof admin, "1", "admin"));
-	MUST(keep_token(integ, sizeof integ, "1", "integration"));
+	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
+	MUST(apitest_token(integ, sizeof integ, "1", "integration", NULL));
 	MUST(load_school());
 	MUST(daemon = apitest_daemon_start());
 	/* The school's settings and calendar, as its IT would set them. */

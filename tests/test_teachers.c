@@ -33,19 +33,6 @@ static char conninfo[512];
 #define MUST(x) do { if (!(x)) { fprintf(stderr, "test_teachers: set-up failed: %s\n", #x); \
 	return EXIT_FAILURE; } } while (0)
 
-static void
-keep(char *dst, size_t len, char *out)
-{
-	size_t n;
-
-	if (out == NULL)
-		abort();
-	util_strlcpy(dst, out, len);
-	n = strlen(dst);
-	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
-		dst[--n] = '\0';
-	free(out);
-}
 
 static bool
 sql_ok(const char *q)
@@ -57,52 +44,18 @@ sql_ok(const char *q)
 	return ok;
 }
 
-static bool
-set_clock(const char *iso)
-{
-	char buf[96];
-	long status = 0;
 
-	snprintf(buf, sizeof buf, "{\"now\": \"%s\"}", iso);
-	json_decref(api_call("POST", "/v1/admin/clock", admin, "application/json", buf, &status,
-	    NULL, NULL));
-	return status == 200;
-}
-
-static bool wait_for(long long want, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Poll until the query's integer is at least want (10 s). */
-static bool
-wait_for(long long want, const char *fmt, ...)
-{
-	va_list ap;
-	char *q;
-	bool ok = false;
-
-	va_start(ap, fmt);
-	q = xvasprintf(fmt, ap);
-	va_end(ap);
-	for (int i = 0; i < 200 && !ok; i++) {
-		if (apitest_sql_int("%s", q) >= want)
-			ok = true;
-		else
-			usleep(50 * 1000);
-	}
-	free(q);
-	return ok;
-}
 
 /* The clock moves, and both jobs have run for school 1 at it. */
 static bool
 move_to(const char *iso, const char *local_date)
 {
-	if (!set_clock(iso))
+	if (!apitest_set_clock(admin, iso))
 		return false;
-	if (local_date != NULL && !wait_for(1, "SELECT count(*) FROM school WHERE school_id = 1"
+	if (local_date != NULL && !apitest_wait_sql(1, 10000, "SELECT count(*) FROM school WHERE school_id = 1"
 	    " AND batches_done_for = '%s'", local_date))
 		return false;
-	return wait_for(1, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
+	return apitest_wait_sql(1, 10000, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
 	    " AND done_at >= '%s'", iso);
 }
 
@@ -110,7 +63,7 @@ move_to(const char *iso, const char *local_date)
 static bool
 flags_caught_up(void)
 {
-	return wait_for(1, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
+	return apitest_wait_sql(1, 10000, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
 	    " AND lease_until IS NULL AND review_mark >= (SELECT max(review_id) FROM review"
 	    " WHERE school_id = 1)");
 }
@@ -575,7 +528,6 @@ main(void)
 	Suite *s = suite_create("teachers");
 	TCase *tc = tcase_create("teachers");
 	SRunner *sr;
-	char *out = NULL;
 	int failed, code;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -593,23 +545,11 @@ main(void)
 	    "Europe/London", (char *)NULL));
 	apitest_db_open(conninfo);
 	MUST(sql_ok(setup_sql));
-	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "admin", (char *)NULL);
-	keep(admin, sizeof admin, out);
-	out = NULL;
-	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "teacher",
-	    "--teacher", "41", (char *)NULL);
-	keep(teacher1, sizeof teacher1, out);
-	out = NULL;
-	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "teacher",
-	    "--teacher", "42", (char *)NULL);
-	keep(teacher2, sizeof teacher2, out);
-	out = NULL;
-	apitest_recalld(&out, "token", "create", "--school", "1", "--role", "integration",
-	    (char *)NULL);
-	keep(integ, sizeof integ, out);
-	out = NULL;
-	apitest_recalld(&out, "token", "create", "--school", "2", "--role", "admin", (char *)NULL);
-	keep(other, sizeof other, out);
+	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
+	MUST(apitest_token(teacher1, sizeof teacher1, "1", "teacher", "41"));
+	MUST(apitest_token(teacher2, sizeof teacher2, "1", "teacher", "42"));
+	MUST(apitest_token(integ, sizeof integ, "1", "integration", NULL));
+	MUST(apitest_token(other, sizeof other, "2", "admin", NULL));
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;
