@@ -661,10 +661,10 @@ parse_ids(const char *s, int64_t *out, size_t n)
 static int
 find_row(const PGresult *res, int64_t id)
 {
-	for (int i = 0; i < PQntuples(res); i++)
-		if (strtoll(PQgetvalue(res, i, 0), NULL, 10) == id)
-			return i;
-	return -1;
+	/* Both lookups are ordered by id: a chunk has thousands of picks. */
+	int n = PQntuples(res), i = lower_bound(res, 0, 0, n, id);
+
+	return i < n && id_at(res, i, 0) == id ? i : -1;
 }
 
 void
@@ -693,11 +693,12 @@ batches_writer_prepare(batches_writer *w, db_req *r)
 	db_req_add(r,
 	    "SELECT q.question_id, q.kind, q.prompt, q.choices::text, u.unit_id, u.name"
 	    " FROM question q JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
-	    " WHERE q.school_id = $1 AND q.question_id = ANY ($2::bigint[])", 2, p);
+	    " WHERE q.school_id = $1 AND q.question_id = ANY ($2::bigint[])"
+	    " ORDER BY q.question_id", 2, p);
 	p[1] = pupils;
 	db_req_add(r,
 	    "SELECT pupil_id, external_id FROM pupil WHERE school_id = $1"
-	    " AND pupil_id = ANY ($2::bigint[])", 2, p);
+	    " AND pupil_id = ANY ($2::bigint[]) ORDER BY pupil_id", 2, p);
 	free(questions);
 	free(pupils);
 }
