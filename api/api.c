@@ -593,7 +593,7 @@ auth_cb(struct api_call *c, const struct db_reply *r)
 	}
 	res = r->results[0];
 	if (PQntuples(res) != 1) {
-		unauthorized(c, "the token is unknown or revoked");
+		unauthorized(c, "the token is unknown, revoked or expired");
 		return;
 	}
 	id.school_id = c->school_id;
@@ -617,14 +617,19 @@ route_cb(http_ctx *ctx, void *arg, const void *route_data)
 	struct evhttp_request *req = http_ctx_req(ctx);
 	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
-	char bytea[TOKEN_HASH_HEX + 2];
-	const char *params[2];
+	char bytea[TOKEN_HASH_HEX + 2], wall[40];
+	const char *params[3];
 	struct token_identity id;
 
 	p->def = route_data;
 	c->ctx = ctx;
 	c->app = app;
 	clock_now_iso(c->now, sizeof c->now);
+	if (p->def->roles == 0) {	/* public: no token, no idempotency */
+		if (body_ok(c))
+			p->def->h(c);
+		return;
+	}
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
 		unauthorized(c, "send Authorization: Bearer <token>");
 		return;
@@ -645,13 +650,17 @@ route_cb(http_ctx *ctx, void *arg, const void *route_data)
 		return;
 	}
 	snprintf(bytea, sizeof bytea, "\\x%s", p->token_hash);
+	/* Sessions end in real time, whatever the school's clock says. */
+	clock_format_iso(clock_wall_us(), wall, sizeof wall);
 	params[0] = c->school;
 	params[1] = bytea;
+	params[2] = wall;
 	api_query_db(c,
 	    "SELECT t.token_id, t.role, t.teacher_id FROM api_token t"
 	    " JOIN school s ON s.school_id = t.school_id AND s.active"
-	    " WHERE t.school_id = $1 AND t.hash = $2::bytea AND t.revoked_at IS NULL",
-	    2, params, auth_cb);
+	    " WHERE t.school_id = $1 AND t.hash = $2::bytea AND t.revoked_at IS NULL"
+	    " AND (t.expires_at IS NULL OR t.expires_at > $3::timestamptz)",
+	    3, params, auth_cb);
 }
 
 static void
@@ -671,6 +680,13 @@ api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     unsigned roles, api_handler h)
 {
 	route_add(s, method, pattern, roles, h, false);
+}
+
+void
+api_route_public(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    api_handler h)
+{
+	route_add(s, method, pattern, 0, h, false);
 }
 
 void

@@ -54,6 +54,13 @@ void api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
 void api_route_raw(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     unsigned roles, api_handler h);
 
+/*
+ * A route without a token (the dashboard's sign-in): the body is checked
+ * as for api_route; c->school is empty and the handler must not trust it.
+ */
+void api_route_public(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    api_handler h);
+
 const char *api_param(struct api_call *c, const char *name);
 /* A path parameter that must be a positive integer id; else answers 404. */
 bool api_param_id(struct api_call *c, const char *name, int64_t *out);
@@ -118,5 +125,9 @@ void responses_routes(http_server *s);
 void answer_ops_routes(http_server *s, struct app *app);
 /* Flags, the mastery grid, progress and checks (teachers.c). */
 void teachers_routes(http_server *s);
+/* Class units and progress over time, for the dashboard (progress.c). */
+void progress_routes(http_server *s);
+/* Sign-in links, sign-out and /v1/me (session.c). */
+void session_routes(http_server *s);
 
 #endif

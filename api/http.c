@@ -232,7 +232,9 @@ http_reply(http_ctx *c, int status, const char *content_type, struct evbuffer *b
 
 	if (content_type != NULL)
 		evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
+	/* API answers are never cached; static files set their own. */
+	if (evhttp_find_header(h, "Cache-Control") == NULL)
+		evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_send_reply(c->req, status, NULL, body);
 	secs = (double)(util_mono_ms() - c->start_ms) / 1000.0;

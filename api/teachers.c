@@ -16,27 +16,8 @@
 #include "flagjob.h"
 #include "log.h"
 #include "mastery.h"
+#include "scope.h"
 #include "util.h"
-
-/* $3: the teacher's id for a teacher's token, NULL otherwise. */
-#define CLASS_VISIBLE(k) \
-	" AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM class_teacher ct" \
-	" WHERE ct.school_id = " k ".school_id AND ct.class_id = " k ".class_id" \
-	" AND ct.active AND ct.teacher_id = $3::bigint))"
-
-#define PUPIL_VISIBLE(p) \
-	" AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM class_pupil cp" \
-	" JOIN class_teacher ct ON ct.school_id = cp.school_id AND ct.class_id = cp.class_id" \
-	" WHERE cp.school_id = " p ".school_id AND cp.pupil_id = " p ".pupil_id" \
-	" AND cp.active AND ct.active AND ct.teacher_id = $3::bigint))"
-
-#define LEVEL_NAMES "(ARRAY['emerging', 'developing', 'secure', 'mastery'])"
-
-static const char *
-teacher_param(struct api_call *c)
-{
-	return c->role == ROLE_TEACHER ? c->teacher : NULL;
-}
 
 /* ---- GET /v1/classes/{id}/flags ---- */
 
@@ -51,7 +32,9 @@ static const char flags_sql[] =
     "     CASE WHEN f.reasons & 2 <> 0 THEN 'fallen' END], NULL),"
     "   'pupils', f.pupils, 'class_pupils', f.class_pupils, 'fallen', f.fallen,"
     "   'class_recall', f.class_recall, 'class_recall_ahead', f.class_recall_ahead,"
-    "   'horizon_days', f.horizon_days, 'since', f.since, 'updated_at', f.updated_at)"
+    "   'horizon_days', f.horizon_days, 'since', f.since, 'updated_at', f.updated_at,"
+    "   'retaught_on', (SELECT t.retaught_on FROM taught t WHERE t.school_id = f.school_id"
+    "     AND t.class_id = f.class_id AND t.unit_id = f.unit_id))"
     "   ORDER BY f.status = 'forgotten' DESC, f.since, u.unit_id)"
     "  FROM flag f JOIN unit u ON u.school_id = f.school_id AND u.unit_id = f.unit_id"
     "  WHERE f.school_id = k.school_id AND f.class_id = k.class_id AND f.status <> 'none'),"
@@ -69,7 +52,7 @@ flags_get(struct api_call *c)
 		return;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	p[2] = teacher_param(c);
+	p[2] = scope_teacher(c);
 	api_query_db(c, flags_sql, 3, p, api_reply_row);
 }
 
@@ -188,7 +171,7 @@ mastery_get(struct api_call *c)
 		return;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	p[2] = teacher_param(c);
+	p[2] = scope_teacher(c);
 	p[3] = c->now;
 	req = api_req_new(c);
 	db_req_add(req, grid_class_sql, 4, p);
@@ -240,7 +223,7 @@ progress_get(struct api_call *c)
 	}
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	p[2] = teacher_param(c);
+	p[2] = scope_teacher(c);
 	p[3] = unit;
 	api_query_db(c, progress_sql, 4, p, api_reply_row);
 }

@@ -419,7 +419,24 @@ enrollment_remove_teacher(struct api_call *c)
 /* ---- taught ---- */
 
 static void
-taught_mark(struct api_call *c)
+taught_reply(struct api_call *c, const struct db_reply *r)
+{
+	if (r->status == DB_OK && PQntuples(r->results[0]) == 0) {
+		api_problem(c, 404, "not-found", "Not found", c->status == 200 ?
+		    "this class has not been taught that unit: mark it taught first" :
+		    "no such class or unit in this school");
+		return;
+	}
+	api_reply_row(c, r);
+}
+
+/*
+ * POST .../taught and .../retaught {"date": "YYYY-MM-DD"}: a class finished
+ * a unit, or taught a flagged one again (the unit must be taught already).
+ * No date: today in the school's own time zone.
+ */
+static void
+taught_write(struct api_call *c, bool again)
 {
 	int64_t cid, uid;
 	char *date = NULL, *sql;
@@ -446,22 +463,43 @@ taught_mark(struct api_call *c)
 	p[3] = api_param(c, "unit_id");
 	p[4] = date;
 	p[5] = c->now;
-	/* No date: today in the school's own time zone. */
-	sql = xasprintf(
-	    "INSERT INTO taught AS d (school_id, class_id, unit_id, taught_on, updated_at)"
-	    " SELECT k.school_id, k.class_id, $4::bigint,"
-	    " coalesce($5::date, ($6::timestamptz AT TIME ZONE s.tz)::date), $6::timestamptz"
-	    " FROM class k JOIN school s ON s.school_id = k.school_id"
-	    " WHERE k.school_id = $1 AND k.class_id = $2::bigint%s"
-	    " AND EXISTS (SELECT 1 FROM unit u WHERE u.school_id = k.school_id AND u.unit_id = $4::bigint)"
-	    " ON CONFLICT (school_id, class_id, unit_id) DO UPDATE SET taught_on = EXCLUDED.taught_on,"
-	    " updated_at = EXCLUDED.updated_at"
-	    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
-	    " 'taught_on', d.taught_on)::text", class_visible(c));
-	c->status = 201;
-	api_query_db(c, sql, 6, p, api_reply_row);
+	if (again)
+		sql = xasprintf(
+		    "UPDATE taught d SET retaught_on = coalesce($5::date,"
+		    " ($6::timestamptz AT TIME ZONE s.tz)::date), updated_at = $6::timestamptz"
+		    " FROM class k JOIN school s ON s.school_id = k.school_id"
+		    " WHERE k.school_id = $1 AND k.class_id = $2::bigint%s"
+		    " AND d.school_id = k.school_id AND d.class_id = k.class_id AND d.unit_id = $4::bigint"
+		    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
+		    " 'taught_on', d.taught_on, 'retaught_on', d.retaught_on)::text", class_visible(c));
+	else
+		sql = xasprintf(
+		    "INSERT INTO taught AS d (school_id, class_id, unit_id, taught_on, updated_at)"
+		    " SELECT k.school_id, k.class_id, $4::bigint,"
+		    " coalesce($5::date, ($6::timestamptz AT TIME ZONE s.tz)::date), $6::timestamptz"
+		    " FROM class k JOIN school s ON s.school_id = k.school_id"
+		    " WHERE k.school_id = $1 AND k.class_id = $2::bigint%s"
+		    " AND EXISTS (SELECT 1 FROM unit u WHERE u.school_id = k.school_id AND u.unit_id = $4::bigint)"
+		    " ON CONFLICT (school_id, class_id, unit_id) DO UPDATE SET taught_on = EXCLUDED.taught_on,"
+		    " updated_at = EXCLUDED.updated_at"
+		    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
+		    " 'taught_on', d.taught_on, 'retaught_on', d.retaught_on)::text", class_visible(c));
+	c->status = again ? 200 : 201;
+	api_query_db(c, sql, 6, p, taught_reply);
 	free(sql);
 	free(date);
+}
+
+static void
+taught_mark(struct api_call *c)
+{
+	taught_write(c, false);
+}
+
+static void
+retaught_mark(struct api_call *c)
+{
+	taught_write(c, true);
 }
 
 static void
@@ -500,7 +538,8 @@ taught_list(struct api_call *c)
 	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
 	sql = xasprintf(
 	    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object("
-	    "'unit_id', d.unit_id, 'taught_on', d.taught_on) ORDER BY d.taught_on, d.unit_id)"
+	    "'unit_id', d.unit_id, 'taught_on', d.taught_on, 'retaught_on', d.retaught_on)"
+	    " ORDER BY d.taught_on, d.unit_id)"
 	    " FROM taught d WHERE d.school_id = k.school_id AND d.class_id = k.class_id), '[]'),"
 	    " 'next_cursor', NULL)::text"
 	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
@@ -531,10 +570,14 @@ api_routes(http_server *s)
 	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/taught", R_READ, taught_list);
 	api_route(s, EVHTTP_REQ_POST, "/v1/classes/{id}/units/{unit_id}/taught",
 	    ROLE_ADMIN | ROLE_TEACHER, taught_mark);
+	api_route(s, EVHTTP_REQ_POST, "/v1/classes/{id}/units/{unit_id}/retaught",
+	    ROLE_ADMIN | ROLE_TEACHER, retaught_mark);
 	api_route(s, EVHTTP_REQ_DELETE, "/v1/classes/{id}/units/{unit_id}/taught",
 	    ROLE_ADMIN | ROLE_TEACHER, taught_undo);
 	admin_routes(s);
 	imports_routes(s);
 	responses_routes(s);
 	teachers_routes(s);
+	progress_routes(s);
+	session_routes(s);
 }

@@ -20,6 +20,7 @@ typedef struct batches batches;
 typedef struct answers answers;
 typedef struct flagjob flagjob;
 typedef struct checks checks;
+typedef struct dashboard dashboard;
 
 struct app {
 	struct event_base *base;
@@ -28,13 +29,14 @@ struct app {
 	db_pool *db;
 	migrate_set *migrations;
 	struct http_server *http;
-	token_cache *tokens;
+	token_cache *tokens;		/* checked API tokens, cleared on revocation */
 	batches *batches;		/* the daily batch job */
 	answers *answers;		/* answers in, group commit */
 	flagjob *flagjob;		/* mastery refresh, flags, digests */
 	checks *checks;			/* checks on demand */
-	struct alink_keys *link_keys;	/* answer links */		/* checked API tokens, cleared on revocation */
+	struct alink_keys *link_keys;	/* answer links */
 	struct push *push;		/* the webhook sender (push.h) */
+	dashboard *dashboard;		/* the dashboard's files; NULL if not installed */
 	bool ready;			/* READY=1 sent */
 	bool stopping;			/* SIGTERM seen: readyz says 503 */
 	uint64_t started_ms;

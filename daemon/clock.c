@@ -21,14 +21,18 @@ static struct {
 } clk;
 
 int64_t
-clock_now_us(void)
+clock_wall_us(void)
 {
 	struct timespec ts;
 
-	if (clk.manual)
-		return clk.now_us;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+clock_now_us(void)
+{
+	return clk.manual ? clk.now_us : clock_wall_us();
 }
 
 void

@@ -13,6 +13,11 @@
 
 /* Microseconds since the Unix epoch. */
 int64_t clock_now_us(void);
+/*
+ * The real time even in manual mode: for security timeouts (sign-in links,
+ * dashboard sessions) that live in the real world, not the school's.
+ */
+int64_t clock_wall_us(void);
 /* ISO 8601 UTC with microseconds, e.g. 2026-09-07T06:00:00.000000Z. */
 void clock_format_iso(int64_t us, char *buf, size_t len);
 /* clock_format_iso(clock_now_us()) */

@@ -24,14 +24,21 @@ static const char school_usage[] =
     "Europe/London (the default is UTC); the school's days and prompt times\n"
     "are counted in it.\n";
 
+static int token_link(const struct config *cfg, const char *sid, bool admin,
+    const char *teacher, const char *ttl);
+
 static const char token_usage[] =
     "usage: recalld [-c FILE] token create --school ID --role admin|teacher|integration\n"
     "                                      [--teacher ID] [--name LABEL]\n"
+    "       recalld [-c FILE] token link --school ID (--teacher ID | --admin) [--ttl DURATION]\n"
     "       recalld [-c FILE] token list --school ID\n"
     "       recalld [-c FILE] token revoke --school ID TOKEN_ID\n\n"
     "create prints a new token once; only its hash is stored, so keep it safe.\n"
     "Roles: admin (the whole school), teacher (their own classes: --teacher is\n"
-    "the teacher's id), integration (roster, questions and responses).\n";
+    "the teacher's id), integration (roster, questions and responses).\n"
+    "link prints a single-use sign-in link to the teachers' dashboard, valid\n"
+    "for DURATION (dashboard.link_ttl, 24h by default; e.g. 30m, 12h, 7d); it\n"
+    "opens a session of dashboard.session_ttl for that teacher (or an admin).\n";
 
 static PGconn *
 connect_db(const struct config *cfg)
@@ -183,11 +190,14 @@ token_main(int argc, char **argv, const struct config *cfg)
 		{ "role", required_argument, NULL, 'r' },
 		{ "teacher", required_argument, NULL, 't' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "admin", no_argument, NULL, 'a' },
+		{ "ttl", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmd, *school = NULL, *role = NULL, *teacher = NULL, *name = NULL;
+	const char *cmd, *school = NULL, *role = NULL, *teacher = NULL, *name = NULL, *ttl = NULL;
 	char sid[24], tid[24], now[40];
+	bool admin = false;
 	PGconn *pg = NULL;
 	PGresult *res;
 	int ch, code = 1;
@@ -206,6 +216,8 @@ token_main(int argc, char **argv, const struct config *cfg)
 		case 'r': role = optarg; break;
 		case 't': teacher = optarg; break;
 		case 'n': name = optarg; break;
+		case 'a': admin = true; break;
+		case 'l': ttl = optarg; break;
 		case 'h': fputs(token_usage, stdout); return 0;
 		default: fputs(token_usage, stderr); return EXIT_USAGE;
 		}
@@ -258,6 +270,8 @@ token_main(int argc, char **argv, const struct config *cfg)
 		/* The only time the token is ever shown. */
 		printf("%s\n", token);
 		code = 0;
+	} else if (strcmp(cmd, "link") == 0) {
+		code = token_link(cfg, sid, admin, teacher, ttl);
 	} else if (strcmp(cmd, "list") == 0 && optind == argc) {
 		const char *p[1] = { sid };
 
@@ -310,4 +324,75 @@ token_main(int argc, char **argv, const struct config *cfg)
 done:
 	PQfinish(pg);
 	return code;
+}
+
+/*
+ * `recalld token link`: store the hash of a single-use sign-in code and
+ * print the dashboard link that carries it. Expiry is real time (the
+ * link is used by a person, whatever a manual school clock says).
+ */
+static int
+token_link(const struct config *cfg, const char *sid, bool admin, const char *teacher,
+    const char *ttl)
+{
+	char code[TOKEN_MAX], hash[TOKEN_HASH_HEX], bytea[TOKEN_HASH_HEX + 2];
+	char tid[24], now[40], until[40];
+	int64_t ttl_ms = cfg->dashboard_link_ttl_ms;
+	const char *p[6];
+	PGconn *pg = NULL;
+	PGresult *res;
+	const char *base = cfg->http_public_url;
+	size_t blen = strlen(base);
+	int rc = 1;
+
+	if (admin == (teacher != NULL)) {
+		fputs("recalld token link: give --teacher ID or --admin (one of them)\n", stderr);
+		return EXIT_USAGE;
+	}
+	if (teacher != NULL && !parse_id(teacher, "--teacher", tid, sizeof tid))
+		return EXIT_USAGE;
+	if (ttl != NULL && (!config_parse_duration(ttl, &ttl_ms) || ttl_ms < 1000 ||
+	    ttl_ms > INT64_C(30) * 86400000)) {
+		fputs("recalld token link: --ttl must be a duration from 1s to 30d (e.g. 30m, 12h, 7d)\n",
+		    stderr);
+		return EXIT_USAGE;
+	}
+	if (!token_signin_generate(strtoll(sid, NULL, 10), code, sizeof code)) {
+		fputs("recalld: no randomness for a sign-in code\n", stderr);
+		return 1;
+	}
+	token_hash_hex(code, hash);
+	snprintf(bytea, sizeof bytea, "\\x%s", hash);
+	clock_format_iso(clock_wall_us(), now, sizeof now);
+	clock_format_iso(clock_wall_us() + ttl_ms * 1000, until, sizeof until);
+	if ((pg = connect_db(cfg)) == NULL)
+		return 1;
+	p[0] = sid;
+	p[1] = admin ? "admin" : "teacher";
+	p[2] = admin ? NULL : tid;
+	p[3] = bytea;
+	p[4] = now;
+	p[5] = until;
+	res = run(pg, "INSERT INTO signin_code (school_id, role, teacher_id, hash, created_at, expires_at)"
+	    " SELECT s.school_id, $2, $3::bigint, $4::bytea, $5::timestamptz, $6::timestamptz"
+	    " FROM school s WHERE s.school_id = $1::bigint AND ($3::bigint IS NULL OR EXISTS"
+	    "  (SELECT 1 FROM teacher t WHERE t.school_id = s.school_id AND t.teacher_id = $3::bigint"
+	    "  AND t.active)) RETURNING code_id", 6, p, "creating the sign-in link");
+	if (res == NULL)
+		goto done;
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "recalld: no school %s%s%s\n", sid,
+		    admin ? "" : " with an active teacher ", admin ? "" : tid);
+		PQclear(res);
+		goto done;
+	}
+	PQclear(res);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	/* The code rides in the fragment: browsers never send it to a server. */
+	printf("%.*s/dashboard/#signin=%s\n", (int)blen, base, code);
+	rc = 0;
+done:
+	PQfinish(pg);
+	return rc;
 }

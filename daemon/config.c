@@ -54,6 +54,12 @@ static const struct cfg_def cfg_table[] = {
 	  "read/write timeout of an HTTP connection", NULL },
 	{ "http", "public_url", CFG_STRING, OFF(http_public_url), "http://127.0.0.1:8080", 0, 0, 0,
 	  "the address pupils' answer links start with (as seen from their phones)", NULL },
+	{ "dashboard", "dir", CFG_STRING, OFF(dashboard_dir), PKGDATADIR "/dashboard", 0, 0, 0,
+	  "directory of the teachers' dashboard files, served under /dashboard/", NULL },
+	{ "dashboard", "session_ttl", CFG_DURATION, OFF(dashboard_session_ttl_ms), "12h", 0, 60000, INT64_C(30) * 86400000,
+	  "how long a dashboard sign-in lasts (real time, even with a manual clock)", NULL },
+	{ "dashboard", "link_ttl", CFG_DURATION, OFF(dashboard_link_ttl_ms), "24h", 0, 1000, INT64_C(30) * 86400000,
+	  "how long a `recalld token link` sign-in link stays valid by default", NULL },
 	{ "database", "url", CFG_STRING, OFF(database_url), "dbname=recalld", CFG_URL, 0, 0,
 	  "libpq connection string or postgresql:// URI", NULL },
 	{ "database", "pool_size", CFG_INT, OFF(database_pool_size), "4", 0, 1, 256,
@@ -159,6 +165,8 @@ parse_number(const char *s, enum cfg_type type, int64_t *out)
 			mult = 60000;
 		else if (strcmp(end, "h") == 0)
 			mult = 3600000;
+		else if (strcmp(end, "d") == 0)
+			mult = 86400000;
 		else
 			return false;
 	}
@@ -167,6 +175,12 @@ parse_number(const char *s, enum cfg_type type, int64_t *out)
 		return false;
 	*out = (int64_t)llround(v);
 	return true;
+}
+
+bool
+config_parse_duration(const char *s, int64_t *ms)
+{
+	return parse_number(s, CFG_DURATION, ms) && *ms >= 0;
 }
 
 /* 1 to 32 comma-separated durations, each 0..7 days. */

@@ -26,6 +26,10 @@ struct config {
 	int64_t http_timeout_ms;
 	char *http_public_url;
 
+	char *dashboard_dir;
+	int64_t dashboard_session_ttl_ms;
+	int64_t dashboard_link_ttl_ms;
+
 	char *database_url;
 	int64_t database_pool_size;
 	int64_t database_connect_timeout_ms;
@@ -76,6 +80,9 @@ void config_print(const struct config *c, FILE *fp);
  * Keys that need a restart are reported in the log and left alone.
  */
 void config_reload(struct config *cur, const struct config *next);
+
+/* "90s", "15m", "12h", "7d", "250ms" or plain seconds, into ms (>= 0). */
+bool config_parse_duration(const char *s, int64_t *ms) __attribute__((warn_unused_result));
 
 /* A connection string safe to log or print: passwords masked. */
 char *config_mask_url(const char *url);

@@ -51,6 +51,16 @@ bool flagjob_busy(const flagjob *f);
 /* Call before db_pool_free, without running the loop in between (LISTEN). */
 void flagjob_free(flagjob *f);
 
+/*
+ * Whether question q of school s counts: is scheduled, counts in its
+ * unit's number of questions for mastery and coverage, and is picked by
+ * checks. Self-rated questions count only where the school takes
+ * self-ratings, or a unit with some could never reach Secure. One rule,
+ * used by every statement that counts or picks questions.
+ */
+#define QUESTION_COUNTS(q, s) \
+	"(" q ".active AND (" q ".kind <> 'self' OR " s ".self_rating))"
+
 /* ---- a school's settings, as the job and the grid read them ---- */
 
 /*

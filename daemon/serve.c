@@ -17,6 +17,7 @@
 #include "batches.h"
 #include "checks.h"
 #include "clock.h"
+#include "dashboard.h"
 #include "endpoints.h"
 #include "flagjob.h"
 #include "http.h"
@@ -245,6 +246,7 @@ serve_free(struct serve *sv)
 	db_pool_free(sv->app.db);
 	migrate_set_free(sv->app.migrations);
 	token_cache_free(sv->app.tokens);
+	dashboard_free(sv->app.dashboard);
 	clock_unsubscribe_all();
 	if (sv->app.base != NULL)
 		event_base_free(sv->app.base);
@@ -359,7 +361,14 @@ serve_main(struct config *cfg, const char *config_path)
 	ho.max_headers = cfg->http_max_headers;
 	ho.timeout_ms = cfg->http_timeout_ms;
 	app->http = http_server_new(app->base, &ho, app);
+	app->dashboard = dashboard_load(cfg->dashboard_dir, err, sizeof err);
+	if (app->dashboard == NULL)
+		log_warnx("serve", "no dashboard", "err=\"%s\"", err);
+	else
+		log_info("serve", "dashboard loaded", "dir=%s files=%zu", cfg->dashboard_dir,
+		    dashboard_nfiles(app->dashboard));
 	ops_routes(app->http);
+	dashboard_routes(app->http);
 	api_routes(app->http);
 	endpoints_routes(app->http);
 	answer_ops_routes(app->http, app);

@@ -19,8 +19,8 @@
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-bool
-token_generate(int64_t school_id, char *out, size_t outlen)
+static bool
+generate(const char *prefix, int64_t school_id, char *out, size_t outlen)
 {
 	unsigned char raw[SECRET_BYTES + 1] = { 0 };
 	char secret[SECRET_CHARS + 1];
@@ -35,18 +35,18 @@ token_generate(int64_t school_id, char *out, size_t outlen)
 		secret[n++] = b64url[v & 0x3f];
 	}
 	secret[n] = '\0';
-	n = snprintf(out, outlen, "rcl_%" PRId64 "_%s", school_id, secret);
+	n = snprintf(out, outlen, "%s%" PRId64 "_%s", prefix, school_id, secret);
 	return n > 0 && (size_t)n < outlen;
 }
 
-bool
-token_parse(const char *token, int64_t *school_id)
+static bool
+parse(const char *prefix, const char *token, int64_t *school_id)
 {
 	const char *p, *us;
 	char *end;
 	long long id;
 
-	if (strncmp(token, "rcl_", 4) != 0)
+	if (strncmp(token, prefix, 4) != 0)
 		return false;
 	p = token + 4;
 	if ((us = strchr(p, '_')) == NULL || us == p || us - p > 18)
@@ -65,6 +65,30 @@ token_parse(const char *token, int64_t *school_id)
 			return false;
 	*school_id = id;
 	return true;
+}
+
+bool
+token_generate(int64_t school_id, char *out, size_t outlen)
+{
+	return generate("rcl_", school_id, out, outlen);
+}
+
+bool
+token_parse(const char *token, int64_t *school_id)
+{
+	return parse("rcl_", token, school_id);
+}
+
+bool
+token_signin_generate(int64_t school_id, char *out, size_t outlen)
+{
+	return generate("rcs_", school_id, out, outlen);
+}
+
+bool
+token_signin_parse(const char *code, int64_t *school_id)
+{
+	return parse("rcs_", code, school_id);
 }
 
 void

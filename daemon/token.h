@@ -20,6 +20,14 @@ bool token_generate(int64_t school_id, char *out, size_t outlen)
 /* Check the shape and read the school id; false for anything malformed. */
 bool token_parse(const char *token, int64_t *school_id)
     __attribute__((warn_unused_result));
+/*
+ * Sign-in codes for the dashboard's links read "rcs_<school_id>_<secret>",
+ * the same shape with another prefix, so one can never pass for the other.
+ */
+bool token_signin_generate(int64_t school_id, char *out, size_t outlen)
+    __attribute__((warn_unused_result));
+bool token_signin_parse(const char *code, int64_t *school_id)
+    __attribute__((warn_unused_result));
 /* Lower-case hex SHA-256 of the token, for the bytea column ('\x' || hex). */
 void token_hash_hex(const char *token, char out[TOKEN_HASH_HEX]);
 

@@ -1,0 +1,465 @@
+/*
+ * test_dashboard.c: what the teachers' dashboard stands on, over real HTTP
+ * against the real daemon: its static files (types, CSP, ETag, 304, no
+ * path tricks), sign-in links (single use, expiry, bad codes), sessions
+ * (expiry, sign-out), /v1/me, a class's units with taught and re-taught
+ * dates, and progress week by week rebuilt from the reviews, with scoping
+ * (another class's teacher, another school: 404).
+ *
+ * The school: class 21 (teacher 41; pupils 31, 32) was taught unit 11
+ * (4 questions) on Tuesday 2026-09-01; unit 12 is not taught. On 09-02
+ * pupil 31 answered every question of unit 11 leaving stability 100 days,
+ * pupil 32 leaving 3 days. Today is Tuesday 2026-09-29 in London.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "apitest.h"
+#include "pgtest.h"
+
+static char admin[128], teacher1[128], teacher2[128], other[128];
+static char conninfo[512], webdir[256];
+
+#define MUST(x) do { if (!(x)) { fprintf(stderr, "test_dashboard: set-up failed: %s\n", #x); \
+	return EXIT_FAILURE; } } while (0)
+
+static long
+call(const char *method, const char *token, const char *path, const char *json, json_t **body)
+{
+	long status = 0;
+	json_t *b = api_call(method, path, token, json ? "application/json" : NULL, json, &status,
+	    NULL, NULL);
+
+	if (body != NULL)
+		*body = b;
+	else
+		json_decref(b);
+	return status;
+}
+
+/* ---- static files ---- */
+
+START_TEST(test_static)
+{
+	long st = 0;
+	char *raw = NULL, *hdr = NULL, etag[80], buf[400], inm[100];
+	const char *extra[2] = { inm, NULL };
+
+	api_call("GET", "/dashboard", NULL, NULL, NULL, &st, NULL, &hdr);
+	ck_assert_int_eq(st, 301);
+	ck_assert_str_eq(apitest_header(hdr, "Location", buf, sizeof buf), "/dashboard/");
+	free(hdr);
+
+	api_call("GET", "/dashboard/", NULL, NULL, NULL, &st, &raw, &hdr);
+	ck_assert_int_eq(st, 200);
+	ck_assert_str_eq(raw, "<!doctype html><title>t</title>\n");
+	ck_assert_str_eq(apitest_header(hdr, "Content-Type", buf, sizeof buf), "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(strstr(apitest_header(hdr, "Content-Security-Policy", buf, sizeof buf),
+	    "default-src 'none'; script-src 'self'"));
+	ck_assert_str_eq(apitest_header(hdr, "Cache-Control", buf, sizeof buf), "no-cache");
+	ck_assert_str_eq(apitest_header(hdr, "X-Content-Type-Options", buf, sizeof buf), "nosniff");
+	ck_assert_ptr_nonnull(apitest_header(hdr, "ETag", etag, sizeof etag));
+	free(raw);
+	free(hdr);
+
+	/* Revalidation: the same ETag is a 304 with no body. */
+	snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+	api_call_ex("GET", "/dashboard/", NULL, NULL, NULL, 0, extra, &st, &raw, NULL);
+	ck_assert_int_eq(st, 304);
+	ck_assert_str_eq(raw != NULL ? raw : "", "");
+	free(raw);
+
+	api_call("GET", "/dashboard/app.js", NULL, NULL, NULL, &st, &raw, &hdr);
+	ck_assert_int_eq(st, 200);
+	ck_assert_str_eq(apitest_header(hdr, "Content-Type", buf, sizeof buf),
+	    "text/javascript; charset=utf-8");
+	ck_assert_str_eq(raw, "'use strict';\n");
+	free(raw);
+	free(hdr);
+
+	/* Nothing outside the directory, no dot files, nothing unknown. */
+	ck_assert_int_eq(call("GET", NULL, "/dashboard/nope.js", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", NULL, "/dashboard/.secret.js", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", NULL, "/dashboard/notes.bak", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", NULL, "/dashboard/..%2f..%2fetc%2fpasswd", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", NULL, "/dashboard/%2e%2e", NULL, NULL), 404);
+	ck_assert_int_eq(call("POST", NULL, "/dashboard/app.js", "{}", NULL), 405);
+}
+END_TEST
+
+/* ---- sign-in links and sessions ---- */
+
+/* `recalld token link` for args; the code from the printed link into code. */
+static bool
+make_link(char *code, size_t len, const char *teacher)
+{
+	char *out = NULL, *p;
+	int rc = teacher != NULL ?
+	    apitest_recalld(&out, "token", "link", "--school", "1", "--teacher", teacher, (char *)NULL) :
+	    apitest_recalld(&out, "token", "link", "--school", "1", "--admin", (char *)NULL);
+	bool ok = false;
+
+	if (rc == 0 && out != NULL && strncmp(out, "http://127.0.0.1:", 17) == 0 &&
+	    (p = strstr(out, "/dashboard/#signin=")) != NULL) {
+		snprintf(code, len, "%s", p + strlen("/dashboard/#signin="));
+		code[strcspn(code, "\n")] = '\0';
+		ok = strncmp(code, "rcs_1_", 6) == 0;
+	}
+	free(out);
+	return ok;
+}
+
+static long
+signin(const char *code, char *token, size_t len)
+{
+	char body[256];
+	json_t *b = NULL;
+	long st;
+
+	snprintf(body, sizeof body, "{\"code\": \"%s\"}", code);
+	st = call("POST", NULL, "/v1/auth/signin", body, &b);
+	if (st == 201 && token != NULL)
+		snprintf(token, len, "%s", json_string_value(json_object_get(b, "token")));
+	json_decref(b);
+	return st;
+}
+
+START_TEST(test_signin)
+{
+	char code[128], code2[128], session[128], body[256];
+	json_t *b = NULL;
+	char *out = NULL;
+
+	ck_assert(make_link(code, sizeof code, "41"));
+	ck_assert_int_eq(signin(code, session, sizeof session), 201);
+	ck_assert_int_eq(strncmp(session, "rcl_1_", 6), 0);
+
+	/* The session is the teacher's, and it ends on its own. */
+	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, &b), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "role")), "teacher");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(b, "teacher"), "id")), 41);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "teacher"),
+	    "given_name")), "Joy");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "school"),
+	    "local_date")), "2026-09-29");
+	ck_assert(json_is_string(json_object_get(b, "expires_at")));
+	json_decref(b);
+	ck_assert_int_eq(call("GET", session, "/v1/classes/21/flags", NULL, NULL), 200);
+	ck_assert_int_eq(call("GET", session, "/v1/pupils", NULL, NULL), 200);
+
+	/* Single use: the second time says so. */
+	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin",
+	    (snprintf(body, sizeof body, "{\"code\": \"%s\"}", code), body), &b), 410);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "type")), "/problems/signin-link-used");
+	json_decref(b);
+
+	/* Expired, unknown, tampered, malformed, wrong types. */
+	ck_assert(make_link(code2, sizeof code2, NULL));
+	free(apitest_sql("UPDATE signin_code SET expires_at = now() - interval '1 minute'"
+	    " WHERE code_id = (SELECT max(code_id) FROM signin_code)"));
+	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin",
+	    (snprintf(body, sizeof body, "{\"code\": \"%s\"}", code2), body), &b), 410);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "type")), "/problems/signin-link-expired");
+	json_decref(b);
+	code2[strlen(code2) - 1] = code2[strlen(code2) - 1] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(signin(code2, NULL, 0), 401);
+	code2[4] = '2';	/* another school's id on this secret */
+	ck_assert_int_eq(signin(code2, NULL, 0), 401);
+	ck_assert_int_eq(signin(admin, NULL, 0), 401);	/* a token is not a code */
+	ck_assert_int_eq(signin("rcs_1_x", NULL, 0), 401);
+	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin", "{\"code\": ", NULL), 400);
+	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin", "{\"code\": 7}", NULL), 422);
+	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin", "{\"code\": \"a\", \"x\": 1}", NULL), 422);
+	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin", "[]", NULL), 400);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM api_token WHERE expires_at IS NOT NULL"), 1);
+
+	/* A teacher no longer active gets no session from an old link. */
+	ck_assert(make_link(code2, sizeof code2, "42"));
+	free(apitest_sql("UPDATE teacher SET active = false WHERE teacher_id = 42"));
+	ck_assert_int_eq(signin(code2, NULL, 0), 401);
+	free(apitest_sql("UPDATE teacher SET active = true WHERE teacher_id = 42"));
+
+	/* The CLI refuses what makes no sense. */
+	ck_assert_int_eq(apitest_recalld(&out, "token", "link", "--school", "1", (char *)NULL), 2);
+	free(out);
+	ck_assert_int_eq(apitest_recalld(&out, "token", "link", "--school", "1", "--admin",
+	    "--teacher", "41", (char *)NULL), 2);
+	free(out);
+	ck_assert_int_eq(apitest_recalld(&out, "token", "link", "--school", "1", "--admin",
+	    "--ttl", "soon", (char *)NULL), 2);
+	free(out);
+	ck_assert_int_eq(apitest_recalld(&out, "token", "link", "--school", "1", "--teacher", "999",
+	    (char *)NULL), 1);
+	free(out);
+
+	/* Signing out ends the session at once. */
+	ck_assert_int_eq(call("POST", session, "/v1/auth/signout", NULL, &b), 200);
+	ck_assert(json_is_true(json_object_get(b, "signed_out")));
+	json_decref(b);
+	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 401);
+
+	/* A session past its end is refused (checked before any cache holds it). */
+	ck_assert(make_link(code, sizeof code, NULL));
+	ck_assert_int_eq(signin(code, session, sizeof session), 201);
+	free(apitest_sql("UPDATE api_token SET expires_at = now() - interval '1 second'"
+	    " WHERE token_id = (SELECT max(token_id) FROM api_token)"));
+	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 401);
+
+	/* Signing out with a long-lived token only forgets it on the page. */
+	ck_assert_int_eq(call("POST", teacher2, "/v1/auth/signout", NULL, &b), 200);
+	ck_assert(json_is_false(json_object_get(b, "signed_out")));
+	json_decref(b);
+	ck_assert_int_eq(call("GET", teacher2, "/v1/me", NULL, NULL), 200);
+}
+END_TEST
+
+START_TEST(test_me)
+{
+	json_t *b = NULL;
+
+	ck_assert_int_eq(call("GET", admin, "/v1/me", NULL, &b), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "role")), "admin");
+	ck_assert(json_is_null(json_object_get(b, "teacher")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "school"), "name")), "A");
+	json_decref(b);
+	ck_assert_int_eq(call("GET", NULL, "/v1/me", NULL, NULL), 401);
+}
+END_TEST
+
+/* ---- units, taught and re-taught ---- */
+
+START_TEST(test_units)
+{
+	json_t *b = NULL, *items, *u;
+
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/units", NULL, &b), 200);
+	items = json_object_get(b, "items");
+	ck_assert_int_eq(json_array_size(items), 2);
+	u = json_array_get(items, 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "id")), 11);
+	ck_assert_str_eq(json_string_value(json_object_get(u, "taught_on")), "2026-09-01");
+	ck_assert(json_is_null(json_object_get(u, "retaught_on")));
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "questions")), 4);
+	ck_assert_str_eq(json_string_value(json_object_get(u, "flag")), "none");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(u, "course"), "name")),
+	    "KS3 Science");
+	u = json_array_get(items, 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(u, "id")), 12);
+	ck_assert(json_is_null(json_object_get(u, "taught_on")));
+	json_decref(b);
+
+	/* Re-taught: only a taught unit, only in the teacher's own class. */
+	ck_assert_int_eq(call("POST", teacher1, "/v1/classes/21/units/12/retaught", "{}", &b), 404);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(b, "detail")), "taught first"));
+	json_decref(b);
+	ck_assert_int_eq(call("POST", teacher2, "/v1/classes/21/units/11/retaught", "{}", NULL), 404);
+	ck_assert_int_eq(call("POST", other, "/v1/classes/21/units/11/retaught", "{}", NULL), 404);
+	ck_assert_int_eq(call("POST", teacher1, "/v1/classes/21/units/11/retaught",
+	    "{\"date\": \"yesterday\"}", NULL), 422);
+	ck_assert_int_eq(call("POST", teacher1, "/v1/classes/21/units/11/retaught",
+	    "{\"day\": \"2026-09-28\"}", NULL), 422);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM taught WHERE retaught_on IS NOT NULL"), 0);
+	ck_assert_int_eq(call("POST", teacher1, "/v1/classes/21/units/11/retaught",
+	    "{\"date\": \"2026-09-28\"}", &b), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "retaught_on")), "2026-09-28");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "taught_on")), "2026-09-01");
+	json_decref(b);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/taught", NULL, &b), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(b, "items"), 0),
+	    "retaught_on")), "2026-09-28");
+	json_decref(b);
+
+	ck_assert_int_eq(call("GET", teacher2, "/v1/classes/21/units", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", other, "/v1/classes/21/units", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/99/units", NULL, NULL), 404);
+}
+END_TEST
+
+/* ---- progress week by week ---- */
+
+static double
+share_at(json_t *b, size_t unit, size_t week)
+{
+	json_t *v = json_array_get(json_object_get(json_array_get(json_object_get(b, "units"), unit),
+	    "secure_share"), week);
+
+	return json_is_null(v) ? -1.0 : json_real_value(v);
+}
+
+static const char *
+level_at(json_t *b, size_t week)
+{
+	return json_string_value(json_array_get(json_object_get(json_array_get(json_object_get(
+	    json_object_get(b, "pupil"), "units"), 0), "levels"), week));
+}
+
+START_TEST(test_progress)
+{
+	json_t *b = NULL, *weeks;
+
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress", NULL, &b), 200);
+	weeks = json_object_get(b, "weeks");
+	ck_assert_int_eq(json_array_size(weeks), 5);
+	ck_assert_str_eq(json_string_value(json_array_get(weeks, 0)), "2026-09-01");
+	ck_assert_str_eq(json_string_value(json_array_get(weeks, 4)), "2026-09-29");
+	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 1);
+	ck_assert(json_is_null(json_object_get(b, "pupil")));
+	/* Taught, nothing answered yet; both secure a week on; then pupil 32's 3 days fade. */
+	ck_assert_double_eq(share_at(b, 0, 0), 0.0);
+	ck_assert_double_eq(share_at(b, 0, 1), 1.0);
+	ck_assert_double_eq(share_at(b, 0, 2), 0.5);
+	ck_assert_double_eq(share_at(b, 0, 4), 0.5);
+	json_decref(b);
+
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=31", NULL, &b), 200);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(b, "pupil"), "id")), 31);
+	ck_assert_str_eq(level_at(b, 0), "emerging");
+	ck_assert_str_eq(level_at(b, 1), "mastery");
+	ck_assert_str_eq(level_at(b, 4), "mastery");
+	json_decref(b);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=32", NULL, &b), 200);
+	ck_assert_str_eq(level_at(b, 1), "secure");
+	ck_assert_str_eq(level_at(b, 2), "developing");
+	json_decref(b);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?weeks=2", NULL, &b), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "weeks")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(b, "weeks"), 0)), "2026-09-22");
+	json_decref(b);
+
+	/* A class with nothing taught: today only, no units. */
+	ck_assert_int_eq(call("GET", teacher2, "/v1/classes/22/progress", NULL, &b), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "weeks")), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 0);
+	json_decref(b);
+
+	/* Bad input and scoping. */
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=x", NULL, NULL), 422);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?weeks=0", NULL, NULL), 422);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?weeks=53", NULL, NULL), 422);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=35", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=37", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", teacher2, "/v1/classes/21/progress", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", other, "/v1/classes/21/progress", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", other, "/v1/classes/21/progress?pupil_id=31", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/23/progress", NULL, NULL), 404);
+}
+END_TEST
+
+static const char setup_sql[] =
+    "INSERT INTO course (school_id, course_id, external_id, name, updated_at) VALUES"
+    " (1, 1, 'sci', 'KS3 Science', now()), (2, 2, 'b-sci', 'Science', now());"
+    "INSERT INTO unit (school_id, unit_id, course_id, external_id, name, position, updated_at) VALUES"
+    " (1, 11, 1, 'cells', 'Cells', 1, now()), (1, 12, 1, 'forces', 'Forces', 2, now()),"
+    " (2, 13, 2, 'b-cells', 'Cells', 1, now());"
+    "INSERT INTO question (school_id, question_id, unit_id, external_id, kind, prompt, choices,"
+    " correct_choice, updated_at)"
+    " SELECT 1, 100 + i, 11, 'c' || i, 'mcq', 'Cells question ' || i, '[\"a\", \"b\"]'::jsonb, 1, now()"
+    " FROM generate_series(1, 4) i UNION ALL"
+    " SELECT 1, 200 + i, 12, 'f' || i, 'mcq', 'Forces question ' || i, '[\"a\", \"b\"]'::jsonb, 0, now()"
+    " FROM generate_series(1, 2) i;"
+    "INSERT INTO class (school_id, class_id, external_id, name, course_id, updated_at) VALUES"
+    " (1, 21, '8a', '8A Science', 1, now()), (1, 22, '8b', '8B Science', 1, now()),"
+    " (2, 23, 'b-8a', 'B 8A', 2, now());"
+    "INSERT INTO pupil (school_id, pupil_id, external_id, given_name, family_name, updated_at) VALUES"
+    " (1, 31, 'p31', 'Ada', 'L', now()), (1, 32, 'p32', 'Ben', NULL, now()),"
+    " (1, 35, 'p35', NULL, NULL, now()), (2, 37, 'p37', NULL, NULL, now());"
+    "INSERT INTO class_pupil (school_id, class_id, pupil_id, updated_at) VALUES"
+    " (1, 21, 31, now()), (1, 21, 32, now()), (1, 22, 35, now()), (2, 23, 37, now());"
+    "INSERT INTO teacher (school_id, teacher_id, external_id, given_name, family_name, updated_at)"
+    " VALUES (1, 41, 't41', 'Joy', 'Okafor', now()), (1, 42, 't42', NULL, NULL, now());"
+    "INSERT INTO class_teacher (school_id, class_id, teacher_id, updated_at) VALUES"
+    " (1, 21, 41, now()), (1, 22, 42, now());"
+    "INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at) VALUES"
+    " (1, 21, 11, '2026-09-01', now());"
+    "INSERT INTO review (school_id, pupil_id, question_id, reviewed_at, rating, correct,"
+    " elapsed_days, retrievability, stability, difficulty)"
+    " SELECT 1, p, 100 + i, '2026-09-02 16:00+01', 3, true, 0, 1, CASE p WHEN 31 THEN 100 ELSE 3 END, 5"
+    " FROM generate_series(1, 4) i, (VALUES (31), (32)) v(p);"
+    "SELECT 1";
+
+int
+main(void)
+{
+	Suite *s = suite_create("dashboard");
+	TCase *tc = tcase_create("dashboard");
+	SRunner *sr;
+	FILE *fp;
+	int failed, code;
+
+	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
+	apitest_env(conninfo, "5s");
+	setenv("RECALLD_CLOCK_MODE", "manual", 1);
+	setenv("RECALLD_CLOCK_START", "2026-09-29T12:00:00Z", 1);
+	/* Our own dashboard files: this tests the serving, not the page. */
+	snprintf(webdir, sizeof webdir, "/tmp/recalld-web.%ld", (long)getpid());
+	MUST(mkdir(webdir, 0700) == 0);
+	setenv("RECALLD_DASHBOARD_DIR", webdir, 1);
+	{
+		static const char *const files[][2] = {
+			{ "index.html", "<!doctype html><title>t</title>\n" },
+			{ "app.js", "'use strict';\n" },
+			{ ".secret.js", "no\n" },
+			{ "notes.bak", "no\n" },
+		};
+		char path[400];
+
+		for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+			snprintf(path, sizeof path, "%s/%s", webdir, files[i][0]);
+			MUST((fp = fopen(path, "w")) != NULL);
+			fputs(files[i][1], fp);
+			fclose(fp);
+		}
+	}
+	MUST(0 == apitest_recalld(NULL, "migrate", (char *)NULL));
+	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "A", "--tz",
+	    "Europe/London", (char *)NULL));
+	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "B", "--tz",
+	    "Europe/London", (char *)NULL));
+	apitest_db_open(conninfo);
+	{
+		char *ok = apitest_sql("%s", setup_sql);
+		MUST(ok != NULL);
+		free(ok);
+	}
+	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
+	MUST(apitest_token(teacher1, sizeof teacher1, "1", "teacher", "41"));
+	MUST(apitest_token(teacher2, sizeof teacher2, "1", "teacher", "42"));
+	MUST(apitest_token(other, sizeof other, "2", "admin", NULL));
+	if (!apitest_daemon_start()) {
+		apitest_daemon_dump_log();
+		return EXIT_FAILURE;
+	}
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_static);
+	tcase_add_test(tc, test_signin);
+	tcase_add_test(tc, test_me);
+	tcase_add_test(tc, test_units);
+	tcase_add_test(tc, test_progress);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	code = apitest_daemon_stop();
+	if (failed != 0 || code != 0)
+		apitest_daemon_dump_log();
+	apitest_db_close();
+	apitest_daemon_cleanup();
+	pgtest_destroy();
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", webdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "test_dashboard: could not remove %s\n", webdir);
+	}
+	return failed == 0 && code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
