@@ -69,6 +69,28 @@ maybe_string(const char *s)
 	return s != NULL ? json_string(s) : json_null();
 }
 
+/*
+ * Whether pupil p is behind unit u's stored flag, by the flags' own rule
+ * (today for a forgotten unit, at the horizon for an at-risk one): what
+ * lets the page say "2 units are being forgotten by 11 of 28 pupils".
+ */
+static bool
+behind_flag(flagjob_class *k, size_t u, size_t p, const struct flagjob_school *set,
+    const mastery_result *now)
+{
+	flags_status st = flagjob_class_unit(k, u)->flag;
+	int high = flagjob_class_high(k, u, p);
+	mastery_result ahead;
+	flags_pupil fp;
+
+	if (st == FLAG_NONE)
+		return false;
+	flagjob_class_assess(k, u, p, set->model, &set->mastery,
+	    set->today + set->flags.horizon_days, &ahead);
+	fp = flags_pupil_from_mastery(high >= 0 ? (mastery_level)high : MASTERY_EMERGING, now, &ahead);
+	return flags_pupil_concerned(&set->flags, &fp, st == FLAG_AT_RISK);
+}
+
 static void
 grid_read(struct api_call *c, const struct db_reply *r)
 {
@@ -79,7 +101,7 @@ grid_read(struct api_call *c, const struct db_reply *r)
 	uint32_t (*levels)[4];
 	double *recall_sum;
 	uint32_t *recall_n;
-	size_t nu, np;
+	size_t nu, np, n_behind = 0, n_flagged = 0;
 	char err[256];
 
 	if (r->status != DB_OK) {
@@ -109,8 +131,11 @@ grid_read(struct api_call *c, const struct db_reply *r)
 		const struct flagjob_pupil *pu = flagjob_class_pupil(k, p);
 		json_t *cells = json_array();
 
+		bool behind_any = false;
+
 		for (size_t u = 0; u < nu; u++) {
 			mastery_result m;
+			bool behind;
 
 			flagjob_class_assess(k, u, p, set.model, &set.mastery, set.today, &m);
 			levels[u][m.level]++;
@@ -118,14 +143,18 @@ grid_read(struct api_call *c, const struct db_reply *r)
 				recall_sum[u] += m.mean_recall_seen;
 				recall_n[u]++;
 			}
-			json_array_append_new(cells, json_pack("{s:I, s:s, s:f, s:f, s:i, s:i}",
+			behind = behind_flag(k, u, p, &set, &m);
+			behind_any |= behind;
+			json_array_append_new(cells, json_pack("{s:I, s:s, s:f, s:f, s:i, s:i, s:b}",
 			    "unit_id", (json_int_t)flagjob_class_unit(k, u)->id,
 			    "level", mastery_level_name(m.level),
 			    "recall", m.mean_recall,
 			    "coverage", m.coverage,
 			    "reviewed", (int)m.n_reviewed,
-			    "questions", (int)m.n_questions));
+			    "questions", (int)m.n_questions,
+			    "behind_flag", behind));
 		}
+		n_behind += behind_any;
 		json_array_append_new(pupils, json_pack("{s:I, s:s, s:o, s:o, s:o}",
 		    "id", (json_int_t)pu->id, "external_id", pu->external_id,
 		    "given_name", maybe_string(pu->given_name),
@@ -136,9 +165,11 @@ grid_read(struct api_call *c, const struct db_reply *r)
 	for (size_t u = 0; u < nu; u++) {
 		const struct flagjob_unit *un = flagjob_class_unit(k, u);
 
-		json_array_append_new(units, json_pack("{s:I, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i},"
+		n_flagged += un->flag != FLAG_NONE;
+		json_array_append_new(units, json_pack("{s:I, s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i},"
 		    " s:o}",
 		    "id", (json_int_t)un->id, "name", un->name, "taught_on", un->taught_on,
+		    "flag", flags_status_name(un->flag),
 		    "questions", (int)un->n_questions,
 		    "levels", "emerging", (int)levels[u][MASTERY_EMERGING],
 		    "developing", (int)levels[u][MASTERY_DEVELOPING],
@@ -147,10 +178,12 @@ grid_read(struct api_call *c, const struct db_reply *r)
 		    "class_recall", recall_n[u] > 0 ? json_real(recall_sum[u] / recall_n[u]) :
 		    json_null()));
 	}
-	body = json_pack("{s:{s:I, s:s}, s:s, s:o, s:o}",
+	body = json_pack("{s:{s:I, s:s}, s:s, s:{s:i, s:i, s:i}, s:o, s:o}",
 	    "class", "id", (json_int_t)strtoll(api_param(c, "id"), NULL, 10),
 	    "name", PQgetvalue(cr, 0, 0),
 	    "local_date", set.local_date,
+	    "behind_flags", "units", (int)n_flagged, "pupils", (int)n_behind,
+	    "class_pupils", (int)np,
 	    "units", units, "pupils", pupils);
 	free(levels);
 	free(recall_sum);

@@ -59,6 +59,20 @@ struct class_eval {
 	double mean_recall;
 };
 
+static bool
+pupil_fallen(const flags_pupil *p, bool ahead)
+{
+	return p->previous >= MASTERY_SECURE && (ahead ? p->ahead : p->now) < MASTERY_SECURE;
+}
+
+bool
+flags_pupil_concerned(const flags_thresholds *t, const flags_pupil *p, bool ahead)
+{
+	double recall = ahead ? p->recall_ahead : p->recall_now;
+
+	return pupil_fallen(p, ahead) || (p->evidence && recall < t->recall);
+}
+
 static void
 class_eval(const flags_thresholds *t, const flags_pupil *pupils, size_t n,
     bool ahead, struct class_eval *e)
@@ -68,20 +82,15 @@ class_eval(const flags_thresholds *t, const flags_pupil *pupils, size_t n,
 	*e = (struct class_eval){ 0 };
 	for (size_t i = 0; i < n; i++) {
 		const flags_pupil *p = &pupils[i];
-		mastery_level level = ahead ? p->ahead : p->now;
-		double recall = ahead ? p->recall_ahead : p->recall_now;
-		bool fallen = p->previous >= MASTERY_SECURE &&
-		    level < MASTERY_SECURE;
-		bool low = false;
+		bool fallen = pupil_fallen(p, ahead);
 
 		if (p->evidence) {
 			e->n_evidence++;
-			sum += recall;
-			low = recall < t->recall;
+			sum += ahead ? p->recall_ahead : p->recall_now;
 		}
 		if (fallen)
 			e->n_fallen++;
-		if (fallen || low)
+		if (flags_pupil_concerned(t, p, ahead))
 			e->n_concerned++;
 	}
 	if (e->n_evidence > 0) {

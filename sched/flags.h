@@ -101,6 +101,13 @@ typedef struct flags_result {
 void flags_assess(const flags_thresholds *t, const flags_pupil *pupils,
     size_t n, int32_t today, const flags_state *prev, flags_result *out);
 
+/*
+ * Whether one pupil is behind a flag (counted in n_concerned): fallen, or
+ * with evidence and their own recall below the threshold; at the horizon
+ * when ahead (an at-risk flag), else today.
+ */
+bool flags_pupil_concerned(const flags_thresholds *t, const flags_pupil *p, bool ahead);
+
 /* "none", "at_risk", "forgotten"; "?" otherwise. */
 const char *flags_status_name(flags_status s);
 

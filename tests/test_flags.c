@@ -246,6 +246,28 @@ START_TEST(test_at_risk_fall)
 }
 END_TEST
 
+/* One pupil at a time, as the grid asks: the same rule as n_concerned. */
+START_TEST(test_pupil_concerned)
+{
+	flags_pupil p = steady(MASTERY_SECURE, 0.85), none = { 0 };
+
+	ck_assert(!flags_pupil_concerned(&th, &p, false));
+	p.recall_ahead = 0.69;
+	ck_assert(!flags_pupil_concerned(&th, &p, false));
+	ck_assert(flags_pupil_concerned(&th, &p, true));	/* below 0.7 in 7 days */
+	p = steady(MASTERY_SECURE, 0.9);
+	p.ahead = MASTERY_DEVELOPING;
+	ck_assert(flags_pupil_concerned(&th, &p, true));	/* will have fallen */
+	ck_assert(!flags_pupil_concerned(&th, &p, false));
+	p = steady(MASTERY_DEVELOPING, 0.7);
+	ck_assert(!flags_pupil_concerned(&th, &p, false));	/* the threshold is not below */
+	none.recall_now = none.recall_ahead = 0.0;	/* no evidence: never low */
+	ck_assert(!flags_pupil_concerned(&th, &none, false));
+	none.previous = MASTERY_MASTERY;		/* but a fall counts without it */
+	ck_assert(flags_pupil_concerned(&th, &none, false));
+}
+END_TEST
+
 START_TEST(test_forgotten_beats_at_risk)
 {
 	flags_pupil p[1] = { steady(MASTERY_DEVELOPING, 0.6) };
@@ -331,6 +353,7 @@ flags_suite(void)
 	tcase_add_test(tc, test_both_reasons);
 	tcase_add_test(tc, test_at_risk_recall);
 	tcase_add_test(tc, test_at_risk_fall);
+	tcase_add_test(tc, test_pupil_concerned);
 	tcase_add_test(tc, test_forgotten_beats_at_risk);
 	tcase_add_test(tc, test_since_day);
 	tcase_add_test(tc, test_from_mastery);
