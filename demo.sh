@@ -3,20 +3,20 @@
 # school: install what is missing, build, start a private PostgreSQL under
 # ./var/pg, migrate, load the demo school through the real imports (88
 # pupils, 6 teachers, 6 classes, 3 courses, 317 questions), mark the first
-# units taught, make tokens, register a local webhook sink that prints what
-# is pushed, and run `recalld serve` on a demo clock set to a school day
-# afternoon, so the first daily batches arrive at once (Ctrl-C stops it all).
+# units taught and simulate four weeks of answers (tests/demo/simulate.sh,
+# shared with the browser test), make tokens, register a local webhook sink
+# that prints what is pushed, and run `recalld serve` on a demo clock set to
+# a school day afternoon, so the first daily batches arrive at once; then
+# print the teachers' dashboard address and a sign-in link for the demo
+# teacher (Ctrl-C stops it all).
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
 port=${DEMO_PORT:-8080}
 sinkport=${DEMO_SINK_PORT:-$((port + 1))}
-# The demo's school day: Monday 12 October 2026, 16:30 in London, after three
+# The demo's school day: Monday 19 October 2026, 16:30 in London, after four
 # weeks of simulated answers (units were taught on Friday 18 September).
-day=2026-10-12
-prompt_time=${day}T15:30:00Z
-history="2026-09-21 2026-09-22 2026-09-23 2026-09-24 2026-09-25 2026-09-28 2026-09-29
-2026-09-30 2026-10-01 2026-10-02 2026-10-05 2026-10-06 2026-10-07 2026-10-08 2026-10-09"
+prompt_time=2026-10-19T15:30:00Z
 
 sh ./tests/deps.sh
 # An out-of-tree build, like test.sh's, so the two never get in each other's way.
@@ -25,7 +25,9 @@ mkdir -p build-demo
 [ -f build-demo/Makefile ] || (cd build-demo && ../configure -q)
 make -C build-demo -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 make -C build-demo tests/receiver >/dev/null
-recalld() { "$top/build-demo/recalld" "$@"; }
+RECALLD="$top/build-demo/recalld"
+export RECALLD
+recalld() { "$RECALLD" "$@"; }
 
 mkdir -p var/pg
 url=$(sh ./tests/pg-harness.sh ensure "$top/var/pg")
@@ -37,6 +39,8 @@ export RECALLD_HTTP_PUBLIC_URL="http://127.0.0.1:$port"
 export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T06:00:00Z
 # The sink is on this machine: let webhooks go to loopback.
 export RECALLD_WEBHOOKS_ALLOW_PRIVATE=true
+# The teachers' dashboard, straight from the source tree.
+export RECALLD_DASHBOARD_DIR="$top/api/dashboard"
 base="http://127.0.0.1:$port"
 pid=
 sink=
@@ -56,18 +60,9 @@ recalld migrate >/dev/null
 
 # The demo school is made once; later runs reuse it (rm -rf var/ to start over).
 if [ ! -f var/demo.env ]; then
-	school=$(recalld school create --name "Northfield Academy (demo)" --tz Europe/London)
-	recalld import roster tests/demo/roster --school "$school" >/dev/null
-	recalld import questions tests/demo/questions.csv --school "$school" >/dev/null
-	admin=$(recalld token create --school "$school" --role admin --name "demo admin")
-	integration=$(recalld token create --school "$school" --role integration --name "demo integration")
-	link_key=$(head -c 32 /dev/urandom | base64)
-	cat >var/demo.env <<ENV
-school=$school
-admin=$admin
-integration=$integration
-link_key=$link_key
-ENV
+	sh ./tests/demo/simulate.sh school >var/demo.env.new
+	echo "link_key=$(head -c 32 /dev/urandom | base64)" >>var/demo.env.new
+	mv var/demo.env.new var/demo.env
 	fresh=yes
 else
 	fresh=no
@@ -75,7 +70,7 @@ fi
 . ./var/demo.env
 export RECALLD_RESPONSES_LINK_KEY="$link_key"
 
-recalld serve 2>var/recalld.log &
+"$RECALLD" serve 2>var/recalld.log &
 pid=$!
 for i in $(seq 1 100); do
 	curl -fs "$base/readyz" >/dev/null 2>&1 && break
@@ -96,46 +91,10 @@ id_of() {
 }
 
 if [ "$fresh" = yes ]; then
-	# Each class has finished its course's first two units.
-	for pair in class-8a-sci:sci-cells class-8a-sci:sci-particles class-8b-sci:sci-cells \
-	    class-8a-hist:hist-norman-conquest class-8c-hist:hist-norman-conquest \
-	    class-8a-fr:fr-greetings class-8a-fr:fr-family class-8b-fr:fr-greetings; do
-		class=$(id_of /v1/classes "${pair%%:*}")
-		unit=$(id_of /v1/units "${pair#*:}")
-		api POST "/v1/classes/$class/units/$unit/taught" '{"date": "2026-09-18"}' >/dev/null
-	done
-	# Three weeks of school: every day's batches, answered right about four
-	# times in five; 8A Science stops answering after its first week.
-	printf 'simulating three weeks of answers' >&2
-	week=0
-	for d in $history; do
-		api POST /v1/admin/clock "{\"now\": \"${d}T15:30:00Z\"}" >/dev/null
-		for i in $(seq 1 100); do
-			[ "$(psql -X -At "$url" -c "SELECT batches_done_for >= '$d' FROM school WHERE school_id = $school")" = t ] && break
-			sleep 0.1
-		done
-		week=$((week + 1))
-		psql -X -At -F ' ' "$url" -c "
-		    SELECT p.prompt_id, CASE WHEN random() < 0.8 THEN
-		      CASE q.kind WHEN 'mcq' THEN q.correct_choice::text
-		        ELSE to_json(coalesce(q.accepted_answers->>0, 'yes'))::text END
-		      ELSE '\"no idea\"' END
-		    FROM prompt p JOIN batch b USING (school_id, batch_id)
-		    JOIN question q ON q.school_id = p.school_id AND q.question_id = p.question_id
-		    WHERE p.school_id = $school AND b.local_date = '$d' AND p.answered_at IS NULL
-		      AND q.kind IN ('mcq', 'short')
-		      AND ($week <= 5 OR NOT EXISTS (SELECT 1 FROM class_pupil cp JOIN class k
-		        USING (school_id, class_id) WHERE cp.pupil_id = p.pupil_id
-		        AND k.external_id = 'class-8a-sci' AND q.unit_id IN (SELECT unit_id FROM unit
-		        WHERE external_id IN ('sci-cells', 'sci-particles'))))" |
-		while read -r prompt answer; do
-			curl -fsS -o /dev/null -H "Authorization: Bearer $integration" \
-			    -H 'Content-Type: application/json' \
-			    -d "{\"prompt_id\": $prompt, \"answer\": $answer}" "$base/v1/responses" || true
-		done
-		printf '.' >&2
-	done
-	echo >&2
+	# The first units taught, then four weeks of school days with answers;
+	# 8A Science stops answering its science units after two weeks.
+	school=$school admin=$admin integration=$integration \
+	    sh ./tests/demo/simulate.sh weeks "$base"
 	# The sink: every event recalld pushes from now on is printed below.
 	secret=$(api POST /v1/endpoints "{\"url\": \"http://127.0.0.1:$sinkport/recalld\", \"format\": \"json\"}" |
 	    sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
@@ -147,12 +106,15 @@ if [ "$fresh" = yes ]; then
 fi
 
 sci8a=$(id_of /v1/classes class-8a-sci)
+teacher_id=$(id_of /v1/teachers teacher-01)
 build-demo/tests/receiver --port "$sinkport" --secret "$sink_secret" --print &
 sink=$!
 sleep 0.3
 # It is a school day afternoon: the prompt time (16:00 in London) has come.
 api POST /v1/admin/clock "{\"now\": \"$prompt_time\"}" >/dev/null
 sleep 2
+# A sign-in link is single-use: a new one on every run.
+signin=$(recalld token link --school "$school" --teacher "$teacher_id" | grep -o 'http[^ ]*#signin=[^ ]*' | head -n 1)
 
 cat <<MSG
 
@@ -163,6 +125,15 @@ Tokens (also in var/demo.env):
   admin        $admin
   integration  $integration
   teacher      $teacher   (Joy Okafor, 8A Science)
+
+The teachers' dashboard is at $base/dashboard/
+Sign in as Joy Okafor (8A Science, whose class has flags) with this link, in
+a browser on this machine (it works once, for 24 hours):
+  $signin
+For a new link (or --admin instead of --teacher for the whole school):
+  RECALLD_DATABASE_URL='$url' RECALLD_HTTP_PUBLIC_URL=$base \\
+    build-demo/recalld token link --school $school --teacher $teacher_id
+or paste the teacher token above into the dashboard's sign-in form.
 
 Above: today's daily batches pushed to the local sink (one per pupil of the
 classes with taught units), each question with its prompt_id and answer link.
@@ -175,16 +146,15 @@ response.feedback event), or open its answer link in a browser:
 
 Move the demo clock to the next school day's prompt time for the next batches:
   curl -s -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \\
-       -d '{"now": "2026-09-22T15:30:00Z"}' $base/v1/admin/clock
+       -d '{"now": "2026-10-20T15:30:00Z"}' $base/v1/admin/clock
 
-Teachers see which topics a class is forgetting. The demo simulated three
-weeks of answers, but 8A Science stopped answering its science units after the
-first week. Look at the class as its teacher, Joy Okafor, would:
+Teachers see which topics a class is forgetting. The demo simulated four
+weeks of answers, but 8A Science stopped answering its science units after
+two weeks: most of the class had reached Secure on "Cells and organisation"
+and has fallen since. Look at the class as its teacher, Joy Okafor, would (or
+sign in to the dashboard above):
   curl -s -H "Authorization: Bearer $teacher" $base/v1/classes/$sci8a/flags
   curl -s -H "Authorization: Bearer $teacher" $base/v1/classes/$sci8a/mastery
-and two weeks on, when "at risk" has become "forgotten":
-  curl -s -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \\
-       -d '{"now": "2026-10-26T15:30:00Z"}' $base/v1/admin/clock
 
 Try, from another shell:
   curl -s $base/readyz

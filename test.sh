@@ -2,14 +2,32 @@
 # test.sh: from a fresh Debian 12 machine to the whole test suite, twice:
 # a plain build through `make distcheck` (which runs `make check` on the
 # distributed tarball), then a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer running `make check` again.
-# Needs root or sudo only to install missing packages.
+# UndefinedBehaviorSanitizer running `make check` again. Both runs include
+# the dashboard's browser test (tests/browser.sh: Debian's chromium driven
+# by playwright-core, which npm installs into build-node/ from
+# tests/browser/package-lock.json); its screenshots are kept in
+# build-artifacts/plain and build-artifacts/asan.
+# Needs root or sudo only to install missing packages, and the npm registry
+# once for playwright-core.
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
-sh ./tests/deps.sh
+sh ./tests/deps.sh --test
+
+# playwright-core for the browser test, outside the source tree so that
+# `make distcheck`'s read-only copy of it finds it too. Never a browser
+# download: the test runs /usr/bin/chromium.
+mkdir -p build-node
+if ! cmp -s tests/browser/package-lock.json build-node/package-lock.json ||
+    [ ! -f build-node/node_modules/playwright-core/package.json ]; then
+	cp tests/browser/package.json tests/browser/package-lock.json build-node/
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix build-node --no-audit --no-fund \
+	    --loglevel=error >/dev/null || { echo "npm ci of tests/browser failed" >&2; exit 1; }
+fi
+RECALLD_NODE_PATH="$top/build-node/node_modules"
+export RECALLD_NODE_PATH
 
 autoreconf -fi >/dev/null
 
@@ -18,6 +36,8 @@ log="$top/build-test.log"
 status=0
 
 echo "== plain build: make distcheck (includes make check)"
+RECALLD_BROWSER_ARTIFACTS="$top/build-artifacts/plain"
+export RECALLD_BROWSER_ARTIFACTS
 mkdir -p build-plain
 (cd build-plain && ../configure -q && make -j"$jobs" >/dev/null &&
 	make -j"$jobs" distcheck VERBOSE=1 DISTCHECK_CONFIGURE_FLAGS=-q) 2>&1 | tee -a "$log" |
@@ -25,6 +45,7 @@ mkdir -p build-plain
 grep -q 'archives ready for distribution' "$log" || status=1
 
 echo "== sanitized build: ASan + UBSan, make check"
+RECALLD_BROWSER_ARTIFACTS="$top/build-artifacts/asan"
 mkdir -p build-asan
 (cd build-asan && ../configure -q --enable-sanitizers && make -j"$jobs" >/dev/null &&
 	make -j"$jobs" check VERBOSE=1) >"$top/build-asan.log" 2>&1 || status=1
@@ -35,6 +56,11 @@ if [ $status != 0 ]; then
 	grep -E -B2 -A30 '^(FAIL|ERROR):|not ok|runtime error|AddressSanitizer|LeakSanitizer' "$log" | head -300
 fi
 
+for d in plain asan; do
+	if ls "$top/build-artifacts/$d"/*.png >/dev/null 2>&1; then
+		echo "browser test screenshots ($d): build-artifacts/$d/"
+	fi
+done
 pass=$(sed -n 's/^# PASS: *//p' "$log" | awk '{s += $1} END {print s + 0}')
 fail=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$log" | awk '{s += $1} END {print s + 0}')
 [ "$status" = 0 ] || [ "$fail" != 0 ] || fail=1
