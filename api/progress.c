@@ -54,16 +54,7 @@ static const char units_sql[] =
 static void
 units_get(struct api_call *c)
 {
-	int64_t id;
-	const char *p[4];
-
-	if (!api_param_id(c, "id", &id))
-		return;
-	p[0] = c->school;
-	p[1] = api_param(c, "id");
-	p[2] = scope_teacher(c);
-	p[3] = c->now;
-	api_query_db(c, units_sql, 4, p, api_reply_row);
+	scope_class_query(c, units_sql);
 }
 
 /* ---- GET /v1/classes/{id}/progress[?pupil_id=][&weeks=] ---- */

@@ -28,4 +28,10 @@ scope_teacher(const struct api_call *c)
 	return c->role == ROLE_TEACHER ? c->teacher : NULL;
 }
 
+/*
+ * Answer the row of sql about the class {id}, with $1 school, $2 class,
+ * $3 teacher (as above) and $4 the clock's now (teachers.c).
+ */
+void scope_class_query(struct api_call *c, const char *sql);
+
 #endif

@@ -24,6 +24,7 @@
 static const char flags_sql[] =
     "SELECT json_build_object("
     " 'class', json_build_object('id', k.class_id, 'name', k.name),"
+    " 'local_date', ($4::timestamptz AT TIME ZONE s.tz)::date,"
     " 'as_of', (SELECT j.done_at FROM school_flag_job j WHERE j.school_id = k.school_id),"
     " 'items', coalesce((SELECT json_agg(json_build_object("
     "   'unit', json_build_object('id', u.unit_id, 'name', u.name),"
@@ -39,21 +40,28 @@ static const char flags_sql[] =
     "  FROM flag f JOIN unit u ON u.school_id = f.school_id AND u.unit_id = f.unit_id"
     "  WHERE f.school_id = k.school_id AND f.class_id = k.class_id AND f.status <> 'none'),"
     "  '[]'))::text"
-    " FROM class k"
+    " FROM class k JOIN school s ON s.school_id = k.school_id"
     " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
 
-static void
-flags_get(struct api_call *c)
+void
+scope_class_query(struct api_call *c, const char *sql)
 {
 	int64_t id;
-	const char *p[3];
+	const char *p[4];
 
 	if (!api_param_id(c, "id", &id))
 		return;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
 	p[2] = scope_teacher(c);
-	api_query_db(c, flags_sql, 3, p, api_reply_row);
+	p[3] = c->now;
+	api_query_db(c, sql, 4, p, api_reply_row);
+}
+
+static void
+flags_get(struct api_call *c)
+{
+	scope_class_query(c, flags_sql);
 }
 
 /* ---- GET /v1/classes/{id}/mastery ---- */

@@ -17,6 +17,7 @@
 #include <check.h>
 
 #include "apitest.h"
+#include "cktest.h"
 #include "pgtest.h"
 #include "util.h"
 
@@ -261,7 +262,6 @@ main(void)
 {
 	Suite *s = suite_create("answers");
 	TCase *tc = tcase_create("answers");
-	SRunner *sr;
 	char *cmd;
 	int failed, code;
 
@@ -307,11 +307,7 @@ main(void)
 	tcase_add_test(tc, test_sigkill_loses_nothing);
 	tcase_add_test(tc, test_expired);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run_nofork(s);
 	code = apitest_daemon_stop();
 	if (failed != 0 || code != 0)
 		apitest_daemon_dump_log();

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "apitest.h"
+#include "cktest.h"
 #include "pgtest.h"
 #include "util.h"
 
@@ -1956,7 +1957,6 @@ main(void)
 {
 	Suite *s;
 	TCase *tc;
-	SRunner *sr;
 	const char *conninfo;
 	char *out = NULL;
 	int failed = 1, rc;
@@ -2021,12 +2021,8 @@ main(void)
 	tcase_add_test(tc, test_idempotency);
 	tcase_add_test(tc, test_no_server_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
 	/* One daemon and one database for all: no fork between tests. */
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run_nofork(s);
 	r_free();
 
 	/* SIGTERM: a clean exit 0 (under ASan: and no leaks). */

@@ -6,6 +6,8 @@
 
 #include <check.h>
 
+#include "cktest.h"
+
 #include "clock.h"
 
 START_TEST(test_parse)
@@ -63,16 +65,11 @@ main(void)
 {
 	Suite *s = suite_create("clock");
 	TCase *tc = tcase_create("clock");
-	SRunner *sr;
 	int failed;
 
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_manual);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run_nofork(s);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -24,6 +24,7 @@
 #include <check.h>
 
 #include "apitest.h"
+#include "cktest.h"
 #include "pgtest.h"
 
 static char admin[128], teacher1[128], teacher2[128], other[128];
@@ -442,7 +443,6 @@ main(void)
 {
 	Suite *s = suite_create("dashboard");
 	TCase *tc = tcase_create("dashboard");
-	SRunner *sr;
 	FILE *fp;
 	int failed, code;
 
@@ -498,11 +498,7 @@ main(void)
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_behind_flags);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run_nofork(s);
 	code = apitest_daemon_stop();
 	if (failed != 0 || code != 0)
 		apitest_daemon_dump_log();

@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "apitest.h"
+#include "cktest.h"
 #include "pgtest.h"
 #include "rcvtest.h"
 #include "util.h"
@@ -1376,7 +1377,6 @@ main(void)
 {
 	Suite *s;
 	TCase *tc;
-	SRunner *sr;
 	char conninfo[512], *start;
 	int failed = 1, code = -1;
 	bool daemon = false;
@@ -1428,11 +1428,7 @@ main(void)
 	tcase_add_test(tc, test_once_per_prompt);
 	tcase_add_test(tc, test_sigkill);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run_nofork(s);
 
 	start = apitest_sql("SELECT count(*) || ' reviews, ' || (SELECT count(*) FROM delivery"
 	    " WHERE status = 'delivered') || ' deliveries delivered' FROM review");

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "apitest.h"
+#include "cktest.h"
 #include "pgtest.h"
 #include "rcvtest.h"
 #include "util.h"
@@ -373,7 +374,6 @@ main(void)
 {
 	Suite *s;
 	TCase *tc;
-	SRunner *sr;
 	const char *conninfo;
 	char *out = NULL;
 	int failed = 1, rc;
@@ -405,11 +405,7 @@ main(void)
 	tcase_add_test(tc, test_endpoint_crud);
 	tcase_add_test(tc, test_ping_rotate_retry);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run_nofork(s);
 	json_decref(R.j);
 	free(R.raw);
 	/* SIGTERM: in-flight deliveries finish, exit 0 (under ASan: no leaks). */
