@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "app.h"
 #include "clock.h"
 #include "db.h"
+#include "flagjob.h"
 #include "fsrs.h"
 #include "log.h"
 #include "mastery.h"
@@ -25,6 +27,8 @@ struct item {
 	int status;
 	char *result;		/* feedback JSON */
 	char *error;
+	char at[40];		/* answered_at, ISO 8601 */
+	char *answer;		/* the right answer for feedback, or NULL */
 };
 
 struct group {
@@ -32,7 +36,6 @@ struct group {
 	struct item *items;
 	int n;
 	db_txn *txn;
-	json_t *inputs;		/* [{i, school_id, prompt_id, at}] */
 	int tries;		/* deadlock or serialization retries */
 };
 
@@ -50,9 +53,47 @@ struct answers {
 
 /* ---- statements ---- */
 
-/* The prompts, their questions and schools, locked against a second answer. */
+/*
+ * A group's answers come as three parallel arrays, $1 school ids, $2
+ * prompt ids and $3 answer times; unnest gives the planner their true
+ * number, where jsonb_to_recordset guessed 100.
+ */
+#define ANSWERS_IN \
+    "unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) WITH ORDINALITY" \
+    " AS x(school_id, prompt_id, at, i)"
+
+/*
+ * First the settings for the reads that follow, then the locks.
+ *
+ * A group touches a handful of rows by key, but on tables that grew since
+ * their last ANALYZE (memory_state, mastery fill up as pupils answer) the
+ * planner may scan or hash them whole: make it probe the keys, joining in
+ * the order written (answers, then their prompts, then the rest), and
+ * keep the JIT away from the cost penalties.
+ *
+ * One answer at a time per pupil: a transaction-scoped advisory lock per
+ * pupil of the group, taken in one global order (so two groups never
+ * deadlock) before anything is read. It covers the pupil's prompts (a
+ * second answer waits, then reads the first one's result), memory states
+ * and unit levels (mastery is assessed over states no other group is
+ * changing), and costs no row lock: nothing written to disk.
+ */
+#define ANSWERS_LOCK_CLASS "1634628466"	/* "ansr" */
+static const char lock_pupils_sql[] =
+    "SELECT set_config('enable_hashjoin', 'off', true),"
+    " set_config('enable_mergejoin', 'off', true), set_config('enable_seqscan', 'off', true),"
+    " set_config('join_collapse_limit', '1', true), set_config('jit', 'off', true),"
+    /* (planned before the settings: LIMIT makes it probe the key regardless) */
+    " (SELECT count(*) FROM (SELECT DISTINCT p.school_id, p.pupil_id FROM " ANSWERS_IN
+    "   CROSS JOIN LATERAL (SELECT p.school_id, p.pupil_id FROM prompt p"
+    "    WHERE p.school_id = x.school_id AND p.prompt_id = x.prompt_id LIMIT 1) p"
+    "   ORDER BY 1, 2) k"
+    "  CROSS JOIN LATERAL pg_advisory_xact_lock(" ANSWERS_LOCK_CLASS ","
+    "   (k.pupil_id % 2147483647)::int) l)";
+
+/* The prompts, their questions and schools (read after the locks). */
 static const char read_prompts_sql[] =
-    "SELECT x.i, p.pupil_id, p.question_id,"
+    "SELECT x.i - 1, p.pupil_id, p.question_id,"
     " (extract(epoch FROM p.expires_at) * 1000000)::bigint,"
     " p.answered_at IS NOT NULL, p.result::text,"
     " q.kind, q.choices::text, q.correct_choice, q.accepted_answers::text, q.explanation,"
@@ -62,93 +103,99 @@ static const char read_prompts_sql[] =
     " s.mastery_min_coverage, s.mastery_developing_recall, s.mastery_secure_recall,"
     " s.mastery_secure_share, s.mastery_stability_days, s.mastery_durable_share,"
     " pu.external_id"
-    " FROM jsonb_to_recordset($1::jsonb) AS x(i int, school_id bigint, prompt_id bigint, at timestamptz)"
+    " FROM " ANSWERS_IN
     " JOIN prompt p ON p.school_id = x.school_id AND p.prompt_id = x.prompt_id"
     " JOIN question q ON q.school_id = p.school_id AND q.question_id = p.question_id"
     " JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
     " JOIN school s ON s.school_id = p.school_id"
-    " JOIN pupil pu ON pu.school_id = p.school_id AND pu.pupil_id = p.pupil_id"
-    /* locks taken in one global order, so two groups never deadlock */
-    " ORDER BY p.school_id, p.prompt_id FOR UPDATE OF p";
+    " JOIN pupil pu ON pu.school_id = p.school_id AND pu.pupil_id = p.pupil_id";
 
-/* Lock the states the answers will change (they may not exist yet). */
-static const char lock_states_sql[] =
-    /* driven from the few answered prompts, row by row through the keys */
-    "SELECT l.n FROM (SELECT p.school_id, p.pupil_id, p.question_id"
-    "  FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint, prompt_id bigint)"
-    "  JOIN prompt p ON p.school_id = x.school_id AND p.prompt_id = x.prompt_id"
-    "  ORDER BY 1, 2, 3) k"
-    " CROSS JOIN LATERAL (SELECT 1 AS n FROM memory_state m WHERE m.school_id = k.school_id"
-    "  AND m.pupil_id = k.pupil_id AND m.question_id = k.question_id FOR UPDATE) l";
-
-/* Every question of the answered units with the pupil's state, and their levels. */
+/*
+ * Every question of the answered units with the pupil's state, and their
+ * levels; whether it counts for mastery (QUESTION_COUNTS) is column 4.
+ */
 static const char read_units_sql[] =
-    "WITH pu AS (SELECT DISTINCT p.school_id, p.pupil_id, q0.unit_id"
-    "  FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint, prompt_id bigint)"
-    "  JOIN prompt p ON p.school_id = x.school_id AND p.prompt_id = x.prompt_id"
-    "  JOIN question q0 ON q0.school_id = p.school_id AND q0.question_id = p.question_id)"
-    " SELECT pu.school_id, pu.pupil_id, pu.unit_id, q.question_id, q.active,"
+    "SELECT k.school_id, k.pupil_id, k.unit_id, q.question_id, " QUESTION_COUNTS("q", "s") ","
     "  m.stability, m.difficulty, m.reps, m.lapses, m.last_review_day - date '1970-01-01',"
     "  ml.level, ml.best_level"
-    " FROM pu JOIN question q ON q.school_id = pu.school_id AND q.unit_id = pu.unit_id"
-    " LEFT JOIN memory_state m ON m.school_id = pu.school_id AND m.pupil_id = pu.pupil_id"
-    "  AND m.question_id = q.question_id"
-    " LEFT JOIN mastery ml ON ml.school_id = pu.school_id AND ml.pupil_id = pu.pupil_id"
-    "  AND ml.unit_id = pu.unit_id"
+    " FROM (SELECT DISTINCT p.school_id, p.pupil_id, q0.unit_id FROM " ANSWERS_IN
+    "  JOIN prompt p ON p.school_id = x.school_id AND p.prompt_id = x.prompt_id"
+    "  JOIN question q0 ON q0.school_id = p.school_id AND q0.question_id = p.question_id) k"
+    " JOIN school s ON s.school_id = k.school_id"
+    " JOIN question q ON q.school_id = k.school_id AND q.unit_id = k.unit_id"
+    /*
+     * Probes by the whole key, however small the tables looked at their last
+     * ANALYZE (LIMIT keeps them from being flattened into a join, where the
+     * planner may probe by a part of the key and filter the rest).
+     */
+    " LEFT JOIN LATERAL (SELECT m.stability, m.difficulty, m.reps, m.lapses, m.last_review_day"
+    "  FROM memory_state m WHERE m.school_id = k.school_id AND m.pupil_id = k.pupil_id"
+    "  AND m.question_id = q.question_id LIMIT 1) m ON true"
+    " LEFT JOIN LATERAL (SELECT ml.level, ml.best_level FROM mastery ml"
+    "  WHERE ml.school_id = k.school_id AND ml.pupil_id = k.pupil_id AND ml.unit_id = k.unit_id"
+    "  LIMIT 1) ml ON true"
     " ORDER BY 1, 2, 3, 4";
 
-/* Which event types the schools' enabled endpoints take ('*': all). */
+/* Which event types the schools' enabled endpoints take ('*': all), in which format. */
 static const char read_endpoints_sql[] =
-    "SELECT DISTINCT e.school_id, coalesce(t.type, '*') FROM endpoint e"
+    "SELECT DISTINCT e.school_id, coalesce(t.type, '*'),"
+    " CASE e.format WHEN 'slack' THEN 2 WHEN 'teams' THEN 4 ELSE 1 END"
+    " FROM (SELECT DISTINCT unnest($1::bigint[]) AS school_id) x"
+    " JOIN endpoint e ON e.school_id = x.school_id"
     " LEFT JOIN LATERAL unnest(e.event_types) AS t(type) ON true"
-    " WHERE e.enabled AND e.school_id IN (SELECT x.school_id"
-    "  FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint))";
+    " WHERE e.enabled";
 
-/* Does an enabled endpoint of the school take this event type? */
-static bool
+/*
+ * The formats (PUSH_FORMAT mask) of the school's enabled endpoints that take
+ * this event type; 0: nobody wants it.
+ */
+static unsigned
 wanted(const PGresult *eps, int64_t school, const char *type)
 {
+	unsigned formats = 0;
+
 	for (int i = 0; i < PQntuples(eps); i++) {
 		const char *t = PQgetvalue(eps, i, 1);
+
 		if (strtoll(PQgetvalue(eps, i, 0), NULL, 10) == school &&
 		    (strcmp(t, "*") == 0 || strcmp(t, type) == 0))
-			return true;
+			formats |= (unsigned)atoi(PQgetvalue(eps, i, 2));
 	}
-	return false;
+	return formats;
 }
 
-static const char write_prompts_sql[] =
-    "UPDATE prompt p SET answered_at = x.at, result = x.result"
-    " FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint, prompt_id bigint,"
-    "  at timestamptz, result jsonb)"
-    " WHERE p.school_id = x.school_id AND p.prompt_id = x.prompt_id";
-
-static const char write_states_sql[] =
-    "INSERT INTO memory_state AS m (school_id, pupil_id, question_id, stability, difficulty,"
-    " reps, lapses, last_review, last_review_day, due_day)"
-    " SELECT x.school_id, x.pupil_id, x.question_id, x.stability, x.difficulty, x.reps,"
-    "  x.lapses, x.at, date '1970-01-01' + x.day, date '1970-01-01' + x.due"
-    " FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint, pupil_id bigint,"
-    "  question_id bigint, stability float8, difficulty float8, reps int, lapses int,"
-    "  at timestamptz, day int, due int)"
-    " ON CONFLICT (school_id, pupil_id, question_id) DO UPDATE SET"
-    " stability = EXCLUDED.stability, difficulty = EXCLUDED.difficulty, reps = EXCLUDED.reps,"
-    " lapses = EXCLUDED.lapses, last_review = EXCLUDED.last_review,"
-    " last_review_day = EXCLUDED.last_review_day, due_day = EXCLUDED.due_day";
-
-static const char write_reviews_sql[] =
-    "INSERT INTO review (school_id, pupil_id, question_id, prompt_id, reviewed_at, rating,"
-    " correct, latency_ms, elapsed_days, retrievability, stability, difficulty)"
-    " SELECT x.school_id, x.pupil_id, x.question_id, x.prompt_id, x.at, x.rating, x.correct,"
-    "  x.latency_ms, x.elapsed, x.r, x.stability, x.difficulty"
-    " FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint, pupil_id bigint,"
-    "  question_id bigint, prompt_id bigint, at timestamptz, rating smallint, correct boolean,"
-    "  latency_ms int, elapsed int, r float8, stability float8, difficulty float8)";
-
-static const char write_mastery_sql[] =
-    "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(school_id bigint,"
-    "  pupil_id bigint, unit_id bigint, level smallint, best smallint, recall float8,"
-    "  coverage float8, at timestamptz, changed boolean, from_level smallint)),"
+/*
+ * Everything a group writes, in one statement. The rows come as parallel
+ * arrays too, one per column, built in C as array literals (cheaper to
+ * build than JSON, and to read than jsonb_to_recordset): $1-$4 the
+ * answered prompts, $5-$14 the memory states, $15-$26 the reviews, $27-$36
+ * the pupils' unit levels (a history row where the level changed).
+ */
+static const char write_sql[] =
+    "WITH p AS (UPDATE prompt p SET answered_at = x.at, result = x.result::jsonb"
+    "  FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[])"
+    "   AS x(school_id, prompt_id, at, result)"
+    "  WHERE p.school_id = x.school_id AND p.prompt_id = x.prompt_id),"
+    " st AS (INSERT INTO memory_state AS m (school_id, pupil_id, question_id, stability,"
+    "  difficulty, reps, lapses, last_review, last_review_day, due_day)"
+    "  SELECT x.school_id, x.pupil_id, x.question_id, x.stability, x.difficulty, x.reps,"
+    "   x.lapses, x.at, date '1970-01-01' + x.day, date '1970-01-01' + x.due"
+    "  FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::float8[], $9::float8[],"
+    "   $10::int[], $11::int[], $12::timestamptz[], $13::int[], $14::int[])"
+    "   AS x(school_id, pupil_id, question_id, stability, difficulty, reps, lapses, at, day, due)"
+    "  ON CONFLICT (school_id, pupil_id, question_id) DO UPDATE SET"
+    "  stability = EXCLUDED.stability, difficulty = EXCLUDED.difficulty, reps = EXCLUDED.reps,"
+    "  lapses = EXCLUDED.lapses, last_review = EXCLUDED.last_review,"
+    "  last_review_day = EXCLUDED.last_review_day, due_day = EXCLUDED.due_day),"
+    " rv AS (INSERT INTO review (school_id, pupil_id, question_id, prompt_id, reviewed_at,"
+    "  rating, correct, latency_ms, elapsed_days, retrievability, stability, difficulty)"
+    "  SELECT * FROM unnest($15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[],"
+    "   $19::timestamptz[], $20::smallint[], $21::boolean[], $22::int[], $23::int[],"
+    "   $24::float8[], $25::float8[], $26::float8[])),"
+    " x AS (SELECT * FROM unnest($27::bigint[], $28::bigint[], $29::bigint[], $30::smallint[],"
+    "  $31::smallint[], $32::float8[], $33::float8[], $34::timestamptz[], $35::boolean[],"
+    "  $36::smallint[]) AS x(school_id, pupil_id, unit_id, level, best, recall, coverage, at,"
+    "  changed, from_level)),"
     " h AS (INSERT INTO mastery_history (school_id, pupil_id, unit_id, changed_at,"
     "  from_level, to_level, recall)"
     "  SELECT school_id, pupil_id, unit_id, at, from_level, level, recall FROM x WHERE changed"
@@ -161,17 +208,187 @@ static const char write_mastery_sql[] =
     " best_level = greatest(ml.best_level, EXCLUDED.best_level), recall = EXCLUDED.recall,"
     " coverage = EXCLUDED.coverage, updated_at = EXCLUDED.updated_at";
 
+/* Its columns, in order. */
+enum {
+	W_PROMPTS = 0, W_STATES = 4, W_REVIEWS = 14, W_MASTERY = 26, W_COLUMNS = 36
+};
+
+/* ---- text builders: array literals and the feedback JSON ---- */
+
+struct sbuf {
+	char *p;
+	size_t n, cap;
+};
+
+static void
+sb_grow(struct sbuf *b, size_t more)
+{
+	if (b->n + more + 1 <= b->cap)
+		return;
+	b->cap = (b->n + more + 1) * 2;
+	b->p = xrealloc(b->p, b->cap);
+}
+
+static void
+sb_put(struct sbuf *b, const char *s, size_t len)
+{
+	sb_grow(b, len);
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+}
+
+static void
+sb_str(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+/* Decimal, without printf (hot: several per answer). */
+static void
+sb_i64(struct sbuf *b, int64_t v)
+{
+	char tmp[24], *e = tmp + sizeof tmp, *d = e;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do
+		*--d = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--d = '-';
+	sb_put(b, d, (size_t)(e - d));
+}
+
+/* A double as %.17g: reads back as the same double (jansson prints them so too). */
+static void
+sb_f64(struct sbuf *b, double v)
+{
+	char tmp[32];
+	int len = snprintf(tmp, sizeof tmp, "%.17g", v);
+
+	sb_put(b, tmp, (size_t)len);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void
+sb_json_str(struct sbuf *b, const char *s)
+{
+	const char *run = s;
+
+	sb_put(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sb_put(b, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"': sb_put(b, "\\\"", 2); break;
+		case '\\': sb_put(b, "\\\\", 2); break;
+		case '\n': sb_put(b, "\\n", 2); break;
+		case '\r': sb_put(b, "\\r", 2); break;
+		case '\t': sb_put(b, "\\t", 2); break;
+		default:
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			sb_put(b, esc, 6);
+		}
+	}
+	sb_put(b, run, (size_t)(s - run));
+	sb_put(b, "\"", 1);
+}
+
+/* One column of a write: a PostgreSQL array literal, element by element. */
+struct col {
+	struct sbuf b;
+	int n;
+};
+
+static void
+col_sep(struct col *c)
+{
+	sb_put(&c->b, c->n++ == 0 ? "{" : ",", 1);
+}
+
+static void
+col_i64(struct col *c, int64_t v)
+{
+	col_sep(c);
+	sb_i64(&c->b, v);
+}
+
+static void
+col_f64(struct col *c, double v)
+{
+	col_sep(c);
+	sb_f64(&c->b, v);
+}
+
+static void
+col_null(struct col *c)
+{
+	col_sep(c);
+	sb_put(&c->b, "NULL", 4);
+}
+
+static void
+col_bool(struct col *c, bool v)
+{
+	col_sep(c);
+	sb_put(&c->b, v ? "t" : "f", 1);
+}
+
+/* An element that needs no quoting (numbers, ISO 8601 times). */
+static void
+col_word(struct col *c, const char *s)
+{
+	col_sep(c);
+	sb_str(&c->b, s);
+}
+
+/* Any text, quoted: only '"' and '\\' need a backslash inside quotes. */
+static void
+col_text(struct col *c, const char *s)
+{
+	size_t len = strlen(s);
+	char *d;
+
+	col_sep(c);
+	sb_grow(&c->b, 2 * len + 2);	/* at worst every character escaped */
+	d = c->b.p + c->b.n;
+	*d++ = '"';
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			*d++ = '\\';
+		*d++ = *s;
+	}
+	*d++ = '"';
+	*d = '\0';
+	c->b.n = (size_t)(d - c->b.p);
+}
+
+/* The finished literal ("{}" when empty); the column stays owner. */
+static const char *
+col_done(struct col *c)
+{
+	if (c->n == 0)
+		sb_put(&c->b, "{", 1);
+	sb_put(&c->b, "}", 1);
+	return c->b.p;
+}
+
 /* ---- the pupil x unit states of a group ---- */
 
 struct qstate {
 	int64_t school_id, pupil_id, unit_id, question_id;
-	bool active;
+	bool counts;		/* QUESTION_COUNTS: counts for mastery */
 	fsrs_state st;
 	int32_t last_day;
 	int level, best;	/* stored mastery of the unit, -1 none */
 	bool touched;		/* answered in this group: write back */
 	int32_t due;
-	int64_t at_us;
+	const char *at;		/* the answer's time, ISO 8601 (the item's) */
 };
 
 static struct qstate *
@@ -230,9 +447,9 @@ group_free(struct group *g)
 		free(g->items[i].in.in.text ? (char *)g->items[i].in.in.text : NULL);
 		free(g->items[i].result);
 		free(g->items[i].error);
+		free(g->items[i].answer);
 	}
 	free(g->items);
-	json_decref(g->inputs);
 	free(g);
 }
 
@@ -263,7 +480,8 @@ group_fail(struct group *g, const struct db_reply *r)
 		for (int i = 0; i < g->n; i++) {
 			free(g->items[i].result);
 			free(g->items[i].error);
-			g->items[i].result = g->items[i].error = NULL;
+			free(g->items[i].answer);
+			g->items[i].result = g->items[i].error = g->items[i].answer = NULL;
 			g->items[i].status = 500;
 		}
 		log_debug("answers", "group retried", "sqlstate=%s try=%d", r->sqlstate, g->tries);
@@ -324,40 +542,58 @@ strings_of(json_t *j, size_t *n)
 	return v;
 }
 
-/*
- * The states are read and locked: grade, run FSRS, assess mastery, and
- * write everything back with the events in the same transaction.
- */
-static void
-compute(const struct db_reply *r, void *arg)
-{
-	struct group *g = arg;
-	const PGresult *pr, *ur, *eps;
-	struct qstate *qs;
-	int nqs, *row_of;
-	struct models models = { .n = 0 };
-	json_t *wp = json_array(), *ws = json_array(), *wr = json_array(), *wm = json_object();
-	json_t *events = json_array();
-	db_req *req;
-	char now[40];
+/* ---- grading a group ---- */
 
-	if (r->status != DB_OK) {
-		g->txn = NULL;
-		group_fail(g, r);
-		return;
-	}
-	pr = r->results[4];	/* after the four SETs */
-	ur = r->results[6];
-	eps = r->results[7];
-	nqs = PQntuples(ur);
-	qs = xcalloc((size_t)nqs + 1, sizeof *qs);
-	for (int i = 0; i < nqs; i++) {
-		struct qstate *q = &qs[i];
+/* Column numbers of read_prompts_sql. */
+enum {
+	P_I, P_PUPIL, P_QUESTION, P_EXPIRES_US, P_ANSWERED, P_RESULT, P_KIND, P_CHOICES,
+	P_CORRECT_CHOICE, P_ACCEPTED, P_EXPLANATION, P_FAST_MS, P_SLOW_MS, P_UNIT, P_UNIT_NAME,
+	P_RETENTION, P_MAX_INTERVAL, P_SELF_RATING, P_TODAY, P_MIN_COVERAGE, P_DEVELOPING,
+	P_SECURE_RECALL, P_SECURE_SHARE, P_DURABLE_DAYS, P_DURABLE_SHARE, P_EXTERNAL_ID,
+};
+
+/* One mastery row per pupil x unit per transaction. */
+struct mrow {
+	int64_t school_id, pupil_id, unit_id;
+	int level, best, from;	/* from: the level before the group, -1 none */
+	double recall, coverage;
+	const char *at;		/* the item's */
+};
+
+/* What a group's transaction reads and writes back. */
+struct work {
+	struct group *g;
+	const PGresult *pr, *eps;
+	struct qstate *qs;
+	int nqs;
+	struct models models;
+	struct col cols[W_COLUMNS];	/* of write_sql */
+	struct mrow *mastery;
+	int nmastery;
+	db_req *req;		/* the writes, events queued as they come */
+	int nevents;
+	char now[40];
+};
+
+static const char *
+pv(const struct work *w, int k, int col)
+{
+	return PQgetvalue(w->pr, k, col);
+}
+
+static void
+parse_states(struct work *w, const PGresult *ur)
+{
+	w->nqs = PQntuples(ur);
+	w->qs = xcalloc((size_t)w->nqs + 1, sizeof *w->qs);
+	for (int i = 0; i < w->nqs; i++) {
+		struct qstate *q = &w->qs[i];
+
 		q->school_id = strtoll(PQgetvalue(ur, i, 0), NULL, 10);
 		q->pupil_id = strtoll(PQgetvalue(ur, i, 1), NULL, 10);
 		q->unit_id = strtoll(PQgetvalue(ur, i, 2), NULL, 10);
 		q->question_id = strtoll(PQgetvalue(ur, i, 3), NULL, 10);
-		q->active = strcmp(PQgetvalue(ur, i, 4), "t") == 0;
+		q->counts = strcmp(PQgetvalue(ur, i, 4), "t") == 0;
 		if (!PQgetisnull(ur, i, 5)) {
 			q->st.stability = strtod(PQgetvalue(ur, i, 5), NULL);
 			q->st.difficulty = strtod(PQgetvalue(ur, i, 6), NULL);
@@ -368,302 +604,415 @@ compute(const struct db_reply *r, void *arg)
 		q->level = PQgetisnull(ur, i, 10) ? -1 : atoi(PQgetvalue(ur, i, 10));
 		q->best = PQgetisnull(ur, i, 11) ? -1 : atoi(PQgetvalue(ur, i, 11));
 	}
+}
+
+/* A repeat, in an earlier transaction or earlier in this group: the first result. */
+static bool
+repeat(struct work *w, int i, int k)
+{
+	struct item *it = &w->g->items[i];
+
+	if (strcmp(pv(w, k, P_ANSWERED), "t") == 0) {
+		it->status = 200;
+		it->result = xstrdup(pv(w, k, P_RESULT));
+		return true;
+	}
+	for (int j = 0; j < i; j++) {
+		const struct item *o = &w->g->items[j];
+
+		if (o->in.prompt_id == it->in.prompt_id && o->in.school_id == it->in.school_id &&
+		    o->status == 200 && o->result != NULL) {
+			it->status = 200;
+			it->result = xstrdup(o->result);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Grade the answer against its question; false with the item's 422 set. */
+static bool
+grade(struct work *w, struct item *it, int k, struct grade_result *gr)
+{
+	struct grade_question gq = { 0 };
+	json_t *choices = NULL, *accepted = NULL;
+	const char **cv, **av;
+	size_t nc, na;
+	char err[256];
+	bool ok = false;
+
+	if (!grade_kind_parse(pv(w, k, P_KIND), &gq.kind)) {
+		set_error(it, 422, "this question cannot be answered here");
+		return false;
+	}
+	if (!PQgetisnull(w->pr, k, P_CHOICES))
+		choices = json_loads(pv(w, k, P_CHOICES), 0, NULL);
+	if (!PQgetisnull(w->pr, k, P_ACCEPTED))
+		accepted = json_loads(pv(w, k, P_ACCEPTED), 0, NULL);
+	cv = strings_of(choices, &nc);
+	av = strings_of(accepted, &na);
+	gq.choices = cv;
+	gq.nchoices = nc;
+	gq.correct_choice = PQgetisnull(w->pr, k, P_CORRECT_CHOICE) ? -1 :
+	    atoi(pv(w, k, P_CORRECT_CHOICE));
+	gq.accepted = av;
+	gq.naccepted = na;
+	gq.fast_ms = PQgetisnull(w->pr, k, P_FAST_MS) ? 0 : atoi(pv(w, k, P_FAST_MS));
+	gq.slow_ms = PQgetisnull(w->pr, k, P_SLOW_MS) ? 0 : atoi(pv(w, k, P_SLOW_MS));
+	gq.self_rating_allowed = strcmp(pv(w, k, P_SELF_RATING), "t") == 0;
+	if (!grade_answer(&gq, &it->in.in, gr, err, sizeof err))
+		set_error(it, 422, err);
+	else
+		ok = true;
+	/* gr->answer points into the choices or accepted answers: keep it. */
+	if (ok && gr->answer != NULL)
+		it->answer = xstrdup(gr->answer);
+	gr->answer = it->answer;
+	free(cv);
+	free(av);
+	json_decref(choices);
+	json_decref(accepted);
+	return ok;
+}
+
+/* The unit's level now, over its questions that count; stored on its rows. */
+static void
+assess_unit(struct work *w, const struct qstate *st, const fsrs_model *model,
+    const mastery_thresholds *mt, int32_t today, mastery_result *out)
+{
+	mastery_item *mi = xcalloc((size_t)w->nqs + 1, sizeof *mi);
+	size_t n = 0;
+
+	for (int q = 0; q < w->nqs; q++) {
+		const struct qstate *o = &w->qs[q];
+
+		if (o->school_id != st->school_id || o->pupil_id != st->pupil_id ||
+		    o->unit_id != st->unit_id || !o->counts)
+			continue;
+		mi[n].state = o->st;
+		mi[n].last_review_day = o->last_day;
+		n++;
+	}
+	mastery_assess(model, mt, mi, n, today, out);
+	free(mi);
+	for (int q = 0; q < w->nqs; q++) {
+		struct qstate *o = &w->qs[q];
+
+		if (o->school_id == st->school_id && o->pupil_id == st->pupil_id &&
+		    o->unit_id == st->unit_id) {
+			if ((int)out->level > o->best)
+				o->best = (int)out->level;
+			o->level = (int)out->level;
+		}
+	}
+}
+
+/* The feedback, as JSON text (built by hand: it is on every answer's path). */
+static char *
+feedback_json(const struct work *w, const struct item *it, int k, const struct grade_result *gr,
+    const mastery_result *mres, mastery_level before, const char *next)
+{
+	struct sbuf b = { 0 };
+	char num[32];
+
+	sb_str(&b, "{\"prompt_id\":");
+	sb_i64(&b, it->in.prompt_id);
+	sb_str(&b, ",\"question_id\":");
+	sb_str(&b, pv(w, k, P_QUESTION));
+	sb_str(&b, gr->correct ? ",\"correct\":true,\"rating\":" : ",\"correct\":false,\"rating\":");
+	sb_i64(&b, (int64_t)gr->rating);
+	sb_str(&b, ",\"correct_answer\":");
+	if (gr->answer != NULL)
+		sb_json_str(&b, gr->answer);
+	else
+		sb_str(&b, "null");
+	sb_str(&b, ",\"explanation\":");
+	if (!PQgetisnull(w->pr, k, P_EXPLANATION))
+		sb_json_str(&b, pv(w, k, P_EXPLANATION));
+	else
+		sb_str(&b, "null");
+	sb_str(&b, ",\"unit\":{\"id\":");
+	sb_str(&b, pv(w, k, P_UNIT));
+	sb_str(&b, ",\"name\":");
+	sb_json_str(&b, pv(w, k, P_UNIT_NAME));
+	sb_str(&b, "},\"level\":\"");
+	sb_str(&b, mastery_level_name(mres->level));
+	sb_str(&b, "\",\"level_before\":\"");
+	sb_str(&b, mastery_level_name(before));
+	sb_str(&b, "\",\"next_level_needs\":");
+	sb_json_str(&b, next);
+	sb_str(&b, ",\"unit_recall\":");
+	/* a JSON real, as jansson writes one: never a bare integer */
+	snprintf(num, sizeof num, "%.17g", mres->mean_recall);
+	sb_str(&b, num);
+	if (strpbrk(num, ".eE") == NULL)
+		sb_str(&b, ".0");
+	sb_str(&b, "}");
+	return b.p;
+}
+
+/* The pupil x unit's mastery row: a later answer of the group overwrites, keeping "from". */
+static void
+note_mastery(struct work *w, const struct qstate *st, const mastery_result *mres, int prev,
+    const char *at)
+{
+	struct mrow *m = NULL;
+
+	for (int i = 0; i < w->nmastery && m == NULL; i++)
+		if (w->mastery[i].unit_id == st->unit_id && w->mastery[i].pupil_id == st->pupil_id &&
+		    w->mastery[i].school_id == st->school_id)
+			m = &w->mastery[i];
+	if (m == NULL) {
+		m = &w->mastery[w->nmastery++];
+		m->school_id = st->school_id;
+		m->pupil_id = st->pupil_id;
+		m->unit_id = st->unit_id;
+		m->from = prev;
+	}
+	m->level = (int)mres->level;
+	m->best = st->best;
+	m->recall = mres->mean_recall;
+	m->coverage = mres->coverage;
+	m->at = at;
+}
+
+static void
+queue_event(struct work *w, int64_t school, const char *type, unsigned formats, json_t *data)
+{
+	struct push_event ev = { 0 };
+	char id[24];
+
+	snprintf(id, sizeof id, "%" PRId64, school);
+	ev.school_id = id;
+	ev.type = type;
+	ev.data = data;
+	ev.now = w->now;
+	ev.no_notify = true;	/* once for the whole group, at the end */
+	ev.formats = formats;	/* only the renderings some endpoint takes */
+	push_enqueue_sql(w->req, &ev);
+	w->nevents++;
+	json_decref(data);
+}
+
+/* response.feedback, and mastery.changed when the level moved; only if subscribed. */
+static void
+queue_events(struct work *w, const struct item *it, int k, const struct qstate *st,
+    mastery_level before, const mastery_result *mres, const char *next)
+{
+	int64_t school = st->school_id;
+	unsigned formats;
+
+	if ((formats = wanted(w->eps, school, "response.feedback")) != 0)
+		queue_event(w, school, "response.feedback", formats,
+		    json_pack("{s:I, s:{s:I, s:s}, s:o}",
+		    "school_id", (json_int_t)school, "pupil", "id", (json_int_t)st->pupil_id,
+		    "external_id", pv(w, k, P_EXTERNAL_ID),
+		    "feedback", json_loads(it->result, 0, NULL)));
+	if (before != mres->level &&
+	    (formats = wanted(w->eps, school, "mastery.changed")) != 0)
+		queue_event(w, school, "mastery.changed", formats,
+		    json_pack("{s:I, s:{s:I, s:s}, s:{s:I, s:s}, s:s, s:s, s:s}",
+		    "school_id", (json_int_t)school,
+		    "pupil", "id", (json_int_t)st->pupil_id, "external_id", pv(w, k, P_EXTERNAL_ID),
+		    "unit", "id", (json_int_t)st->unit_id, "name", pv(w, k, P_UNIT_NAME),
+		    "from", mastery_level_name(before), "to", mastery_level_name(mres->level),
+		    "next_level_needs", next));
+}
+
+/* One answer: grade, FSRS, mastery, feedback, and its rows to write. */
+static void
+answer_one(struct work *w, int i, int k)
+{
+	struct item *it = &w->g->items[i];
+	struct grade_result gr;
+	struct qstate *st;
+	const fsrs_model *model;
+	mastery_thresholds mt;
+	mastery_result mres;
+	mastery_level before;
+	double rbefore = 0;
+	uint32_t ivl = 0, elapsed = 0;
+	int32_t today;
+	char next[256];
+	int prev;
+
+	if (it->in.answered_at_us > strtoll(pv(w, k, P_EXPIRES_US), NULL, 10) +
+	    w->g->a->late_limit_us) {
+		set_error(it, 410, "this prompt has expired: it counts as not reviewed, never as wrong");
+		return;
+	}
+	if (!grade(w, it, k, &gr))
+		return;
+	st = find_state(w->qs, w->nqs, it->in.school_id, strtoll(pv(w, k, P_PUPIL), NULL, 10),
+	    strtoll(pv(w, k, P_QUESTION), NULL, 10));
+	if (st == NULL) {
+		set_error(it, 422, "this question is no longer part of its unit");
+		return;
+	}
+	today = (int32_t)atoi(pv(w, k, P_TODAY));
+	model = model_for(&w->models, strtod(pv(w, k, P_RETENTION), NULL),
+	    atoi(pv(w, k, P_MAX_INTERVAL)));
+	mt.min_coverage = strtod(pv(w, k, P_MIN_COVERAGE), NULL);
+	mt.developing_recall = strtod(pv(w, k, P_DEVELOPING), NULL);
+	mt.secure_recall = strtod(pv(w, k, P_SECURE_RECALL), NULL);
+	mt.secure_share = strtod(pv(w, k, P_SECURE_SHARE), NULL);
+	mt.durable_days = strtod(pv(w, k, P_DURABLE_DAYS), NULL);
+	mt.durable_share = strtod(pv(w, k, P_DURABLE_SHARE), NULL);
+	prev = st->level;
+	before = prev >= 0 ? (mastery_level)prev : MASTERY_EMERGING;
+	/* Days count in the school's calendar (DESIGN.md §3). */
+	if (st->st.reps > 0) {
+		elapsed = today > st->last_day ? (uint32_t)(today - st->last_day) : 0;
+		rbefore = fsrs_retrievability(model, st->st.stability, elapsed);
+	}
+	fsrs_review(model, &st->st, elapsed, gr.rating, &ivl);
+	st->last_day = today;
+	st->due = today + (int32_t)ivl;
+	st->touched = true;
+	st->at = it->at;
+	assess_unit(w, st, model, &mt, today, &mres);
+	mastery_next_render(&mres.next, next, sizeof next);
+
+	it->result = feedback_json(w, it, k, &gr, &mres, before, next);
+	it->status = 200;
+	col_i64(&w->cols[W_PROMPTS + 0], it->in.school_id);
+	col_i64(&w->cols[W_PROMPTS + 1], it->in.prompt_id);
+	col_word(&w->cols[W_PROMPTS + 2], it->at);
+	col_text(&w->cols[W_PROMPTS + 3], it->result);
+	col_i64(&w->cols[W_REVIEWS + 0], st->school_id);
+	col_i64(&w->cols[W_REVIEWS + 1], st->pupil_id);
+	col_i64(&w->cols[W_REVIEWS + 2], st->question_id);
+	col_i64(&w->cols[W_REVIEWS + 3], it->in.prompt_id);
+	col_word(&w->cols[W_REVIEWS + 4], it->at);
+	col_i64(&w->cols[W_REVIEWS + 5], (int64_t)gr.rating);
+	col_bool(&w->cols[W_REVIEWS + 6], gr.correct);
+	if (it->in.in.latency_ms >= 0)
+		col_i64(&w->cols[W_REVIEWS + 7], it->in.in.latency_ms);
+	else
+		col_null(&w->cols[W_REVIEWS + 7]);
+	col_i64(&w->cols[W_REVIEWS + 8], elapsed);
+	col_f64(&w->cols[W_REVIEWS + 9], rbefore);
+	col_f64(&w->cols[W_REVIEWS + 10], st->st.stability);
+	col_f64(&w->cols[W_REVIEWS + 11], st->st.difficulty);
+	note_mastery(w, st, &mres, prev, it->at);
+	queue_events(w, it, k, st, before, &mres, next);
+}
+
+/* The touched states and the mastery rows, then the write. */
+static void
+add_writes(struct work *w)
+{
+	struct col *states = &w->cols[W_STATES], *mastery = &w->cols[W_MASTERY];
+	const char *params[W_COLUMNS];
+
+	for (int q = 0; q < w->nqs; q++) {
+		const struct qstate *o = &w->qs[q];
+
+		if (!o->touched)
+			continue;
+		col_i64(&states[0], o->school_id);
+		col_i64(&states[1], o->pupil_id);
+		col_i64(&states[2], o->question_id);
+		col_f64(&states[3], o->st.stability);
+		col_f64(&states[4], o->st.difficulty);
+		col_i64(&states[5], o->st.reps);
+		col_i64(&states[6], o->st.lapses);
+		col_word(&states[7], o->at);
+		col_i64(&states[8], o->last_day);
+		col_i64(&states[9], o->due);
+	}
+	for (int i = 0; i < w->nmastery; i++) {
+		const struct mrow *m = &w->mastery[i];
+
+		col_i64(&mastery[0], m->school_id);
+		col_i64(&mastery[1], m->pupil_id);
+		col_i64(&mastery[2], m->unit_id);
+		col_i64(&mastery[3], m->level);
+		col_i64(&mastery[4], m->best);
+		col_f64(&mastery[5], m->recall);
+		col_f64(&mastery[6], m->coverage);
+		col_word(&mastery[7], m->at);
+		col_bool(&mastery[8], m->from < 0 || m->from != m->level);
+		if (m->from >= 0)
+			col_i64(&mastery[9], m->from);
+		else
+			col_null(&mastery[9]);
+	}
+	for (int i = 0; i < W_COLUMNS; i++)
+		params[i] = col_done(&w->cols[i]);
+	db_req_add(w->req, write_sql, W_COLUMNS, params);
+	for (int i = 0; i < W_COLUMNS; i++)
+		free(w->cols[i].b.p);
+	if (w->nevents > 0)
+		push_notify_sql(w->req);	/* once for the whole group */
+}
+
+/*
+ * The pupils are locked and their prompts and states read: grade, run
+ * FSRS, assess mastery, and write everything back with the events in the
+ * same transaction.
+ */
+static void
+compute(const struct db_reply *r, void *arg)
+{
+	struct group *g = arg;
+	struct work w = { .g = g };
+	int *row_of;
+
+	if (r->status != DB_OK) {
+		g->txn = NULL;
+		group_fail(g, r);
+		return;
+	}
+	w.pr = r->results[1];	/* after the locks */
+	w.eps = r->results[3];
+	parse_states(&w, r->results[2]);
+	w.mastery = xcalloc((size_t)g->n, sizeof *w.mastery);
+	w.req = db_req_new(committed, g);
+	clock_now_iso(w.now, sizeof w.now);
 	row_of = xcalloc((size_t)g->n, sizeof *row_of);
 	for (int i = 0; i < g->n; i++)
 		row_of[i] = -1;
-	for (int k = 0; k < PQntuples(pr); k++)
-		row_of[atoi(PQgetvalue(pr, k, 0))] = k;
-	clock_now_iso(now, sizeof now);
-
+	for (int k = 0; k < PQntuples(w.pr); k++)
+		row_of[atoi(pv(&w, k, P_I))] = k;
 	for (int i = 0; i < g->n; i++) {
-		struct item *it = &g->items[i];
-		int k = row_of[i];
-		struct grade_question gq = { 0 };
-		struct grade_result gr;
-		json_t *choices = NULL, *accepted = NULL, *fb;
-		const char **cv = NULL, **av = NULL;
-		size_t nc = 0, na = 0;
-		char err[256], at[40], next[256];
-		struct qstate *st;
-		const fsrs_model *model;
-		mastery_thresholds mt;
-		mastery_item *mi;
-		mastery_result mres;
-		size_t nmi = 0;
-		double rbefore = 0;
-		uint32_t ivl = 0, elapsed = 0;
-		int32_t today;
-		int64_t pupil, question, unit, school = it->in.school_id;
-		mastery_level before;
-		int prev;
-
-		if (k < 0) {
-			set_error(it, 404, "no such prompt in this school");
-			continue;
-		}
-		/* A repeat, in an earlier transaction or earlier in this group. */
-		if (strcmp(PQgetvalue(pr, k, 4), "t") == 0) {
-			it->status = 200;
-			it->result = xstrdup(PQgetvalue(pr, k, 5));
-			continue;
-		}
-		{
-			int j;
-			for (j = 0; j < i; j++)
-				if (g->items[j].in.prompt_id == it->in.prompt_id &&
-				    g->items[j].in.school_id == school && g->items[j].status == 200 &&
-				    g->items[j].result != NULL)
-					break;
-			if (j < i) {
-				it->status = 200;
-				it->result = xstrdup(g->items[j].result);
-				continue;
-			}
-		}
-		if (it->in.answered_at_us > strtoll(PQgetvalue(pr, k, 3), NULL, 10) +
-		    g->a->late_limit_us) {
-			set_error(it, 410, "this prompt has expired: it counts as not reviewed, never as wrong");
-			continue;
-		}
-		if (!grade_kind_parse(PQgetvalue(pr, k, 6), &gq.kind)) {
-			set_error(it, 422, "this question cannot be answered here");
-			continue;
-		}
-		if (!PQgetisnull(pr, k, 7))
-			choices = json_loads(PQgetvalue(pr, k, 7), 0, NULL);
-		if (!PQgetisnull(pr, k, 9))
-			accepted = json_loads(PQgetvalue(pr, k, 9), 0, NULL);
-		cv = strings_of(choices, &nc);
-		av = strings_of(accepted, &na);
-		gq.choices = cv;
-		gq.nchoices = nc;
-		gq.correct_choice = PQgetisnull(pr, k, 8) ? -1 : atoi(PQgetvalue(pr, k, 8));
-		gq.accepted = av;
-		gq.naccepted = na;
-		gq.fast_ms = PQgetisnull(pr, k, 11) ? 0 : atoi(PQgetvalue(pr, k, 11));
-		gq.slow_ms = PQgetisnull(pr, k, 12) ? 0 : atoi(PQgetvalue(pr, k, 12));
-		gq.self_rating_allowed = strcmp(PQgetvalue(pr, k, 17), "t") == 0;
-		if (!grade_answer(&gq, &it->in.in, &gr, err, sizeof err)) {
-			set_error(it, 422, err);
-			goto next_item;
-		}
-		pupil = strtoll(PQgetvalue(pr, k, 1), NULL, 10);
-		question = strtoll(PQgetvalue(pr, k, 2), NULL, 10);
-		unit = strtoll(PQgetvalue(pr, k, 13), NULL, 10);
-		today = (int32_t)atoi(PQgetvalue(pr, k, 18));
-		st = find_state(qs, nqs, school, pupil, question);
-		if (st == NULL) {
-			set_error(it, 422, "this question is no longer part of its unit");
-			goto next_item;
-		}
-		model = model_for(&models, strtod(PQgetvalue(pr, k, 15), NULL),
-		    atoi(PQgetvalue(pr, k, 16)));
-		mt.min_coverage = strtod(PQgetvalue(pr, k, 19), NULL);
-		mt.developing_recall = strtod(PQgetvalue(pr, k, 20), NULL);
-		mt.secure_recall = strtod(PQgetvalue(pr, k, 21), NULL);
-		mt.secure_share = strtod(PQgetvalue(pr, k, 22), NULL);
-		mt.durable_days = strtod(PQgetvalue(pr, k, 23), NULL);
-		mt.durable_share = strtod(PQgetvalue(pr, k, 24), NULL);
-		prev = st->level;
-		before = prev >= 0 ? (mastery_level)prev : MASTERY_EMERGING;
-		/* Days count in the school's calendar (DESIGN.md §3). */
-		if (st->st.reps > 0) {
-			elapsed = today > st->last_day ? (uint32_t)(today - st->last_day) : 0;
-			rbefore = fsrs_retrievability(model, st->st.stability, elapsed);
-		}
-		fsrs_review(model, &st->st, elapsed, gr.rating, &ivl);
-		st->last_day = today;
-		st->due = today + (int32_t)ivl;
-		st->touched = true;
-		st->at_us = it->in.answered_at_us;
-		iso_of(it->in.answered_at_us, at, sizeof at);
-
-		/* The unit's level now, over its active questions. */
-		mi = xcalloc((size_t)nqs + 1, sizeof *mi);
-		for (int q = 0; q < nqs; q++) {
-			if (qs[q].school_id != school || qs[q].pupil_id != pupil ||
-			    qs[q].unit_id != unit || !qs[q].active)
-				continue;
-			mi[nmi].state = qs[q].st;
-			mi[nmi].last_review_day = qs[q].last_day;
-			nmi++;
-		}
-		mastery_assess(model, &mt, mi, nmi, today, &mres);
-		free(mi);
-		mastery_next_render(&mres.next, next, sizeof next);
-		for (int q = 0; q < nqs; q++) {
-			if (qs[q].school_id == school && qs[q].pupil_id == pupil && qs[q].unit_id == unit) {
-				if ((int)mres.level > qs[q].best)
-					qs[q].best = (int)mres.level;
-				qs[q].level = (int)mres.level;
-			}
-		}
-
-		fb = json_pack("{s:I, s:I, s:b, s:i, s:s?, s:s?, s:{s:I, s:s}, s:s, s:s, s:s, s:f}",
-		    "prompt_id", (json_int_t)it->in.prompt_id,
-		    "question_id", (json_int_t)question,
-		    "correct", gr.correct,
-		    "rating", (int)gr.rating,
-		    "correct_answer", gr.answer,
-		    "explanation", PQgetisnull(pr, k, 10) ? NULL : PQgetvalue(pr, k, 10),
-		    "unit", "id", (json_int_t)unit, "name", PQgetvalue(pr, k, 14),
-		    "level", mastery_level_name(mres.level),
-		    "level_before", mastery_level_name(before),
-		    "next_level_needs", next,
-		    "unit_recall", mres.mean_recall);
-		it->result = json_dumps(fb, JSON_COMPACT);
-		it->status = 200;
-
-		json_array_append_new(wp, json_pack("{s:I, s:I, s:s, s:O}", "school_id",
-		    (json_int_t)school, "prompt_id", (json_int_t)it->in.prompt_id, "at", at,
-		    "result", fb));
-		json_array_append_new(wr, json_pack("{s:I, s:I, s:I, s:I, s:s, s:i, s:b, s:o, s:i, s:f, s:f, s:f}",
-		    "school_id", (json_int_t)school, "pupil_id", (json_int_t)pupil,
-		    "question_id", (json_int_t)question, "prompt_id", (json_int_t)it->in.prompt_id,
-		    "at", at, "rating", (int)gr.rating, "correct", gr.correct,
-		    "latency_ms", it->in.in.latency_ms >= 0 ?
-		    json_integer(it->in.in.latency_ms) : json_null(),
-		    "elapsed", (int)elapsed, "r", rbefore, "stability", st->st.stability,
-		    "difficulty", st->st.difficulty));
-		/*
-		 * One mastery row per pupil x unit per transaction: a later answer of
-		 * the group overwrites an earlier one's level, keeping the first "from".
-		 */
-		{
-			char key[80];
-			json_t *m = NULL, *from;
-
-			snprintf(key, sizeof key, "%" PRId64 ":%" PRId64 ":%" PRId64, school, pupil, unit);
-			from = json_object_get(json_object_get(wm, key), "from_level");
-			from = from ? json_incref(from) : prev >= 0 ? json_integer(prev) : json_null();
-			m = json_pack("{s:I, s:I, s:I, s:i, s:i, s:f, s:f, s:s, s:b, s:o}",
-			    "school_id", (json_int_t)school, "pupil_id", (json_int_t)pupil,
-			    "unit_id", (json_int_t)unit, "level", (int)mres.level,
-			    "best", st->best, "recall", mres.mean_recall, "coverage", mres.coverage,
-			    "at", at, "changed", json_is_null(from) ||
-			    json_integer_value(from) != (json_int_t)mres.level, "from_level", from);
-			json_object_set_new(wm, key, m);
-		}
-		/* The feedback event, and mastery.changed when the level moved. */
-		{
-			json_t *data = json_pack("{s:I, s:{s:I, s:s}, s:O}", "school_id", (json_int_t)school,
-			    "pupil", "id", (json_int_t)pupil, "external_id", PQgetvalue(pr, k, 25),
-			    "feedback", fb);
-			/* Events nobody subscribed to are not rendered or stored. */
-			if (wanted(eps, school, "response.feedback"))
-				json_array_append_new(events, json_pack("{s:I, s:s, s:o}", "school",
-				    (json_int_t)school, "type", "response.feedback", "data", data));
-			else
-				json_decref(data);
-			if (before != mres.level && wanted(eps, school, "mastery.changed")) {
-				data = json_pack("{s:I, s:{s:I, s:s}, s:{s:I, s:s}, s:s, s:s, s:s}",
-				    "school_id", (json_int_t)school,
-				    "pupil", "id", (json_int_t)pupil, "external_id", PQgetvalue(pr, k, 25),
-				    "unit", "id", (json_int_t)unit, "name", PQgetvalue(pr, k, 14),
-				    "from", mastery_level_name(before), "to", mastery_level_name(mres.level),
-				    "next_level_needs", next);
-				json_array_append_new(events, json_pack("{s:I, s:s, s:o}", "school",
-				    (json_int_t)school, "type", "mastery.changed", "data", data));
-			}
-		}
-		json_decref(fb);
-next_item:
-		free(cv);
-		free(av);
-		json_decref(choices);
-		json_decref(accepted);
+		if (row_of[i] < 0)
+			set_error(&g->items[i], 404, "no such prompt in this school");
+		else if (!repeat(&w, i, row_of[i]))
+			answer_one(&w, i, row_of[i]);
 	}
-	for (int q = 0; q < nqs; q++) {
-		char at[40];
-
-		if (!qs[q].touched)
-			continue;
-		iso_of(qs[q].at_us, at, sizeof at);
-		json_array_append_new(ws, json_pack("{s:I, s:I, s:I, s:f, s:f, s:i, s:i, s:s, s:i, s:i}",
-		    "school_id", (json_int_t)qs[q].school_id, "pupil_id", (json_int_t)qs[q].pupil_id,
-		    "question_id", (json_int_t)qs[q].question_id, "stability", qs[q].st.stability,
-		    "difficulty", qs[q].st.difficulty, "reps", (int)qs[q].st.reps,
-		    "lapses", (int)qs[q].st.lapses, "at", at, "day", (int)qs[q].last_day,
-		    "due", (int)qs[q].due));
-	}
-
-	req = db_req_new(committed, g);
-	{
-		char *s;
-		json_t *rows = json_array(), *arrays[4] = { wp, ws, wr, rows };
-		const char *key;
-		json_t *v;
-
-		json_object_foreach(wm, key, v)
-			json_array_append(rows, v);
-		const char *sqls[4] = { write_prompts_sql, write_states_sql, write_reviews_sql,
-		    write_mastery_sql };
-
-		for (int i = 0; i < 4; i++) {
-			s = json_dumps(arrays[i], JSON_COMPACT);
-			db_req_add(req, sqls[i], 1, (const char *const *)&s);
-			free(s);
-		}
-		json_decref(rows);
-	}
-	{
-		size_t i;
-		json_t *e;
-
-		json_array_foreach(events, i, e) {
-			struct push_event ev = { 0 };
-			char school[24];
-
-			snprintf(school, sizeof school, "%" JSON_INTEGER_FORMAT,
-			    json_integer_value(json_object_get(e, "school")));
-			ev.school_id = school;
-			ev.type = json_string_value(json_object_get(e, "type"));
-			ev.data = json_object_get(e, "data");
-			ev.now = now;
-			ev.no_notify = true;
-			push_enqueue_sql(req, &ev);
-		}
-		if (json_array_size(events) > 0)
-			push_notify_sql(req);	/* once for the whole group */
-	}
-	json_decref(wp);
-	json_decref(ws);
-	json_decref(wr);
-	json_decref(wm);
-	json_decref(events);
-	free(qs);
+	add_writes(&w);
 	free(row_of);
-	models_free(&models);
-	db_txn_continue(g->txn, req, true);
+	free(w.qs);
+	free(w.mastery);
+	models_free(&w.models);
+	db_txn_continue(g->txn, w.req, true);
 }
 
 /* ---- collecting ---- */
 
-/* Read and lock; compute() goes on from there. */
+/* Lock the pupils and read; compute() goes on from there. */
 static void
 group_begin(struct group *g)
 {
+	struct col in[3] = { 0 };
+	const char *params[3];
 	db_req *req;
-	char *in;
 
-	in = json_dumps(g->inputs, JSON_COMPACT);
+	for (int i = 0; i < g->n; i++) {
+		col_i64(&in[0], g->items[i].in.school_id);
+		col_i64(&in[1], g->items[i].in.prompt_id);
+		col_word(&in[2], g->items[i].at);
+	}
+	for (int i = 0; i < 3; i++)
+		params[i] = col_done(&in[i]);
 	req = db_req_new(compute, g);
-	/*
-	 * A group touches a handful of rows by key, but the planner guesses
-	 * 100 rows for jsonb_to_recordset and, on tables that grew since their
-	 * last ANALYZE (mastery, memory_state fill up as pupils answer), scans
-	 * or hashes them whole: make it probe the keys.
-	 */
-	db_req_add(req, "SET LOCAL enable_hashjoin = off", 0, NULL);
-	db_req_add(req, "SET LOCAL enable_mergejoin = off", 0, NULL);
-	db_req_add(req, "SET LOCAL enable_seqscan = off", 0, NULL);
-	/* ...and the cost penalties of the above must not summon the JIT. */
-	db_req_add(req, "SET LOCAL jit = off", 0, NULL);
-	db_req_add(req, read_prompts_sql, 1, (const char *const *)&in);
-	db_req_add(req, lock_states_sql, 1, (const char *const *)&in);
-	db_req_add(req, read_units_sql, 1, (const char *const *)&in);
-	db_req_add(req, read_endpoints_sql, 1, (const char *const *)&in);
-	free(in);
+	db_req_add(req, lock_pupils_sql, 3, params);
+	db_req_add(req, read_prompts_sql, 3, params);
+	db_req_add(req, read_units_sql, 3, params);
+	db_req_add(req, read_endpoints_sql, 1, params);
+	for (int i = 0; i < 3; i++)
+		free(in[i].b.p);
 	g->txn = db_txn_begin(g->a->app->db, req);
 }
 
@@ -691,7 +1040,6 @@ answers_submit(answers *a, const struct answer_in *in, answers_cb cb, void *arg)
 {
 	struct group *g = a->open;
 	struct item *it;
-	char at[40];
 
 	if (g == NULL) {
 		struct timeval tv = { (time_t)(a->window_ms / 1000),
@@ -700,7 +1048,6 @@ answers_submit(answers *a, const struct answer_in *in, answers_cb cb, void *arg)
 		g = a->open = xcalloc(1, sizeof *g);
 		g->a = a;
 		g->items = xcalloc(ANSWERS_GROUP_MAX, sizeof *g->items);
-		g->inputs = json_array();
 		/*
 		 * Group commit: with nothing committing, go as soon as the loop has
 		 * read what else arrived; otherwise gather while the group before
@@ -719,10 +1066,7 @@ answers_submit(answers *a, const struct answer_in *in, answers_cb cb, void *arg)
 	it->cb = cb;
 	it->arg = arg;
 	it->status = 500;
-	iso_of(it->in.answered_at_us, at, sizeof at);
-	json_array_append_new(g->inputs, json_pack("{s:i, s:I, s:I, s:s}", "i", g->n,
-	    "school_id", (json_int_t)in->school_id, "prompt_id", (json_int_t)in->prompt_id,
-	    "at", at));
+	iso_of(it->in.answered_at_us, it->at, sizeof it->at);
 	g->n++;
 	a->inflight++;
 	if (g->n == ANSWERS_GROUP_MAX)

@@ -1,7 +1,8 @@
 /*
  * answers.h: answers in, with group commit. Answers arriving within a few
  * milliseconds (up to ANSWERS_GROUP_MAX) share one transaction: their
- * prompts and memory states are read FOR UPDATE, graded and run through
+ * pupils are locked (one answer at a time per pupil, across groups and
+ * daemons), their prompts and memory states read, graded and run through
  * FSRS-6 in C, and the states, reviews, mastery and feedback events are
  * written back; each answer's callback runs only after the commit. A
  * prompt answered twice records one review and returns the first result.

@@ -12,6 +12,7 @@
 #include "batches.h"
 #include "clock.h"
 #include "db.h"
+#include "flagjob.h"
 #include "fsrs.h"
 #include "log.h"
 #include "push.h"
@@ -35,6 +36,7 @@ struct batches_writer {
 	size_t npicks, cappicks;
 	int64_t *pupils;	/* pupils with a batch, in pick order */
 	size_t npupils, cappupils;
+	bool events;		/* the last write queued events (one INSERT a pupil) */
 };
 
 struct batches {
@@ -96,21 +98,29 @@ static const char claim_sql[] =
  * active questions by unit; and the memory states of the chunk's pupil
  * range. Days are day numbers (days since 1970-01-01 in the school's
  * calendar).
+ *
+ * Every table read is bounded to the chunk's pupil range (pupil_id > $2,
+ * and at most the chunk's last), restated on each: where the planner
+ * merges or hashes, a bound on one side only would still read the other
+ * from the school's first pupil, each chunk again (quadratic in pupils).
  */
 #define CHUNK_PUPILS \
     "SELECT p.pupil_id FROM pupil p" \
     " WHERE p.school_id = $1 AND p.active AND p.pupil_id > $2::bigint" \
     "  AND EXISTS (SELECT 1 FROM class_pupil cp WHERE cp.school_id = p.school_id" \
-    "    AND cp.pupil_id = p.pupil_id AND cp.active)" \
+    "    AND cp.pupil_id = p.pupil_id AND cp.pupil_id > $2::bigint AND cp.active)" \
     "  AND NOT EXISTS (SELECT 1 FROM batch b WHERE b.school_id = p.school_id" \
-    "    AND b.pupil_id = p.pupil_id AND b.local_date = $3::date AND b.kind = 'daily')" \
+    "    AND b.pupil_id = p.pupil_id AND b.pupil_id > $2::bigint" \
+    "    AND b.local_date = $3::date AND b.kind = 'daily')" \
     " ORDER BY p.pupil_id LIMIT $4::int"
 
 static const char chunk_units_sql[] =
     "WITH pupils AS (" CHUNK_PUPILS "),"
     " taught_units AS ("
     "  SELECT cp.pupil_id, t.unit_id, min(t.taught_on) AS taught_on"
-    "  FROM pupils x JOIN class_pupil cp ON cp.school_id = $1 AND cp.pupil_id = x.pupil_id AND cp.active"
+    "  FROM pupils x JOIN class_pupil cp ON cp.school_id = $1 AND cp.pupil_id = x.pupil_id"
+    "   AND cp.active AND cp.pupil_id > $2::bigint"
+    "   AND cp.pupil_id <= (SELECT max(pupil_id) FROM pupils)"
     "  JOIN class k ON k.school_id = cp.school_id AND k.class_id = cp.class_id AND k.active"
     "  JOIN taught t ON t.school_id = cp.school_id AND t.class_id = cp.class_id"
     "  GROUP BY cp.pupil_id, t.unit_id)"
@@ -122,11 +132,11 @@ static const char chunk_units_sql[] =
     " LEFT JOIN course c ON c.school_id = $1 AND c.course_id = u.course_id"
     " ORDER BY x.pupil_id, u.unit_id";
 
-/* Self-rated questions only where the school takes self-ratings. */
+/* The questions that count (self-rated ones only where the school takes them). */
 static const char school_questions_sql[] =
     "SELECT q.unit_id, q.question_id FROM question q"
-    " WHERE q.school_id = $1 AND q.active AND (q.kind <> 'self'"
-    "  OR (SELECT s.self_rating FROM school s WHERE s.school_id = $1))"
+    " JOIN school s ON s.school_id = q.school_id"
+    " WHERE q.school_id = $1 AND " QUESTION_COUNTS("q", "s")
     " ORDER BY q.unit_id, q.question_id";
 
 static const char chunk_states_sql[] =
@@ -302,20 +312,52 @@ lower_bound(const PGresult *res, int col, int lo, int hi, int64_t key)
 	return lo;
 }
 
+/* The same over a sorted array. */
+static int
+lower_bound_ids(const int64_t *v, int lo, int hi, int64_t key)
+{
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (v[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The school's questions (unit, question; sorted so) and one pupil's
+ * state rows' question ids, parsed once: the searches below run per
+ * candidate and must not parse text each step.
+ */
+struct chunk_ids {
+	int64_t *qunit, *qid;
+	int nq;
+	int64_t *sqid;		/* the pupil's states, rows [sfrom, sto) */
+	int scap;
+};
+
 /*
  * Choose one pupil's prompts: units are rows [from, to) of the units
  * result, questions come from the school's list, states from the pupil's
  * rows [sfrom, sto) of the states result.
  */
 static void
-choose(batches *b, const PGresult *units, int from, int to, const PGresult *qs,
+choose(batches *b, const PGresult *units, int from, int to, struct chunk_ids *ci,
     const PGresult *st, int sfrom, int sto, batch_candidate *cand, size_t cap,
     batch_pick *out)
 {
 	int64_t pupil = id_at(units, from, 0);
-	int nq = PQntuples(qs);
+	int ns = sto - sfrom;
 	size_t n = 0, nout = 0;
 
+	if (ns > ci->scap) {
+		ci->scap = ns;
+		ci->sqid = xreallocarray(ci->sqid, (size_t)ns, sizeof *ci->sqid);
+	}
+	for (int s = 0; s < ns; s++)
+		ci->sqid[s] = id_at(st, sfrom + s, 1);
 	for (int i = from; i < to; i++) {
 		int64_t unit;
 		int q;
@@ -323,11 +365,11 @@ choose(batches *b, const PGresult *units, int from, int to, const PGresult *qs,
 		if (PQgetisnull(units, i, 1))
 			continue;	/* nothing taught yet, or the unit is inactive */
 		unit = id_at(units, i, 1);
-		for (q = lower_bound(qs, 0, 0, nq, unit); q < nq && id_at(qs, q, 0) == unit &&
-		    n < cap; q++) {
+		for (q = lower_bound_ids(ci->qunit, 0, ci->nq, unit);
+		    q < ci->nq && ci->qunit[q] == unit && n < cap; q++) {
 			batch_candidate *c = &cand[n];
-			int64_t question = id_at(qs, q, 1);
-			int srow = lower_bound(st, 1, sfrom, sto, question);
+			int64_t question = ci->qid[q];
+			int s = lower_bound_ids(ci->sqid, 0, ns, question);
 
 			memset(c, 0, sizeof *c);
 			c->question_id = question;
@@ -335,7 +377,9 @@ choose(batches *b, const PGresult *units, int from, int to, const PGresult *qs,
 			c->course_id = id_at(units, i, 2);
 			c->last_review_day = BATCH_NO_DAY;
 			c->due_day = BATCH_NO_DAY;
-			if (srow < sto && id_at(st, srow, 1) == question) {
+			if (s < ns && ci->sqid[s] == question) {
+				int srow = sfrom + s;
+
 				c->state.stability = strtod(PQgetvalue(st, srow, 2), NULL);
 				c->state.difficulty = strtod(PQgetvalue(st, srow, 3), NULL);
 				c->state.reps = (uint32_t)atoi(PQgetvalue(st, srow, 4));
@@ -373,6 +417,7 @@ candidates_read(const struct db_reply *r, void *arg)
 	size_t cap;
 	batch_candidate *cand;
 	batch_pick *out;
+	struct chunk_ids ci = { 0 };
 	db_req *req;
 
 	b->req = NULL;
@@ -393,6 +438,13 @@ candidates_read(const struct db_reply *r, void *arg)
 	cap = (size_t)PQntuples(qs) + 1;	/* no pupil has more candidates than that */
 	cand = xcalloc(cap, sizeof *cand);
 	out = xcalloc(b->set.max_per_day + 1, sizeof *out);
+	ci.nq = PQntuples(qs);
+	ci.qunit = xcalloc((size_t)ci.nq + 1, sizeof *ci.qunit);
+	ci.qid = xcalloc((size_t)ci.nq + 1, sizeof *ci.qid);
+	for (int q = 0; q < ci.nq; q++) {
+		ci.qunit[q] = id_at(qs, q, 0);
+		ci.qid[q] = id_at(qs, q, 1);
+	}
 	b->chunk_rows = 0;
 	for (int i = 1; i <= rows; i++) {
 		int64_t pupil;
@@ -407,13 +459,16 @@ candidates_read(const struct db_reply *r, void *arg)
 		sfrom = srow;
 		while (srow < nst && id_at(st, srow, 0) == pupil)
 			srow++;
-		choose(b, units, start, i, qs, st, sfrom, srow, cand, cap, out);
+		choose(b, units, start, i, &ci, st, sfrom, srow, cand, cap, out);
 		b->chunk_rows++;
 		start = i;
 	}
 	b->last_pupil = id_at(units, rows - 1, 0);
 	free(cand);
 	free(out);
+	free(ci.qunit);
+	free(ci.qid);
+	free(ci.sqid);
 	if (batches_writer_nprompts(b->w) == 0) {
 		load_chunk(b);	/* nobody in this chunk has anything due */
 		return;
@@ -672,7 +727,7 @@ batches_writer_prepare(batches_writer *w, db_req *r)
 {
 	char *pupils, *questions, npicks[24], npup[24];
 	int64_t *qids = xcalloc(w->npicks + 1, sizeof *qids);
-	const char *p[2];
+	const char *p[4];
 
 	for (size_t i = 0; i < w->npicks; i++)
 		qids[i] = w->picks[i].question_id;
@@ -683,11 +738,15 @@ batches_writer_prepare(batches_writer *w, db_req *r)
 	snprintf(npup, sizeof npup, "%zu", w->npupils);
 	p[0] = npup;
 	p[1] = npicks;
+	p[2] = w->school;
+	p[3] = w->class_id;
+	/* ...and which renderings the events need: none without an endpoint */
 	db_req_add(r,
 	    "SELECT array(SELECT nextval(pg_get_serial_sequence('batch', 'batch_id'))"
 	    "   FROM generate_series(1, $1::int))::text,"
 	    " array(SELECT nextval(pg_get_serial_sequence('prompt', 'prompt_id'))"
-	    "   FROM generate_series(1, $2::int))::text", 2, p);
+	    "   FROM generate_series(1, $2::int))::text, "
+	    PUSH_FORMATS_SQL("$3::bigint", "'prompt.batch'", "$4::bigint"), 4, p);
 	p[0] = w->school;
 	p[1] = questions;
 	db_req_add(r,
@@ -788,9 +847,12 @@ batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *n
 	struct writer_ids ids;
 	int64_t *bid_of_pick;
 	size_t pi = 0;
+	unsigned formats;
 
 	if (!take_ids(w, prepared, &ids))
 		abort();	/* batches_writer_take_ids said yes to these results */
+	formats = (unsigned)atoi(PQgetvalue(prepared[0], 0, 2));
+	w->events = formats != 0;
 	bid_of_pick = xcalloc(w->npicks + 1, sizeof *bid_of_pick);
 	/* Deliveries come before their batch in the statement list; all commit together. */
 	for (size_t k = 0; k < w->npupils; k++) {
@@ -800,6 +862,9 @@ batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *n
 
 		for (; pi < w->npicks && w->picks[pi].pupil_id == w->pupils[k]; pi++)
 			bid_of_pick[pi] = ids.batch[k];
+		/* No endpoint takes them: nothing to build, render or queue. */
+		if (!w->events)
+			continue;
 		data = batch_event_data(w, w->pupils[k], ids.batch[k], &w->picks[from],
 		    &ids.prompt[from], pi - from, qs, ps);
 		ev.school_id = w->school;
@@ -808,10 +873,12 @@ batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *n
 		ev.now = now;
 		ev.class_id = w->class_id;
 		ev.no_notify = true;
+		ev.formats = formats;
 		push_enqueue_sql(r, &ev);
 		json_decref(data);
 	}
-	push_notify_sql(r);
+	if (w->events)
+		push_notify_sql(r);
 	{
 		char *bids = int_array(ids.batch, w->npupils, sizeof *ids.batch);
 		char *pups = int_array(w->pupils, w->npupils, sizeof *w->pupils);
@@ -871,6 +938,8 @@ batches_writer_deliveries(const batches_writer *w, const struct db_reply *r, int
 {
 	int n = 0;
 
+	if (!w->events)
+		return 0;
 	for (size_t k = 0; k < w->npupils && first + (int)k < r->nresults; k++)
 		if (r->results[first + k] != NULL)
 			n += PQntuples(r->results[first + k]);

@@ -67,7 +67,9 @@ bool batches_writer_take_ids(batches_writer *w, PGresult *const *prepared)
 /*
  * After batches_writer_take_ids with the same results: adds the writing
  * statements to r: one delivery INSERT a pupil (its rows: the deliveries
- * queued), then the NOTIFY and the batch and prompt INSERTs.
+ * queued), then the NOTIFY, and the batch and prompt INSERTs. When no
+ * endpoint of the school takes prompt.batch there are neither delivery
+ * INSERTs nor the NOTIFY: nothing is rendered for no one.
  */
 void batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *now,
     db_req *r);

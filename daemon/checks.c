@@ -12,6 +12,7 @@
 #include "checks.h"
 #include "clock.h"
 #include "db.h"
+#include "flagjob.h"
 #include "fsrs.h"
 #include "log.h"
 #include "util.h"
@@ -95,8 +96,8 @@ static const char candidates_sql[] =
     "WITH pupils AS (SELECT p.pupil_id FROM class_pupil cp JOIN pupil p"
     "   ON p.school_id = cp.school_id AND p.pupil_id = cp.pupil_id AND p.active"
     "   WHERE cp.school_id = $1 AND cp.class_id = $2::bigint AND cp.active),"
-    " qs AS (SELECT q.question_id FROM question q WHERE q.school_id = $1"
-    "   AND q.unit_id = $3::bigint AND q.active),"
+    " qs AS (SELECT q.question_id FROM question q JOIN school s ON s.school_id = q.school_id"
+    "   WHERE q.school_id = $1 AND q.unit_id = $3::bigint AND " QUESTION_COUNTS("q", "s") "),"
     " recent AS (SELECT r.pupil_id, r.question_id, bool_or(r.rating = 1) AS missed"
     "   FROM (SELECT r.pupil_id, r.question_id, r.rating, row_number() OVER"
     "     (PARTITION BY r.pupil_id, r.question_id ORDER BY r.reviewed_at DESC) AS n"
@@ -306,7 +307,8 @@ read_done(const struct db_reply *r, void *arg)
 		return;
 	}
 	if (atoi(PQgetvalue(r->results[2], 0, 0)) == 0) {
-		op_end(o, 422, NULL, "unit_id", "the unit has no active questions");
+		op_end(o, 422, NULL, "unit_id", "the unit has no questions to ask (active;"
+		    " self-rated only where the school takes self-ratings)");
 		return;
 	}
 	k = (size_t)atoi(PQgetvalue(ctx, 0, 2));
@@ -377,8 +379,9 @@ checks_push(checks *ck, const struct checks_request *rq, checks_cb cb, void *arg
 	req = db_req_new(read_done, o);
 	db_req_add(req, context_sql, 5, p);
 	db_req_add(req, candidates_sql, 3, p);
-	db_req_add(req, "SELECT count(*) FROM question q WHERE q.school_id = $1"
-	    " AND q.unit_id = $2::bigint AND q.active", 2, (const char *[]){ o->school, o->unit_id });
+	db_req_add(req, "SELECT count(*) FROM question q JOIN school s ON s.school_id = q.school_id"
+	    " WHERE q.school_id = $1 AND q.unit_id = $2::bigint AND " QUESTION_COUNTS("q", "s"),
+	    2, (const char *[]){ o->school, o->unit_id });
 	o->req = db_submit(ck->app->db, req);
 }
 

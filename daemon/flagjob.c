@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "batches.h"
 #include "clock.h"
 #include "db.h"
 #include "flagjob.h"
@@ -21,6 +22,7 @@
 #define LEASE "interval '15 minutes'"
 #define LEASE_EVERY 20		/* classes between lease renewals */
 #define CLASS_TRIES 3		/* serialization failures before a class is skipped */
+#define YIELD_MS 200		/* while the batch job runs, look again after this */
 
 /* ---- school settings ---- */
 
@@ -78,11 +80,12 @@ struct flagjob_class {
 	size_t scratch_cap;
 };
 
-/* The taught units with their active question counts and stored flags. */
+/* The taught units with the number of questions that count, and stored flags. */
 static const char class_units_sql[] =
     "SELECT t.unit_id, u.name, t.taught_on::text, t.taught_on - date '1970-01-01',"
-    " (SELECT count(*) FROM question q WHERE q.school_id = t.school_id"
-    "   AND q.unit_id = t.unit_id AND q.active),"
+    " (SELECT count(*) FROM question q JOIN school s ON s.school_id = q.school_id"
+    "   WHERE q.school_id = t.school_id AND q.unit_id = t.unit_id"
+    "   AND " QUESTION_COUNTS("q", "s") "),"
     " f.status, f.since - date '1970-01-01'"
     " FROM taught t JOIN unit u ON u.school_id = t.school_id AND u.unit_id = t.unit_id AND u.active"
     " LEFT JOIN flag f ON f.school_id = t.school_id AND f.class_id = t.class_id"
@@ -107,12 +110,13 @@ static const char class_mastery_sql[] =
     "   AND ml.unit_id = t.unit_id"
     " WHERE t.school_id = $1 AND t.class_id = $2::bigint ORDER BY 1, 2";
 
-/* The reviewed questions only: the others are unseen. */
+/* The reviewed questions that count only: the others are unseen. */
 static const char class_states_sql[] =
     "SELECT q.unit_id, m.pupil_id, m.stability, m.difficulty, m.reps, m.lapses,"
     " m.last_review_day - date '1970-01-01'"
-    " FROM taught t"
-    " JOIN question q ON q.school_id = t.school_id AND q.unit_id = t.unit_id AND q.active"
+    " FROM taught t JOIN school s ON s.school_id = t.school_id"
+    " JOIN question q ON q.school_id = t.school_id AND q.unit_id = t.unit_id"
+    "   AND " QUESTION_COUNTS("q", "s")
     " JOIN class_pupil cp ON cp.school_id = t.school_id AND cp.class_id = t.class_id AND cp.active"
     " JOIN memory_state m ON m.school_id = t.school_id AND m.pupil_id = cp.pupil_id"
     "   AND m.question_id = q.question_id"
@@ -351,6 +355,8 @@ struct flagjob {
 	struct event *timer;	/* the interval */
 	struct event *kick;	/* a full run, from the loop */
 	struct event *debounce;	/* a run after answers */
+	struct event *yield;	/* waiting for the batch job to finish */
+	bool yielded;		/* since the last lease renewal */
 	int64_t interval_ms, debounce_ms;
 	bool running, stopped;
 	bool again, again_full;	/* asked for while running */
@@ -654,9 +660,33 @@ start_class(flagjob *f)
 	f->txn = db_txn_begin(f->app->db, req);
 }
 
+static void
+yield_cb(evutil_socket_t fd, short what, void *arg)
+{
+	next_class(arg);
+}
+
+/*
+ * The daily batches are what pupils wait for, the flags can wait: while the
+ * batch job runs (both start when the clock reaches the prompt time, and
+ * both read every memory state), classes are not started.
+ */
+static bool
+yield_to_batches(flagjob *f)
+{
+	struct timeval tv = { 0, YIELD_MS * 1000 };
+
+	if (f->app->batches == NULL || !batches_busy(f->app->batches))
+		return false;
+	f->yielded = true;
+	evtimer_add(f->yield, &tv);
+	return true;
+}
+
 /*
  * f->ci counts two steps a class: even, renew the lease (every LEASE_EVERY
- * classes) and start it; odd, it is in its transaction.
+ * classes, and after waiting for the batch job) and start it; odd, it is
+ * in its transaction.
  */
 static void
 next_class(flagjob *f)
@@ -672,7 +702,10 @@ next_class(flagjob *f)
 		return;
 	}
 	if (f->ci % 2 == 0) {
-		if (k > 0 && k % LEASE_EVERY == 0) {
+		if (yield_to_batches(f))
+			return;
+		if ((k > 0 && k % LEASE_EVERY == 0) || f->yielded) {
+			f->yielded = false;
 			char now[40];
 			const char *p[2] = { now, f->school };
 
@@ -1030,6 +1063,7 @@ flagjob_new(struct app *app, int64_t interval_ms, int64_t debounce_ms)
 	f->timer = event_new(app->base, -1, EV_PERSIST, kick_cb, f);
 	f->kick = event_new(app->base, -1, 0, kick_cb, f);
 	f->debounce = evtimer_new(app->base, debounce_cb, f);
+	f->yield = evtimer_new(app->base, yield_cb, f);
 	event_add(f->timer, &tv);
 	clock_subscribe(clock_moved, f);
 	db_listen(app->db, PUSH_CHANNEL, outbox_notified, NULL, f);
@@ -1043,6 +1077,11 @@ flagjob_stop(flagjob *f)
 	f->stopped = true;
 	event_del(f->timer);
 	event_del(f->debounce);
+	/* A class waiting for the batch job: give up the run now. */
+	if (evtimer_pending(f->yield, NULL)) {
+		event_del(f->yield);
+		run_done(f);
+	}
 }
 
 bool
@@ -1061,6 +1100,7 @@ flagjob_free(flagjob *f)
 	event_free(f->timer);
 	event_free(f->kick);
 	event_free(f->debounce);
+	event_free(f->yield);
 	flagjob_school_clear(&f->set);
 	free(f->classes);
 	free(f);

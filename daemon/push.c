@@ -916,35 +916,50 @@ timer_cb(CURLM *m, long timeout_ms, void *userp)
 /* ---- claiming ---- */
 
 /*
- * Due deliveries of enabled endpoints, oldest first, at most $6 in flight
- * per endpoint counting our own ($4 endpoint ids, $5 their transfers;
- * endpoint ids are unique across schools), leased until $1 + $2 ms.
- * Endpoints at their cap are left out of the scan, so one endpoint's
- * backlog does not keep the others out of the window. Only the rows
- * picked are locked, skipping those another sender holds; a row another
- * sender leased meanwhile fails the re-check under its lock. The second
- * statement finds the next retry not yet due, to wake for it.
+ * Due deliveries of enabled endpoints, shared fairly: each endpoint with
+ * pending deliveries (found by a skip scan of delivery_endpoint_due, one
+ * probe per endpoint, never a walk through a backlog) offers its oldest
+ * due ones up to its room under $6 counting our own transfers ($4
+ * endpoint ids, $5 their transfers; endpoint ids are unique across
+ * schools), and the claim of at most $3 takes them least loaded endpoint
+ * first, oldest first among equals: round-robin, so one endpoint's
+ * backlog never keeps the others waiting. Leased until $1 + $2 ms. Each
+ * endpoint's rows are locked as they are taken, skipping those another
+ * sender holds, so a sender claiming at the same moment takes the next
+ * ones; a row another sender leased meanwhile fails the re-check under its
+ * lock. The second statement finds the next retry not yet due, to wake
+ * for it.
  */
 static const char claim_sql[] =
-    "WITH cand AS (SELECT c.*, row_number() OVER (PARTITION BY c.endpoint_id"
-    "  ORDER BY c.next_attempt_at, c.delivery_id) AS rn"
-    "  FROM (SELECT d.school_id, d.delivery_id, d.endpoint_id, d.next_attempt_at"
-    "   FROM delivery d JOIN endpoint e ON e.school_id = d.school_id AND e.endpoint_id = d.endpoint_id"
-    "   WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
-    "   AND (d.lease_until IS NULL OR d.lease_until < $1::timestamptz) AND e.enabled"
-    "   AND coalesce(($5::int[])[array_position($4::bigint[], d.endpoint_id)], 0) < $6::int"
+    "WITH RECURSIVE eps AS ("
+    "  (SELECT d.school_id, d.endpoint_id FROM delivery d WHERE d.status = 'pending'"
+    "   ORDER BY d.school_id, d.endpoint_id LIMIT 1)"
+    "  UNION ALL"
+    "  SELECT n.school_id, n.endpoint_id FROM eps x CROSS JOIN LATERAL"
+    "  (SELECT d.school_id, d.endpoint_id FROM delivery d WHERE d.status = 'pending'"
+    "   AND (d.school_id, d.endpoint_id) > (x.school_id, x.endpoint_id)"
+    "   ORDER BY d.school_id, d.endpoint_id LIMIT 1) n),"
+    " room AS (SELECT x.school_id, x.endpoint_id,"
+    "  coalesce(($5::int[])[array_position($4::bigint[], x.endpoint_id)], 0) AS used"
+    "  FROM eps x JOIN endpoint e ON e.school_id = x.school_id AND e.endpoint_id = x.endpoint_id"
+    "  WHERE e.enabled),"
+    " cand AS (SELECT c.school_id, c.delivery_id, c.endpoint_id, c.next_attempt_at,"
+    "  r.used + row_number() OVER (PARTITION BY c.endpoint_id"
+    "   ORDER BY c.next_attempt_at, c.delivery_id) AS load"
+    "  FROM room r CROSS JOIN LATERAL (SELECT d.school_id, d.delivery_id, d.endpoint_id,"
+    "   d.next_attempt_at FROM delivery d WHERE d.school_id = r.school_id"
+    "   AND d.endpoint_id = r.endpoint_id AND d.status = 'pending'"
+    "   AND d.next_attempt_at <= $1::timestamptz"
+    "   AND (d.lease_until IS NULL OR d.lease_until < $1::timestamptz)"
     /* never a delivery this sender still holds, even past its lease */
     "   AND d.delivery_id <> ALL ($7::bigint[])"
-    "   ORDER BY d.next_attempt_at LIMIT $3::int * 4) c),"
+    "   ORDER BY d.next_attempt_at, d.delivery_id LIMIT least($6::int - r.used, $3::int)"
+    "   FOR UPDATE OF d SKIP LOCKED) c"
+    "  WHERE r.used < $6::int),"
     " pick AS (SELECT c.school_id, c.delivery_id, c.endpoint_id FROM cand c"
-    "  WHERE c.rn + coalesce(($5::int[])[array_position($4::bigint[], c.endpoint_id)], 0) <= $6::int"
-    "  ORDER BY c.next_attempt_at LIMIT $3::int),"
-    " locked AS (SELECT d.school_id, d.delivery_id, d.endpoint_id FROM delivery d JOIN pick p"
-    "  ON d.school_id = p.school_id AND d.delivery_id = p.delivery_id"
-    "  WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1::timestamptz)"
-    "  FOR UPDATE OF d SKIP LOCKED)"
+    "  ORDER BY c.load, c.next_attempt_at, c.delivery_id LIMIT $3::int)"
     " UPDATE delivery d SET lease_until = $1::timestamptz + $2::bigint * interval '1 millisecond'"
-    " FROM locked l JOIN endpoint e ON e.school_id = l.school_id AND e.endpoint_id = l.endpoint_id"
+    " FROM pick l JOIN endpoint e ON e.school_id = l.school_id AND e.endpoint_id = l.endpoint_id"
     " WHERE d.school_id = l.school_id AND d.delivery_id = l.delivery_id"
     " RETURNING d.school_id, d.delivery_id, d.endpoint_id, d.webhook_id, d.event_type, d.payload,"
     " d.attempts, e.url, e.secret,"
@@ -1330,6 +1345,9 @@ static const char endpoints_sql[] =
     " CASE e.format WHEN 'slack' THEN $5::text WHEN 'teams' THEN $6::text ELSE $4::text END," \
     " 'pending', 0, $3::timestamptz, $3::timestamptz" \
     " FROM endpoint e WHERE e.school_id = $1::bigint AND e.enabled" \
+    /* a format the producer did not render: an endpoint newer than its look */ \
+    " AND CASE e.format WHEN 'slack' THEN $5::text WHEN 'teams' THEN $6::text ELSE $4::text END" \
+    " IS NOT NULL" \
     " AND CASE WHEN $8::bigint IS NOT NULL THEN e.endpoint_id = $8::bigint" \
     " ELSE (cardinality(e.event_types) = 0 OR $2::text = ANY (e.event_types))" \
     " AND ($7::bigint IS NULL OR e.class_id IS NULL OR e.class_id = $7::bigint) END"
@@ -1356,7 +1374,8 @@ static void
 add_rendered(const struct push_event *ev, char *out[EVENT_NFORMATS])
 {
 	for (int f = 0; f < EVENT_NFORMATS; f++)
-		out[f] = event_render((enum event_format)f, ev->type, ev->now, ev->data);
+		out[f] = ev->formats == 0 || (ev->formats & PUSH_FORMAT(f)) ?
+		    event_render((enum event_format)f, ev->type, ev->now, ev->data) : NULL;
 }
 
 void

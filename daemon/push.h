@@ -94,7 +94,26 @@ struct push_event {
 	const char *class_id;		/* NULL, or only endpoints without a class or of this one */
 	const char *endpoint_id;	/* NULL, or only this endpoint, whatever its filters */
 	bool no_notify;			/* leave the NOTIFY out: add push_notify_sql once */
+	/*
+	 * The renderings to make, a mask of PUSH_FORMAT(enum event_format);
+	 * 0: all. Endpoints of a format left out get nothing: the caller read
+	 * the formats in use (PUSH_FORMATS_SQL) just before.
+	 */
+	unsigned formats;
 };
+
+#define PUSH_FORMAT(f) (1u << (f))
+/*
+ * An SQL expression: the formats (PUSH_FORMAT mask, 0 for none) of the
+ * enabled endpoints of school that take events of type for class (SQL
+ * expressions; class may be NULL::bigint), as push_enqueue_sql picks them.
+ * A producer that finds none needs to render nothing.
+ */
+#define PUSH_FORMATS_SQL(school, type, class) \
+	"(SELECT coalesce(bit_or(CASE e.format WHEN 'slack' THEN 2 WHEN 'teams' THEN 4" \
+	" ELSE 1 END), 0)::int FROM endpoint e WHERE e.school_id = " school " AND e.enabled" \
+	" AND (cardinality(e.event_types) = 0 OR " type " = ANY (e.event_types))" \
+	" AND (" class " IS NULL OR e.class_id IS NULL OR e.class_id = " class "))"
 
 /*
  * Append to r the statements that queue ev for every enabled endpoint of

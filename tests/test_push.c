@@ -969,6 +969,57 @@ START_TEST(test_backlog_no_stall)
 }
 END_TEST
 
+/*
+ * One endpoint's big backlog does not keep another's few waiting: each
+ * claim shares out by endpoint, so the small one's deliveries arrive
+ * among the first, not after the 2,000 (ordering, not timing).
+ */
+START_TEST(test_fair_share)
+{
+	struct event_base *base = event_base_new();
+	struct env e;
+	struct rcv r;
+	char *secret = push_secret_new();
+	struct config *cfg = test_config();
+	json_t *recs, *rec;
+	size_t i, last_b = 0, nb = 0;
+	long long a, b;
+
+	db_setup();
+	rcv_start(&r, secret, NULL);
+	a = add_endpoint(r.url, "json", "{}", secret, NULL);
+	b = add_endpoint(r.url, "json", "{}", secret, NULL);
+	/* all due; the big backlog is older, so oldest-first alone would starve b */
+	q_int("WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
+	    " payload, next_attempt_at, created_at) SELECT %s, %lld, 'topic.flagged', 'msg_a' || g,"
+	    " '{}', now() - interval '1 hour' + g * interval '1 ms', now()"
+	    " FROM generate_series(1, 2000) g UNION ALL SELECT %s, %lld, 'topic.flagged',"
+	    " 'msg_b' || g, '{}', now() - interval '1 minute' + g * interval '1 ms', now()"
+	    " FROM generate_series(1, 10) g RETURNING 1) SELECT count(*) FROM x",
+	    school, a, school, b);
+	env_start(&e, base, cfg);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
+	    2010, 60000));
+	recs = rcv_records(&r);
+	ck_assert_int_eq(json_array_size(recs), 2010);
+	json_array_foreach(recs, i, rec) {
+		if (strncmp(json_string_value(json_object_get(rec, "webhook_id")), "msg_b", 5) == 0) {
+			last_b = i;
+			nb++;
+		}
+	}
+	ck_assert_int_eq(nb, 10);
+	/* the per-endpoint cap is 4: two claims' worth of a at most, not 2,000 */
+	ck_assert_msg(last_b < 40, "b's last delivery arrived %zu-th", last_b + 1);
+	json_decref(recs);
+	env_stop(&e);
+	event_base_free(base);
+	rcv_stop(&r);
+	free(secret);
+	db_teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -997,6 +1048,7 @@ main(void)
 	tcase_add_test(tc, test_per_endpoint_cap);
 	tcase_add_test(tc, test_two_senders);
 	tcase_add_test(tc, test_backlog_no_stall);
+	tcase_add_test(tc, test_fair_share);
 	tcase_add_test(tc, test_lease_respected);
 	tcase_add_test(tc, test_stop_drains);
 	tcase_add_test(tc, test_receiver_down_connect_error);

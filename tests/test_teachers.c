@@ -11,7 +11,8 @@
  * The school: class 21 (teacher 41; pupils 31-34) was taught unit 11
  * (8 questions) on Friday 2026-09-18; unit 12 (6 questions) is not taught.
  * Class 22 (teacher 42; pupils 35, 36) has nothing taught. School 2 has
- * class 23 and unit 13.
+ * class 23 and unit 13. Unit 15 (3 mcq, 3 self-rated questions) is taught
+ * to class 22 in the last test only.
  */
 #include "autoconf.h"
 
@@ -486,19 +487,125 @@ START_TEST(test_progress)
 }
 END_TEST
 
+/* The level of pupil p (index) for the only unit in class 22's grid, and its question count. */
+static const char *
+grid_level(json_t *grid, size_t p)
+{
+	json_t *cell = json_array_get(json_object_get(json_array_get(json_object_get(grid,
+	    "pupils"), p), "units"), 0);
+
+	return json_string_value(json_object_get(cell, "level"));
+}
+
+static long long
+grid_questions(json_t *grid)
+{
+	return json_integer_value(json_object_get(json_array_get(json_object_get(grid, "units"), 0),
+	    "questions"));
+}
+
+/*
+ * One rule for self-rated questions: with the school's self_rating off they
+ * are not scheduled, not checked, and do not count in their unit, so a unit
+ * with some still reaches Secure; turned on, they count everywhere.
+ */
+START_TEST(test_self_rating)
+{
+	json_t *b = NULL;
+	const char *level;
+
+	ck_assert(sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
+	    " VALUES (1, 22, 15, '2027-03-01', now()) RETURNING 1"));
+	ck_assert(move_to("2027-03-02T16:30:00Z", "2027-03-02"));
+	/* scheduled: the three mcq questions for each pupil, no self-rated one */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM prompt p JOIN batch b USING"
+	    " (school_id, batch_id) WHERE b.local_date = '2027-03-02' AND p.pupil_id IN (35, 36)"
+	    " AND p.question_id BETWEEN 501 AND 503"), 6);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM prompt WHERE question_id > 510"), 0);
+	/* all right: Secure in the answer's feedback, over the 3 questions that count */
+	for (;;) {
+		json_t *fb = NULL;
+		long long p = apitest_sql_int("SELECT p.prompt_id FROM prompt p JOIN batch b USING"
+		    " (school_id, batch_id) WHERE b.local_date = '2027-03-02' AND p.pupil_id IN (35, 36)"
+		    " AND p.answered_at IS NULL ORDER BY p.prompt_id LIMIT 1");
+		char buf[64];
+
+		if (p < 0)
+			break;
+		snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", p);
+		ck_assert_int_eq(post(admin, "/v1/responses", buf, &fb), 200);
+		ck_assert(json_is_true(json_object_get(fb, "correct")));
+		json_decref(fb);
+	}
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM mastery WHERE unit_id = 15"
+	    " AND pupil_id IN (35, 36) AND level = 2 AND coverage = 1"), 2);
+	/* the grid (the flag job's snapshot) agrees */
+	ck_assert(flags_caught_up());
+	ck_assert_int_eq(get(teacher2, "/v1/classes/22/mastery", &b), 200);
+	ck_assert_int_eq(grid_questions(b), 3);
+	ck_assert_str_eq(grid_level(b, 0), "secure");
+	ck_assert_str_eq(grid_level(b, 1), "secure");
+	json_decref(b);
+	/* checks pick among the three only */
+	ck_assert_int_eq(post(teacher2, "/v1/classes/22/units/15/checks", "{\"kind\": \"diagnostic\"}",
+	    &b), 201);
+	ck_assert_int_eq(json_integer_value(json_object_get(b, "prompts")), 6);
+	json_decref(b);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM prompt WHERE question_id > 510"), 0);
+
+	/* self-ratings on: six questions count, three reviewed is not Secure */
+	ck_assert(sql_ok("UPDATE school SET self_rating = true WHERE school_id = 1 RETURNING 1"));
+	ck_assert_int_eq(get(teacher2, "/v1/classes/22/mastery", &b), 200);
+	ck_assert_int_eq(grid_questions(b), 6);
+	ck_assert_str_eq(grid_level(b, 0), "developing");
+	json_decref(b);
+	ck_assert_int_eq(post(teacher2, "/v1/classes/22/units/15/checks", "{\"kind\": \"diagnostic\"}",
+	    &b), 201);
+	ck_assert_int_eq(json_integer_value(json_object_get(b, "prompts")), 10);
+	json_decref(b);
+	/* a self-rated prompt of that check, rated Good: four of six reviewed */
+	{
+		long long p = apitest_sql_int("SELECT p.prompt_id FROM prompt p JOIN batch b USING"
+		    " (school_id, batch_id) WHERE b.kind = 'diagnostic' AND b.unit_id = 15"
+		    " AND p.pupil_id = 35 AND p.question_id > 510 ORDER BY p.prompt_id LIMIT 1");
+		char buf[64];
+
+		ck_assert_int_gt(p, 0);
+		snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"rating\": 3}", p);
+		ck_assert_int_eq(post(admin, "/v1/responses", buf, &b), 200);
+		level = json_string_value(json_object_get(b, "level"));
+		ck_assert_msg(strcmp(level, "developing") == 0, "level %s", level);
+		json_decref(b);
+	}
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM mastery WHERE unit_id = 15"
+	    " AND pupil_id = 35 AND level = 1 AND coverage > 0.6 AND coverage < 0.7"), 1);
+	/* and the next daily batch schedules them */
+	ck_assert(move_to("2027-03-03T16:30:00Z", "2027-03-03"));
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM prompt p JOIN batch b USING"
+	    " (school_id, batch_id) WHERE b.local_date = '2027-03-03' AND b.kind = 'daily'"
+	    " AND p.question_id > 510"), 0);
+	ck_assert(sql_ok("UPDATE school SET self_rating = false WHERE school_id = 1 RETURNING 1"));
+}
+END_TEST
+
 static const char setup_sql[] =
     "INSERT INTO course (school_id, course_id, external_id, name, updated_at) VALUES"
     " (1, 1, 'sci', 'KS3 Science', now()), (2, 2, 'b-sci', 'Science', now());"
     "INSERT INTO unit (school_id, unit_id, course_id, external_id, name, position, updated_at) VALUES"
     " (1, 11, 1, 'cells', 'Cells', 1, now()), (1, 12, 1, 'forces', 'Forces', 2, now()),"
-    " (1, 14, 1, 'empty', 'Empty', 3, now()), (2, 13, 2, 'b-cells', 'Cells', 1, now());"
+    " (1, 14, 1, 'empty', 'Empty', 3, now()), (2, 13, 2, 'b-cells', 'Cells', 1, now()),"
+    " (1, 15, 1, 'habitats', 'Habitats', 4, now());"
     "INSERT INTO question (school_id, question_id, unit_id, external_id, kind, prompt, choices,"
     " correct_choice, updated_at)"
     " SELECT 1, 100 + i, 11, 'c' || i, 'mcq', 'Cells question ' || i, '[\"a\", \"b\", \"c\"]'::jsonb, 1, now()"
     " FROM generate_series(1, 8) i UNION ALL"
     " SELECT 1, 200 + i, 12, 'f' || i, 'mcq', 'Forces question ' || i, '[\"a\", \"b\", \"c\"]'::jsonb, 2, now()"
     " FROM generate_series(1, 6) i UNION ALL"
-    " SELECT 2, 301, 13, 'b1', 'mcq', 'B question', '[\"a\", \"b\"]'::jsonb, 0, now();"
+    " SELECT 2, 301, 13, 'b1', 'mcq', 'B question', '[\"a\", \"b\"]'::jsonb, 0, now() UNION ALL"
+    " SELECT 1, 500 + i, 15, 'h' || i, 'mcq', 'Habitats question ' || i, '[\"a\", \"b\", \"c\"]'::jsonb, 0, now()"
+    " FROM generate_series(1, 3) i UNION ALL"
+    " SELECT 1, 510 + i, 15, 'hs' || i, 'self', 'How well do you know habitat ' || i, NULL, NULL, now()"
+    " FROM generate_series(1, 3) i;"
     "INSERT INTO class (school_id, class_id, external_id, name, course_id, updated_at) VALUES"
     " (1, 21, '8a', '8A Science', 1, now()), (1, 22, '8b', '8B Science', 1, now()),"
     " (2, 23, 'b-8a', 'B 8A', 2, now());"
@@ -564,6 +671,7 @@ main(void)
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_forgetting);
 	tcase_add_test(tc, test_progress);
+	tcase_add_test(tc, test_self_rating);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
