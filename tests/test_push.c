@@ -184,6 +184,19 @@ env_stop(struct env *e)
 	config_free(e->cfg);
 }
 
+/* The end of a case: the sender drained, then its receivers and database. */
+static void
+case_end(struct env *e, struct event_base *base, char *secret, struct rcv *r1, struct rcv *r2)
+{
+	env_stop(e);
+	event_base_free(base);
+	rcv_stop(r1);
+	if (r2 != NULL)
+		rcv_stop(r2);
+	free(secret);
+	db_teardown();
+}
+
 struct sql_wait {
 	const char *sql;
 	long long want;
@@ -421,11 +434,7 @@ START_TEST(test_delivered_signed)
 		    json_string_value(json_object_get(rec, "webhook_id"))), 1);
 	}
 	json_decref(recs);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -479,11 +488,7 @@ START_TEST(test_retry_until_back)
 	ck_assert_int_eq(ok200, 1);
 	ck_assert_int_eq(q_int("SELECT attempts FROM delivery"), (long long)json_array_size(recs));
 	json_decref(recs);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -508,11 +513,7 @@ START_TEST(test_dead_after_schedule)
 	/* Nothing more is tried. */
 	pgtest_run_until(base, &(bool){ false }, 500);
 	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt"), 3);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -550,12 +551,7 @@ START_TEST(test_gone_disables)
 	json_decref(recs);
 	/* A disabled endpoint is not sent to any more. */
 	ck_assert_int_eq(enqueue(&e, "mastery.changed", json_pack("{s:i}", "pupil_id", 1), NULL, NULL), 0);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&gone);
-	rcv_stop(&admin);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &gone, &admin);
 }
 END_TEST
 
@@ -585,12 +581,7 @@ START_TEST(test_failing_for_days_disables)
 	    " AND disabled_reason LIKE 'every delivery failed since%%'", ep_down), 1);
 	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE endpoint_id = %lld"
 	    " AND status = 'dead'", ep_down), 1);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&down);
-	rcv_stop(&admin);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &down, &admin);
 }
 END_TEST
 
@@ -616,11 +607,7 @@ START_TEST(test_retry_after)
 	ck_assert_int_ge(q_int("SELECT (extract(epoch FROM max(at) - min(at)) * 1000)::int"
 	    " FROM delivery_attempt"), 950);
 	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt"), 2);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -649,11 +636,7 @@ START_TEST(test_ssrf_refused)
 	recs = rcv_records(&r);
 	ck_assert_int_eq(json_array_size(recs), 0);
 	json_decref(recs);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -675,11 +658,7 @@ START_TEST(test_redirect_not_followed)
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 1, 15000));
 	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt WHERE http_status = 302"
 	    " AND error LIKE '%%redirects are not followed%%'"), 2);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -749,11 +728,7 @@ START_TEST(test_per_endpoint_cap)
 			max = json_integer_value(json_object_get(rec, "inflight"));
 	ck_assert_int_eq(max, 2);
 	json_decref(recs);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -843,11 +818,7 @@ START_TEST(test_lease_respected)
 	pgtest_run_until(base, &(bool){ false }, 700);
 	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt"), 0);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'", 1, 10000));
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -883,11 +854,7 @@ START_TEST(test_stop_drains)
 	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE status = 'delivered'"), 2);
 	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE status = 'pending'"
 	    " AND lease_until IS NULL AND attempts = 0"), 4);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -961,11 +928,7 @@ START_TEST(test_backlog_no_stall)
 	    " USING (school_id, delivery_id) WHERE d.endpoint_id = %lld AND a.at > (SELECT max(x.at)"
 	    " FROM delivery_attempt x JOIN delivery y USING (school_id, delivery_id)"
 	    " WHERE y.endpoint_id = %lld)", a, c), 10);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 
@@ -1012,11 +975,7 @@ START_TEST(test_fair_share)
 	/* the per-endpoint cap is 4: two claims' worth of a at most, not 2,000 */
 	ck_assert_msg(last_b < 40, "b's last delivery arrived %zu-th", last_b + 1);
 	json_decref(recs);
-	env_stop(&e);
-	event_base_free(base);
-	rcv_stop(&r);
-	free(secret);
-	db_teardown();
+	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
 

@@ -25,6 +25,7 @@
 #include <check.h>
 
 #include "apitest.h"
+#include "cktest.h"
 #include "pgtest.h"
 #include "util.h"
 
@@ -634,7 +635,6 @@ main(void)
 {
 	Suite *s = suite_create("teachers");
 	TCase *tc = tcase_create("teachers");
-	SRunner *sr;
 	int failed, code;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -673,11 +673,7 @@ main(void)
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_self_rating);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run_nofork(s);
 	code = apitest_daemon_stop();
 	if (failed != 0 || code != 0)
 		apitest_daemon_dump_log();
