@@ -524,3 +524,16 @@ apitest_sql_int(const char *fmt, ...)
 	free(v);
 	return n;
 }
+
+int
+apitest_finish(int failed)
+{
+	int code = apitest_daemon_stop();
+
+	if (failed != 0 || code != 0)
+		apitest_daemon_dump_log();
+	apitest_db_close();
+	apitest_daemon_cleanup();
+	pgtest_destroy();
+	return failed == 0 && code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

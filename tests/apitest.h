@@ -38,6 +38,12 @@ void apitest_daemon_kill9(void);
 void apitest_daemon_dump_log(void);
 /* Remove the daemon's directory (configuration and log). */
 void apitest_daemon_cleanup(void);
+/*
+ * The end of a black-box suite: SIGTERM the daemon (it must exit 0), its
+ * log on any failure, then the database and the daemon's directory gone.
+ * Returns EXIT_SUCCESS when failed is 0 and the daemon exited 0.
+ */
+int apitest_finish(int failed);
 /* "http://127.0.0.1:PORT" */
 const char *apitest_base(void);
 

@@ -263,7 +263,7 @@ main(void)
 	Suite *s = suite_create("answers");
 	TCase *tc = tcase_create("answers");
 	char *cmd;
-	int failed, code;
+	int failed;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
 	apitest_env(conninfo, "5s");
@@ -308,11 +308,5 @@ main(void)
 	tcase_add_test(tc, test_expired);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
-	code = apitest_daemon_stop();
-	if (failed != 0 || code != 0)
-		apitest_daemon_dump_log();
-	apitest_db_close();
-	apitest_daemon_cleanup();
-	pgtest_destroy();
-	return failed == 0 && code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return apitest_finish(failed);
 }

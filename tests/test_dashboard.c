@@ -499,17 +499,12 @@ main(void)
 	tcase_add_test(tc, test_behind_flags);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
-	code = apitest_daemon_stop();
-	if (failed != 0 || code != 0)
-		apitest_daemon_dump_log();
-	apitest_db_close();
-	apitest_daemon_cleanup();
-	pgtest_destroy();
+	code = apitest_finish(failed);
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", webdir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "test_dashboard: could not remove %s\n", webdir);
 	}
-	return failed == 0 && code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return code;
 }
