@@ -170,6 +170,7 @@ async function run(browser) {
 	});
 
 	/* 1. Sign in with the single-use link. */
+	const t0 = Date.now();	/* the "under a minute", as a figure */
 	await page.goto(LINK);
 	await page.locator('#class-select').waitFor({ state: 'visible' });
 	ok(!/signin=/.test(page.url()), 'the sign-in code is gone from the address bar', page.url());
@@ -213,7 +214,36 @@ async function run(browser) {
 	    r.type === 'prompt.batch' && r.event.data && r.event.data.kind === 'recheck'), 30000);
 	ok(!!recheck, 'a signed prompt.batch of kind recheck reaches the receiver',
 	    received().slice(before).map((r) => r.type + ' ' + r.valid).slice(0, 5).join('; '));
+	console.log('# from opening the sign-in link to the re-check pushed: ' +
+	    ((Date.now() - t0) / 1000).toFixed(1) + ' s of browser time (a script, not a person)');
 	await screenshot(page, 'recheck-pushed', { fullPage: false });
+
+	/* 4b. Mark the flagged unit re-taught, from the keyboard alone: Tab to
+	 * its button (sequential focus, as a keyboard user would), then Enter. */
+	const flagUnit = (await flags.first().locator('h3 .unit').textContent()).trim();
+	const retaughtBtn = flags.first().getByRole('button', { name: /re-taught/i });
+	await page.locator('#class-select').focus();
+	let reached = false;
+	for (let i = 0; i < 40 && !reached; i++) {
+		await page.keyboard.press('Tab');
+		reached = await retaughtBtn.evaluate((b) => b === document.activeElement);
+	}
+	ok(reached, 'Tab from the class select reaches "Mark re-taught"');
+	const outline = await retaughtBtn.evaluate((b) => {
+		const cs = getComputedStyle(b);
+		return cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2 ? cs.outlineStyle + ' ' + cs.outlineWidth : '';
+	});
+	ok(outline !== '', 'the focused button shows a visible focus outline', outline);
+	await page.keyboard.press('Enter');
+	await page.waitForFunction((u) => document.querySelector('#status').textContent.indexOf(u) >= 0 &&
+	    /re-taught/i.test(document.querySelector('#status').textContent), flagUnit).catch(() => null);
+	const taught4 = await api('GET', '/v1/classes/' + CLASS_ID + '/taught');
+	const units4 = await api('GET', '/v1/classes/' + CLASS_ID + '/units');
+	const fu = units4.data && (units4.data.items || []).find((u) => u.name === flagUnit);
+	const trow = fu && (taught4.data.items || []).find((t) => String(t.unit_id) === String(fu.id));
+	ok(trow && trow.retaught_on === '2026-10-19', 'GET /v1/classes/{id}/taught shows ' + flagUnit +
+	    ' re-taught today', JSON.stringify(trow));
+	await page.waitForFunction(() => !document.querySelector('#class-view').hasAttribute('aria-busy'));
 
 	/* 5. Mark the next unit taught, on a chosen date. */
 	const untaught = page.locator('#units li').filter({ has: page.locator('form.mark') }).first();
