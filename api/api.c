@@ -603,6 +603,8 @@ auth_cb(struct api_call *c, const struct db_reply *r)
 	    strcmp(role, "teacher") == 0 ? ROLE_TEACHER : ROLE_INTEGRATION;
 	if (!PQgetisnull(res, 0, 2))
 		id.teacher_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	if (!PQgetisnull(res, 0, 3))
+		id.expires_us = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 	token_cache_put(c->app->tokens, p->token_hash, util_mono_ms(), &id);
 	set_identity(c, &id);
 	authorized(c);
@@ -643,8 +645,10 @@ route_cb(http_ctx *ctx, void *arg, const void *route_data)
 	}
 	snprintf(c->school, sizeof c->school, "%" PRId64, c->school_id);
 	token_hash_hex(auth, p->token_hash);
+	/* A cached session past its end goes back to the database (which says 401). */
 	if (token_cache_get(app->tokens, p->token_hash, util_mono_ms(), &id) &&
-	    id.school_id == c->school_id) {
+	    id.school_id == c->school_id &&
+	    (id.expires_us == 0 || id.expires_us > clock_wall_us())) {
 		set_identity(c, &id);
 		authorized(c);
 		return;
@@ -656,7 +660,8 @@ route_cb(http_ctx *ctx, void *arg, const void *route_data)
 	params[1] = bytea;
 	params[2] = wall;
 	api_query_db(c,
-	    "SELECT t.token_id, t.role, t.teacher_id FROM api_token t"
+	    "SELECT t.token_id, t.role, t.teacher_id,"
+	    " (extract(epoch FROM t.expires_at) * 1000000)::bigint FROM api_token t"
 	    " JOIN school s ON s.school_id = t.school_id AND s.active"
 	    " WHERE t.school_id = $1 AND t.hash = $2::bytea AND t.revoked_at IS NULL"
 	    " AND (t.expires_at IS NULL OR t.expires_at > $3::timestamptz)",

@@ -44,6 +44,7 @@ struct token_identity {
 	int64_t token_id;
 	int64_t teacher_id;	/* 0 when none */
 	int role;		/* the API's role bit */
+	int64_t expires_us;	/* a session's end (wall clock); 0 when none */
 };
 
 token_cache *token_cache_new(int ttl_ms);

@@ -215,6 +215,15 @@ START_TEST(test_signin)
 	    " WHERE token_id = (SELECT max(token_id) FROM api_token)"));
 	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 401);
 
+	/* ...and one that ends while the daemon's token cache holds it, too. */
+	ck_assert(make_link(code, sizeof code, NULL));
+	ck_assert_int_eq(signin(code, session, sizeof session), 201);
+	free(apitest_sql("UPDATE api_token SET expires_at = now() + interval '1 second'"
+	    " WHERE token_id = (SELECT max(token_id) FROM api_token)"));
+	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 200);	/* now cached */
+	usleep(1200 * 1000);
+	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 401);
+
 	/* Signing out with a long-lived token only forgets it on the page. */
 	ck_assert_int_eq(call("POST", teacher2, "/v1/auth/signout", NULL, &b), 200);
 	ck_assert(json_is_false(json_object_get(b, "signed_out")));
