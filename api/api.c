@@ -144,6 +144,21 @@ api_reply_row_of(struct api_call *c, const struct db_reply *r, int i)
 }
 
 void
+api_row_by_id(struct api_call *c, const char *sql, int n)
+{
+	int64_t id;
+	const char *p[4];
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
+	p[3] = c->now;
+	api_query_db(c, sql, n, p, api_reply_row);
+}
+
+void
 api_reply_row(struct api_call *c, const struct db_reply *r)
 {
 	api_reply_row_of(c, r, 0);
@@ -238,6 +253,22 @@ api_field_error(struct api_call *c, const char *field, const char *fmt, ...)
 	e = json_pack("{s:s, s:s}", "field", field, "detail", msg);
 	json_array_append_new(c->errors, e);
 	free(msg);
+}
+
+void
+api_fields_only(struct api_call *c, const char *what, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(c->body, key, v) {
+		const char *const *k = known;
+
+		while (*k != NULL && strcmp(*k, key) != 0)
+			k++;
+		if (*k == NULL)
+			api_field_error(c, key, "is not a field of %s", what);
+	}
 }
 
 bool

@@ -86,6 +86,12 @@ void api_reply_row(struct api_call *c, const struct db_reply *r);
 void api_reply_row_of(struct api_call *c, const struct db_reply *r, int i);
 void api_reply_page(struct api_call *c, const struct db_reply *r);
 /*
+ * Answer the row of sql about the object {id} (api_reply_row): its
+ * parameters are $1 school, $2 id, then as n allows $3 the teacher's id for
+ * a teacher's token (else NULL) and $4 the clock's now.
+ */
+void api_row_by_id(struct api_call *c, const char *sql, int n);
+/*
  * ?limit= (1-500, default 100) into c->page_limit and ?cursor= (an id
  * this API gave out) into *cursor (malloc'd, NULL when absent); bad
  * values become field errors.
@@ -95,6 +101,8 @@ void api_page_params(struct api_call *c, char **cursor);
 /* Collect a field error; api_validation_failed answers 422 with them all. */
 void api_field_error(struct api_call *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A field error for each member of the body not in known (NULL-terminated). */
+void api_fields_only(struct api_call *c, const char *what, const char *const *known);
 bool api_has_errors(const struct api_call *c);
 void api_validation_failed(struct api_call *c);
 

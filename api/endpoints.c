@@ -331,15 +331,8 @@ endpoint_create(struct api_call *c)
 static void
 endpoint_get(struct api_call *c)
 {
-	int64_t id;
-	const char *p[2];
-
-	if (!api_param_id(c, "id", &id))
-		return;
-	p[0] = c->school;
-	p[1] = api_param(c, "id");
-	api_query_db(c, "SELECT " ENDPOINT_JSON "::text FROM endpoint e"
-	    " WHERE e.school_id = $1 AND e.endpoint_id = $2::bigint", 2, p, api_reply_row);
+	api_row_by_id(c, "SELECT " ENDPOINT_JSON "::text FROM endpoint e"
+	    " WHERE e.school_id = $1 AND e.endpoint_id = $2::bigint", 2);
 }
 
 static void
@@ -558,21 +551,14 @@ deliveries_list(struct api_call *c)
 static void
 delivery_get(struct api_call *c)
 {
-	int64_t id;
-	const char *p[2];
-
-	if (!api_param_id(c, "id", &id))
-		return;
-	p[0] = c->school;
-	p[1] = api_param(c, "id");
-	api_query_db(c, "SELECT (" DELIVERY_JSON "::jsonb || jsonb_build_object("
+	api_row_by_id(c, "SELECT (" DELIVERY_JSON "::jsonb || jsonb_build_object("
 	    "'payload', d.payload::jsonb, 'attempt_log', coalesce((SELECT json_agg(json_build_object("
 	    "'attempt', a.attempt, 'at', a.at, 'http_status', a.http_status,"
 	    " 'latency_ms', a.latency_ms, 'error', a.error, 'response_head', a.response_head)"
 	    " ORDER BY a.attempt) FROM delivery_attempt a WHERE a.school_id = d.school_id"
 	    " AND a.delivery_id = d.delivery_id), '[]')))::text"
 	    " FROM delivery d" LAST_ATTEMPT
-	    " WHERE d.school_id = $1::bigint AND d.delivery_id = $2::bigint", 2, p, api_reply_row);
+	    " WHERE d.school_id = $1::bigint AND d.delivery_id = $2::bigint", 2);
 }
 
 static void

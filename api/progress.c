@@ -54,7 +54,7 @@ static const char units_sql[] =
 static void
 units_get(struct api_call *c)
 {
-	scope_class_query(c, units_sql);
+	api_row_by_id(c, units_sql, 4);
 }
 
 /* ---- GET /v1/classes/{id}/progress[?pupil_id=][&weeks=] ---- */

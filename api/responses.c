@@ -49,7 +49,6 @@ respond(struct api_call *c)
 	struct answer_in in = { 0 };
 	struct grade_input gi = GRADE_INPUT_INIT;
 	json_t *v;
-	const char *key;
 	int given = 0;
 
 	if (c->body == NULL) {
@@ -57,11 +56,8 @@ respond(struct api_call *c)
 		    "send {\"prompt_id\": N, \"answer\": ...}");
 		return;
 	}
-	json_object_foreach(c->body, key, v) {
-		if (strcmp(key, "prompt_id") && strcmp(key, "answer") && strcmp(key, "correct") &&
-		    strcmp(key, "rating") && strcmp(key, "answered_at") && strcmp(key, "latency_ms"))
-			api_field_error(c, key, "is not a field of a response");
-	}
+	api_fields_only(c, "a response", (const char *const[]){ "prompt_id", "answer", "correct",
+	    "rating", "answered_at", "latency_ms", NULL });
 	v = json_object_get(c->body, "prompt_id");
 	if (!json_is_integer(v) || json_integer_value(v) < 1)
 		api_field_error(c, "prompt_id", "is required: a prompt id from a prompt.batch event");

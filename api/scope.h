@@ -1,7 +1,8 @@
 /*
  * scope.h: what a teacher's token may see, as SQL fragments shared by the
  * teachers' routes (teachers.c, progress.c). $3 is the teacher's id for a
- * teacher's token and NULL otherwise (admins see the whole school).
+ * teacher's token and NULL otherwise (admins see the whole school), as
+ * api_row_by_id passes it.
  */
 #ifndef RECALLD_SCOPE_H
 #define RECALLD_SCOPE_H
@@ -27,11 +28,5 @@ scope_teacher(const struct api_call *c)
 {
 	return c->role == ROLE_TEACHER ? c->teacher : NULL;
 }
-
-/*
- * Answer the row of sql about the class {id}, with $1 school, $2 class,
- * $3 teacher (as above) and $4 the clock's now (teachers.c).
- */
-void scope_class_query(struct api_call *c, const char *sql);
 
 #endif

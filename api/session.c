@@ -74,7 +74,7 @@ static void
 signin_post(struct api_call *c)
 {
 	struct signin *s;
-	const char *key, *code = NULL;
+	const char *code = NULL;
 	char code_hash[TOKEN_HASH_HEX], tok_hash[TOKEN_HASH_HEX];
 	char code_bytea[TOKEN_HASH_HEX + 2], tok_bytea[TOKEN_HASH_HEX + 2];
 	char wall[40], ttl[48];
@@ -87,9 +87,7 @@ signin_post(struct api_call *c)
 		    "send {\"code\": \"rcs_...\"}, the code of a sign-in link");
 		return;
 	}
-	json_object_foreach(c->body, key, v)
-		if (strcmp(key, "code") != 0)
-			api_field_error(c, key, "is not a field of a sign-in (only code)");
+	api_fields_only(c, "a sign-in (only code)", (const char *const[]){ "code", NULL });
 	v = json_object_get(c->body, "code");
 	if (v == NULL || !json_is_string(v))
 		api_field_error(c, "code", "is required: the code of a sign-in link");

@@ -43,25 +43,10 @@ static const char flags_sql[] =
     " FROM class k JOIN school s ON s.school_id = k.school_id"
     " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
 
-void
-scope_class_query(struct api_call *c, const char *sql)
-{
-	int64_t id;
-	const char *p[4];
-
-	if (!api_param_id(c, "id", &id))
-		return;
-	p[0] = c->school;
-	p[1] = api_param(c, "id");
-	p[2] = scope_teacher(c);
-	p[3] = c->now;
-	api_query_db(c, sql, 4, p, api_reply_row);
-}
-
 static void
 flags_get(struct api_call *c)
 {
-	scope_class_query(c, flags_sql);
+	api_row_by_id(c, flags_sql, 4);
 }
 
 /* ---- GET /v1/classes/{id}/mastery ---- */
@@ -300,7 +285,6 @@ static void
 check_post(struct api_call *c)
 {
 	struct checks_request rq = { 0 };
-	const char *key;
 	json_t *v;
 
 	if (!api_param_id(c, "id", &rq.class_id) || !api_param_id(c, "unit_id", &rq.unit_id))
@@ -310,9 +294,7 @@ check_post(struct api_call *c)
 		    "send {\"kind\": \"diagnostic\"} or {\"kind\": \"recheck\"}");
 		return;
 	}
-	json_object_foreach(c->body, key, v)
-		if (strcmp(key, "kind") != 0)
-			api_field_error(c, key, "is not a field of a check (only kind)");
+	api_fields_only(c, "a check (only kind)", (const char *const[]){ "kind", NULL });
 	v = json_object_get(c->body, "kind");
 	if (v == NULL)
 		api_field_error(c, "kind", "is required: diagnostic or recheck");

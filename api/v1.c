@@ -219,16 +219,13 @@ calendar_put(struct api_call *c)
 	char *date = NULL, *kind = NULL, *name = NULL;
 	json_t *v;
 	const char *p[5];
-	const char *key;
 
 	if (c->body == NULL) {
 		api_problem(c, 400, "malformed-json", "Malformed JSON",
 		    "send {\"date\": \"YYYY-MM-DD\", \"kind\": \"holiday\", \"name\": \"...\"}");
 		return;
 	}
-	json_object_foreach(c->body, key, v)
-		if (strcmp(key, "date") && strcmp(key, "kind") && strcmp(key, "name"))
-			api_field_error(c, key, "is not a field of a calendar day");
+	api_fields_only(c, "a calendar day", (const char *const[]){ "date", "kind", "name", NULL });
 	if ((v = json_object_get(c->body, "date")) == NULL)
 		api_field_error(c, "date", "is required");
 	else
@@ -328,7 +325,7 @@ enrollment_add(struct api_call *c)
 	static const struct res_field f_teacher = { "teacher_id", RT_REF, 0, 0, 0, 0, NULL };
 	char *role = NULL, *person = NULL;
 	json_t *v;
-	const char *key, *p[4];
+	const char *p[4];
 	int64_t id;
 	bool pupil;
 
@@ -339,9 +336,8 @@ enrollment_add(struct api_call *c)
 		    "send {\"role\": \"pupil\", \"pupil_id\": N} or {\"role\": \"teacher\", \"teacher_id\": N}");
 		return;
 	}
-	json_object_foreach(c->body, key, v)
-		if (strcmp(key, "role") && strcmp(key, "pupil_id") && strcmp(key, "teacher_id"))
-			api_field_error(c, key, "is not a field of an enrollment");
+	api_fields_only(c, "an enrollment",
+	    (const char *const[]){ "role", "pupil_id", "teacher_id", NULL });
 	if ((v = json_object_get(c->body, "role")) == NULL)
 		api_field_error(c, "role", "is required");
 	else
@@ -441,14 +437,12 @@ taught_write(struct api_call *c, bool again)
 	int64_t cid, uid;
 	char *date = NULL, *sql;
 	json_t *v;
-	const char *key, *p[6];
+	const char *p[6];
 
 	if (!api_param_id(c, "id", &cid) || !api_param_id(c, "unit_id", &uid))
 		return;
 	if (c->body != NULL) {
-		json_object_foreach(c->body, key, v)
-			if (strcmp(key, "date") != 0)
-				api_field_error(c, key, "is not a field here (only date)");
+		api_fields_only(c, "this action (only date)", (const char *const[]){ "date", NULL });
 		if ((v = json_object_get(c->body, "date")) != NULL)
 			resource_value(c, &f_date, v, &date);
 	}
