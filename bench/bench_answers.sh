@@ -24,6 +24,9 @@ export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T12:00:00Z
 school=$("$RECALLD" school create --name "Bench School" --tz UTC)
 token=$("$RECALLD" token create --school "$school" --role integration)
 # One pupil per 5 prompts, one short-answer question per prompt's pupil slot.
+# Prompt ids run question by question, so the answers in flight at any
+# moment are from different pupils, as in a school where each pupil answers
+# one question at a time (a pupil's own answers are serialised by design).
 psql -X -q "$url" <<SQL
 INSERT INTO course (school_id, external_id, name, updated_at) VALUES ($school, 'c', 'C', now());
 INSERT INTO unit (school_id, course_id, external_id, name, updated_at)
@@ -37,7 +40,7 @@ INSERT INTO batch (school_id, pupil_id, local_date, created_at)
   SELECT $school, pupil_id, '2026-09-21', now() FROM pupil;
 INSERT INTO prompt (school_id, batch_id, pupil_id, question_id, question_version, position, expires_at)
   SELECT $school, b.batch_id, b.pupil_id, q.question_id, 1, 1, '2026-09-22'
-  FROM batch b CROSS JOIN question q ORDER BY b.batch_id, q.question_id;
+  FROM batch b CROSS JOIN question q ORDER BY q.question_id, b.batch_id;
 ANALYZE;
 SQL
 first=$(psql -X -At "$url" -c "SELECT min(prompt_id) FROM prompt")

@@ -18,8 +18,13 @@ export RECALLD_HTTP_LISTEN="127.0.0.1:$PORT" RECALLD_LOG_LEVEL=warn
 "$RECALLD" migrate >/dev/null
 
 # serve_start: recalld serve in the background until /readyz says ready;
-# BENCH_LOG_STATEMENTS=1 logs every statement's duration to $pg/server.log.
+# BENCH_LOG_STATEMENTS=1 logs every statement's duration to $pg/server.log;
+# BENCH_SQL runs its statements first, one by one (an experiment: a dropped
+# index, auto_explain settings).
 serve_start() {
+	if [ -n "${BENCH_SQL:-}" ]; then
+		printf '%s\nSELECT pg_reload_conf();\n' "$BENCH_SQL" | psql -X -q "$url" >/dev/null
+	fi
 	if [ -n "${BENCH_LOG_STATEMENTS:-}" ]; then
 		psql -X -q "$url" -c "ALTER SYSTEM SET log_min_duration_statement = 0" \
 		    -c "SELECT pg_reload_conf()" >/dev/null

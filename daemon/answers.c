@@ -63,14 +63,27 @@ struct answers {
     " AS x(school_id, prompt_id, at, i)"
 
 /*
- * First the settings for the reads that follow, then the locks.
+ * First the settings for the statements that follow (transaction-local).
+ *
+ * Plans: these statements run at every group with new parameters, and
+ * PostgreSQL would plan each one afresh (a custom plan) at a cost of up
+ * to ten times its execution (measured: 0.1-0.3 ms of planning against
+ * 0.02-0.13 ms of execution per statement). Their generic plans, made
+ * once per connection under the settings below, probe the same keys.
  *
  * A group touches a handful of rows by key, but on tables that grew since
  * their last ANALYZE (memory_state, mastery fill up as pupils answer) the
  * planner may scan or hash them whole: make it probe the keys, joining in
  * the order written (answers, then their prompts, then the rest), and
  * keep the JIT away from the cost penalties.
- *
+ */
+static const char settings_sql[] =
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
+    " set_config('enable_hashjoin', 'off', true),"
+    " set_config('enable_mergejoin', 'off', true), set_config('enable_seqscan', 'off', true),"
+    " set_config('join_collapse_limit', '1', true), set_config('jit', 'off', true)";
+
+/*
  * One answer at a time per pupil: a transaction-scoped advisory lock per
  * pupil of the group, taken in one global order (so two groups never
  * deadlock) before anything is read. It covers the pupil's prompts (a
@@ -80,16 +93,12 @@ struct answers {
  */
 #define ANSWERS_LOCK_CLASS "1634628466"	/* "ansr" */
 static const char lock_pupils_sql[] =
-    "SELECT set_config('enable_hashjoin', 'off', true),"
-    " set_config('enable_mergejoin', 'off', true), set_config('enable_seqscan', 'off', true),"
-    " set_config('join_collapse_limit', '1', true), set_config('jit', 'off', true),"
-    /* (planned before the settings: LIMIT makes it probe the key regardless) */
-    " (SELECT count(*) FROM (SELECT DISTINCT p.school_id, p.pupil_id FROM " ANSWERS_IN
-    "   CROSS JOIN LATERAL (SELECT p.school_id, p.pupil_id FROM prompt p"
-    "    WHERE p.school_id = x.school_id AND p.prompt_id = x.prompt_id LIMIT 1) p"
-    "   ORDER BY 1, 2) k"
-    "  CROSS JOIN LATERAL pg_advisory_xact_lock(" ANSWERS_LOCK_CLASS ","
-    "   (k.pupil_id % 2147483647)::int) l)";
+    "SELECT count(*) FROM (SELECT DISTINCT p.school_id, p.pupil_id FROM " ANSWERS_IN
+    "  CROSS JOIN LATERAL (SELECT p.school_id, p.pupil_id FROM prompt p"
+    "   WHERE p.school_id = x.school_id AND p.prompt_id = x.prompt_id LIMIT 1) p"
+    "  ORDER BY 1, 2) k"
+    " CROSS JOIN LATERAL pg_advisory_xact_lock(" ANSWERS_LOCK_CLASS ","
+    "  (k.pupil_id % 2147483647)::int) l";
 
 /* The prompts, their questions and schools (read after the locks). */
 static const char read_prompts_sql[] =
@@ -964,9 +973,9 @@ compute(const struct db_reply *r, void *arg)
 		group_fail(g, r);
 		return;
 	}
-	w.pr = r->results[1];	/* after the locks */
-	w.eps = r->results[3];
-	parse_states(&w, r->results[2]);
+	w.pr = r->results[2];	/* after the settings and the locks */
+	w.eps = r->results[4];
+	parse_states(&w, r->results[3]);
 	w.mastery = xcalloc((size_t)g->n, sizeof *w.mastery);
 	w.req = db_req_new(committed, g);
 	clock_now_iso(w.now, sizeof w.now);
@@ -1007,6 +1016,7 @@ group_begin(struct group *g)
 	for (int i = 0; i < 3; i++)
 		params[i] = col_done(&in[i]);
 	req = db_req_new(compute, g);
+	db_req_add(req, settings_sql, 0, NULL);
 	db_req_add(req, lock_pupils_sql, 3, params);
 	db_req_add(req, read_prompts_sql, 3, params);
 	db_req_add(req, read_units_sql, 3, params);
