@@ -104,10 +104,13 @@ op_load(void *app_, int64_t school_id, int64_t prompt_id, answer_page_cb cb, voi
 	snprintf(s, sizeof s, "%lld", (long long)school_id);
 	snprintf(p, sizeof p, "%lld", (long long)prompt_id);
 	db_query(app->db,
-	    "SELECT p.answered_at IS NOT NULL, p.result::text, q.kind, q.prompt, q.choices::text,"
+	    "SELECT p.answered_at IS NOT NULL, r.result::text, q.kind, q.prompt, q.choices::text,"
 	    " u.name, q.accepted_answers->>0"
 	    " FROM prompt p JOIN question q ON q.school_id = p.school_id AND q.question_id = p.question_id"
 	    " JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
+	    /* the first answer's result is kept on its review */
+	    " LEFT JOIN review r ON p.answered_at IS NOT NULL AND r.school_id = p.school_id"
+	    "  AND r.prompt_id = p.prompt_id AND r.reviewed_at = p.answered_at"
 	    " WHERE p.school_id = $1 AND p.prompt_id = $2::bigint", 2, params, loaded, pd);
 }
 

@@ -104,7 +104,7 @@ static const char lock_pupils_sql[] =
 static const char read_prompts_sql[] =
     "SELECT x.i - 1, p.pupil_id, p.question_id,"
     " (extract(epoch FROM p.expires_at) * 1000000)::bigint,"
-    " p.answered_at IS NOT NULL, p.result::text,"
+    " p.answered_at IS NOT NULL, r.result::text,"
     " q.kind, q.choices::text, q.correct_choice, q.accepted_answers::text, q.explanation,"
     " q.fast_ms, q.slow_ms, q.unit_id, u.name,"
     " s.desired_retention, s.max_interval_days, s.self_rating,"
@@ -117,7 +117,11 @@ static const char read_prompts_sql[] =
     " JOIN question q ON q.school_id = p.school_id AND q.question_id = p.question_id"
     " JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
     " JOIN school s ON s.school_id = p.school_id"
-    " JOIN pupil pu ON pu.school_id = p.school_id AND pu.pupil_id = p.pupil_id";
+    " JOIN pupil pu ON pu.school_id = p.school_id AND pu.pupil_id = p.pupil_id"
+    /* an answered prompt's first result, kept on its review (by the whole key) */
+    " LEFT JOIN LATERAL (SELECT r.result FROM review r WHERE p.answered_at IS NOT NULL"
+    "  AND r.school_id = p.school_id AND r.prompt_id = p.prompt_id"
+    "  AND r.reviewed_at = p.answered_at LIMIT 1) r ON true";
 
 /*
  * Every question of the answered units with the pupil's state, and their
@@ -176,31 +180,31 @@ wanted(const PGresult *eps, int64_t school, const char *type)
 /*
  * Everything a group writes, in one statement. The rows come as parallel
  * arrays too, one per column, built in C as array literals (cheaper to
- * build than JSON, and to read than jsonb_to_recordset): $1-$4 the
- * answered prompts, $5-$14 the memory states, $15-$26 the reviews, $27-$36
- * the pupils' unit levels (a history row where the level changed).
+ * build than JSON, and to read than jsonb_to_recordset): $1-$3 the
+ * answered prompts, $4-$13 the memory states, $14-$26 the reviews with
+ * their results, $27-$36 the pupils' unit levels (a history row where the
+ * level changed).
  */
 static const char write_sql[] =
-    "WITH p AS (UPDATE prompt p SET answered_at = x.at, result = x.result::jsonb"
-    "  FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[])"
-    "   AS x(school_id, prompt_id, at, result)"
+    "WITH p AS (UPDATE prompt p SET answered_at = x.at"
+    "  FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS x(school_id, prompt_id, at)"
     "  WHERE p.school_id = x.school_id AND p.prompt_id = x.prompt_id),"
     " st AS (INSERT INTO memory_state AS m (school_id, pupil_id, question_id, stability,"
     "  difficulty, reps, lapses, last_review, last_review_day, due_day)"
     "  SELECT x.school_id, x.pupil_id, x.question_id, x.stability, x.difficulty, x.reps,"
     "   x.lapses, x.at, date '1970-01-01' + x.day, date '1970-01-01' + x.due"
-    "  FROM unnest($5::bigint[], $6::bigint[], $7::bigint[], $8::float8[], $9::float8[],"
-    "   $10::int[], $11::int[], $12::timestamptz[], $13::int[], $14::int[])"
+    "  FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::float8[], $8::float8[],"
+    "   $9::int[], $10::int[], $11::timestamptz[], $12::int[], $13::int[])"
     "   AS x(school_id, pupil_id, question_id, stability, difficulty, reps, lapses, at, day, due)"
     "  ON CONFLICT (school_id, pupil_id, question_id) DO UPDATE SET"
     "  stability = EXCLUDED.stability, difficulty = EXCLUDED.difficulty, reps = EXCLUDED.reps,"
     "  lapses = EXCLUDED.lapses, last_review = EXCLUDED.last_review,"
     "  last_review_day = EXCLUDED.last_review_day, due_day = EXCLUDED.due_day),"
     " rv AS (INSERT INTO review (school_id, pupil_id, question_id, prompt_id, reviewed_at,"
-    "  rating, correct, latency_ms, elapsed_days, retrievability, stability, difficulty)"
-    "  SELECT * FROM unnest($15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[],"
-    "   $19::timestamptz[], $20::smallint[], $21::boolean[], $22::int[], $23::int[],"
-    "   $24::float8[], $25::float8[], $26::float8[])),"
+    "  rating, correct, latency_ms, elapsed_days, retrievability, stability, difficulty, result)"
+    "  SELECT * FROM unnest($14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[],"
+    "   $18::timestamptz[], $19::smallint[], $20::boolean[], $21::int[], $22::int[],"
+    "   $23::float8[], $24::float8[], $25::float8[], $26::jsonb[])),"
     " x AS (SELECT * FROM unnest($27::bigint[], $28::bigint[], $29::bigint[], $30::smallint[],"
     "  $31::smallint[], $32::float8[], $33::float8[], $34::timestamptz[], $35::boolean[],"
     "  $36::smallint[]) AS x(school_id, pupil_id, unit_id, level, best, recall, coverage, at,"
@@ -219,7 +223,7 @@ static const char write_sql[] =
 
 /* Its columns, in order. */
 enum {
-	W_PROMPTS = 0, W_STATES = 4, W_REVIEWS = 14, W_MASTERY = 26, W_COLUMNS = 36
+	W_PROMPTS = 0, W_STATES = 3, W_REVIEWS = 13, W_MASTERY = 26, W_COLUMNS = 36
 };
 
 /* ---- text builders: array literals and the feedback JSON ---- */
@@ -623,7 +627,10 @@ repeat(struct work *w, int i, int k)
 
 	if (strcmp(pv(w, k, P_ANSWERED), "t") == 0) {
 		it->status = 200;
-		it->result = xstrdup(pv(w, k, P_RESULT));
+		/* Its review keeps the result; without one (a review erased), just the fact. */
+		it->result = PQgetisnull(w->pr, k, P_RESULT) ?
+		    xasprintf("{\"prompt_id\":%" PRId64 ",\"question_id\":%s}", it->in.prompt_id,
+		    pv(w, k, P_QUESTION)) : xstrdup(pv(w, k, P_RESULT));
 		return true;
 	}
 	for (int j = 0; j < i; j++) {
@@ -887,7 +894,6 @@ answer_one(struct work *w, int i, int k)
 	col_i64(&w->cols[W_PROMPTS + 0], it->in.school_id);
 	col_i64(&w->cols[W_PROMPTS + 1], it->in.prompt_id);
 	col_word(&w->cols[W_PROMPTS + 2], it->at);
-	col_text(&w->cols[W_PROMPTS + 3], it->result);
 	col_i64(&w->cols[W_REVIEWS + 0], st->school_id);
 	col_i64(&w->cols[W_REVIEWS + 1], st->pupil_id);
 	col_i64(&w->cols[W_REVIEWS + 2], st->question_id);
@@ -903,6 +909,7 @@ answer_one(struct work *w, int i, int k)
 	col_f64(&w->cols[W_REVIEWS + 9], rbefore);
 	col_f64(&w->cols[W_REVIEWS + 10], st->st.stability);
 	col_f64(&w->cols[W_REVIEWS + 11], st->st.difficulty);
+	col_text(&w->cols[W_REVIEWS + 12], it->result);
 	note_mastery(w, st, &mres, prev, it->at);
 	queue_events(w, it, k, st, before, &mres, next);
 }

@@ -207,6 +207,55 @@ START_TEST(test_behind_ahead_and_broken)
 }
 END_TEST
 
+/* 0007: an answer's result moves from its prompt to its review, kept. */
+START_TEST(test_answer_result_moves)
+{
+	const char *ci = pgtest_new_db("m_result");
+	char *dir = copy_sql(), err[1024], *cmd;
+	migrate_set *s;
+	PGconn *pg = connect_db(ci);
+	PGresult *res;
+
+	cmd = xasprintf("rm '%s'/0007_*.sql", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	s = migrate_load(dir, err, sizeof err);
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	migrate_set_free(s);
+	res = PQexec(pg,
+	    "INSERT INTO school (school_id, name) VALUES (1, 'S');"
+	    "INSERT INTO course (school_id, course_id, external_id, name, updated_at)"
+	    " VALUES (1, 1, 'c', 'C', now());"
+	    "INSERT INTO unit (school_id, unit_id, course_id, external_id, name, updated_at)"
+	    " VALUES (1, 1, 1, 'u', 'U', now());"
+	    "INSERT INTO question (school_id, question_id, unit_id, external_id, kind, prompt,"
+	    " accepted_answers, updated_at) VALUES (1, 1, 1, 'q', 'short', 'Q?', '[\"a\"]', now());"
+	    "INSERT INTO pupil (school_id, pupil_id, external_id, updated_at) VALUES (1, 1, 'p', now());"
+	    "INSERT INTO batch (school_id, batch_id, pupil_id, local_date, created_at)"
+	    " VALUES (1, 1, 1, '2026-09-21', now());"
+	    "INSERT INTO prompt (school_id, prompt_id, batch_id, pupil_id, question_id,"
+	    " question_version, position, expires_at, answered_at, result) VALUES"
+	    " (1, 1, 1, 1, 1, 1, 1, '2026-09-22', '2026-09-21 10:00Z', '{\"correct\": true}'),"
+	    " (1, 2, 1, 1, 1, 1, 2, '2026-09-22', NULL, NULL);"
+	    "INSERT INTO review (school_id, pupil_id, question_id, prompt_id, reviewed_at, rating,"
+	    " correct, elapsed_days, retrievability, stability, difficulty)"
+	    " VALUES (1, 1, 1, 1, '2026-09-21 10:00Z', 3, true, 0, 0, 1, 5);");
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+	PQclear(res);
+
+	s = migrate_load(sql_dir(), err, sizeof err);
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	migrate_set_free(s);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM review"
+	    " WHERE prompt_id = 1 AND result = '{\"correct\": true}'"), 1);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM information_schema.columns"
+	    " WHERE table_name = 'prompt' AND column_name = 'result'"), 0);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM prompt WHERE answered_at IS NOT NULL"), 1);
+	PQfinish(pg);
+	rm_dir(dir);
+}
+END_TEST
+
 START_TEST(test_bad_directory)
 {
 	char err[512];
@@ -236,6 +285,7 @@ main(void)
 	tcase_add_test(tc, test_apply_concurrently);
 	tcase_add_test(tc, test_changed_checksum);
 	tcase_add_test(tc, test_behind_ahead_and_broken);
+	tcase_add_test(tc, test_answer_result_moves);
 	tcase_add_test(tc, test_bad_directory);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
