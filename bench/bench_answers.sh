@@ -5,14 +5,18 @@
 # with p99 latency. Targets: at least 1x pgbench, p99 under 50 ms.
 # Run by hand, never in CI. Needs wrk and pgbench (postgresql-contrib).
 #
-#   RECALLD=build/recalld bench/bench_answers.sh     [PROMPTS=200000 DURATION=10 CONNS=16]
+#   RECALLD=build/recalld bench/bench_answers.sh     [PROMPTS=400000 DURATION=10 CONNS="16 64"]
+#
+# CONNS is a list: one run per client count, each beside pgbench with as
+# many clients. Group commit gathers the answers in flight, so the ratio
+# grows with the clients (a school at 8:30 has hundreds of pupils answering).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 RECALLD=${RECALLD:-$top/recalld}
-PROMPTS=${PROMPTS:-200000}
+PROMPTS=${PROMPTS:-400000}
 DURATION=${DURATION:-10}
-CONNS=${CONNS:-16}
+CONNS=${CONNS:-16 64}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18182}
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -46,17 +50,29 @@ SQL
 first=$(psql -X -At "$url" -c "SELECT min(prompt_id) FROM prompt")
 serve_start
 
-# Each wrk connection answers its own run of prompts: no prompt twice.
-cat >"$tmp/answers.lua" <<LUA
-local counter = 0
+# The raw baseline's tables, made before recalld starts: pgbench's simple-update
+# transactions on the same cluster.
+host=$(echo "$url" | sed -n 's/.*host=\([^ ]*\).*/\1/p')
+"$bindir/psql" -X -q -h "$host" -U postgres -d postgres -c "CREATE DATABASE bench" >/dev/null
+"$bindir/pgbench" -q -i -s 10 -h "$host" -U postgres bench >/dev/null 2>&1
+# Their writes flushed now, not by a checkpoint in the middle of a run.
+psql -X -q "$url" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+
+# One run per client count in CONNS, each on its own share of the prompts;
+# each wrk thread answers its own stretch of that share: no prompt twice.
+runs=$(echo $CONNS | wc -w)
+share=$((PROMPTS / runs))
+run=0
+for conns in $CONNS; do
+	base=$((first + run * share))
+	cat >"$tmp/answers.lua" <<LUA
 local threads = {}
 function setup(thread)
   thread:set("tid", #threads)
   table.insert(threads, thread)
 end
 function init(args)
-  span = math.floor($PROMPTS / $THREADS)
-  next_id = $first + tid * span
+  next_id = $base + tid * math.floor($share / $THREADS)
 end
 request = function()
   local id = next_id
@@ -66,22 +82,24 @@ request = function()
     ["Content-Type"] = "application/json"}, body)
 end
 LUA
-
-echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, durable commits, pool_size=4" >&2
-out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$tmp/answers.lua" "http://127.0.0.1:$PORT")
-echo "$out" | grep -E 'Requests/sec|99%|Non-2xx' | sed 's/^/  /' >&2
-a=$(echo "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
-p99=$(echo "$out" | sed -n 's/^ *99% *\(.*\)$/\1/p')
-reviews=$(psql -X -At "$url" -c "SELECT count(*) FROM review")
-group=$(psql -X -At "$url" -c "SELECT round(count(*)::numeric / greatest(count(DISTINCT xmin::text), 1), 1) FROM review")
-echo "  answers per transaction (group commit): $group" >&2
-kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
-
-# The raw baseline: pgbench's simple-update transactions, same clients, same cluster.
-host=$(echo "$url" | sed -n 's/.*host=\([^ ]*\).*/\1/p')
-"$bindir/psql" -X -q -h "$host" -U postgres -d postgres -c "CREATE DATABASE bench" >/dev/null
-"$bindir/pgbench" -q -i -s 10 -h "$host" -U postgres bench >/dev/null 2>&1
-t=$("$bindir/pgbench" -N -c "$CONNS" -j "$THREADS" -T "$DURATION" -h "$host" -U postgres bench 2>/dev/null |
-	sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
-awk -v a="$a" -v t="$t" -v p="$p99" -v r="$reviews" 'BEGIN {
-	printf "answers %.0f/s (p99 %s, %d reviews written), pgbench -N %.0f tps, ratio %.2f (target >= 1)\n", a, p, r, t, a / t }'
+	echo "wrk -t$THREADS -c$conns -d${DURATION}s, durable commits, pool_size=4" >&2
+	out=$(wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency -s "$tmp/answers.lua" \
+	    "http://127.0.0.1:$PORT")
+	echo "$out" | grep -E 'Requests/sec|99%|Non-2xx' | sed 's/^/  /' >&2
+	# Every answer must be a fresh one that was recorded: else no figure.
+	if echo "$out" | grep -q 'Non-2xx'; then
+		echo "bench_answers: some answers were refused (see above)" >&2
+		exit 1
+	fi
+	a=$(echo "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+	p99=$(echo "$out" | sed -n 's/^ *99% *\(.*\)$/\1/p')
+	range="prompt_id >= $base AND prompt_id < $((base + share))"
+	reviews=$(psql -X -At "$url" -c "SELECT count(*) FROM review WHERE $range")
+	group=$(psql -X -At "$url" -c "SELECT round(count(*)::numeric /
+	    greatest(count(DISTINCT xmin::text), 1), 1) FROM review WHERE $range")
+	t=$("$bindir/pgbench" -N -c "$conns" -j "$THREADS" -T "$DURATION" -h "$host" -U postgres bench \
+	    2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
+	awk -v c="$conns" -v a="$a" -v t="$t" -v p="$p99" -v r="$reviews" -v g="$group" 'BEGIN {
+		printf "%d clients: answers %.0f/s (p99 %s, %d reviews, %.1f per transaction), pgbench -N %.0f tps, ratio %.2f (target >= 1)\n", c, a, p, r, g, t, a / t }'
+	run=$((run + 1))
+done
