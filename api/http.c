@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
 #include "http.h"
@@ -54,6 +56,8 @@ struct http_server {
 	int inflight;
 	struct evhttp_bound_socket *bound[4];
 	int nbound;
+	size_t max_body;
+	bool rewriting;		/* inside rewrite_cb's own changes */
 };
 
 struct http_ctx {
@@ -345,6 +349,125 @@ gen_cb(struct evhttp_request *req, void *arg)
 	http_problem(c, 404, "not-found", "Not found", "no such route");
 }
 
+/*
+ * evhttp answers some requests itself, before any callback of ours: a body
+ * over max_body (413), a request it cannot parse (400), a method it does
+ * not take (501). libevent 2.1 has no hook for those, and its page is
+ * HTML. Every connection's output buffer gets this callback, which spots
+ * that page as evhttp appends its body (always the last thing it writes:
+ * the fixed "<HTML><HEAD>\n<TITLE>" of evhttp_send_error, which no page of
+ * ours starts with) and swaps evhttp's whole response, status line to
+ * body, for problem+json. evhttp closes the connection after it.
+ */
+#define EVHTTP_ERROR_PAGE "<HTML><HEAD>\n<TITLE>"
+
+static char *
+own_error_response(const http_server *s, int status)
+{
+	static const struct {
+		int status;
+		const char *type, *title, *detail;
+	} known[] = {
+		{ 400, "malformed-request", "Bad request", "the request could not be read as HTTP" },
+		{ 413, "payload-too-large", "Payload too large", "the body is larger than http.max_body" },
+		{ 417, "expectation-failed", "Expectation failed", "only Expect: 100-continue is taken" },
+		{ 501, "not-implemented", "Not implemented", "recalld does not take this HTTP method" },
+	};
+	const char *type = "http-error", *title = "HTTP error",
+	    *detail = "the request was refused before it was read";
+	char *body, *resp;
+
+	for (size_t i = 0; i < nitems(known); i++)
+		if (known[i].status == status) {
+			type = known[i].type;
+			title = known[i].title;
+			detail = known[i].detail;
+		}
+	body = status == 413 ?
+	    xasprintf("{\"type\":\"/problems/%s\",\"title\":\"%s\",\"status\":%d,"
+	    "\"detail\":\"%s (%zu bytes)\"}", type, title, status, detail, s->max_body) :
+	    xasprintf("{\"type\":\"/problems/%s\",\"title\":\"%s\",\"status\":%d,"
+	    "\"detail\":\"%s\"}", type, title, status, detail);
+	resp = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status, title,
+	    strlen(body), body);
+	free(body);
+	return resp;
+}
+
+/* Where evhttp's response starts: its status line, the last one before the page. */
+static size_t
+response_start(struct evbuffer *buf, size_t page)
+{
+	struct evbuffer_ptr p = evbuffer_search(buf, "HTTP/1.", 7, NULL);
+	size_t start = 0;
+
+	while (p.pos >= 0 && (size_t)p.pos < page) {
+		start = (size_t)p.pos;
+		if (evbuffer_ptr_set(buf, &p, 1, EVBUFFER_PTR_ADD) != 0)
+			break;
+		p = evbuffer_search(buf, "HTTP/1.", 7, &p);
+	}
+	return start;
+}
+
+static void
+rewrite_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	http_server *s = arg;
+	struct evbuffer_ptr at;
+	const size_t n = sizeof EVHTTP_ERROR_PAGE - 1;
+	char head[sizeof EVHTTP_ERROR_PAGE + 4], *prefix = NULL, *resp;
+	size_t start;
+	int status;
+
+	if (s->rewriting || info->n_added < n + 3)
+		return;
+	/*
+	 * A socket bufferevent keeps its output's front frozen between its
+	 * own writes, and a frozen front can be neither read nor drained;
+	 * it freezes it again before its next write, so we do too.
+	 */
+	evbuffer_unfreeze(buf, 1);
+	if (evbuffer_ptr_set(buf, &at, info->orig_size, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(buf, &at, head, n + 3) != (ev_ssize_t)(n + 3) ||
+	    memcmp(head, EVHTTP_ERROR_PAGE, n) != 0)
+		goto out;
+	head[n + 3] = '\0';
+	status = atoi(head + n);
+	if (status < 400 || status > 599)
+		goto out;
+	s->rewriting = true;
+	/* Responses still waiting before it stay as they are. */
+	start = response_start(buf, info->orig_size);
+	if (start > 0) {
+		prefix = xmalloc(start);
+		evbuffer_copyout(buf, prefix, start);
+	}
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	if (prefix != NULL)
+		evbuffer_add(buf, prefix, start);
+	resp = own_error_response(s, status);
+	evbuffer_add(buf, resp, strlen(resp));
+	s->rewriting = false;
+	free(resp);
+	free(prefix);
+out:
+	evbuffer_freeze(buf, 1);
+}
+
+static struct bufferevent *
+conn_bev_cb(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (bev != NULL && evbuffer_add_cb(bufferevent_get_output(bev), rewrite_cb, arg) == NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	return bev;
+}
+
 http_server *
 http_server_new(struct event_base *base, const struct http_opts *o, void *app)
 {
@@ -357,6 +480,8 @@ http_server_new(struct event_base *base, const struct http_opts *o, void *app)
 	if (s->http == NULL)
 		fatalx("http", "evhttp_new failed", "");
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)o->max_body);
+	s->max_body = o->max_body;
+	evhttp_set_bevcb(s->http, conn_bev_cb, s);
 	/*
 	 * On a body over the limit, read and drop the rest before closing, so
 	 * the client gets its 413 instead of a connection reset mid-upload.

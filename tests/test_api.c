@@ -16,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <check.h>
 #include <jansson.h>
 
@@ -1637,6 +1641,58 @@ START_TEST(test_content_type_415)
 }
 END_TEST
 
+/* Raw bytes to the daemon, everything it answers until it closes. */
+static char *
+raw_exchange(const char *bytes)
+{
+	const char *base = apitest_base();
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct timeval tv = { 5, 0 };
+	size_t len = 0, cap = 4096;
+	char *out = xmalloc(cap);
+	ssize_t r;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert(fd >= 0);
+	sa.sin_port = htons((uint16_t)atoi(strrchr(base, ':') + 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ck_assert_int_eq(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes));
+	while ((r = read(fd, out + len, cap - len - 1)) > 0) {
+		len += (size_t)r;
+		if (cap - len < 2)
+			out = xrealloc(out, cap *= 2);
+	}
+	out[len] = '\0';
+	close(fd);
+	return out;
+}
+
+/* What evhttp refuses before recalld sees a request is problem+json too. */
+START_TEST(test_unreadable_requests)
+{
+	char *out = raw_exchange("NOT HTTP AT ALL\r\n\r\n");
+
+	ck_assert_msg(strncmp(out, "HTTP/1.1 400 ", 13) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "Content-Type: application/problem+json\r\n") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\"type\":\"/problems/malformed-request\"") != NULL, "%s", out);
+	free(out);
+	out = raw_exchange("BREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_msg(strncmp(out, "HTTP/1.1 501 ", 13) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "\"type\":\"/problems/not-implemented\"") != NULL, "%s", out);
+	free(out);
+	/* an answer already waiting on the connection goes out untouched first */
+	out = raw_exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP\r\n\r\n");
+	ck_assert_msg(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "{\"status\":\"ok\"}HTTP/1.1 400 ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "<HTML>") == NULL, "%s", out);
+	free(out);
+	call("GET", NULL, NULL, "/healthz");
+	ST(200);
+}
+END_TEST
+
 START_TEST(test_body_too_large_413)
 {
 	size_t n = 1024 * 1024 + 100;
@@ -1652,8 +1708,12 @@ START_TEST(test_body_too_large_413)
 	big[n] = '\0';
 	j = api_call_ex("POST", "/v1/pupils", tok_admin, "application/json", big, n, NULL, &st,
 	    NULL, NULL);
-	json_decref(j);
 	ck_assert_int_eq(st, 413);
+	/* evhttp's own refusal, as problem+json like every other error */
+	ck_assert_msg(j != NULL, "the 413 is not JSON");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "/problems/payload-too-large");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 413);
+	json_decref(j);
 	j = api_call_ex("PATCH", "/v1/school", tok_admin, "application/json", big, n, NULL, &st,
 	    NULL, NULL);
 	json_decref(j);
@@ -2015,6 +2075,7 @@ main(void)
 	tcase_add_test(tc, test_bad_fields);
 	tcase_add_test(tc, test_content_type_415);
 	tcase_add_test(tc, test_body_too_large_413);
+	tcase_add_test(tc, test_unreadable_requests);
 	tcase_add_test(tc, test_not_found_404);
 	tcase_add_test(tc, test_method_405);
 	tcase_add_test(tc, test_conflict_409);
