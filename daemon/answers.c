@@ -69,7 +69,9 @@ struct answers {
  * PostgreSQL would plan each one afresh (a custom plan) at a cost of up
  * to ten times its execution (measured: 0.1-0.3 ms of planning against
  * 0.02-0.13 ms of execution per statement). Their generic plans, made
- * once per connection under the settings below, probe the same keys.
+ * once per connection under the settings below, probe the same keys; an
+ * ANALYZE of a table they read (autovacuum's, as it grows) has them made
+ * again.
  *
  * A group touches a handful of rows by key, but on tables that grew since
  * their last ANALYZE (memory_state, mastery fill up as pupils answer) the
