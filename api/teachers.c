@@ -78,8 +78,7 @@ behind_flag(flagjob_class *k, size_t u, size_t p, const struct flagjob_school *s
 
 	if (st == FLAG_NONE)
 		return false;
-	flagjob_class_assess(k, u, p, set->model, &set->mastery,
-	    set->today + set->flags.horizon_days, &ahead);
+	flagjob_class_assess_ahead(k, u, p, set, &ahead);
 	fp = flags_pupil_from_mastery(high >= 0 ? (mastery_level)high : MASTERY_EMERGING, now, &ahead);
 	return flags_pupil_concerned(&set->flags, &fp, st == FLAG_AT_RISK);
 }

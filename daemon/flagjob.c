@@ -314,9 +314,9 @@ flagjob_class_high(const flagjob_class *k, size_t u, size_t p)
 	return k->cells[u * k->npupils + p].high;
 }
 
-void
-flagjob_class_assess(flagjob_class *k, size_t u, size_t p, const fsrs_model *m,
-    const mastery_thresholds *t, int32_t day, mastery_result *out)
+/* Pupil p's items for unit u in k->scratch (unseen ones zero); how many. */
+static size_t
+class_items(flagjob_class *k, size_t u, size_t p)
 {
 	const struct cell *c = &k->cells[u * k->npupils + p];
 	size_t n = k->units[u].n_questions;
@@ -333,7 +333,44 @@ flagjob_class_assess(flagjob_class *k, size_t u, size_t p, const fsrs_model *m,
 		if (c->n > 0)
 			memcpy(k->scratch, &k->states[c->first], c->n * sizeof *k->scratch);
 	}
+	return n;
+}
+
+void
+flagjob_class_assess(flagjob_class *k, size_t u, size_t p, const fsrs_model *m,
+    const mastery_thresholds *t, int32_t day, mastery_result *out)
+{
+	size_t n = class_items(k, u, p);
+
 	mastery_assess(m, t, k->scratch, n, day, out);
+}
+
+/* Pupil p's latest review over all the class's units; INT32_MIN for none. */
+static int32_t
+pupil_last_day(const flagjob_class *k, size_t p)
+{
+	int32_t last = INT32_MIN;
+
+	for (size_t u = 0; u < k->nunits; u++) {
+		const struct cell *c = &k->cells[u * k->npupils + p];
+
+		for (size_t i = 0; i < c->n; i++)
+			if (k->states[c->first + i].last_review_day > last)
+				last = k->states[c->first + i].last_review_day;
+	}
+	return last;
+}
+
+void
+flagjob_class_assess_ahead(flagjob_class *k, size_t u, size_t p,
+    const struct flagjob_school *set, mastery_result *out)
+{
+	int32_t until = set->today + set->flags.horizon_days;
+	size_t n = class_items(k, u, p);
+
+	if (flags_practising(&set->flags, pupil_last_day(k, p), set->today))
+		mastery_project_practised(set->model, k->scratch, n, set->today, until);
+	mastery_assess(set->model, &set->mastery, k->scratch, n, until, out);
 }
 
 json_t *
@@ -920,8 +957,7 @@ class_read(const struct db_reply *r, void *arg)
 			mastery_level previous = high >= 0 ? (mastery_level)high : MASTERY_EMERGING;
 
 			flagjob_class_assess(k, u, p, set->model, &set->mastery, set->today, &now_r);
-			flagjob_class_assess(k, u, p, set->model, &set->mastery,
-			    set->today + set->flags.horizon_days, &ahead_r);
+			flagjob_class_assess_ahead(k, u, p, set, &ahead_r);
 			fp[p] = flags_pupil_from_mastery(previous, &now_r, &ahead_r);
 			out[u].levels[now_r.level]++;
 			if (stored >= 0 && stored != (int)now_r.level) {

@@ -129,6 +129,12 @@ int flagjob_class_high(const flagjob_class *k, size_t u, size_t p);
 /* Assess pupil p on unit u at day from the memory states read. */
 void flagjob_class_assess(flagjob_class *k, size_t u, size_t p, const fsrs_model *m,
     const mastery_thresholds *t, int32_t day, mastery_result *out);
+/*
+ * Assess pupil p on unit u at the flags' horizon, as the pupil will stand
+ * then (sched/flags.h): still practising, or stopped.
+ */
+void flagjob_class_assess_ahead(flagjob_class *k, size_t u, size_t p,
+    const struct flagjob_school *set, mastery_result *out);
 
 /* The reasons of a flag as a JSON array: "low_recall", "fallen". */
 json_t *flagjob_reasons_json(unsigned reasons);

@@ -34,6 +34,13 @@ flags_thresholds_valid(const flags_thresholds *t, char *err, size_t errlen)
 	return why == NULL;
 }
 
+bool
+flags_practising(const flags_thresholds *t, int32_t last_review_day, int32_t today)
+{
+	return last_review_day != INT32_MIN &&
+	    (int64_t)last_review_day >= (int64_t)today - t->horizon_days;
+}
+
 flags_pupil
 flags_pupil_from_mastery(mastery_level previous, const mastery_result *now,
     const mastery_result *ahead)

@@ -13,7 +13,12 @@
  *     every freshly taught unit would be flagged until fully introduced;
  *   - fallen: the share of the class's pupils whose previous level was
  *     Secure or Mastery and whose level is now below is >= fallen_share.
- * At risk when not forgotten now but forgotten at today + horizon_days.
+ * At risk when not forgotten now but forgotten at today + horizon_days,
+ * with each pupil as they will stand then: one still practising
+ * (flags_practising) taken to answer every review on its due day
+ * (mastery_project_practised), one who stopped taken to answer nothing.
+ * So a unit a class keeps practising is not at risk for being new, and a
+ * class that stops is warned a horizon before it falls.
  */
 #ifndef RECALLD_FLAGS_H
 #define RECALLD_FLAGS_H
@@ -63,6 +68,13 @@ typedef struct flags_pupil {
 	double recall_ahead;
 	bool evidence;			/* reviewed at least one question */
 } flags_pupil;
+
+/*
+ * Whether a pupil whose latest review was on last_review_day (any unit of
+ * the class; INT32_MIN for none) is still practising at today: a review
+ * within the last horizon_days.
+ */
+bool flags_practising(const flags_thresholds *t, int32_t last_review_day, int32_t today);
 
 /* Fill a flags_pupil from two mastery results (now and at the horizon). */
 flags_pupil flags_pupil_from_mastery(mastery_level previous,

@@ -139,6 +139,31 @@ need_correct_for_mean(const fsrs_model *m, const mastery_item *items,
 }
 
 void
+mastery_project_practised(const fsrs_model *m, mastery_item *items, size_t n, int32_t from,
+    int32_t until)
+{
+	for (size_t i = 0; i < n; i++) {
+		mastery_item *it = &items[i];
+
+		/* Intervals only grow on success: a few rounds reach any horizon. */
+		for (int round = 0; round < 64 && it->state.reps > 0; round++) {
+			int64_t day = (int64_t)it->last_review_day +
+			    fsrs_interval(m, it->state.stability);
+
+			if (day < from)
+				day = from;	/* overdue: reviewed from now on */
+			if (day <= it->last_review_day)
+				day = (int64_t)it->last_review_day + 1;
+			if (day > until)
+				break;
+			fsrs_review(m, &it->state, (uint32_t)(day - it->last_review_day), FSRS_GOOD,
+			    NULL);
+			it->last_review_day = (int32_t)day;
+		}
+	}
+}
+
+void
 mastery_assess(const fsrs_model *m, const mastery_thresholds *t,
     const mastery_item *items, size_t n_items, int32_t day,
     mastery_result *out)

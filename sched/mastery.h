@@ -88,6 +88,18 @@ typedef struct mastery_result {
 void mastery_assess(const fsrs_model *m, const mastery_thresholds *t,
     const mastery_item *items, size_t n, int32_t day, mastery_result *out);
 
+/*
+ * The items as they will stand at day until for a pupil who keeps
+ * practising from day from: each reviewed item is reviewed again on its
+ * due day (the interval of its stability under m; from, if that is past)
+ * and recalled (Good), until a review day passes until. Unseen items
+ * (reps == 0) stay unseen. For at-risk flags: projected without reviews,
+ * every unit taught a few days ago would look about to be forgotten,
+ * practised daily or not.
+ */
+void mastery_project_practised(const fsrs_model *m, mastery_item *items, size_t n,
+    int32_t from, int32_t until);
+
 /* "emerging", "developing", "secure", "mastery"; "?" otherwise. */
 const char *mastery_level_name(mastery_level l);
 /* The inverse, for levels read back from SQL. */

@@ -314,6 +314,17 @@ START_TEST(test_since_day)
 }
 END_TEST
 
+/* Practising: a review within the last horizon_days (7), counting today. */
+START_TEST(test_practising)
+{
+	ck_assert(flags_practising(&th, 100, 100));
+	ck_assert(flags_practising(&th, 93, 100));
+	ck_assert(!flags_practising(&th, 92, 100));
+	ck_assert(!flags_practising(&th, INT32_MIN, 100));
+	ck_assert(!flags_practising(&th, INT32_MIN, INT32_MIN + 3));
+}
+END_TEST
+
 START_TEST(test_from_mastery)
 {
 	mastery_result now = { .level = MASTERY_SECURE, .n_reviewed = 4,
@@ -357,6 +368,7 @@ flags_suite(void)
 	tcase_add_test(tc, test_forgotten_beats_at_risk);
 	tcase_add_test(tc, test_since_day);
 	tcase_add_test(tc, test_from_mastery);
+	tcase_add_test(tc, test_practising);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -363,6 +363,52 @@ START_TEST(test_clock_skew)
 }
 END_TEST
 
+/*
+ * A pupil who keeps practising: each review on its due day (today for one
+ * overdue), answered right. Memories two days old that are Secure today
+ * but would fall below within a week unreviewed stay Secure; unseen items
+ * stay unseen; a horizon before the first review changes nothing.
+ */
+START_TEST(test_project_practised)
+{
+	mastery_item items[5], alone[5];
+	mastery_result r;
+	int32_t until = DAY + 7;
+
+	for (int i = 0; i < 5; i++)
+		items[i] = seen(1.0, 2);	/* due yesterday: overdue */
+	memcpy(alone, items, sizeof items);
+	ck_assert_int_eq(assess(items, 5).level, MASTERY_SECURE);
+	mastery_assess(model, &th, alone, 5, until, &r);
+	ck_assert_int_lt(r.level, MASTERY_SECURE);	/* left alone: fallen */
+
+	mastery_project_practised(model, items, 5, DAY, until);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_gt(items[i].last_review_day, DAY);	/* today, then more */
+		ck_assert_int_le(items[i].last_review_day, until);
+		ck_assert_uint_ge(items[i].state.reps, 5);
+		ck_assert(items[i].state.stability > 1.0);
+		/* and the next one falls past the horizon */
+		ck_assert_int_gt(items[i].last_review_day +
+		    (int32_t)fsrs_interval(model, items[i].state.stability), until);
+	}
+	mastery_assess(model, &th, items, 5, until, &r);
+	ck_assert_int_ge(r.level, MASTERY_SECURE);
+
+	/* unseen stays unseen */
+	items[0] = unseen();
+	mastery_project_practised(model, items, 1, DAY, until);
+	ck_assert_uint_eq(items[0].state.reps, 0);
+	ck_assert_int_eq(items[0].last_review_day, 0);
+
+	/* nothing due before the horizon: unchanged */
+	for (int i = 0; i < 5; i++)
+		items[i] = alone[i] = seen(30.0, 0);
+	mastery_project_practised(model, items, 5, DAY, DAY + 7);
+	ck_assert_mem_eq(items, alone, sizeof items);
+}
+END_TEST
+
 START_TEST(test_render)
 {
 	mastery_next nx = { .target = MASTERY_MASTERY,
@@ -416,6 +462,7 @@ mastery_suite(void)
 	tcase_add_test(tc, test_share_boundaries_exhaustive);
 	tcase_add_test(tc, test_clock_skew);
 	tcase_add_test(tc, test_render);
+	tcase_add_test(tc, test_project_practised);
 	suite_add_tcase(s, tc);
 	return s;
 }
