@@ -436,6 +436,34 @@ apitest_token(char *dst, size_t len, const char *school, const char *role,
 	return true;
 }
 
+long long
+apitest_jint(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+const char *
+apitest_jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+bool
+apitest_field_error(const json_t *problem, const char *field)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(problem, "errors"), i, e)
+		if (strcmp(apitest_jstr(e, "field"), field) == 0 && *apitest_jstr(e, "detail") != '\0')
+			return true;
+	return false;
+}
+
 bool
 apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
 {

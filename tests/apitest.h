@@ -61,6 +61,12 @@ json_t *api_call(const char *method, const char *path, const char *token,
 json_t *api_call_ex(const char *method, const char *path, const char *token,
     const char *content_type, const char *body, size_t body_len,
     const char *const *extra, long *status, char **raw, char **headers);
+/* An integer member of o (-1 when absent or not an integer). */
+long long apitest_jint(const json_t *o, const char *key);
+/* A string member of o ("" when absent or not a string). */
+const char *apitest_jstr(const json_t *o, const char *key);
+/* Whether a problem's "errors" name field, with a detail. */
+bool apitest_field_error(const json_t *problem, const char *field);
 /* A header's value (case-insensitive name) from a header block into buf; NULL if absent. */
 const char *apitest_header(const char *headers, const char *name, char *buf, size_t len);
 

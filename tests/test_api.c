@@ -107,22 +107,6 @@ hdr(const char *name)
 	return apitest_header(R.hdr, name, buf, sizeof buf);
 }
 
-static long long
-jint(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
-}
-
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
 /* An RFC 9457 problem with a stable type. */
 #define PROBLEM(st, slug) do { \
 	const char *ct_; \
@@ -131,28 +115,16 @@ jstr(json_t *o, const char *key)
 	ck_assert_msg(ct_ != NULL && strncmp(ct_, "application/problem+json", 24) == 0, \
 	    "%s %s: content type %s", R.method, R.path, ct_ ? ct_ : "(none)"); \
 	ck_assert_msg(json_is_object(R.j), "%s %s: not JSON: %.600s", R.method, R.path, R.raw); \
-	ck_assert_msg(strcmp(jstr(R.j, "type"), "/problems/" slug) == 0, \
-	    "%s %s: type %s, want /problems/%s", R.method, R.path, jstr(R.j, "type"), slug); \
-	ck_assert_int_eq(jint(R.j, "status"), (st)); \
-	ck_assert_msg(*jstr(R.j, "title") != '\0', "problem without a title"); \
+	ck_assert_msg(strcmp(apitest_jstr(R.j, "type"), "/problems/" slug) == 0, \
+	    "%s %s: type %s, want /problems/%s", R.method, R.path, apitest_jstr(R.j, "type"), slug); \
+	ck_assert_int_eq(apitest_jint(R.j, "status"), (st)); \
+	ck_assert_msg(*apitest_jstr(R.j, "title") != '\0', "problem without a title"); \
 } while (0)
-
-static bool
-has_field_error(const char *field)
-{
-	json_t *errs = json_object_get(R.j, "errors"), *e;
-	size_t i;
-
-	json_array_foreach(errs, i, e)
-		if (strcmp(jstr(e, "field"), field) == 0 && *jstr(e, "detail") != '\0')
-			return true;
-	return false;
-}
 
 /* 422 naming this field. */
 #define FIELD_ERROR(field) do { \
 	PROBLEM(422, "validation-failed"); \
-	ck_assert_msg(has_field_error(field), "%s %s: no error for field %s: %.600s", \
+	ck_assert_msg(apitest_field_error(R.j, field), "%s %s: no error for field %s: %.600s", \
 	    R.method, R.path, field, R.raw); \
 } while (0)
 
@@ -183,7 +155,7 @@ static bool
 list_has(const char *key, long long id)
 {
 	for (size_t i = 0; i < nitems_(); i++)
-		if (jint(item(i), key) == id)
+		if (apitest_jint(item(i), key) == id)
 			return true;
 	return false;
 }
@@ -202,11 +174,11 @@ mk(const char *token, const char *coll, const char *fmt, ...)
 	va_end(ap);
 	call("POST", token, body, "/v1/%s", coll);
 	free(body);
-	if (R.status != 201 || jint(R.j, "id") < 1) {
+	if (R.status != 201 || apitest_jint(R.j, "id") < 1) {
 		fprintf(stderr, "POST /v1/%s: %ld %s\n", coll, R.status, R.raw ? R.raw : "");
 		return -1;
 	}
-	return jint(R.j, "id");
+	return apitest_jint(R.j, "id");
 }
 
 /* A fingerprint of every row of a school, to prove nothing changed. */
@@ -290,7 +262,7 @@ check_crud(struct crud *k)
 		call("POST", tok_admin, k->bodies[i], "/v1/%s", k->coll);
 		ST(201);
 		ck_assert_str_eq(hdr("Content-Type"), "application/json");
-		ck_assert_int_gt(jint(R.j, "id"), 0);
+		ck_assert_int_gt(apitest_jint(R.j, "id"), 0);
 		ck_assert(json_is_true(json_object_get(R.j, "active")));
 		ck_assert(json_is_string(json_object_get(R.j, "updated_at")));
 		ck_assert_ptr_null(json_object_get(R.j, "school_id"));
@@ -298,7 +270,7 @@ check_crud(struct crud *k)
 			ck_assert_msg(json_equal(v, json_object_get(R.j, key)),
 			    "POST /v1/%s: %s not as sent: %.600s", k->coll, key, R.raw);
 		json_decref(sent);
-		ids[i] = jint(R.j, "id");
+		ids[i] = apitest_jint(R.j, "id");
 		made[i] = json_incref(R.j);
 		free(k->bodies[i]);
 	}
@@ -312,7 +284,7 @@ check_crud(struct crud *k)
 		pages++;
 		ck_assert_int_le(nitems_(), 2);
 		for (size_t i = 0; i < nitems_(); i++) {
-			tmp = xasprintf("%s%s%lld", got, *got ? "," : "", jint(item(i), "id"));
+			tmp = xasprintf("%s%s%lld", got, *got ? "," : "", apitest_jint(item(i), "id"));
 			free(got);
 			got = tmp;
 		}
@@ -347,10 +319,10 @@ check_crud(struct crud *k)
 
 	/* Filters. */
 	call("GET", tok_admin, NULL, "/v1/%s?external_id=%s", k->coll,
-	    jstr(made[1], "external_id"));
+	    apitest_jstr(made[1], "external_id"));
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	ck_assert_int_eq(jint(item(0), "id"), ids[1]);
+	ck_assert_int_eq(apitest_jint(item(0), "id"), ids[1]);
 	call("GET", tok_admin, NULL, "/v1/%s?external_id=no-such-thing", k->coll);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
@@ -360,19 +332,19 @@ check_crud(struct crud *k)
 		LIST_SHAPE();
 		ck_assert_int_eq(nitems_(), 3);
 		for (int i = 0; i < 3; i++)
-			ck_assert_int_eq(jint(item((size_t)i), "id"), ids[i]);
+			ck_assert_int_eq(apitest_jint(item((size_t)i), "id"), ids[i]);
 		/* a filter and a page together */
 		call("GET", tok_admin, NULL, "/v1/%s?%s&limit=2", k->coll, k->filter);
 		LIST_SHAPE();
 		ck_assert_int_eq(nitems_(), 2);
 		tmp = xasprintf("%lld", ids[1]);
-		ck_assert_str_eq(jstr(R.j, "next_cursor"), tmp);
+		ck_assert_str_eq(apitest_jstr(R.j, "next_cursor"), tmp);
 		free(tmp);
 		call("GET", tok_admin, NULL, "/v1/%s?%s&limit=2&cursor=%lld", k->coll, k->filter,
 		    ids[1]);
 		LIST_SHAPE();
 		ck_assert_int_eq(nitems_(), 1);
-		ck_assert_int_eq(jint(item(0), "id"), ids[2]);
+		ck_assert_int_eq(apitest_jint(item(0), "id"), ids[2]);
 		ck_assert(json_is_null(json_object_get(R.j, "next_cursor")));
 		free(k->filter);
 	}
@@ -393,7 +365,7 @@ check_crud(struct crud *k)
 			    "PATCH /v1/%s: %s not as sent: %.600s", k->coll, key, R.raw);
 		json_decref(sent);
 	}
-	ck_assert_int_eq(jint(R.j, "id"), ids[0]);
+	ck_assert_int_eq(apitest_jint(R.j, "id"), ids[0]);
 	patched = json_incref(R.j);
 	call("GET", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[0]);
 	ST(200);
@@ -408,11 +380,11 @@ check_crud(struct crud *k)
 	ST(200);
 	ck_assert(json_is_false(json_object_get(R.j, "active")));
 	call("GET", tok_admin, NULL, "/v1/%s?external_id=%s&active=false", k->coll,
-	    jstr(made[2], "external_id"));
+	    apitest_jstr(made[2], "external_id"));
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	call("GET", tok_admin, NULL, "/v1/%s?external_id=%s&active=true", k->coll,
-	    jstr(made[2], "external_id"));
+	    apitest_jstr(made[2], "external_id"));
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM %s WHERE school_id = %s AND %s = %lld",
@@ -541,8 +513,8 @@ START_TEST(test_questions)
 	call("GET", tok_admin, NULL, "/v1/questions?unit_id=%lld&kind=short", u);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	ck_assert_str_eq(jstr(item(0), "external_id"), "qu-2");
-	ck_assert_int_eq(jint(item(0), "version"), 1);
+	ck_assert_str_eq(apitest_jstr(item(0), "external_id"), "qu-2");
+	ck_assert_int_eq(apitest_jint(item(0), "version"), 1);
 	call("GET", tok_admin, NULL, "/v1/questions?kind=essay");
 	FIELD_ERROR("kind");
 }
@@ -555,13 +527,13 @@ START_TEST(test_question_versions)
 	char *v;
 
 	ck_assert_int_gt(q, 0);
-	ck_assert_int_eq(jint(R.j, "version"), 1);
+	ck_assert_int_eq(apitest_jint(R.j, "version"), 1);
 
 	/* A new prompt: version 2, and the old text kept in question_version. */
 	call("PATCH", tok_admin, "{\"prompt\": \"New prompt\"}", "/v1/questions/%lld", q);
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "version"), 2);
-	ck_assert_str_eq(jstr(R.j, "prompt"), "New prompt");
+	ck_assert_int_eq(apitest_jint(R.j, "version"), 2);
+	ck_assert_str_eq(apitest_jstr(R.j, "prompt"), "New prompt");
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM question_version WHERE school_id = %s"
 	    " AND question_id = %lld", sa, q), 1);
 	v = apitest_sql("SELECT version || ':' || kind || ':' || prompt || ':' || choices::text || ':' ||"
@@ -574,12 +546,12 @@ START_TEST(test_question_versions)
 	/* Latency thresholds are not content: no new version. */
 	call("PATCH", tok_admin, "{\"fast_ms\": 1500}", "/v1/questions/%lld", q);
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "version"), 2);
-	ck_assert_int_eq(jint(R.j, "fast_ms"), 1500);
+	ck_assert_int_eq(apitest_jint(R.j, "version"), 2);
+	ck_assert_int_eq(apitest_jint(R.j, "fast_ms"), 1500);
 	/* Nor is the same prompt again. */
 	call("PATCH", tok_admin, "{\"prompt\": \"New prompt\", \"slow_ms\": 7000}", "/v1/questions/%lld", q);
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "version"), 2);
+	ck_assert_int_eq(apitest_jint(R.j, "version"), 2);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM question_version WHERE school_id = %s"
 	    " AND question_id = %lld", sa, q), 1);
 
@@ -587,7 +559,7 @@ START_TEST(test_question_versions)
 	call("PATCH", tok_admin, "{\"choices\": [\"a\", \"b\", \"c\"], \"correct_choice\": 2}",
 	    "/v1/questions/%lld", q);
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "version"), 3);
+	ck_assert_int_eq(apitest_jint(R.j, "version"), 3);
 	ck_assert_int_eq(apitest_sql_int("SELECT max(version) FROM question_version WHERE school_id = %s"
 	    " AND question_id = %lld", sa, q), 2);
 
@@ -625,8 +597,8 @@ START_TEST(test_question_versions)
 	}
 	call("GET", tok_admin, NULL, "/v1/questions/%lld", q);
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "version"), 3);
-	ck_assert_int_eq(jint(R.j, "correct_choice"), 2);
+	ck_assert_int_eq(apitest_jint(R.j, "version"), 3);
+	ck_assert_int_eq(apitest_jint(R.j, "correct_choice"), 2);
 }
 END_TEST
 
@@ -655,9 +627,9 @@ START_TEST(test_school)
 
 	call("GET", tok_admin, NULL, "/v1/school");
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "id"), id);
-	ck_assert_str_eq(jstr(R.j, "tz"), "Europe/London");
-	ck_assert_int_eq(jint(R.j, "max_per_day"), 5);
+	ck_assert_int_eq(apitest_jint(R.j, "id"), id);
+	ck_assert_str_eq(apitest_jstr(R.j, "tz"), "Europe/London");
+	ck_assert_int_eq(apitest_jint(R.j, "max_per_day"), 5);
 	ck_assert_ptr_null(json_object_get(R.j, "school_id"));
 	call("GET", tok_teacher, NULL, "/v1/school");
 	ST(200);
@@ -665,23 +637,23 @@ START_TEST(test_school)
 	ST(200);
 	call("GET", tok_b, NULL, "/v1/school");
 	ST(200);
-	ck_assert_str_eq(jstr(R.j, "name"), "School B");
+	ck_assert_str_eq(apitest_jstr(R.j, "name"), "School B");
 
 	call("PATCH", tok_admin, "{\"max_per_day\": 7, \"school_days\": [1, 2, 3, 4, 5, 6],"
 	    " \"prompt_time\": \"15:30\", \"desired_retention\": 0.85, \"self_rating\": true}",
 	    "/v1/school");
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "max_per_day"), 7);
-	ck_assert_str_eq(jstr(R.j, "prompt_time"), "15:30:00");
+	ck_assert_int_eq(apitest_jint(R.j, "max_per_day"), 7);
+	ck_assert_str_eq(apitest_jstr(R.j, "prompt_time"), "15:30:00");
 	call("GET", tok_admin, NULL, "/v1/school");
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "max_per_day"), 7);
+	ck_assert_int_eq(apitest_jint(R.j, "max_per_day"), 7);
 	ck_assert_int_eq(json_array_size(json_object_get(R.j, "school_days")), 6);
 	ck_assert(json_is_true(json_object_get(R.j, "self_rating")));
 	ck_assert_int_eq(apitest_sql_int("SELECT max_per_day FROM school WHERE school_id = %s", sa), 7);
 	call("PATCH", tok_admin, "{\"tz\": \"America/New_York\"}", "/v1/school");
 	ST(200);
-	ck_assert_str_eq(jstr(R.j, "tz"), "America/New_York");
+	ck_assert_str_eq(apitest_jstr(R.j, "tz"), "America/New_York");
 
 	s = sums_take();
 	call("PATCH", tok_admin, "{\"max_per_day\": 51}", "/v1/school");
@@ -725,7 +697,7 @@ START_TEST(test_school)
 	call("PATCH", tok_admin, "{\"tz\": \"Europe/London\", \"max_per_day\": 5,"
 	    " \"school_days\": [1, 2, 3, 4, 5]}", "/v1/school");
 	ST(200);
-	ck_assert_str_eq(jstr(R.j, "tz"), "Europe/London");
+	ck_assert_str_eq(apitest_jstr(R.j, "tz"), "Europe/London");
 }
 END_TEST
 
@@ -736,16 +708,16 @@ START_TEST(test_calendar)
 	call("POST", tok_admin, "{\"date\": \"2026-12-25\", \"kind\": \"holiday\", \"name\": \"Christmas\"}",
 	    "/v1/calendar");
 	ST(201);
-	ck_assert_str_eq(jstr(R.j, "date"), "2026-12-25");
-	ck_assert_str_eq(jstr(R.j, "kind"), "holiday");
-	ck_assert_str_eq(jstr(R.j, "name"), "Christmas");
+	ck_assert_str_eq(apitest_jstr(R.j, "date"), "2026-12-25");
+	ck_assert_str_eq(apitest_jstr(R.j, "kind"), "holiday");
+	ck_assert_str_eq(apitest_jstr(R.j, "name"), "Christmas");
 	call("POST", tok_admin, "{\"date\": \"2026-11-02\", \"kind\": \"training\"}", "/v1/calendar");
 	ST(201);
 	call("POST", tok_admin, "{\"date\": \"2027-02-29\"}", "/v1/calendar");
 	FIELD_ERROR("date");
 	call("POST", tok_admin, "{\"date\": \"2027-02-15\"}", "/v1/calendar");
 	ST(201);
-	ck_assert_str_eq(jstr(R.j, "kind"), "holiday");
+	ck_assert_str_eq(apitest_jstr(R.j, "kind"), "holiday");
 	ck_assert(json_is_null(json_object_get(R.j, "name")));
 	/* the same day again replaces it */
 	call("POST", tok_admin, "{\"date\": \"2026-11-02\", \"kind\": \"closure\", \"name\": \"Snow\"}",
@@ -757,12 +729,12 @@ START_TEST(test_calendar)
 	call("GET", tok_admin, NULL, "/v1/calendar");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 3);
-	ck_assert_str_eq(jstr(item(0), "date"), "2026-11-02");
-	ck_assert_str_eq(jstr(item(2), "date"), "2027-02-15");
+	ck_assert_str_eq(apitest_jstr(item(0), "date"), "2026-11-02");
+	ck_assert_str_eq(apitest_jstr(item(2), "date"), "2027-02-15");
 	call("GET", tok_teacher, NULL, "/v1/calendar?from=2026-12-01&to=2026-12-31");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	ck_assert_str_eq(jstr(item(0), "name"), "Christmas");
+	ck_assert_str_eq(apitest_jstr(item(0), "name"), "Christmas");
 	call("GET", tok_admin, NULL, "/v1/calendar?from=2026-12-25");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
@@ -799,7 +771,7 @@ START_TEST(test_calendar)
 
 	call("DELETE", tok_admin, NULL, "/v1/calendar/2026-12-25");
 	ST(200);
-	ck_assert_str_eq(jstr(R.j, "date"), "2026-12-25");
+	ck_assert_str_eq(apitest_jstr(R.j, "date"), "2026-12-25");
 	call("DELETE", tok_admin, NULL, "/v1/calendar/2026-12-25");
 	PROBLEM(404, "not-found");
 	call("GET", tok_admin, NULL, "/v1/calendar?from=2026-12-01&to=2026-12-31");
@@ -835,9 +807,9 @@ START_TEST(test_enrollments)
 		free(body);
 	}
 	ST(201);
-	ck_assert_str_eq(jstr(R.j, "role"), "pupil");
-	ck_assert_int_eq(jint(R.j, "id"), p);
-	ck_assert_int_eq(jint(R.j, "class_id"), c);
+	ck_assert_str_eq(apitest_jstr(R.j, "role"), "pupil");
+	ck_assert_int_eq(apitest_jint(R.j, "id"), p);
+	ck_assert_int_eq(apitest_jint(R.j, "class_id"), c);
 	ck_assert(json_is_true(json_object_get(R.j, "active")));
 	{
 		char *body = xasprintf("{\"role\": \"teacher\", \"teacher_id\": %lld}", t);
@@ -845,15 +817,15 @@ START_TEST(test_enrollments)
 		free(body);
 	}
 	ST(201);
-	ck_assert_str_eq(jstr(R.j, "role"), "teacher");
-	ck_assert_int_eq(jint(R.j, "id"), t);
+	ck_assert_str_eq(apitest_jstr(R.j, "role"), "teacher");
+	ck_assert_int_eq(apitest_jint(R.j, "id"), t);
 
 	call("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
-	ck_assert_str_eq(jstr(item(0), "role"), "pupil");
-	ck_assert_str_eq(jstr(item(0), "external_id"), "en-p");
-	ck_assert_int_eq(jint(item(1), "id"), t);
+	ck_assert_str_eq(apitest_jstr(item(0), "role"), "pupil");
+	ck_assert_str_eq(apitest_jstr(item(0), "external_id"), "en-p");
+	ck_assert_int_eq(apitest_jint(item(1), "id"), t);
 
 	s = sums_take();
 	call("POST", tok_admin, "{\"pupil_id\": 1}", "/v1/classes/%lld/enrollments", c);
@@ -925,27 +897,27 @@ START_TEST(test_taught)
 	/* Without a date: today in the school's time zone. */
 	call("POST", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
 	ST(201);
-	ck_assert_int_eq(jint(R.j, "class_id"), a_c1);
-	ck_assert_int_eq(jint(R.j, "unit_id"), a_u1);
-	ck_assert_str_eq(jstr(R.j, "taught_on"), today);
+	ck_assert_int_eq(apitest_jint(R.j, "class_id"), a_c1);
+	ck_assert_int_eq(apitest_jint(R.j, "unit_id"), a_u1);
+	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), today);
 	/* With a date (and an empty object works like no body). */
 	call("POST", tok_admin, "{\"date\": \"2026-09-14\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	ST(201);
-	ck_assert_str_eq(jstr(R.j, "taught_on"), "2026-09-14");
+	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), "2026-09-14");
 	call("POST", tok_admin, "{}", "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
 	ST(201);
-	ck_assert_str_eq(jstr(R.j, "taught_on"), today);
+	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), today);
 	/* Again: the date moves. */
 	call("POST", tok_teacher, "{\"date\": \"2026-09-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
 	ST(201);
-	ck_assert_str_eq(jstr(R.j, "taught_on"), "2026-09-01");
+	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), "2026-09-01");
 
 	call("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
-	ck_assert_int_eq(jint(item(0), "unit_id"), a_u1);
-	ck_assert_str_eq(jstr(item(0), "taught_on"), "2026-09-01");
-	ck_assert_int_eq(jint(item(1), "unit_id"), u2);
+	ck_assert_int_eq(apitest_jint(item(0), "unit_id"), a_u1);
+	ck_assert_str_eq(apitest_jstr(item(0), "taught_on"), "2026-09-01");
+	ck_assert_int_eq(apitest_jint(item(1), "unit_id"), u2);
 	call("GET", tok_integ, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM taught WHERE school_id = %s"
@@ -974,8 +946,8 @@ START_TEST(test_taught)
 
 	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	ST(200);
-	ck_assert_int_eq(jint(R.j, "unit_id"), u2);
-	ck_assert_str_eq(jstr(R.j, "taught_on"), "2026-09-14");
+	ck_assert_int_eq(apitest_jint(R.j, "unit_id"), u2);
+	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), "2026-09-14");
 	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	PROBLEM(404, "not-found");
 	call("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
@@ -1142,7 +1114,7 @@ START_TEST(test_teacher_scope)
 	call("GET", tok_teacher, NULL, "/v1/classes");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	ck_assert_int_eq(jint(item(0), "id"), a_c1);
+	ck_assert_int_eq(apitest_jint(item(0), "id"), a_c1);
 	call("GET", tok_teacher, NULL, "/v1/classes/%lld", a_c1);
 	ST(200);
 	call("GET", tok_teacher, NULL, "/v1/classes/%lld", a_c2);
@@ -1150,7 +1122,7 @@ START_TEST(test_teacher_scope)
 	call("GET", tok_teacher2, NULL, "/v1/classes");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	ck_assert_int_eq(jint(item(0), "id"), a_c2);
+	ck_assert_int_eq(apitest_jint(item(0), "id"), a_c2);
 	call("GET", tok_teacher, NULL, "/v1/classes?external_id=c2");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
@@ -1158,7 +1130,7 @@ START_TEST(test_teacher_scope)
 	call("GET", tok_teacher, NULL, "/v1/pupils");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	ck_assert_int_eq(jint(item(0), "id"), a_p1);
+	ck_assert_int_eq(apitest_jint(item(0), "id"), a_p1);
 	call("GET", tok_teacher, NULL, "/v1/pupils?limit=1&cursor=0");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
@@ -1172,7 +1144,7 @@ START_TEST(test_teacher_scope)
 	call("GET", tok_teacher, NULL, "/v1/teachers");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	ck_assert_int_eq(jint(item(0), "id"), a_t1);
+	ck_assert_int_eq(apitest_jint(item(0), "id"), a_t1);
 	call("GET", tok_teacher, NULL, "/v1/teachers/%lld", a_t2);
 	PROBLEM(404, "not-found");
 
@@ -1271,8 +1243,8 @@ same_as_missing(const char *token, struct xroute *x, int n, bool reads_only)
 		missing = json_incref(R.j);
 		call(x[i].method, token, x[i].body, "%s", x[i].b_path);
 		PROBLEM(404, "not-found");
-		ck_assert_str_eq(jstr(R.j, "title"), jstr(missing, "title"));
-		ck_assert_str_eq(jstr(R.j, "detail"), jstr(missing, "detail"));
+		ck_assert_str_eq(apitest_jstr(R.j, "title"), apitest_jstr(missing, "title"));
+		ck_assert_str_eq(apitest_jstr(R.j, "detail"), apitest_jstr(missing, "detail"));
 		ck_assert_int_eq(json_object_size(R.j), json_object_size(missing));
 		json_decref(missing);
 	}
@@ -1367,13 +1339,13 @@ START_TEST(test_cross_school_ids)
 	call("GET", tok_admin, NULL, "/v1/calendar");
 	LIST_SHAPE();
 	for (size_t i = 0; i < nitems_(); i++)
-		ck_assert_str_ne(jstr(item(i), "date"), "2026-01-05");
+		ck_assert_str_ne(apitest_jstr(item(i), "date"), "2026-01-05");
 	call("GET", tok_b, NULL, "/v1/calendar");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	call("GET", tok_admin, NULL, "/v1/school");
 	ST(200);
-	ck_assert_str_eq(jstr(R.j, "name"), "School A");
+	ck_assert_str_eq(apitest_jstr(R.j, "name"), "School A");
 
 	/* And B still sees all its own. */
 	call("GET", tok_b, NULL, "/v1/classes/%lld/enrollments", b_c);
@@ -1853,7 +1825,7 @@ START_TEST(test_idempotency)
 	call_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
 	ST(201);
 	ck_assert_ptr_null(hdr("Idempotent-Replayed"));
-	id = jint(R.j, "id");
+	id = apitest_jint(R.j, "id");
 	first = xstrdup(R.raw);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM idempotency WHERE school_id = %s"
 	    " AND key = 'idem-key-1'", sa), 1);
@@ -1866,7 +1838,7 @@ START_TEST(test_idempotency)
 		ck_assert_str_eq(hdr("Idempotent-Replayed"), "true");
 		ck_assert_str_eq(hdr("Content-Type"), "application/json");
 		ck_assert_str_eq(R.raw, first);
-		ck_assert_int_eq(jint(R.j, "id"), id);
+		ck_assert_int_eq(apitest_jint(R.j, "id"), id);
 	}
 	/* another token of the same school gets the same answer */
 	call_ex("POST", tok_integ, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
@@ -1897,7 +1869,7 @@ START_TEST(test_idempotency)
 	call_ex("POST", tok_b, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
 	ST(201);
 	ck_assert_ptr_null(hdr("Idempotent-Replayed"));
-	ck_assert_int_ne(jint(R.j, "id"), id);
+	ck_assert_int_ne(apitest_jint(R.j, "id"), id);
 	free(first);
 }
 END_TEST

@@ -241,22 +241,6 @@ sqlj(const char *fmt, ...)
 }
 
 
-static long long
-jint(const json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
-}
-
-static const char *
-jstr(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
 static long
 call(const char *method, const char *token, const char *body, json_t **out,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -429,18 +413,18 @@ drain_receiver(void)
 
 	json_array_foreach(recs, i, rec) {
 		struct seen_rec *s;
-		const char *body = jstr(rec, "body");
+		const char *body = apitest_jstr(rec, "body");
 
 		if (run.n == run.cap) {
 			run.cap = run.cap ? run.cap * 2 : 4096;
 			run.recs = xreallocarray(run.recs, run.cap, sizeof *run.recs);
 		}
 		s = &run.recs[run.n++];
-		snprintf(s->id, sizeof s->id, "%s", jstr(rec, "webhook_id"));
-		s->status = (int)jint(rec, "status");
+		snprintf(s->id, sizeof s->id, "%s", apitest_jstr(rec, "webhook_id"));
+		s->status = (int)apitest_jint(rec, "status");
 		s->valid = json_is_true(json_object_get(rec, "valid"));
 		s->hash = fnv1a(body);
-		if (s->status == 200 && strcmp(jstr(rec, "type"), "prompt.batch") == 0) {
+		if (s->status == 200 && strcmp(apitest_jstr(rec, "type"), "prompt.batch") == 0) {
 			json_t *ev = json_loads(body, 0, NULL);
 
 			if (ev != NULL)
@@ -462,7 +446,7 @@ take_batches(const char *ymd, json_t *today, json_t *stale)
 	size_t i;
 
 	json_array_foreach(run.received, i, b) {
-		const char *d = jstr(b, "local_date");
+		const char *d = apitest_jstr(b, "local_date");
 		json_t *x;
 		size_t k;
 		bool dup = false;
@@ -473,7 +457,7 @@ take_batches(const char *ymd, json_t *today, json_t *stale)
 		}
 		json_t *into = strcmp(d, ymd) == 0 ? today : stale;
 		json_array_foreach(into, k, x)
-			dup |= jint(x, "batch_id") == jint(b, "batch_id");
+			dup |= apitest_jint(x, "batch_id") == apitest_jint(b, "batch_id");
 		if (!dup)
 			json_array_append(into, b);
 	}
@@ -485,8 +469,8 @@ take_batches(const char *ymd, json_t *today, json_t *stale)
 static int
 batch_cmp(const void *a, const void *b)
 {
-	long long x = jint(json_object_get(*(json_t *const *)a, "pupil"), "id");
-	long long y = jint(json_object_get(*(json_t *const *)b, "pupil"), "id");
+	long long x = apitest_jint(json_object_get(*(json_t *const *)a, "pupil"), "id");
+	long long y = apitest_jint(json_object_get(*(json_t *const *)b, "pupil"), "id");
 
 	return (x > y) - (x < y);
 }
@@ -575,9 +559,9 @@ load_school(void)
 	json_array_foreach(j, i, x) {
 		if (nclasses == (int)nitems(classes))
 			break;
-		classes[nclasses].id = jint(x, "id");
-		classes[nclasses].course = jint(x, "course");
-		snprintf(classes[nclasses].ext, sizeof classes[0].ext, "%s", jstr(x, "ext"));
+		classes[nclasses].id = apitest_jint(x, "id");
+		classes[nclasses].course = apitest_jint(x, "course");
+		snprintf(classes[nclasses].ext, sizeof classes[0].ext, "%s", apitest_jstr(x, "ext"));
 		nclasses++;
 	}
 	json_decref(j);
@@ -586,9 +570,9 @@ load_school(void)
 	json_array_foreach(j, i, x) {
 		if (nunits == (int)nitems(units))
 			break;
-		units[nunits].id = jint(x, "id");
-		units[nunits].course = jint(x, "course");
-		units[nunits].position = (int)jint(x, "position");
+		units[nunits].id = apitest_jint(x, "id");
+		units[nunits].course = apitest_jint(x, "course");
+		units[nunits].position = (int)apitest_jint(x, "position");
 		units[nunits].taught_day = -1;
 		nunits++;
 	}
@@ -603,7 +587,7 @@ load_school(void)
 		json_t *c;
 		size_t k;
 
-		pupils[i].id = jint(x, "id");
+		pupils[i].id = apitest_jint(x, "id");
 		/* spread, not by roster order: classes are made of runs of pupils */
 		pupils[i].type = (int)(mix64((uint64_t)pupils[i].id) % 3);
 		json_array_foreach(json_object_get(x, "classes"), k, c) {
@@ -622,12 +606,12 @@ load_school(void)
 	nquestions = (int)json_array_size(j);
 	questions = xcalloc((size_t)nquestions + 1, sizeof *questions);
 	json_array_foreach(j, i, x) {
-		questions[i].id = jint(x, "id");
-		questions[i].unit = jint(x, "unit");
-		snprintf(questions[i].kind, sizeof questions[i].kind, "%s", jstr(x, "kind"));
-		questions[i].correct = (int)jint(x, "correct");
-		questions[i].nchoices = (int)jint(x, "n");
-		questions[i].accepted = xstrdup(jstr(x, "accepted"));
+		questions[i].id = apitest_jint(x, "id");
+		questions[i].unit = apitest_jint(x, "unit");
+		snprintf(questions[i].kind, sizeof questions[i].kind, "%s", apitest_jstr(x, "kind"));
+		questions[i].correct = (int)apitest_jint(x, "correct");
+		questions[i].nchoices = (int)apitest_jint(x, "n");
+		questions[i].accepted = xstrdup(apitest_jstr(x, "accepted"));
 		if (questions[i].id > max_question_id)
 			max_question_id = questions[i].id;
 	}
@@ -705,11 +689,11 @@ plan_answers(json_t *today, int si, int day, int *np)
 	int n = 0;
 
 	json_array_foreach(today, i, b) {
-		int pi = pupil_index(jint(json_object_get(b, "pupil"), "id"));
+		int pi = pupil_index(apitest_jint(json_object_get(b, "pupil"), "id"));
 
 		ck_assert_msg(pi >= 0, "a batch for an unknown pupil");
 		json_array_foreach(json_object_get(b, "prompts"), k, pr) {
-			int qi = question_index(jint(pr, "question_id"));
+			int qi = question_index(apitest_jint(pr, "question_id"));
 			const struct question *q;
 			struct unit *u;
 			struct mem *mm;
@@ -720,7 +704,7 @@ plan_answers(json_t *today, int si, int day, int *np)
 			q = &questions[qi];
 			u = unit_by_id(q->unit);
 			ck_assert(u != NULL);
-			ck_assert_int_eq(jint(json_object_get(pr, "unit"), "id"), q->unit);
+			ck_assert_int_eq(apitest_jint(json_object_get(pr, "unit"), "id"), q->unit);
 			run.prompts++;
 			if (u->position == STOPPER_UNIT && si >= STOP_FROM &&
 			    in_class(&pupils[pi], STOPPER_CLASS) && u->course == stopper_course()) {
@@ -749,7 +733,7 @@ plan_answers(json_t *today, int si, int day, int *np)
 				cap *= 2;
 				v = xreallocarray(v, cap, sizeof *v);
 			}
-			v[n] = (struct post){ .prompt = jint(pr, "prompt_id"), .pi = pi, .qi = qi,
+			v[n] = (struct post){ .prompt = apitest_jint(pr, "prompt_id"), .pi = pi, .qi = qi,
 			    .right = right, .dup_of = -1 };
 			v[n].body = answer_body(v[n].prompt, q, right);
 			n++;
@@ -871,7 +855,7 @@ flags_as_of(const char *at, int timeout_ms)
 		if (call("GET", admin, NULL, &j, "/v1/classes/%lld/flags", cls) == 200 &&
 		    json_is_string(json_object_get(j, "as_of")))
 			ok = apitest_sql_int("SELECT ('%s'::timestamptz >= '%s'::timestamptz)::int",
-			    jstr(j, "as_of"), at) == 1;
+			    apitest_jstr(j, "as_of"), at) == 1;
 		json_decref(j);
 		if (ok)
 			return true;
@@ -1033,10 +1017,11 @@ school_day(int si, int day)
 		char body[96];
 
 		run.stale_batches += (int)json_array_size(stale);
-		snprintf(body, sizeof body, "{\"prompt_id\": %lld, \"correct\": true}", jint(p0, "prompt_id"));
+		snprintf(body, sizeof body, "{\"prompt_id\": %lld, \"correct\": true}",
+		    apitest_jint(p0, "prompt_id"));
 		ck_assert_int_eq(call("POST", integ, body, NULL, "/v1/responses"), 410);
 		ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"
-		    " AND prompt_id = %lld", jint(p0, "prompt_id")), 0);
+		    " AND prompt_id = %lld", apitest_jint(p0, "prompt_id")), 0);
 	}
 	json_array_sort_by_pupil(today);
 	v = plan_answers(today, si, day, &n);
@@ -1078,10 +1063,11 @@ START_TEST(test_forty_days)
 	st = call("POST", admin, "{\"url\": \"https://example.com/later\", \"format\": \"json\"}",
 	    &ep, "/v1/endpoints");
 	ck_assert_int_eq(st, 201);
-	secret = xstrdup(jstr(ep, "secret"));
+	secret = xstrdup(apitest_jstr(ep, "secret"));
 	rcv_start(&rx, secret, NULL);
 	snprintf(body, sizeof body, "{\"url\": \"%s\"}", rx.url);
-	ck_assert_int_eq(call("PATCH", admin, body, NULL, "/v1/endpoints/%lld", jint(ep, "id")), 200);
+	ck_assert_int_eq(call("PATCH", admin, body, NULL, "/v1/endpoints/%lld",
+	    apitest_jint(ep, "id")), 200);
 	free(secret);
 	json_decref(ep);
 	teach(1, day - 3);	/* the first unit of every course, the Friday before */
@@ -1245,8 +1231,8 @@ START_TEST(test_flagged)
 	ck_assert(control >= 0 && unit >= 0);
 	ck_assert_int_eq(call("GET", admin, NULL, &j, "/v1/classes/%lld/flags", classes[stopper].id), 200);
 	json_array_foreach(json_object_get(j, "items"), i, it)
-		if (jint(json_object_get(it, "unit"), "id") == unit)
-			status = jstr(it, "status");
+		if (apitest_jint(json_object_get(it, "unit"), "id") == unit)
+			status = apitest_jstr(it, "status");
 	{
 		char *d = json_dumps(j, JSON_COMPACT);
 		printf("test_e2e: %s flags: %s\n", STOPPER_CLASS, d ? d : "");
@@ -1257,8 +1243,8 @@ START_TEST(test_flagged)
 	json_decref(j);
 	ck_assert_int_eq(call("GET", admin, NULL, &j, "/v1/classes/%lld/flags", classes[control].id), 200);
 	json_array_foreach(json_object_get(j, "items"), i, it)
-		if (jint(json_object_get(it, "unit"), "id") == unit)
-			control_status = jstr(it, "status");
+		if (apitest_jint(json_object_get(it, "unit"), "id") == unit)
+			control_status = apitest_jstr(it, "status");
 	printf("test_e2e: the same unit in %s: %s\n", classes[control].ext, control_status);
 	ck_assert_str_ne(control_status, "forgotten");
 	json_decref(j);

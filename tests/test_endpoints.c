@@ -53,59 +53,8 @@ call(const char *method, const char *token, const char *body, const char *fmt, .
 #define ST(want) ck_assert_msg(R.status == (want), "%s: status %ld, want %d: %.600s", \
 	R.path, R.status, (int)(want), R.raw ? R.raw : "")
 
-static long long
-jint(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
-}
-
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-static bool
-field_error(const char *field)
-{
-	json_t *e;
-	size_t i;
-
-	json_array_foreach(json_object_get(R.j, "errors"), i, e)
-		if (strcmp(jstr(e, "field"), field) == 0)
-			return true;
-	return false;
-}
-
-#define INVALID(field) do { ST(422); ck_assert_msg(field_error(field), \
+#define INVALID(field) do { ST(422); ck_assert_msg(apitest_field_error(R.j, field), \
 	"%s: no error for %s: %s", R.path, field, R.raw); } while (0)
-
-/* Poll the database until the number reaches want (ms). */
-static bool
-wait_sql(long long want, int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool
-wait_sql(long long want, int timeout_ms, const char *fmt, ...)
-{
-	va_list ap;
-	char *sql;
-	bool ok = false;
-
-	va_start(ap, fmt);
-	sql = xvasprintf(fmt, ap);
-	va_end(ap);
-	for (int t = 0; t <= timeout_ms && !ok; t += 50) {
-		ok = apitest_sql_int("%s", sql) >= want;
-		if (!ok)
-			rcv_sleep_ms(50);
-	}
-	free(sql);
-	return ok;
-}
 
 /* Create an endpoint; returns its id and its secret (malloc'd). */
 static long long
@@ -113,10 +62,10 @@ create(const char *token, const char *body, char **secret)
 {
 	call("POST", token, body, "/v1/endpoints");
 	ST(201);
-	ck_assert(strncmp(jstr(R.j, "secret"), "whsec_", 6) == 0);
+	ck_assert(strncmp(apitest_jstr(R.j, "secret"), "whsec_", 6) == 0);
 	if (secret != NULL)
-		*secret = xstrdup(jstr(R.j, "secret"));
-	return jint(R.j, "id");
+		*secret = xstrdup(apitest_jstr(R.j, "secret"));
+	return apitest_jint(R.j, "id");
 }
 
 START_TEST(test_endpoint_crud)
@@ -147,7 +96,7 @@ START_TEST(test_endpoint_crud)
 
 	id = create(tok_a, "{\"url\": \"https://example.com/hook\", \"format\": \"slack\","
 	    " \"event_types\": [\"prompt.batch\", \"prompt.batch\", \"topic.flagged\"]}", &secret);
-	ck_assert_str_eq(jstr(R.j, "format"), "slack");
+	ck_assert_str_eq(apitest_jstr(R.j, "format"), "slack");
 	ck_assert_int_eq(json_array_size(json_object_get(R.j, "event_types")), 2);
 	ck_assert(json_is_true(json_object_get(R.j, "enabled")));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM endpoint WHERE endpoint_id = %lld"
@@ -162,12 +111,12 @@ START_TEST(test_endpoint_crud)
 	ST(200);
 	ck_assert_ptr_null(strstr(R.raw, "whsec_"));
 	json_array_foreach(json_object_get(R.j, "items"), i, item)
-		found |= jint(item, "id") == id;
+		found |= apitest_jint(item, "id") == id;
 	ck_assert(found);
 
 	call("PATCH", tok_a, "{\"format\": \"teams\", \"event_types\": []}", "/v1/endpoints/%lld", id);
 	ST(200);
-	ck_assert_str_eq(jstr(R.j, "format"), "teams");
+	ck_assert_str_eq(apitest_jstr(R.j, "format"), "teams");
 	ck_assert_int_eq(json_array_size(json_object_get(R.j, "event_types")), 0);
 	call("PATCH", tok_a, "{\"url\": \"gopher://x\"}", "/v1/endpoints/%lld", id);
 	INVALID("url");
@@ -175,7 +124,7 @@ START_TEST(test_endpoint_crud)
 	/* Another school's class, endpoint and token. */
 	call("POST", tok_b, "{\"external_id\": \"b-7\", \"name\": \"7B\"}", "/v1/classes");
 	ST(201);
-	cls_b = jint(R.j, "id");
+	cls_b = apitest_jint(R.j, "id");
 	snprintf(body, sizeof body, "{\"class_id\": %lld}", cls_b);
 	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
 	INVALID("class_id");
@@ -198,7 +147,7 @@ START_TEST(test_endpoint_crud)
 	call("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);
 	ST(200);
 	ck_assert(json_is_false(json_object_get(R.j, "enabled")));
-	ck_assert_str_eq(jstr(R.j, "disabled_reason"), "disabled by an admin");
+	ck_assert_str_eq(apitest_jstr(R.j, "disabled_reason"), "disabled by an admin");
 	call("GET", tok_a, NULL, "/v1/endpoints");
 	ck_assert_ptr_nonnull(strstr(R.raw, "disabled by an admin"));
 	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
@@ -230,26 +179,28 @@ START_TEST(test_ping_rotate_retry)
 	/* A test event, signed with the secret the API gave. */
 	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
 	ST(202);
-	did = jint(R.j, "delivery_id");
-	snprintf(wid, sizeof wid, "%s", jstr(R.j, "webhook_id"));
-	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	did = apitest_jint(R.j, "delivery_id");
+	snprintf(wid, sizeof wid, "%s", apitest_jstr(R.j, "webhook_id"));
+	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
 	    " AND status = 'delivered'", did));
 	recs = rcv_records(&r);
 	ck_assert_int_eq(json_array_size(recs), 1);
-	ck_assert_str_eq(jstr(json_array_get(recs, 0), "webhook_id"), wid);
-	ck_assert_str_eq(jstr(json_array_get(recs, 0), "type"), "ping");
+	ck_assert_str_eq(apitest_jstr(json_array_get(recs, 0), "webhook_id"), wid);
+	ck_assert_str_eq(apitest_jstr(json_array_get(recs, 0), "type"), "ping");
 	ck_assert(json_is_true(json_object_get(json_array_get(recs, 0), "valid")));
 	json_decref(recs);
 
 	call("GET", tok_a, NULL, "/v1/deliveries?status=delivered&endpoint_id=%lld", id);
 	ST(200);
-	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), did);
-	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "items"), 0), "last_http_status"), 200);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), did);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0),
+	    "last_http_status"), 200);
 	call("GET", tok_a, NULL, "/v1/deliveries/%lld", did);
 	ST(200);
-	ck_assert_str_eq(jstr(json_object_get(R.j, "payload"), "type"), "ping");
+	ck_assert_str_eq(apitest_jstr(json_object_get(R.j, "payload"), "type"), "ping");
 	ck_assert_int_eq(json_array_size(json_object_get(R.j, "attempt_log")), 1);
-	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "attempt_log"), 0), "http_status"), 200);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "attempt_log"), 0),
+	    "http_status"), 200);
 	call("GET", tok_b, NULL, "/v1/deliveries/%lld", did);
 	ST(404);
 	call("POST", tok_b, NULL, "/v1/deliveries/%lld/retry", did);
@@ -261,9 +212,9 @@ START_TEST(test_ping_rotate_retry)
 	/* Rotation: the old secret keeps signing beside the new one. */
 	call("POST", tok_a, NULL, "/v1/endpoints/%lld/rotate-secret", id);
 	ST(200);
-	new_secret = xstrdup(jstr(R.j, "secret"));
+	new_secret = xstrdup(apitest_jstr(R.j, "secret"));
 	ck_assert(strncmp(new_secret, "whsec_", 6) == 0 && strcmp(new_secret, secret) != 0);
-	ck_assert(*jstr(R.j, "previous_secret_until") != '\0');
+	ck_assert(*apitest_jstr(R.j, "previous_secret_until") != '\0');
 	rcv_start(&r_old, secret, NULL);
 	rcv_start(&r_new, new_secret, NULL);
 	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r_old.url);
@@ -271,13 +222,13 @@ START_TEST(test_ping_rotate_retry)
 	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
 	ST(202);
 	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r_new.url);
-	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
-	    " AND status = 'delivered'", jint(R.j, "delivery_id")));
+	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	    " AND status = 'delivered'", apitest_jint(R.j, "delivery_id")));
 	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
 	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
 	ST(202);
-	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
-	    " AND status = 'delivered'", jint(R.j, "delivery_id")));
+	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	    " AND status = 'delivered'", apitest_jint(R.j, "delivery_id")));
 	recs = rcv_records(&r_old);
 	ck_assert(json_is_true(json_object_get(json_array_get(recs, 0), "valid")));
 	json_decref(recs);
@@ -293,21 +244,23 @@ START_TEST(test_ping_rotate_retry)
 	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
 	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
 	ST(202);
-	did = jint(R.j, "delivery_id");
-	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	did = apitest_jint(R.j, "delivery_id");
+	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
 	    " AND status = 'dead'", did));
 	call("GET", tok_a, NULL, "/v1/deliveries?status=dead");
 	ST(200);
-	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), did);
-	ck_assert_int_eq(jint(json_array_get(json_object_get(R.j, "items"), 0), "last_http_status"), 500);
-	ck_assert_str_eq(jstr(json_array_get(json_object_get(R.j, "items"), 0), "last_error"), "HTTP 500");
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), did);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0),
+	    "last_http_status"), 500);
+	ck_assert_str_eq(apitest_jstr(json_array_get(json_object_get(R.j, "items"), 0),
+	    "last_error"), "HTTP 500");
 	call("GET", tok_a, NULL, "/v1/deliveries/%lld", did);
 	ck_assert_int_eq(json_array_size(json_object_get(R.j, "attempt_log")), 3);
 	kill(r.pid, SIGUSR1);	/* the receiver is fixed */
 	call("POST", tok_a, NULL, "/v1/deliveries/%lld/retry", did);
 	ST(200);
-	ck_assert_str_eq(jstr(R.j, "status"), "pending");
-	ck_assert(wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+	ck_assert_str_eq(apitest_jstr(R.j, "status"), "pending");
+	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
 	    " AND status = 'delivered' AND attempts = 4", did));
 	rcv_stop(&r);
 
@@ -319,14 +272,14 @@ START_TEST(test_ping_rotate_retry)
 	call("GET", tok_a, NULL, "/v1/deliveries?limit=1");
 	ST(200);
 	ck_assert_int_eq(json_array_size(json_object_get(R.j, "items")), 1);
-	ck_assert(*jstr(R.j, "next_cursor") != '\0');
+	ck_assert(*apitest_jstr(R.j, "next_cursor") != '\0');
 	{
 		char cursor[32];
-		long long first = jint(json_array_get(json_object_get(R.j, "items"), 0), "id");
-		snprintf(cursor, sizeof cursor, "%s", jstr(R.j, "next_cursor"));
+		long long first = apitest_jint(json_array_get(json_object_get(R.j, "items"), 0), "id");
+		snprintf(cursor, sizeof cursor, "%s", apitest_jstr(R.j, "next_cursor"));
 		call("GET", tok_a, NULL, "/v1/deliveries?limit=1&cursor=%s", cursor);
 		ST(200);
-		ck_assert_int_lt(jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), first);
+		ck_assert_int_lt(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), first);
 	}
 	call("GET", tok_b, NULL, "/v1/deliveries");
 	ST(200);
