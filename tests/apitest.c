@@ -484,10 +484,8 @@ apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
 void
 apitest_env(const char *conninfo, const char *shutdown_timeout)
 {
-	const char *sql = getenv("RECALLD_SQL");
-
 	setenv("RECALLD_DATABASE_URL", conninfo, 1);
-	setenv("RECALLD_DATABASE_MIGRATIONS", sql != NULL ? sql : pgtest_srcpath("sql"), 1);
+	setenv("RECALLD_DATABASE_MIGRATIONS", pgtest_sql_dir(), 1);
 	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
 	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", shutdown_timeout, 1);
 }

@@ -25,6 +25,16 @@ pgtest_srcpath(const char *rel)
 	return path;
 }
 
+const char *
+pgtest_sql_dir(void)
+{
+	static char path[1024];
+	const char *d = getenv("RECALLD_SQL");
+
+	snprintf(path, sizeof path, "%s", d != NULL ? d : pgtest_srcpath("sql"));
+	return path;
+}
+
 static void
 harness(const char *cmd)
 {

@@ -20,6 +20,8 @@ void pgtest_resume(void);
 const char *pgtest_new_db(const char *name);
 /* Path of a file under $srcdir. */
 const char *pgtest_srcpath(const char *rel);
+/* The migrations: $RECALLD_SQL, else the source tree's sql/ (static buffer). */
+const char *pgtest_sql_dir(void);
 /* Run the loop until *flag is true or timeout_ms passes; returns *flag. */
 bool pgtest_run_until(struct event_base *base, const bool *flag, int timeout_ms);
 /* Run the loop until pred(arg) or timeout. */

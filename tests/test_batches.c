@@ -63,8 +63,7 @@ setup(void)
 	char *cmd;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_new_db("batches"));
-	setenv("RECALLD_DATABASE_MIGRATIONS", getenv("RECALLD_SQL") ? getenv("RECALLD_SQL") :
-	    pgtest_srcpath("sql"), 1);
+	setenv("RECALLD_DATABASE_MIGRATIONS", pgtest_sql_dir(), 1);
 	run("migrate");
 	run("school create --name Demo --tz Europe/London");
 	cmd = xasprintf("import roster '%s' --school 1", pgtest_srcpath("tests/demo/roster"));

@@ -30,13 +30,6 @@ static const char *const school_tables[] = {
 	"unit", "question", "question_version", "memory_state",
 };
 
-static const char *
-sql_dir(void)
-{
-	const char *d = getenv("RECALLD_SQL");
-	return d ? d : pgtest_srcpath("sql");
-}
-
 static char *
 src(const char *rel)
 {
@@ -64,7 +57,7 @@ fresh_db(const char *name)
 	migrate_set *s;
 
 	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
-	s = migrate_load(sql_dir(), err, sizeof err);
+	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
 	migrate_set_free(s);

@@ -15,13 +15,6 @@
 #include "pgtest.h"
 #include "util.h"
 
-static const char *
-sql_dir(void)
-{
-	const char *d = getenv("RECALLD_SQL");
-	return d ? d : pgtest_srcpath("sql");
-}
-
 static PGconn *
 connect_db(const char *ci)
 {
@@ -51,7 +44,7 @@ copy_sql(void)
 
 	ck_assert(mkdtemp(tmpl) != NULL);
 	dir = xstrdup(tmpl);
-	cmd = xasprintf("cp '%s'/*.sql '%s'/", sql_dir(), dir);
+	cmd = xasprintf("cp '%s'/*.sql '%s'/", pgtest_sql_dir(), dir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
 	return dir;
@@ -82,7 +75,7 @@ START_TEST(test_apply_twice)
 {
 	const char *ci = pgtest_new_db("m_twice");
 	char err[1024];
-	migrate_set *s = migrate_load(sql_dir(), err, sizeof err);
+	migrate_set *s = migrate_load(pgtest_sql_dir(), err, sizeof err);
 	PGconn *pg;
 	enum migrate_verdict v;
 	int pending = -1;
@@ -108,7 +101,7 @@ START_TEST(test_apply_concurrently)
 {
 	const char *ci = pgtest_new_db("m_concurrent");
 	char cis[512], err[1024];
-	migrate_set *s = migrate_load(sql_dir(), err, sizeof err);
+	migrate_set *s = migrate_load(pgtest_sql_dir(), err, sizeof err);
 	pid_t pids[6];
 	PGconn *pg;
 
@@ -198,7 +191,7 @@ START_TEST(test_behind_ahead_and_broken)
 	migrate_set_free(s);
 
 	/* An older binary that does not know 9000: the database is ahead. */
-	fewer = migrate_load(sql_dir(), err, sizeof err);
+	fewer = migrate_load(pgtest_sql_dir(), err, sizeof err);
 	ck_assert(migrate_check(pg, fewer, &v, NULL, err, sizeof err));
 	ck_assert_int_eq(v, MIGRATE_AHEAD);
 	migrate_set_free(fewer);
@@ -243,7 +236,7 @@ START_TEST(test_answer_result_moves)
 	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
 	PQclear(res);
 
-	s = migrate_load(sql_dir(), err, sizeof err);
+	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
 	migrate_set_free(s);
 	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM review"

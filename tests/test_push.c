@@ -40,13 +40,6 @@ static char school[24];
 
 /* ---- the database ---- */
 
-static const char *
-sql_dir(void)
-{
-	const char *d = getenv("RECALLD_SQL");
-	return d ? d : pgtest_srcpath("sql");
-}
-
 static PGresult *
 q(const char *sql)
 {
@@ -91,7 +84,7 @@ db_setup(void)
 	conninfo = xstrdup(pgtest_new_db(name));
 	pg = PQconnectdb(conninfo);
 	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
-	s = migrate_load(sql_dir(), err, sizeof err);
+	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
 	migrate_set_free(s);
