@@ -411,30 +411,53 @@ response_start(struct evbuffer *buf, size_t page)
 	return start;
 }
 
+/* Whether the len bytes at pos of buf are s (read in place: no copy, no freeze check). */
+static bool
+bytes_at(struct evbuffer *buf, size_t pos, const char *s, size_t len)
+{
+	struct evbuffer_ptr at;
+	struct evbuffer_iovec v[4];
+	int n;
+	size_t off = 0;
+
+	if (evbuffer_ptr_set(buf, &at, pos, EVBUFFER_PTR_SET) != 0)
+		return false;
+	n = evbuffer_peek(buf, (ev_ssize_t)len, &at, v, 4);
+	for (int i = 0; i < n && i < 4 && off < len; i++) {
+		size_t k = v[i].iov_len < len - off ? v[i].iov_len : len - off;
+
+		if (memcmp(v[i].iov_base, s + off, k) != 0)
+			return false;
+		off += k;
+	}
+	return off == len;
+}
+
 static void
 rewrite_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	http_server *s = arg;
 	struct evbuffer_ptr at;
 	const size_t n = sizeof EVHTTP_ERROR_PAGE - 1;
-	char head[sizeof EVHTTP_ERROR_PAGE + 4], *prefix = NULL, *resp;
+	char head[4] = { 0 }, *prefix = NULL, *resp;
 	size_t start;
 	int status;
+	bool frozen;
 
-	if (s->rewriting || info->n_added < n + 3)
+	if (s->rewriting || info->n_added < n + 3 ||
+	    !bytes_at(buf, info->orig_size, EVHTTP_ERROR_PAGE, n))
 		return;
 	/*
-	 * A socket bufferevent keeps its output's front frozen between its
-	 * own writes, and a frozen front can be neither read nor drained;
-	 * it freezes it again before its next write, so we do too.
+	 * A socket bufferevent freezes its output's front between its writes,
+	 * and a frozen front can be neither read nor drained: thaw it for the
+	 * swap, and leave it as it was.
 	 */
+	frozen = evbuffer_copyout(buf, head, 1) < 0;
 	evbuffer_unfreeze(buf, 1);
-	if (evbuffer_ptr_set(buf, &at, info->orig_size, EVBUFFER_PTR_SET) != 0 ||
-	    evbuffer_copyout_from(buf, &at, head, n + 3) != (ev_ssize_t)(n + 3) ||
-	    memcmp(head, EVHTTP_ERROR_PAGE, n) != 0)
+	if (evbuffer_ptr_set(buf, &at, info->orig_size + n, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(buf, &at, head, 3) != 3)
 		goto out;
-	head[n + 3] = '\0';
-	status = atoi(head + n);
+	status = atoi(head);
 	if (status < 400 || status > 599)
 		goto out;
 	s->rewriting = true;
@@ -453,7 +476,8 @@ rewrite_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 	free(resp);
 	free(prefix);
 out:
-	evbuffer_freeze(buf, 1);
+	if (frozen)
+		evbuffer_freeze(buf, 1);
 }
 
 static struct bufferevent *
