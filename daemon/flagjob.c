@@ -76,6 +76,7 @@ struct flagjob_class {
 	struct cell *cells;	/* nunits x npupils */
 	mastery_item *states;
 	size_t nstates;
+	int32_t *last_day;	/* per pupil: latest review over the units, INT32_MIN none */
 	mastery_item *scratch;	/* one unit's items */
 	size_t scratch_cap;
 };
@@ -237,9 +238,13 @@ flagjob_class_parse(PGresult *const *res)
 	}
 	/* Rows come grouped by unit and pupil: each cell's states are contiguous. */
 	k->states = xcalloc((size_t)PQntuples(sr) + 1, sizeof *k->states);
+	k->last_day = xcalloc(k->npupils + 1, sizeof *k->last_day);
+	for (size_t i = 0; i < k->npupils; i++)
+		k->last_day[i] = INT32_MIN;
 	for (int row = 0; row < PQntuples(sr); row++) {
 		struct cell *c = cell_of(k, sr, row);
 		mastery_item *it;
+		size_t pupil;
 
 		if (c == NULL)
 			continue;
@@ -254,6 +259,9 @@ flagjob_class_parse(PGresult *const *res)
 		it->state.lapses = (uint32_t)strtoul(PQgetvalue(sr, row, 5), NULL, 10);
 		it->last_review_day = (int32_t)atoi(PQgetvalue(sr, row, 6));
 		c->n++;
+		pupil = (size_t)(c - k->cells) % k->npupils;
+		if (it->last_review_day > k->last_day[pupil])
+			k->last_day[pupil] = it->last_review_day;
 	}
 	return k;
 }
@@ -274,6 +282,7 @@ flagjob_class_free(flagjob_class *k)
 	free(k->pupils);
 	free(k->cells);
 	free(k->states);
+	free(k->last_day);
 	free(k->scratch);
 	free(k);
 }
@@ -345,22 +354,6 @@ flagjob_class_assess(flagjob_class *k, size_t u, size_t p, const fsrs_model *m,
 	mastery_assess(m, t, k->scratch, n, day, out);
 }
 
-/* Pupil p's latest review over all the class's units; INT32_MIN for none. */
-static int32_t
-pupil_last_day(const flagjob_class *k, size_t p)
-{
-	int32_t last = INT32_MIN;
-
-	for (size_t u = 0; u < k->nunits; u++) {
-		const struct cell *c = &k->cells[u * k->npupils + p];
-
-		for (size_t i = 0; i < c->n; i++)
-			if (k->states[c->first + i].last_review_day > last)
-				last = k->states[c->first + i].last_review_day;
-	}
-	return last;
-}
-
 void
 flagjob_class_assess_ahead(flagjob_class *k, size_t u, size_t p,
     const struct flagjob_school *set, mastery_result *out)
@@ -368,7 +361,7 @@ flagjob_class_assess_ahead(flagjob_class *k, size_t u, size_t p,
 	int32_t until = set->today + set->flags.horizon_days;
 	size_t n = class_items(k, u, p);
 
-	if (flags_practising(&set->flags, pupil_last_day(k, p), set->today))
+	if (flags_practising(&set->flags, k->last_day[p], set->today))
 		mastery_project_practised(set->model, k->scratch, n, set->today, until);
 	mastery_assess(set->model, &set->mastery, k->scratch, n, until, out);
 }
