@@ -244,6 +244,40 @@ START_TEST(test_sigkill_loses_nothing)
 }
 END_TEST
 
+/*
+ * PostgreSQL down: an answer is refused with 503 problem+json and leaves
+ * nothing; once it is back, the same answer goes in, once.
+ */
+START_TEST(test_database_down)
+{
+	int right, tries = 0;
+	long long p = mcq_prompt(0, &right);
+	long long before = apitest_sql_int("SELECT count(*) FROM review");
+	char ans[64];
+	json_t *b = NULL;
+	long st;
+
+	snprintf(ans, sizeof ans, "\"answer\": %d", right);
+	apitest_db_close();
+	pgtest_stop();
+	st = post_answer(admin, p, ans, &b);
+	ck_assert_int_eq(st, 503);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "type")),
+	    "/problems/database-unavailable");
+	json_decref(b);
+	pgtest_resume();
+	apitest_db_open(conninfo);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review"), before);
+	/* the pool reconnects with backoff (at most 2 s between tries) */
+	while ((st = post_answer(admin, p, ans, NULL)) == 503 && tries++ < 100)
+		usleep(100 * 1000);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(post_answer(admin, p, ans, NULL), 200);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review"), before + 1);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE prompt_id = %lld", p), 1);
+}
+END_TEST
+
 /* Past the end of its day and the late limit, a prompt answers 410. */
 START_TEST(test_expired)
 {
@@ -305,6 +339,7 @@ main(void)
 	tcase_add_test(tc, test_concurrent_answers);
 	tcase_add_test(tc, test_answer_page);
 	tcase_add_test(tc, test_sigkill_loses_nothing);
+	tcase_add_test(tc, test_database_down);
 	tcase_add_test(tc, test_expired);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
