@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../sched/fsrs.h"
+#include "fsrs.h"
 
 /* A counter hashed by a 32-bit finalizer; the .mjs twin matches it. */
 static uint32_t

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sched/fsrs.h"
+#include "fsrs.h"
 
 #define REL_TOL 1e-6
 

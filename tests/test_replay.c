@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../daemon/replay.h"
+#include "replay.h"
 
 #define OUT_HEADER "card_id,review_time,rating,elapsed_days,retrievability," \
     "stability,difficulty,interval_days\n"

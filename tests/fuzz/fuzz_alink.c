@@ -1,4 +1,4 @@
-/* fuzz_alink.c: libFuzzer harness for answer link tokens (daemon/alink.h). */
+/* fuzz_alink.c: libFuzzer harness for answer link tokens (daemon/auth/alink.h). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* fuzz_config.c: libFuzzer harness for the INI configuration file (daemon/config.h). */
+/* fuzz_config.c: libFuzzer harness for the INI configuration file (daemon/base/config.h). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif

@@ -1,4 +1,4 @@
-/* fuzz_csvtab.c: libFuzzer harness for the CSV table reader (daemon/csvtab.h). */
+/* fuzz_csvtab.c: libFuzzer harness for the CSV table reader (daemon/import/csvtab.h). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* fuzz_grade.c: libFuzzer harness for answer grading (daemon/grade.h). */
+/* fuzz_grade.c: libFuzzer harness for answer grading (daemon/answer/grade.h). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* fuzz_qbank.c: libFuzzer harness for the question bank CSV import (daemon/qbank.h). */
+/* fuzz_qbank.c: libFuzzer harness for the question bank CSV import (daemon/import/qbank.h). */
 #include <stddef.h>
 #include <stdint.h>
 

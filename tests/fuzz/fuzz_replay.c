@@ -1,4 +1,4 @@
-/* fuzz_replay.c: libFuzzer harness for `recalld replay` input (daemon/replay.h). */
+/* fuzz_replay.c: libFuzzer harness for `recalld replay` input (daemon/cli/replay.h). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* fuzz_roster.c: libFuzzer harness for the OneRoster zip import (daemon/roster.h). */
+/* fuzz_roster.c: libFuzzer harness for the OneRoster zip import (daemon/import/roster.h). */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "../sched/fsrs.h"
+#include "fsrs.h"
 
 /* Exit codes of replay_main and replay_stream. */
 #define REPLAY_OK	0
