@@ -350,7 +350,7 @@ serve_main(struct config *cfg, const char *config_path)
 		serve_free(&sv);
 		return 2;
 	}
-	app->batches = batches_new(app, cfg->scheduler_interval_ms, (int)cfg->scheduler_chunk,
+	app->batches = batches_new(app->base, app->db, cfg->scheduler_interval_ms, (int)cfg->scheduler_chunk,
 	    answer_link, app);
 	app->answers = answers_new(app, cfg->responses_late_limit_ms,
 	    cfg->responses_group_window_ms);

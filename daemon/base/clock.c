@@ -162,6 +162,17 @@ clock_subscribe(clock_changed_cb cb, void *arg)
 }
 
 void
+clock_unsubscribe(clock_changed_cb cb, void *arg)
+{
+	for (int i = 0; i < clk.nsubs; i++) {
+		if (clk.subs[i].cb == cb && clk.subs[i].arg == arg) {
+			clk.subs[i] = clk.subs[--clk.nsubs];
+			return;
+		}
+	}
+}
+
+void
 clock_unsubscribe_all(void)
 {
 	clk.nsubs = 0;

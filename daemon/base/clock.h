@@ -37,6 +37,7 @@ bool clock_set(int64_t us) __attribute__((warn_unused_result));
 /* Called after the manual clock moved; at most 8 subscribers. */
 typedef void (*clock_changed_cb)(void *arg);
 void clock_subscribe(clock_changed_cb cb, void *arg);
+void clock_unsubscribe(clock_changed_cb cb, void *arg);
 void clock_unsubscribe_all(void);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 
-#include "app.h"
 #include "batch.h"
 #include "batches.h"
 #include "clock.h"
@@ -15,7 +14,10 @@
 #include "flagjob.h"
 #include "fsrs.h"
 #include "log.h"
+#include "pgrow.h"
 #include "push.h"
+#include "runner.h"
+#include "sbuf.h"
 #include "util.h"
 
 #define LEASE "interval '5 minutes'"
@@ -40,14 +42,11 @@ struct batches_writer {
 };
 
 struct batches {
-	struct app *app;
-	struct event *timer;	/* the interval */
-	struct event *kick;	/* run from the loop */
-	int64_t interval_ms;
+	db_pool *db;
+	runner *run;
 	int chunk;
 	batches_link_fn link;
 	void *link_arg;
-	bool running, again, stopped;
 	db_req *req;		/* in flight */
 	batch_selector *sel;
 
@@ -79,7 +78,7 @@ static const char claim_sql[] =
     "   AND ($1::timestamptz AT TIME ZONE s2.tz)::time >= s2.prompt_time"
     "   AND NOT EXISTS (SELECT 1 FROM school_calendar c WHERE c.school_id = s2.school_id"
     "     AND c.day = ($1::timestamptz AT TIME ZONE s2.tz)::date)"
-    "   ORDER BY s2.school_id LIMIT 1 FOR UPDATE SKIP LOCKED) pick"
+    "   ORDER BY s2.school_id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) pick"
     " WHERE s.school_id = pick.school_id"
     " RETURNING s.school_id, ($1::timestamptz AT TIME ZONE s.tz)::date::text,"
     " (($1::timestamptz AT TIME ZONE s.tz)::date - date '1970-01-01'),"
@@ -147,49 +146,24 @@ static const char chunk_states_sql[] =
     " ORDER BY m.pupil_id, m.question_id";
 
 static void
-kick_cb(evutil_socket_t fd, short what, void *arg)
+run_start(runner *r, unsigned why, void *arg)
 {
-	batches *b = arg;
-
-	if (b->stopped)
-		return;
-	if (b->running) {
-		b->again = true;
-		return;
-	}
-	b->running = true;
-	run_next_school(b);
-}
-
-static void
-timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	kick_cb(fd, what, arg);
+	run_next_school(arg);
 }
 
 void
 batches_kick(batches *b)
 {
-	event_active(b->kick, EV_TIMEOUT, 0);
+	runner_kick(b->run, RUNNER_KICK);
 }
 
-static void
-clock_moved(void *arg)
-{
-	batches_kick(arg);
-}
-
-/* The run is over: start again if asked while it ran. */
+/* The run is over (the runner starts it again if kicked meanwhile). */
 static void
 run_done(batches *b)
 {
-	b->running = false;
 	fsrs_model_free(b->model);
 	b->model = NULL;
-	if (b->again && !b->stopped) {
-		b->again = false;
-		batches_kick(b);
-	}
+	runner_done(b->run);
 }
 
 static void
@@ -253,12 +227,12 @@ run_next_school(batches *b)
 	char now[40];
 	const char *p[1] = { now };
 
-	if (b->stopped) {
+	if (runner_stopping(b->run)) {
 		run_done(b);
 		return;
 	}
 	clock_now_iso(now, sizeof now);
-	b->req = db_query(b->app->db, claim_sql, 1, p, claimed, b);
+	b->req = db_query(b->db, claim_sql, 1, p, claimed, b);
 }
 
 static void
@@ -281,7 +255,7 @@ finish_school(batches *b)
 {
 	const char *p[2] = { b->school, b->local_date };
 
-	b->req = db_query(b->app->db,
+	b->req = db_query(b->db,
 	    "UPDATE school SET batches_done_for = $2::date, batch_lease_until = NULL"
 	    " WHERE school_id = $1", 2, p, school_done, b);
 }
@@ -290,26 +264,6 @@ static int32_t
 day_or_none(const PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col) ? BATCH_NO_DAY : (int32_t)atoi(PQgetvalue(res, row, col));
-}
-
-static int64_t
-id_at(const PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-/* The first row in [lo, hi) whose column col is >= key (rows sorted by it). */
-static int
-lower_bound(const PGresult *res, int col, int lo, int hi, int64_t key)
-{
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-		if (id_at(res, mid, col) < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /* The same over a sorted array. */
@@ -348,7 +302,7 @@ choose(batches *b, const PGresult *units, int from, int to, struct chunk_ids *ci
     const PGresult *st, int sfrom, int sto, batch_candidate *cand, size_t cap,
     batch_pick *out)
 {
-	int64_t pupil = id_at(units, from, 0);
+	int64_t pupil = pgrow_i64(units, from, 0);
 	int ns = sto - sfrom;
 	size_t n = 0, nout = 0;
 
@@ -357,14 +311,14 @@ choose(batches *b, const PGresult *units, int from, int to, struct chunk_ids *ci
 		ci->sqid = xreallocarray(ci->sqid, (size_t)ns, sizeof *ci->sqid);
 	}
 	for (int s = 0; s < ns; s++)
-		ci->sqid[s] = id_at(st, sfrom + s, 1);
+		ci->sqid[s] = pgrow_i64(st, sfrom + s, 1);
 	for (int i = from; i < to; i++) {
 		int64_t unit;
 		int q;
 
 		if (PQgetisnull(units, i, 1))
 			continue;	/* nothing taught yet, or the unit is inactive */
-		unit = id_at(units, i, 1);
+		unit = pgrow_i64(units, i, 1);
 		for (q = lower_bound_ids(ci->qunit, 0, ci->nq, unit);
 		    q < ci->nq && ci->qunit[q] == unit && n < cap; q++) {
 			batch_candidate *c = &cand[n];
@@ -374,7 +328,7 @@ choose(batches *b, const PGresult *units, int from, int to, struct chunk_ids *ci
 			memset(c, 0, sizeof *c);
 			c->question_id = question;
 			c->unit_id = unit;
-			c->course_id = id_at(units, i, 2);
+			c->course_id = pgrow_i64(units, i, 2);
 			c->last_review_day = BATCH_NO_DAY;
 			c->due_day = BATCH_NO_DAY;
 			if (s < ns && ci->sqid[s] == question) {
@@ -442,28 +396,28 @@ candidates_read(const struct db_reply *r, void *arg)
 	ci.qunit = xcalloc((size_t)ci.nq + 1, sizeof *ci.qunit);
 	ci.qid = xcalloc((size_t)ci.nq + 1, sizeof *ci.qid);
 	for (int q = 0; q < ci.nq; q++) {
-		ci.qunit[q] = id_at(qs, q, 0);
-		ci.qid[q] = id_at(qs, q, 1);
+		ci.qunit[q] = pgrow_i64(qs, q, 0);
+		ci.qid[q] = pgrow_i64(qs, q, 1);
 	}
 	b->chunk_rows = 0;
 	for (int i = 1; i <= rows; i++) {
 		int64_t pupil;
 		int sfrom;
 
-		if (i < rows && id_at(units, i, 0) == id_at(units, start, 0))
+		if (i < rows && pgrow_i64(units, i, 0) == pgrow_i64(units, start, 0))
 			continue;
 		/* This pupil's states: the next run of the states result. */
-		pupil = id_at(units, start, 0);
-		while (srow < nst && id_at(st, srow, 0) < pupil)
+		pupil = pgrow_i64(units, start, 0);
+		while (srow < nst && pgrow_i64(st, srow, 0) < pupil)
 			srow++;
 		sfrom = srow;
-		while (srow < nst && id_at(st, srow, 0) == pupil)
+		while (srow < nst && pgrow_i64(st, srow, 0) == pupil)
 			srow++;
 		choose(b, units, start, i, &ci, st, sfrom, srow, cand, cap, out);
 		b->chunk_rows++;
 		start = i;
 	}
-	b->last_pupil = id_at(units, rows - 1, 0);
+	b->last_pupil = pgrow_i64(units, rows - 1, 0);
 	free(cand);
 	free(out);
 	free(ci.qunit);
@@ -476,7 +430,7 @@ candidates_read(const struct db_reply *r, void *arg)
 	/* Ids first, so the events can carry prompt ids and answer links. */
 	req = db_req_new(write_chunk, b);
 	batches_writer_prepare(b->w, req);
-	b->req = db_submit(b->app->db, req);
+	b->req = db_submit(b->db, req);
 }
 
 static void chunk_written(const struct db_reply *r, void *arg);
@@ -506,7 +460,7 @@ write_chunk(const struct db_reply *r, void *arg)
 	    " WHERE school_id = $2", 2, p);
 	batches_writer_write(b->w, r->results, now, req);
 	b->built += (int)batches_writer_npupils(b->w);
-	b->req = db_submit(b->app->db, req);
+	b->req = db_submit(b->db, req);
 }
 
 static void
@@ -533,7 +487,7 @@ load_chunk(batches *b)
 	const char *p[4];
 	db_req *req;
 
-	if (b->stopped) {
+	if (runner_stopping(b->run)) {
 		run_done(b);
 		return;
 	}
@@ -547,43 +501,37 @@ load_chunk(batches *b)
 	db_req_add(req, chunk_units_sql, 4, p);
 	db_req_add(req, school_questions_sql, 1, p);
 	db_req_add(req, chunk_states_sql, 4, p);
-	b->req = db_submit(b->app->db, req);
+	b->req = db_submit(b->db, req);
 }
 
 batches *
-batches_new(struct app *app, int64_t interval_ms, int chunk, batches_link_fn link,
-    void *link_arg)
+batches_new(struct event_base *base, db_pool *db, int64_t interval_ms, int chunk,
+    batches_link_fn link, void *link_arg)
 {
 	batches *b = xcalloc(1, sizeof *b);
-	struct timeval tv = { (time_t)(interval_ms / 1000), (suseconds_t)(interval_ms % 1000) * 1000 };
 
-	b->app = app;
-	b->interval_ms = interval_ms;
+	b->db = db;
 	b->chunk = chunk > 0 ? chunk : 500;
 	b->link = link;
 	b->link_arg = link_arg;
 	b->sel = batch_selector_new();
 	if (b->sel == NULL)
 		fatalx("batches", "out of memory", "");
-	b->timer = event_new(app->base, -1, EV_PERSIST, timer_cb, b);
-	b->kick = event_new(app->base, -1, 0, kick_cb, b);
-	event_add(b->timer, &tv);
-	clock_subscribe(clock_moved, b);
-	batches_kick(b);
+	b->run = runner_new(base, &(struct runner_spec){ .name = "batches",
+	    .interval_ms = interval_ms, .on_clock = true, .at_start = true }, run_start, b);
 	return b;
 }
 
 void
 batches_stop(batches *b)
 {
-	b->stopped = true;
-	event_del(b->timer);
+	runner_stop(b->run);
 }
 
 bool
 batches_busy(const batches *b)
 {
-	return b->running || b->req != NULL;
+	return runner_running(b->run) || b->req != NULL;
 }
 
 void
@@ -593,8 +541,7 @@ batches_free(batches *b)
 		return;
 	if (b->req != NULL)
 		db_cancel(b->req);
-	event_free(b->timer);
-	event_free(b->kick);
+	runner_free(b->run);
 	batch_selector_free(b->sel);
 	fsrs_model_free(b->model);
 	batches_writer_free(b->w);
@@ -676,50 +623,13 @@ batches_writer_nprompts(const batches_writer *w)
 	return w->npicks;
 }
 
-/* "{a,b,c}" of n int64s, each stride bytes apart (malloc'd). */
-static char *
-int_array(const int64_t *v, size_t n, size_t stride)
-{
-	size_t cap = 3 + n * 21, off = 0;
-	char *s = xmalloc(cap);
-
-	s[off++] = '{';
-	for (size_t i = 0; i < n; i++) {
-		int64_t x = *(const int64_t *)((const char *)v + i * stride);
-		off += (size_t)snprintf(s + off, cap - off, "%s%" PRId64, i ? "," : "", x);
-	}
-	s[off++] = '}';
-	s[off] = '\0';
-	return s;
-}
-
-/* Parse "{1,2,3}" into out (exactly n entries expected). */
-static bool
-parse_ids(const char *s, int64_t *out, size_t n)
-{
-	size_t i = 0;
-	char *end;
-
-	if (*s++ != '{')
-		return false;
-	while (i < n && *s != '}' && *s != '\0') {
-		out[i++] = strtoll(s, &end, 10);
-		if (end == s)
-			return false;
-		s = end;
-		if (*s == ',')
-			s++;
-	}
-	return i == n && *s == '}';
-}
-
 static int
 find_row(const PGresult *res, int64_t id)
 {
 	/* Both lookups are ordered by id: a chunk has thousands of picks. */
-	int n = PQntuples(res), i = lower_bound(res, 0, 0, n, id);
+	int n = PQntuples(res), i = pgrow_lower_bound(res, 0, 0, n, id);
 
-	return i < n && id_at(res, i, 0) == id ? i : -1;
+	return i < n && pgrow_i64(res, i, 0) == id ? i : -1;
 }
 
 void
@@ -731,9 +641,9 @@ batches_writer_prepare(batches_writer *w, db_req *r)
 
 	for (size_t i = 0; i < w->npicks; i++)
 		qids[i] = w->picks[i].question_id;
-	questions = int_array(qids, w->npicks, sizeof *qids);
+	questions = sbuf_ids_literal(qids, w->npicks, sizeof *qids);
 	free(qids);
-	pupils = int_array(w->pupils, w->npupils, sizeof *w->pupils);
+	pupils = sbuf_ids_literal(w->pupils, w->npupils, sizeof *w->pupils);
 	snprintf(npicks, sizeof npicks, "%zu", w->npicks);
 	snprintf(npup, sizeof npup, "%zu", w->npupils);
 	p[0] = npup;
@@ -774,8 +684,8 @@ take_ids(const batches_writer *w, PGresult *const *prepared, struct writer_ids *
 
 	ids->batch = xcalloc(w->npupils + 1, sizeof *ids->batch);
 	ids->prompt = xcalloc(w->npicks + 1, sizeof *ids->prompt);
-	if (PQntuples(res) == 1 && parse_ids(PQgetvalue(res, 0, 0), ids->batch, w->npupils) &&
-	    parse_ids(PQgetvalue(res, 0, 1), ids->prompt, w->npicks))
+	if (PQntuples(res) == 1 && pgrow_ids_parse(PQgetvalue(res, 0, 0), ids->batch, w->npupils) &&
+	    pgrow_ids_parse(PQgetvalue(res, 0, 1), ids->prompt, w->npicks))
 		return true;
 	free(ids->batch);
 	free(ids->prompt);
@@ -880,12 +790,12 @@ batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *n
 	if (w->events)
 		push_notify_sql(r);
 	{
-		char *bids = int_array(ids.batch, w->npupils, sizeof *ids.batch);
-		char *pups = int_array(w->pupils, w->npupils, sizeof *w->pupils);
-		char *prids = int_array(ids.prompt, w->npicks, sizeof *ids.prompt);
-		char *pbids = int_array(bid_of_pick, w->npicks, sizeof *bid_of_pick);
-		char *ppups = int_array(&w->picks[0].pupil_id, w->npicks, sizeof *w->picks);
-		char *pqs = int_array(&w->picks[0].question_id, w->npicks, sizeof *w->picks);
+		char *bids = sbuf_ids_literal(ids.batch, w->npupils, sizeof *ids.batch);
+		char *pups = sbuf_ids_literal(w->pupils, w->npupils, sizeof *w->pupils);
+		char *prids = sbuf_ids_literal(ids.prompt, w->npicks, sizeof *ids.prompt);
+		char *pbids = sbuf_ids_literal(bid_of_pick, w->npicks, sizeof *bid_of_pick);
+		char *ppups = sbuf_ids_literal(&w->picks[0].pupil_id, w->npicks, sizeof *w->picks);
+		char *pqs = sbuf_ids_literal(&w->picks[0].question_id, w->npicks, sizeof *w->picks);
 		char *pos = xmalloc(w->npicks * 12 + 3), *q = pos;
 		const char *p[9];
 

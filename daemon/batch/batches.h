@@ -16,7 +16,6 @@
 
 #include "db.h"
 
-struct app;
 typedef struct batches batches;
 
 /* Writes a prompt's answer_url into out; NULL: prompts carry no link. */
@@ -76,7 +75,7 @@ void batches_writer_write(batches_writer *w, PGresult *const *prepared, const ch
 /* Deliveries queued by a committed write whose first statement was results[first]. */
 int batches_writer_deliveries(const batches_writer *w, const struct db_reply *r, int first);
 
-batches *batches_new(struct app *app, int64_t interval_ms, int chunk,
+batches *batches_new(struct event_base *base, db_pool *db, int64_t interval_ms, int chunk,
     batches_link_fn link, void *link_arg);
 /* Run now (again after the current run, if one is going). */
 void batches_kick(batches *b);
