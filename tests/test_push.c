@@ -818,6 +818,42 @@ START_TEST(test_lease_respected)
 }
 END_TEST
 
+/*
+ * A due delivery is claimed at once even while another transaction holds
+ * a key-share lock on its row (an insert into delivery_attempt, which
+ * references it, takes one): the claim must not skip it and leave it to
+ * the poll (an hour here).
+ */
+START_TEST(test_claim_not_skipped_under_key_share)
+{
+	struct event_base *base = event_base_new();
+	struct env e;
+	struct rcv r;
+	char *secret = sign_secret_new();
+	struct config *cfg = test_config();
+	PGconn *other;
+	long long ep;
+
+	db_setup();
+	rcv_start(&r, secret, NULL);
+	ep = add_endpoint(r.url, "json", "{}", secret, NULL);
+	q_int("INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
+	    " next_attempt_at, created_at) VALUES (%s, %lld, 'topic.flagged', 'msg_locked', '{}',"
+	    " now(), now()) RETURNING 1", school, ep);
+	other = PQconnectdb(conninfo);
+	ck_assert(PQstatus(other) == CONNECTION_OK);
+	PQclear(PQexec(other, "BEGIN"));
+	PQclear(PQexec(other, "SELECT 1 FROM delivery FOR KEY SHARE"));
+	cfg->webhooks_poll_interval_ms = 3600000;
+	env_start(&e, base, cfg);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
+	    1, 5000));
+	PQclear(PQexec(other, "COMMIT"));
+	PQfinish(other);
+	case_end(&e, base, secret, &r, NULL);
+}
+END_TEST
+
 START_TEST(test_stop_drains)
 {
 	struct event_base *base = event_base_new();
@@ -1005,6 +1041,7 @@ main(void)
 	tcase_add_test(tc, test_backlog_no_stall);
 	tcase_add_test(tc, test_fair_share);
 	tcase_add_test(tc, test_lease_respected);
+	tcase_add_test(tc, test_claim_not_skipped_under_key_share);
 	tcase_add_test(tc, test_stop_drains);
 	tcase_add_test(tc, test_receiver_down_connect_error);
 	suite_add_tcase(s, tc);

@@ -724,8 +724,10 @@ timer_cb(CURLM *m, long timeout_ms, void *userp)
  * endpoint's rows are locked as they are taken, skipping those another
  * sender holds, so a sender claiming at the same moment takes the next
  * ones; a row another sender leased meanwhile fails the re-check under its
- * lock. The second statement finds the next retry not yet due, to wake
- * for it.
+ * lock. The lock is FOR NO KEY UPDATE, as the UPDATE's own (the key does
+ * not change): FOR UPDATE would also skip a delivery on which an insert
+ * of its attempt log (a foreign key) holds FOR KEY SHARE. The second
+ * statement finds the next retry not yet due, to wake for it.
  */
 static const char claim_sql[] =
     "WITH RECURSIVE eps AS ("
@@ -751,7 +753,7 @@ static const char claim_sql[] =
     /* never a delivery this sender still holds, even past its lease */
     "   AND d.delivery_id <> ALL ($7::bigint[])"
     "   ORDER BY d.next_attempt_at, d.delivery_id LIMIT least($6::int - r.used, $3::int)"
-    "   FOR UPDATE OF d SKIP LOCKED) c"
+    "   FOR NO KEY UPDATE OF d SKIP LOCKED) c"
     "  WHERE r.used < $6::int),"
     " pick AS (SELECT c.school_id, c.delivery_id, c.endpoint_id FROM cand c"
     "  ORDER BY c.load, c.next_attempt_at, c.delivery_id LIMIT $3::int)"

@@ -2,7 +2,7 @@
  * push.h: webhook delivery from the transactional outbox.
  *
  * Producers add deliveries in their own transaction (outbox.h); the
- * sender claims due ones with FOR UPDATE SKIP LOCKED and a lease, so
+ * sender claims due ones with FOR NO KEY UPDATE SKIP LOCKED and a lease, so
  * several daemons on one database share the work and never send the same
  * delivery at once, and POSTs them with libcurl multi on the daemon's
  * event base (at most webhooks.max_in_flight at once, and
