@@ -13,7 +13,10 @@
 #include "api.h"
 #include "endpoints.h"
 #include "event.h"
+#include "outbox.h"
 #include "push.h"
+#include "sign.h"
+#include "ssrf.h"
 #include "util.h"
 
 #define URL_MAX 2000
@@ -39,7 +42,7 @@
 	" WHERE a.school_id = d.school_id AND a.delivery_id = d.delivery_id" \
 	" ORDER BY a.attempt DESC LIMIT 1) l ON true"
 
-static const char notify_sql[] = "SELECT pg_notify('" PUSH_CHANNEL "', '')";
+static const char notify_sql[] = "SELECT pg_notify('" OUTBOX_CHANNEL "', '')";
 
 static void
 not_found(struct api_call *c)
@@ -71,9 +74,9 @@ host_blocked(const char *host, char *why, size_t len)
 		util_strlcpy(h, host, sizeof h);
 	}
 	if (inet_pton(AF_INET, h, &in4.sin_addr) == 1)
-		return push_addr_blocked((struct sockaddr *)&in4, why, len);
+		return ssrf_addr_blocked((struct sockaddr *)&in4, why, len);
 	if (inet_pton(AF_INET6, h, &in6.sin6_addr) == 1)
-		return push_addr_blocked((struct sockaddr *)&in6, why, len);
+		return ssrf_addr_blocked((struct sockaddr *)&in6, why, len);
 	if (strcasecmp(h, "localhost") == 0 || (n > 10 && strcasecmp(h + n - 10, ".localhost") == 0)) {
 		snprintf(why, len, "loopback name %s", h);
 		return true;
@@ -306,7 +309,7 @@ endpoint_create(struct api_call *c)
 		api_validation_failed(c);
 		return;
 	}
-	secret = push_secret_new();
+	secret = sign_secret_new();
 	p[0] = c->school;
 	p[1] = f.url;
 	p[2] = f.format ? f.format : "json";
@@ -436,7 +439,7 @@ endpoint_rotate(struct api_call *c)
 
 	if (!api_param_id(c, "id", &id))
 		return;
-	secret = push_secret_new();
+	secret = sign_secret_new();
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
 	p[2] = c->now;
@@ -484,7 +487,7 @@ endpoint_test(struct api_call *c)
 	const char *p[2];
 	db_req *r;
 	json_t *data;
-	struct push_event ev;
+	struct outbox_event ev;
 
 	if (!api_param_id(c, "id", &id))
 		return;
@@ -492,12 +495,12 @@ endpoint_test(struct api_call *c)
 	p[1] = api_param(c, "id");
 	data = json_pack("{s:s, s:I}", "message", "This is a test event from recalld.",
 	    "endpoint_id", (json_int_t)id);
-	ev = (struct push_event){ .school_id = c->school, .type = EVENT_PING, .data = data,
+	ev = (struct outbox_event){ .school_id = c->school, .type = EVENT_PING, .data = data,
 	    .now = c->now, .endpoint_id = p[1] };
 	r = api_req_new(c);
 	db_req_add(r, "SELECT 1 FROM endpoint WHERE school_id = $1::bigint"
 	    " AND endpoint_id = $2::bigint", 2, p);
-	push_enqueue_sql(r, &ev);
+	outbox_enqueue_sql(r, &ev);
 	api_submit(c, r, tested);
 	json_decref(data);
 }

@@ -29,9 +29,12 @@
 #include "event.h"
 #include "log.h"
 #include "migrate.h"
+#include "outbox.h"
 #include "pgtest.h"
 #include "push.h"
 #include "rcvtest.h"
+#include "sign.h"
+#include "ssrf.h"
 #include "util.h"
 
 static PGconn *pg;		/* blocking checks on the test's database */
@@ -238,13 +241,13 @@ enqueue(struct env *e, const char *type, json_t *data, const char *class_id,
 {
 	struct enq st = { 0 };
 	char now[40];
-	struct push_event ev;
+	struct outbox_event ev;
 	db_req *r = db_req_new(enq_cb, &st);
 
 	clock_now_iso(now, sizeof now);
-	ev = (struct push_event){ .school_id = school, .type = type, .data = data, .now = now,
+	ev = (struct outbox_event){ .school_id = school, .type = type, .data = data, .now = now,
 	    .class_id = class_id, .endpoint_id = endpoint_id };
-	push_enqueue_sql(r, &ev);
+	outbox_enqueue_sql(r, &ev);
 	db_submit(e->db, r);
 	ck_assert(pgtest_run_until(e->base, &st.done, 10000));
 	ck_assert_int_eq(st.status, DB_OK);
@@ -270,7 +273,7 @@ batch_data(int n)
 START_TEST(test_sign_and_guard)
 {
 	char sig[128];
-	char *s = push_secret_new();
+	char *s = sign_secret_new();
 	static const struct { const char *addr; bool blocked; } addrs[] = {
 		{ "127.0.0.1", true }, { "10.1.2.3", true }, { "172.16.0.1", true },
 		{ "172.31.255.254", true }, { "172.32.0.1", false }, { "192.168.1.1", true },
@@ -286,14 +289,14 @@ START_TEST(test_sign_and_guard)
 	};
 
 	/* The Standard Webhooks reference vector. */
-	ck_assert(push_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+	ck_assert(sign_webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
 	    1614265330, "{\"test\": 2432232314}", 20, sig, sizeof sig));
 	ck_assert_str_eq(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
-	ck_assert(!push_sign("whsec_short", "id", 1, "x", 1, sig, sizeof sig));
-	ck_assert(!push_sign("nope", "id", 1, "x", 1, sig, sizeof sig));
+	ck_assert(!sign_webhook("whsec_short", "id", 1, "x", 1, sig, sizeof sig));
+	ck_assert(!sign_webhook("nope", "id", 1, "x", 1, sig, sizeof sig));
 	ck_assert(strncmp(s, "whsec_", 6) == 0);
-	ck_assert(push_secret_valid(s));
-	ck_assert(!push_secret_valid("whsec_AAAA"));
+	ck_assert(sign_secret_valid(s));
+	ck_assert(!sign_secret_valid("whsec_AAAA"));
 	free(s);
 
 	for (size_t i = 0; i < nitems(addrs); i++) {
@@ -303,10 +306,10 @@ START_TEST(test_sign_and_guard)
 		bool b;
 
 		if (inet_pton(AF_INET, addrs[i].addr, &in4.sin_addr) == 1)
-			b = push_addr_blocked((struct sockaddr *)&in4, why, sizeof why);
+			b = ssrf_addr_blocked((struct sockaddr *)&in4, why, sizeof why);
 		else {
 			ck_assert(inet_pton(AF_INET6, addrs[i].addr, &in6.sin6_addr) == 1);
-			b = push_addr_blocked((struct sockaddr *)&in6, why, sizeof why);
+			b = ssrf_addr_blocked((struct sockaddr *)&in6, why, sizeof why);
 		}
 		ck_assert_msg(b == addrs[i].blocked, "%s: blocked=%d (%s)", addrs[i].addr, b, why);
 	}
@@ -377,7 +380,7 @@ START_TEST(test_delivered_signed)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	long long ep_json, ep_slack, ep_class, ep_other, cls, other;
 	json_t *recs, *rec;
 	size_t i;
@@ -436,7 +439,7 @@ START_TEST(test_retry_until_back)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const down[] = { "--status", "503", NULL };
 	json_t *recs, *rec;
 	const char *wid = NULL;
@@ -490,7 +493,7 @@ START_TEST(test_dead_after_schedule)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const down[] = { "--status", "500", NULL };
 	struct config *cfg = test_config();
 
@@ -515,7 +518,7 @@ START_TEST(test_gone_disables)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv gone, admin;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const g[] = { "--status", "410", NULL };
 	long long ep_gone, ep_admin;
 	json_t *recs, *rec;
@@ -553,7 +556,7 @@ START_TEST(test_failing_for_days_disables)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv down, admin;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const d[] = { "--status", "503", NULL };
 	long long ep_down;
 
@@ -583,7 +586,7 @@ START_TEST(test_retry_after)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const busy[] = { "--status", "429", "--retry-after", "1", NULL };
 
 	db_setup();
@@ -609,7 +612,7 @@ START_TEST(test_ssrf_refused)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new(), url[128];
+	char *secret = sign_secret_new(), url[128];
 	struct config *cfg = test_config();
 	json_t *recs;
 
@@ -638,7 +641,7 @@ START_TEST(test_redirect_not_followed)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const moved[] = { "--status", "302", NULL };
 	struct config *cfg = test_config();
 
@@ -660,7 +663,7 @@ START_TEST(test_rotation_signs_both)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv old_only, new_only;
-	char *old = push_secret_new(), *new = push_secret_new();
+	char *old = sign_secret_new(), *new = sign_secret_new();
 	const char *p[3];
 	json_t *recs;
 	PGresult *res;
@@ -699,7 +702,7 @@ START_TEST(test_per_endpoint_cap)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const slow[] = { "--delay-ms", "150", NULL };
 	struct config *cfg = test_config();
 	json_t *recs, *rec;
@@ -743,7 +746,7 @@ START_TEST(test_two_senders)
 	struct event_base *base = event_base_new();
 	struct env e1, e2;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const slow[] = { "--delay-ms", "5", NULL };
 	struct push_stats s1, s2;
 	struct two t;
@@ -797,7 +800,7 @@ START_TEST(test_lease_respected)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	long long ep;
 
 	db_setup();
@@ -815,12 +818,48 @@ START_TEST(test_lease_respected)
 }
 END_TEST
 
+/*
+ * A due delivery is claimed at once even while another transaction holds
+ * a key-share lock on its row (an insert into delivery_attempt, which
+ * references it, takes one): the claim must not skip it and leave it to
+ * the poll (an hour here).
+ */
+START_TEST(test_claim_not_skipped_under_key_share)
+{
+	struct event_base *base = event_base_new();
+	struct env e;
+	struct rcv r;
+	char *secret = sign_secret_new();
+	struct config *cfg = test_config();
+	PGconn *other;
+	long long ep;
+
+	db_setup();
+	rcv_start(&r, secret, NULL);
+	ep = add_endpoint(r.url, "json", "{}", secret, NULL);
+	q_int("INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
+	    " next_attempt_at, created_at) VALUES (%s, %lld, 'topic.flagged', 'msg_locked', '{}',"
+	    " now(), now()) RETURNING 1", school, ep);
+	other = PQconnectdb(conninfo);
+	ck_assert(PQstatus(other) == CONNECTION_OK);
+	PQclear(PQexec(other, "BEGIN"));
+	PQclear(PQexec(other, "SELECT 1 FROM delivery FOR KEY SHARE"));
+	cfg->webhooks_poll_interval_ms = 3600000;
+	env_start(&e, base, cfg);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
+	    1, 5000));
+	PQclear(PQexec(other, "COMMIT"));
+	PQfinish(other);
+	case_end(&e, base, secret, &r, NULL);
+}
+END_TEST
+
 START_TEST(test_stop_drains)
 {
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	const char *const slow[] = { "--delay-ms", "300", NULL };
 	struct config *cfg = test_config();
 	struct push_stats st;
@@ -856,7 +895,7 @@ START_TEST(test_receiver_down_connect_error)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	struct config *cfg = test_config();
 
 	db_setup();
@@ -881,7 +920,7 @@ START_TEST(test_backlog_no_stall)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	struct config *cfg = test_config();
 	long long a, b, c;
 	const char *const slow[] = { "--delay-ms", "5", NULL };
@@ -935,7 +974,7 @@ START_TEST(test_fair_share)
 	struct event_base *base = event_base_new();
 	struct env e;
 	struct rcv r;
-	char *secret = push_secret_new();
+	char *secret = sign_secret_new();
 	struct config *cfg = test_config();
 	json_t *recs, *rec;
 	size_t i, last_b = 0, nb = 0;
@@ -1002,6 +1041,7 @@ main(void)
 	tcase_add_test(tc, test_backlog_no_stall);
 	tcase_add_test(tc, test_fair_share);
 	tcase_add_test(tc, test_lease_respected);
+	tcase_add_test(tc, test_claim_not_skipped_under_key_share);
 	tcase_add_test(tc, test_stop_drains);
 	tcase_add_test(tc, test_receiver_down_connect_error);
 	suite_add_tcase(s, tc);

@@ -17,7 +17,7 @@
 #include "fsrs.h"
 #include "log.h"
 #include "mastery.h"
-#include "push.h"
+#include "outbox.h"
 #include "util.h"
 
 struct item {
@@ -154,14 +154,14 @@ static const char read_units_sql[] =
 /* Which event types the schools' enabled endpoints take ('*': all), in which format. */
 static const char read_endpoints_sql[] =
     "SELECT DISTINCT e.school_id, coalesce(t.type, '*'),"
-    " CASE e.format WHEN 'slack' THEN 2 WHEN 'teams' THEN 4 ELSE 1 END"
+    " " EVENT_FORMAT_BIT_SQL("e.format")
     " FROM (SELECT DISTINCT unnest($1::bigint[]) AS school_id) x"
     " JOIN endpoint e ON e.school_id = x.school_id"
     " LEFT JOIN LATERAL unnest(e.event_types) AS t(type) ON true"
     " WHERE e.enabled";
 
 /*
- * The formats (PUSH_FORMAT mask) of the school's enabled endpoints that take
+ * The formats (EVENT_FORMAT_BIT mask) of the school's enabled endpoints that take
  * this event type; 0: nobody wants it.
  */
 static unsigned
@@ -797,7 +797,7 @@ note_mastery(struct work *w, const struct qstate *st, const mastery_result *mres
 static void
 queue_event(struct work *w, int64_t school, const char *type, unsigned formats, json_t *data)
 {
-	struct push_event ev = { 0 };
+	struct outbox_event ev = { 0 };
 	char id[24];
 
 	snprintf(id, sizeof id, "%" PRId64, school);
@@ -807,7 +807,7 @@ queue_event(struct work *w, int64_t school, const char *type, unsigned formats, 
 	ev.now = w->now;
 	ev.no_notify = true;	/* once for the whole group, at the end */
 	ev.formats = formats;	/* only the renderings some endpoint takes */
-	push_enqueue_sql(w->req, &ev);
+	outbox_enqueue_sql(w->req, &ev);
 	w->nevents++;
 	json_decref(data);
 }
@@ -962,7 +962,7 @@ add_writes(struct work *w)
 	for (int i = 0; i < W_COLUMNS; i++)
 		free(w->cols[i].b.p);
 	if (w->nevents > 0)
-		push_notify_sql(w->req);	/* once for the whole group */
+		outbox_notify_sql(w->req);	/* once for the whole group */
 }
 
 /*

@@ -15,7 +15,7 @@
 #include "fsrs.h"
 #include "log.h"
 #include "pgrow.h"
-#include "push.h"
+#include "outbox.h"
 #include "runner.h"
 #include "sbuf.h"
 #include "util.h"
@@ -656,7 +656,7 @@ batches_writer_prepare(batches_writer *w, db_req *r)
 	    "   FROM generate_series(1, $1::int))::text,"
 	    " array(SELECT nextval(pg_get_serial_sequence('prompt', 'prompt_id'))"
 	    "   FROM generate_series(1, $2::int))::text, "
-	    PUSH_FORMATS_SQL("$3::bigint", "'prompt.batch'", "$4::bigint"), 4, p);
+	    OUTBOX_FORMATS_SQL("$3::bigint", "'prompt.batch'", "$4::bigint"), 4, p);
 	p[0] = w->school;
 	p[1] = questions;
 	db_req_add(r,
@@ -768,7 +768,7 @@ batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *n
 	for (size_t k = 0; k < w->npupils; k++) {
 		size_t from = pi;
 		json_t *data;
-		struct push_event ev = { 0 };
+		struct outbox_event ev = { 0 };
 
 		for (; pi < w->npicks && w->picks[pi].pupil_id == w->pupils[k]; pi++)
 			bid_of_pick[pi] = ids.batch[k];
@@ -784,11 +784,11 @@ batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *n
 		ev.class_id = w->class_id;
 		ev.no_notify = true;
 		ev.formats = formats;
-		push_enqueue_sql(r, &ev);
+		outbox_enqueue_sql(r, &ev);
 		json_decref(data);
 	}
 	if (w->events)
-		push_notify_sql(r);
+		outbox_notify_sql(r);
 	{
 		char *bids = sbuf_ids_literal(ids.batch, w->npupils, sizeof *ids.batch);
 		char *pups = sbuf_ids_literal(w->pupils, w->npupils, sizeof *w->pupils);

@@ -16,7 +16,7 @@
 #include "fsrs.h"
 #include "log.h"
 #include "mastery.h"
-#include "push.h"
+#include "outbox.h"
 #include "util.h"
 
 #define LEASE "interval '15 minutes'"
@@ -852,7 +852,7 @@ static void
 add_event(db_req *req, const char *school, const char *class_id, const char *type,
     json_t *data, const char *now)
 {
-	struct push_event ev = { 0 };
+	struct outbox_event ev = { 0 };
 
 	ev.school_id = school;
 	ev.type = type;
@@ -860,7 +860,7 @@ add_event(db_req *req, const char *school, const char *class_id, const char *typ
 	ev.now = now;
 	ev.class_id = class_id;
 	ev.no_notify = true;
-	push_enqueue_sql(req, &ev);
+	outbox_enqueue_sql(req, &ev);
 	json_decref(data);
 }
 
@@ -1066,7 +1066,7 @@ class_read(const struct db_reply *r, void *arg)
 			add_event(req, f->school, cls, json_string_value(json_object_get(e, "type")),
 			    json_incref(json_object_get(e, "data")), now);
 		if (json_array_size(events) > 0)
-			push_notify_sql(req);
+			outbox_notify_sql(req);
 	}
 	json_decref(flag_rows);
 	json_decref(mastery_rows);
@@ -1095,7 +1095,7 @@ flagjob_new(struct app *app, int64_t interval_ms, int64_t debounce_ms)
 	f->yield = evtimer_new(app->base, yield_cb, f);
 	event_add(f->timer, &tv);
 	clock_subscribe(clock_moved, f);
-	db_listen(app->db, PUSH_CHANNEL, outbox_notified, NULL, f);
+	db_listen(app->db, OUTBOX_CHANNEL, outbox_notified, NULL, f);
 	flagjob_kick(f);
 	return f;
 }

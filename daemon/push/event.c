@@ -6,6 +6,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "sbuf.h"
 #include "util.h"
 
 /* Slack allows 50 blocks and 3000 characters a text; stay well inside. */
@@ -19,7 +20,19 @@ const char *const event_types[] = {
 	"digest.teacher", "endpoint.disabled", NULL,
 };
 
-const char *const event_format_names[] = { "json", "slack", "teams", NULL };
+#define FORMAT_NAME(id, name, ord, bit) [ord] = name,
+const char *const event_format_names[EVENT_NFORMATS + 1] = {
+	EVENT_FORMAT_TABLE(FORMAT_NAME)
+};
+
+/* Each row's bit is 1 << ord, and the ords are 0 .. EVENT_NFORMATS - 1, once each. */
+#define FORMAT_CHECK(id, name, ord, bit) \
+	_Static_assert(EVENT_FORMAT_BIT(ord) == (bit) && (ord) < EVENT_NFORMATS, \
+	    "EVENT_FORMAT_TABLE: " name);
+EVENT_FORMAT_TABLE(FORMAT_CHECK)
+#define FORMAT_OR(id, name, ord, bit) | (bit)
+_Static_assert((0u EVENT_FORMAT_TABLE(FORMAT_OR)) == EVENT_FORMAT_BIT(EVENT_NFORMATS) - 1,
+    "EVENT_FORMAT_TABLE: an ord twice");
 
 bool
 event_type_known(const char *type)
@@ -42,62 +55,38 @@ event_format_parse(const char *name, enum event_format *out)
 	return false;
 }
 
-/* A growing string. */
-struct str {
-	char *s;
-	size_t len, cap;
-};
-
-static void
-str_addn(struct str *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-str_add(struct str *b, const char *s)
-{
-	str_addn(b, s, strlen(s));
-}
-
 /* Cut s to at most max bytes on a UTF-8 boundary, with an ellipsis. */
 static void
-str_add_cut(struct str *b, const char *s, size_t max)
+put_cut(struct sbuf *b, const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
 	if (n <= max) {
-		str_addn(b, s, n);
+		sbuf_put(b, s, n);
 		return;
 	}
 	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
 		max--;
-	str_addn(b, s, max);
-	str_add(b, "\xe2\x80\xa6");
+	sbuf_put(b, s, max);
+	sbuf_str(b, "\xe2\x80\xa6");
 }
 
 /* Slack mrkdwn: &, < and > must be escaped. */
 static void
-str_add_slack(struct str *b, const char *s, size_t max)
+put_slack(struct sbuf *b, const char *s, size_t max)
 {
-	struct str t = { 0 };
+	struct sbuf t = { 0 };
 
-	str_add_cut(&t, s, max);
-	for (const char *p = t.s; p != NULL && *p != '\0'; p++) {
+	put_cut(&t, s, max);
+	for (const char *p = sbuf_text(&t); *p != '\0'; p++) {
 		switch (*p) {
-		case '&': str_add(b, "&amp;"); break;
-		case '<': str_add(b, "&lt;"); break;
-		case '>': str_add(b, "&gt;"); break;
-		default: str_addn(b, p, 1); break;
+		case '&': sbuf_str(b, "&amp;"); break;
+		case '<': sbuf_str(b, "&lt;"); break;
+		case '>': sbuf_str(b, "&gt;"); break;
+		default: sbuf_put(b, p, 1); break;
 		}
 	}
-	free(t.s);
+	sbuf_free(&t);
 }
 
 /* A scalar as text ("" for objects and arrays, which are summarised). */
@@ -223,29 +212,29 @@ slack_batch(json_t *blocks, const json_t *data)
 	json_array_foreach(prompts, i, p) {
 		const json_t *choices = json_object_get(p, "choices"), *c;
 		const char *url = get_str(p, "answer_url");
-		struct str b = { 0 };
+		struct sbuf b = { 0 };
 		char num[32];
 		size_t j;
 
 		if (i >= MAX_PROMPTS)
 			break;
 		snprintf(num, sizeof num, "*%zu.* ", i + 1);
-		str_add(&b, num);
-		str_add_slack(&b, prompt_text(p), 2000);
+		sbuf_str(&b, num);
+		put_slack(&b, prompt_text(p), 2000);
 		json_array_foreach(choices, j, c) {
 			if (!json_is_string(c) || j >= 10)
 				continue;
 			snprintf(num, sizeof num, "\n%c) ", (int)('A' + j));
-			str_add(&b, num);
-			str_add_slack(&b, json_string_value(c), 200);
+			sbuf_str(&b, num);
+			put_slack(&b, json_string_value(c), 200);
 		}
 		if (url != NULL && strlen(url) < 1000 && strpbrk(url, "<>| ") == NULL) {
-			str_add(&b, "\n<");
-			str_add(&b, url);
-			str_add(&b, "|Answer>");
+			sbuf_str(&b, "\n<");
+			sbuf_str(&b, url);
+			sbuf_str(&b, "|Answer>");
 		}
-		json_array_append_new(blocks, slack_text("mrkdwn", b.s));
-		free(b.s);
+		json_array_append_new(blocks, slack_text("mrkdwn", sbuf_text(&b)));
+		sbuf_free(&b);
 	}
 }
 
@@ -253,7 +242,7 @@ slack_batch(json_t *blocks, const json_t *data)
 static void
 slack_fields(json_t *blocks, const json_t *data)
 {
-	struct str b = { 0 };
+	struct sbuf b = { 0 };
 	const char *key;
 	const json_t *v;
 	int n = 0;
@@ -264,15 +253,15 @@ slack_fields(json_t *blocks, const json_t *data)
 		if (n++ >= MAX_FIELDS || b.len > SLACK_TEXT_MAX - VALUE_MAX - 100)
 			break;
 		t = scalar_text(v);
-		str_add(&b, b.len ? "\n*" : "*");
-		str_add_slack(&b, key, 60);
-		str_add(&b, ":* ");
-		str_add_slack(&b, t, VALUE_MAX);
+		sbuf_str(&b, b.len ? "\n*" : "*");
+		put_slack(&b, key, 60);
+		sbuf_str(&b, ":* ");
+		put_slack(&b, t, VALUE_MAX);
 		free(t);
 	}
-	if (b.s != NULL)
-		json_array_append_new(blocks, slack_text("mrkdwn", b.s));
-	free(b.s);
+	if (b.len > 0)
+		json_array_append_new(blocks, slack_text("mrkdwn", sbuf_text(&b)));
+	sbuf_free(&b);
 }
 
 static char *
@@ -280,12 +269,12 @@ render_slack(const char *type, const char *timestamp, const json_t *data)
 {
 	json_t *msg = json_object(), *blocks = json_array();
 	char *text = summary(type, data), *s;
-	struct str title = { 0 };
+	struct sbuf title = { 0 };
 
-	str_add_cut(&title, strcmp(type, "prompt.batch") == 0 ? text : title_of(type), 140);
+	put_cut(&title, strcmp(type, "prompt.batch") == 0 ? text : title_of(type), 140);
 	json_array_append_new(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "header",
-	    "text", "type", "plain_text", "text", title.s));
-	free(title.s);
+	    "text", "type", "plain_text", "text", sbuf_text(&title)));
+	sbuf_free(&title);
 	if (strcmp(type, "prompt.batch") == 0)
 		slack_batch(blocks, data);
 	else if (json_is_object(data))
@@ -305,12 +294,12 @@ render_slack(const char *type, const char *timestamp, const json_t *data)
 static json_t *
 text_block(const char *text, bool bold, bool subtle)
 {
-	struct str b = { 0 };
+	struct sbuf b = { 0 };
 	json_t *t;
 
-	str_add_cut(&b, text, 2000);
-	t = json_pack("{s:s, s:s, s:b}", "type", "TextBlock", "text", b.s, "wrap", 1);
-	free(b.s);
+	put_cut(&b, text, 2000);
+	t = json_pack("{s:s, s:s, s:b}", "type", "TextBlock", "text", sbuf_text(&b), "wrap", 1);
+	sbuf_free(&b);
 	if (bold) {
 		json_object_set_new(t, "weight", json_string("Bolder"));
 		json_object_set_new(t, "size", json_string("Medium"));
@@ -330,7 +319,7 @@ teams_batch(json_t *body, const json_t *data)
 		const json_t *choices = json_object_get(p, "choices"), *c;
 		const char *url = get_str(p, "answer_url");
 		json_t *items = json_array(), *box;
-		struct str b = { 0 };
+		struct sbuf b = { 0 };
 		char num[32];
 		size_t j;
 
@@ -339,21 +328,20 @@ teams_batch(json_t *body, const json_t *data)
 			break;
 		}
 		snprintf(num, sizeof num, "%zu. ", i + 1);
-		str_add(&b, num);
-		str_add_cut(&b, prompt_text(p), 2000);
-		json_array_append_new(items, text_block(b.s, false, false));
-		free(b.s);
-		b = (struct str){ 0 };
+		sbuf_str(&b, num);
+		put_cut(&b, prompt_text(p), 2000);
+		json_array_append_new(items, text_block(sbuf_text(&b), false, false));
+		sbuf_free(&b);	/* empty again, for the choices */
 		json_array_foreach(choices, j, c) {
 			if (!json_is_string(c) || j >= 10)
 				continue;
 			snprintf(num, sizeof num, "%s%c) ", b.len ? "\n\n" : "", (int)('A' + j));
-			str_add(&b, num);
-			str_add_cut(&b, json_string_value(c), 200);
+			sbuf_str(&b, num);
+			put_cut(&b, json_string_value(c), 200);
 		}
-		if (b.s != NULL)
-			json_array_append_new(items, text_block(b.s, false, true));
-		free(b.s);
+		if (b.len > 0)
+			json_array_append_new(items, text_block(sbuf_text(&b), false, true));
+		sbuf_free(&b);
 		if (url != NULL && strlen(url) < 2000)
 			json_array_append_new(items, json_pack("{s:s, s:[{s:s, s:s, s:s}]}",
 			    "type", "ActionSet", "actions", "type", "Action.OpenUrl",
@@ -373,15 +361,16 @@ teams_fields(json_t *body, const json_t *data)
 	int n = 0;
 
 	json_object_foreach((json_t *)data, key, v) {
-		struct str b = { 0 };
+		struct sbuf b = { 0 };
 		char *t;
 
 		if (n++ >= MAX_FIELDS)
 			break;
 		t = scalar_text(v);
-		str_add_cut(&b, t, VALUE_MAX);
-		json_array_append_new(facts, json_pack("{s:s, s:s}", "title", key, "value", b.s));
-		free(b.s);
+		put_cut(&b, t, VALUE_MAX);
+		json_array_append_new(facts, json_pack("{s:s, s:s}", "title", key, "value",
+		    sbuf_text(&b)));
+		sbuf_free(&b);
 		free(t);
 	}
 	json_array_append_new(body, json_pack("{s:s, s:o}", "type", "FactSet", "facts", facts));

@@ -25,16 +25,44 @@
 
 #include <jansson.h>
 
+/*
+ * The endpoint formats, the one table of them: X(ID, name, ord, bit) is
+ * EVENT_FORMAT_ID = ord, its endpoint.format value, and its bit (1 << ord)
+ * in a mask of formats. ord and bit are written out as numbers so the SQL
+ * fragments below can carry them; event.c checks they agree.
+ */
+#define EVENT_FORMAT_TABLE(X) \
+	X(JSON, "json", 0, 1) \
+	X(SLACK, "slack", 1, 2) \
+	X(TEAMS, "teams", 2, 4)
+
+#define EVENT_FORMAT_ENUM_(id, name, ord, bit) EVENT_FORMAT_##id = ord,
 enum event_format {
-	EVENT_FORMAT_JSON = 0,
-	EVENT_FORMAT_SLACK,
-	EVENT_FORMAT_TEAMS,
+	EVENT_FORMAT_TABLE(EVENT_FORMAT_ENUM_)
 };
-#define EVENT_NFORMATS 3
+#define EVENT_FORMAT_COUNT_(id, name, ord, bit) EVENT_FORMAT_COUNT_##id,
+enum {
+	EVENT_FORMAT_TABLE(EVENT_FORMAT_COUNT_)
+	EVENT_NFORMATS		/* the rows of the table */
+};
+
+/* The bit of format f in a mask of formats. */
+#define EVENT_FORMAT_BIT(f) (1u << (f))
+
+/*
+ * SQL expressions over a format column (an SQL expression, "e.format"):
+ * its bit, and its ord (0-based, the index of enum event_format).
+ */
+#define EVENT_FORMAT_WHEN_BIT_(id, name, ord, bit) " WHEN '" name "' THEN " #bit
+#define EVENT_FORMAT_BIT_SQL(col) \
+	"(CASE " col EVENT_FORMAT_TABLE(EVENT_FORMAT_WHEN_BIT_) " END)"
+#define EVENT_FORMAT_WHEN_ORD_(id, name, ord, bit) " WHEN '" name "' THEN " #ord
+#define EVENT_FORMAT_ORD_SQL(col) \
+	"(CASE " col EVENT_FORMAT_TABLE(EVENT_FORMAT_WHEN_ORD_) " END)"
 
 /* The event types an endpoint can subscribe to, NULL-terminated. */
 extern const char *const event_types[];
-/* "json", "slack", "teams", NULL: indexed by enum event_format. */
+/* The names of EVENT_FORMAT_TABLE, NULL-terminated: indexed by enum event_format. */
 extern const char *const event_format_names[];
 
 /* The test event of POST /v1/endpoints/{id}/test; not subscribable. */

@@ -9,21 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/queue.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
 
 #include "clock.h"
 #include "event.h"
 #include "log.h"
+#include "outbox.h"
+#include "pgrow.h"
 #include "push.h"
+#include "runner.h"
+#include "sbuf.h"
+#include "sign.h"
+#include "ssrf.h"
 #include "util.h"
 
 #define HEAD_MAX	2048	/* response body kept in the attempt log */
@@ -71,7 +72,7 @@ struct job {
 	CURL *easy;
 	struct curl_slist *headers;
 	char errbuf[CURL_ERROR_SIZE];
-	char blocked[320];		/* why the SSRF guard refused, if it did */
+	struct ssrf_guard guard;
 	char head[HEAD_MAX + 1];
 	size_t headlen;
 	int64_t at_us;			/* attempt start, clock time */
@@ -107,9 +108,13 @@ struct push {
 	db_pool *db;
 	const struct config *cfg;
 	CURLM *multi;
+	/*
+	 * A run is one claim: kicked by a wake, a NOTIFY, the LISTEN coming up,
+	 * a clock move, a due retry or a finished transfer, and by the poll
+	 * (the backstop); a kick during a claim claims again after it.
+	 */
+	runner *run;
 	struct event *curl_timer;	/* CURLMOPT_TIMERFUNCTION */
-	struct event *kick;		/* run a claim from a fresh event */
-	struct event *poll;		/* the backstop */
 	struct event *due;		/* the earliest known retry */
 	struct event *flush;		/* write DONE results */
 	int64_t due_us;			/* what due is armed for, 0 if not */
@@ -119,9 +124,7 @@ struct push {
 	db_req *claim_req, *write_req, *release_req;
 	int claim_limit;		/* of the claim in flight */
 	bool claim_busy;		/* it was sent with endpoints busy (capped) */
-	bool again;			/* a wake came while claiming */
 	bool more;			/* the last claim may have left due deliveries */
-	bool stopped;
 	bool write_retry;		/* flush is armed for a retry after a failure */
 	bool starting;			/* inside start_queued */
 	CURL **idle;			/* easy handles kept for reuse */
@@ -129,7 +132,6 @@ struct push {
 	struct push_stats st;
 };
 
-static void kick(push *p);
 static void start_queued(push *p);
 static void release_queued(push *p);
 static void flush_soon(push *p, int delay_ms);
@@ -252,210 +254,6 @@ schedule_parse(const char *s, int64_t *out, int max)
 			out[n] = def[n];
 	}
 	return n;
-}
-
-/* ---- secrets and signatures ---- */
-
-static size_t
-b64_decode(const char *in, unsigned char *out, size_t outlen)
-{
-	size_t n = strlen(in), pad = 0;
-	int got;
-
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 > outlen)
-		return 0;
-	if (in[n - 1] == '=')
-		pad++;
-	if (in[n - 2] == '=')
-		pad++;
-	got = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-	if (got < 0 || (size_t)got < pad)
-		return 0;
-	return (size_t)got - pad;
-}
-
-/* The HMAC key of a whsec_ secret; 0 when malformed. */
-static size_t
-secret_key(const char *secret, unsigned char *key, size_t keylen)
-{
-	size_t n;
-
-	if (secret == NULL || strncmp(secret, "whsec_", 6) != 0)
-		return 0;
-	n = b64_decode(secret + 6, key, keylen);
-	return n >= 24 && n <= 64 ? n : 0;
-}
-
-bool
-push_secret_valid(const char *secret)
-{
-	unsigned char key[96];
-
-	return secret != NULL && strlen(secret) < 6 + 4 * 64 && secret_key(secret, key, sizeof key) > 0;
-}
-
-char *
-push_secret_new(void)
-{
-	unsigned char key[32];
-	char b64[64];
-
-	if (RAND_bytes(key, sizeof key) != 1)
-		fatalx("push", "no randomness for a secret", "");
-	EVP_EncodeBlock((unsigned char *)b64, key, sizeof key);
-	OPENSSL_cleanse(key, sizeof key);
-	return xasprintf("whsec_%s", b64);
-}
-
-bool
-push_sign(const char *secret, const char *msg_id, int64_t ts, const char *body, size_t len,
-    char *out, size_t outlen)
-{
-	unsigned char key[96], mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	size_t keylen = secret_key(secret, key, sizeof key);
-	char *msg, b64[96];
-	size_t idlen = strlen(msg_id), n;
-	bool ok;
-
-	if (keylen == 0 || outlen < 64)
-		return false;
-	/* The signed content: id.timestamp.body */
-	msg = xmalloc(idlen + len + 32);
-	n = (size_t)snprintf(msg, idlen + 32, "%s.%" PRId64 ".", msg_id, ts);
-	memcpy(msg + n, body, len);
-	ok = HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, n + len, mac,
-	    &maclen) != NULL;
-	free(msg);
-	OPENSSL_cleanse(key, sizeof key);
-	if (!ok)
-		return false;
-	EVP_EncodeBlock((unsigned char *)b64, mac, (int)maclen);
-	snprintf(out, outlen, "v1,%s", b64);
-	return true;
-}
-
-/* ---- the SSRF guard ---- */
-
-static bool
-v4_blocked(uint32_t a, char *why, size_t len)
-{
-	static const struct { uint32_t net; int bits; const char *name; } ranges[] = {
-		{ 0x00000000, 8, "this-network" },
-		{ 0x0a000000, 8, "private" },
-		{ 0x64400000, 10, "carrier-grade NAT" },
-		{ 0x7f000000, 8, "loopback" },
-		{ 0xa9fe0000, 16, "link-local" },
-		{ 0xac100000, 12, "private" },
-		{ 0xc0000000, 24, "IETF protocol assignments" },
-		{ 0xc0000200, 24, "documentation" },
-		{ 0xc0586300, 24, "6to4 relay" },
-		{ 0xc0a80000, 16, "private" },
-		{ 0xc6120000, 15, "benchmarking" },
-		{ 0xc6336400, 24, "documentation" },
-		{ 0xcb007100, 24, "documentation" },
-		{ 0xe0000000, 4, "multicast" },
-		{ 0xf0000000, 4, "reserved" },
-	};
-	char txt[INET_ADDRSTRLEN];
-	struct in_addr in = { htonl(a) };
-
-	for (size_t i = 0; i < nitems(ranges); i++) {
-		uint32_t mask = ranges[i].bits == 0 ? 0 : 0xffffffffu << (32 - ranges[i].bits);
-		if ((a & mask) == ranges[i].net) {
-			inet_ntop(AF_INET, &in, txt, sizeof txt);
-			snprintf(why, len, "%s address %s", ranges[i].name, txt);
-			return true;
-		}
-	}
-	return false;
-}
-
-static uint32_t
-v4_at(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static bool
-v6_blocked(const struct in6_addr *a6, char *why, size_t len)
-{
-	static const uint8_t zero[16];
-	const uint8_t *b = a6->s6_addr;
-	char txt[INET6_ADDRSTRLEN];
-	const char *name = NULL;
-
-	inet_ntop(AF_INET6, a6, txt, sizeof txt);
-	if (memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1)) {
-		name = b[15] == 1 ? "loopback" : "unspecified";
-	} else if (memcmp(b, zero, 10) == 0 && b[10] == 0xff && b[11] == 0xff) {
-		/* ::ffff:a.b.c.d, IPv4-mapped */
-		if (v4_blocked(v4_at(b + 12), why, len))
-			return true;
-		return false;
-	} else if (memcmp(b, zero, 12) == 0) {
-		name = "IPv4-compatible";	/* deprecated ::a.b.c.d */
-	} else if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {
-		/* 64:ff9b::/96 and 64:ff9b:1::/48, NAT64: judge the IPv4 inside */
-		if (v4_blocked(v4_at(b + 12), why, len))
-			return true;
-		return false;
-	} else if (b[0] == 0x20 && b[1] == 0x02) {
-		/* 2002::/16, 6to4 */
-		if (v4_blocked(v4_at(b + 2), why, len))
-			return true;
-		return false;
-	} else if ((b[0] & 0xfe) == 0xfc) {
-		name = "unique-local";
-	} else if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
-		name = "link-local";
-	} else if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) {
-		name = "site-local";
-	} else if (b[0] == 0xff) {
-		name = "multicast";
-	} else if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) {
-		name = "documentation";
-	} else if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00) {
-		name = "Teredo";
-	} else if (b[0] == 0x01 && b[1] == 0x00 && memcmp(b + 2, zero, 6) == 0) {
-		name = "discard-only";
-	} else if ((b[0] & 0xe0) != 0x20) {
-		name = "reserved";	/* only 2000::/3 is global unicast */
-	}
-	if (name == NULL)
-		return false;
-	snprintf(why, len, "%s address %s", name, txt);
-	return true;
-}
-
-bool
-push_addr_blocked(const struct sockaddr *sa, char *why, size_t len)
-{
-	if (sa->sa_family == AF_INET)
-		return v4_blocked(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr),
-		    why, len);
-	if (sa->sa_family == AF_INET6)
-		return v6_blocked(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, why, len);
-	snprintf(why, len, "address family %d", sa->sa_family);
-	return true;
-}
-
-/* CURLOPT_OPENSOCKETFUNCTION: the address is resolved; refuse private ones. */
-static curl_socket_t
-open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-	struct job *j = clientp;
-	char why[160];
-
-	if (purpose != CURLSOCKTYPE_IPCXN)
-		return CURL_SOCKET_BAD;
-	if (!j->p->cfg->webhooks_allow_private && push_addr_blocked(&addr->addr, why, sizeof why)) {
-		if (j->blocked[0] == '\0')
-			snprintf(j->blocked, sizeof j->blocked,
-			    "refused: the target resolves to a %s (webhooks.allow_private is false)", why);
-		return CURL_SOCKET_BAD;
-	}
-	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
 /* ---- endpoint slots ---- */
@@ -613,12 +411,12 @@ job_start(struct job *j)
 
 	j->at_us = clock_now_us();
 	j->start_ms = util_mono_ms();
-	if (!push_sign(j->secret, j->webhook_id, ts, j->payload, strlen(j->payload), sig[0],
+	if (!sign_webhook(j->secret, j->webhook_id, ts, j->payload, strlen(j->payload), sig[0],
 	    sizeof sig[0])) {
 		j->error = xstrdup("the endpoint's secret is malformed; rotate it");
 		return false;
 	}
-	have_prev = j->prev_secret != NULL && push_sign(j->prev_secret, j->webhook_id, ts,
+	have_prev = j->prev_secret != NULL && sign_webhook(j->prev_secret, j->webhook_id, ts,
 	    j->payload, strlen(j->payload), sig[1], sizeof sig[1]);
 	if (p->nidle > 0)
 		j->easy = p->idle[--p->nidle];
@@ -635,7 +433,6 @@ job_start(struct job *j)
 	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(j->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(j->easy, CURLOPT_PROXY, "");	/* the SSRF guard sees the target */
 	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->webhooks_connect_timeout_ms);
 	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)cfg->webhooks_timeout_ms);
@@ -647,8 +444,8 @@ job_start(struct job *j)
 	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->payload));
 	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
-	curl_easy_setopt(j->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-	curl_easy_setopt(j->easy, CURLOPT_OPENSOCKETDATA, j);
+	j->guard.allow_private = cfg->webhooks_allow_private;
+	ssrf_guard_easy(j->easy, &j->guard);
 	curl_easy_setopt(j->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	j->errbuf[0] = '\0';
 	if ((mc = curl_multi_add_handle(p->multi, j->easy)) != CURLM_OK) {
@@ -715,8 +512,8 @@ job_judge(struct job *j, CURLcode res)
 			p->st.delivered++;
 			return;
 		}
-		if (res != CURLE_OK && j->blocked[0] != '\0')
-			j->error = xstrdup(j->blocked);
+		if (res != CURLE_OK && j->guard.refused[0] != '\0')
+			j->error = xstrdup(j->guard.refused);
 		else if (res != CURLE_OK)
 			j->error = xasprintf("%s: %s", curl_easy_strerror(res),
 			    j->errbuf[0] ? j->errbuf : "no detail");
@@ -792,7 +589,7 @@ job_finished(struct job *j, CURLcode res)
 	if (!p->starting)
 		start_queued(p);
 	if (p->more)
-		kick(p);
+		runner_kick(p->run, RUNNER_KICK);
 }
 
 /* Start queued jobs while transfer slots are free, within each endpoint's cap. */
@@ -927,8 +724,10 @@ timer_cb(CURLM *m, long timeout_ms, void *userp)
  * endpoint's rows are locked as they are taken, skipping those another
  * sender holds, so a sender claiming at the same moment takes the next
  * ones; a row another sender leased meanwhile fails the re-check under its
- * lock. The second statement finds the next retry not yet due, to wake
- * for it.
+ * lock. The lock is FOR NO KEY UPDATE, as the UPDATE's own (the key does
+ * not change): FOR UPDATE would also skip a delivery on which an insert
+ * of its attempt log (a foreign key) holds FOR KEY SHARE. The second
+ * statement finds the next retry not yet due, to wake for it.
  */
 static const char claim_sql[] =
     "WITH RECURSIVE eps AS ("
@@ -954,7 +753,7 @@ static const char claim_sql[] =
     /* never a delivery this sender still holds, even past its lease */
     "   AND d.delivery_id <> ALL ($7::bigint[])"
     "   ORDER BY d.next_attempt_at, d.delivery_id LIMIT least($6::int - r.used, $3::int)"
-    "   FOR UPDATE OF d SKIP LOCKED) c"
+    "   FOR NO KEY UPDATE OF d SKIP LOCKED) c"
     "  WHERE r.used < $6::int),"
     " pick AS (SELECT c.school_id, c.delivery_id, c.endpoint_id FROM cand c"
     "  ORDER BY c.load, c.next_attempt_at, c.delivery_id LIMIT $3::int)"
@@ -970,19 +769,13 @@ static const char next_due_sql[] =
     "SELECT (extract(epoch FROM min(next_attempt_at)) * 1000000)::bigint FROM delivery"
     " WHERE status = 'pending' AND next_attempt_at > $1::timestamptz";
 
-static char *
-dup_or_null(const PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
-}
-
 static void
 arm_due(push *p, int64_t at_us)
 {
 	struct timeval tv;
 	int64_t now = clock_now_us();
 
-	if (p->stopped || at_us <= 0)
+	if (runner_stopping(p->run) || at_us <= 0)
 		return;
 	if (p->due_us != 0 && p->due_us <= at_us && p->due_us > now)
 		return;	/* armed for sooner already */
@@ -1006,7 +799,7 @@ claim_done(const struct db_reply *r, void *arg)
 			log_warnx("push", "claim failed", "sqlstate=%s err=\"%s\"", r->sqlstate, r->error);
 		else
 			log_debug("push", "claim failed", "err=\"%s\"", r->error);
-		p->again = false;
+		runner_done(p->run);
 		return;
 	}
 	res = r->results[0];
@@ -1016,28 +809,27 @@ claim_done(const struct db_reply *r, void *arg)
 		struct job *j = xcalloc(1, sizeof *j);
 
 		j->p = p;
-		j->school_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		j->delivery_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		j->endpoint_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-		j->webhook_id = xstrdup(PQgetvalue(res, i, 3));
-		j->event_type = xstrdup(PQgetvalue(res, i, 4));
-		j->payload = xstrdup(PQgetvalue(res, i, 5));
-		j->attempts = atoi(PQgetvalue(res, i, 6));
-		j->url = xstrdup(PQgetvalue(res, i, 7));
-		j->secret = xstrdup(PQgetvalue(res, i, 8));
-		j->prev_secret = dup_or_null(res, i, 9);
-		j->failing_since_us = PQgetisnull(res, i, 10) ? -1 :
-		    strtoll(PQgetvalue(res, i, 10), NULL, 10);
+		j->school_id = pgrow_i64(res, i, 0);
+		j->delivery_id = pgrow_i64(res, i, 1);
+		j->endpoint_id = pgrow_i64(res, i, 2);
+		j->webhook_id = pgrow_dup(res, i, 3);
+		j->event_type = pgrow_dup(res, i, 4);
+		j->payload = pgrow_dup(res, i, 5);
+		j->attempts = pgrow_int(res, i, 6);
+		j->url = pgrow_dup(res, i, 7);
+		j->secret = pgrow_dup(res, i, 8);
+		j->prev_secret = pgrow_dup(res, i, 9);
+		j->failing_since_us = pgrow_i64_or(res, i, 10, -1);
 		j->ep = ep_get(p, j->school_id, j->endpoint_id);
 		j->ep->queued++;
 		job_set_state(j, JOB_QUEUED);
 	}
-	if (p->stopped)
+	if (runner_stopping(p->run))
 		release_queued(p);	/* claimed as we stopped: let others have them */
 	else
 		start_queued(p);
-	if (r->nresults > 1 && PQntuples(r->results[1]) == 1 && !PQgetisnull(r->results[1], 0, 0))
-		arm_due(p, strtoll(PQgetvalue(r->results[1], 0, 0), NULL, 10));
+	if (r->nresults > 1 && PQntuples(r->results[1]) == 1)
+		arm_due(p, pgrow_i64_or(r->results[1], 0, 0, 0));
 	LIST_FOREACH(e, &p->eps, entry)
 		if (e->running + e->queued >= 2 * p->cfg->webhooks_max_in_flight_per_endpoint)
 			capped++;
@@ -1051,11 +843,10 @@ claim_done(const struct db_reply *r, void *arg)
 	log_debug("push", "claimed", "rows=%d limit=%d capped=%d queued=%d sending=%d unwritten=%d",
 	    rows, p->claim_limit, capped, p->nqueued, p->nsending, p->ndone + p->nwriting);
 	/* Busy endpoints were left out, and they all finished meanwhile: look again. */
-	if (p->again || (rows == 0 && p->claim_busy &&
-	    p->nqueued + p->nsending + p->ndone + p->nwriting == 0)) {
-		p->again = false;
-		kick(p);
-	}
+	if (rows == 0 && p->claim_busy && p->nqueued + p->nsending + p->ndone + p->nwriting == 0)
+		runner_kick(p->run, RUNNER_KICK);
+	/* The runner claims again now if kicked meanwhile. */
+	runner_done(p->run);
 }
 
 /*
@@ -1068,25 +859,6 @@ lease_ms(const struct config *cfg)
 	int64_t min = 2 * cfg->webhooks_timeout_ms + 5000;
 
 	return cfg->webhooks_lease_ms > min ? cfg->webhooks_lease_ms : min;
-}
-
-/* *s = *s + printf(fmt, ...) */
-static void
-append(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-append(char **s, const char *fmt, ...)
-{
-	va_list ap;
-	char *more, *all;
-
-	va_start(ap, fmt);
-	more = xvasprintf(fmt, ap);
-	va_end(ap);
-	all = xasprintf("%s%s", *s, more);
-	free(more);
-	free(*s);
-	*s = all;
 }
 
 /*
@@ -1105,12 +877,12 @@ capacity(const push *p)
 	return 2 * max - p->nsending - p->nqueued;
 }
 
-static void
+/* Send a claim; false when there is none to send now. */
+static bool
 claim_start(push *p)
 {
 	char now[40], lease[24], limit[16], cap[16];
-	char *endpoints, *used, *held;
-	bool first = true;
+	struct sbuf endpoints = { 0 }, used = { 0 }, held = { 0 };
 	struct ep_slot *e;
 	struct job *j;
 	struct job_list *lists[4] = { &p->queued, &p->sending, &p->done, &p->writing };
@@ -1118,15 +890,15 @@ claim_start(push *p)
 	db_req *r;
 	int n = capacity(p);
 
-	if (p->stopped || p->claim_req != NULL)
-		return;
+	if (runner_stopping(p->run) || p->claim_req != NULL)
+		return false;
 	/*
 	 * With transfers in flight, wait for a quarter of the slots to free:
 	 * fewer, larger claims cost the database much less per delivery.
 	 */
 	if (n <= 0 || (n < CLAIM_MIN(p) && p->nsending + p->nqueued > 0)) {
 		p->more = true;	/* a finished transfer kicks */
-		return;
+		return false;
 	}
 	p->more = false;
 	clock_now_iso(now, sizeof now);
@@ -1136,44 +908,34 @@ claim_start(push *p)
 	/* Per endpoint, too: its cap in flight and as many queued. */
 	snprintf(cap, sizeof cap, "%lld", 2 * (long long)p->cfg->webhooks_max_in_flight_per_endpoint);
 	/* Our own transfers per endpoint, as two array literals. */
-	endpoints = xstrdup("{");
-	used = xstrdup("{");
 	p->claim_busy = LIST_FIRST(&p->eps) != NULL;
 	LIST_FOREACH(e, &p->eps, entry) {
-		append(&endpoints, "%s%" PRId64, first ? "" : ",", e->endpoint_id);
-		append(&used, "%s%d", first ? "" : ",", e->running + e->queued);
-		first = false;
+		sbuf_arr_i64(&endpoints, e->endpoint_id);
+		sbuf_arr_i64(&used, e->running + e->queued);
 	}
-	append(&endpoints, "}");
-	append(&used, "}");
 	/*
 	 * What this sender holds (a lease can run out while a result waits to
 	 * be written): claiming it again would send it twice.
 	 */
-	held = xstrdup("{");
-	first = true;
-	for (int l = 0; l < 4; l++) {
-		TAILQ_FOREACH(j, lists[l], entry) {
-			append(&held, "%s%" PRId64, first ? "" : ",", j->delivery_id);
-			first = false;
-		}
-	}
-	append(&held, "}");
+	for (int l = 0; l < 4; l++)
+		TAILQ_FOREACH(j, lists[l], entry)
+			sbuf_arr_i64(&held, j->delivery_id);
 	params[0] = now;
 	params[1] = lease;
 	params[2] = limit;
-	params[3] = endpoints;
-	params[4] = used;
+	params[3] = sbuf_arr_end(&endpoints);
+	params[4] = sbuf_arr_end(&used);
 	params[5] = cap;
-	params[6] = held;
+	params[6] = sbuf_arr_end(&held);
 	r = db_req_new(claim_done, p);
 	db_req_add(r, claim_sql, 7, params);
 	db_req_add(r, next_due_sql, 1, params);
 	p->st.claims++;
 	p->claim_req = db_submit(p->db, r);
-	free(endpoints);
-	free(used);
-	free(held);
+	sbuf_free(&endpoints);
+	sbuf_free(&used);
+	sbuf_free(&held);
+	return true;
 }
 
 /* Leases of deliveries claimed but not sent (stopping): others may take them now. */
@@ -1224,51 +986,22 @@ release_queued(push *p)
 	log_info("push", "releasing unsent claims", "deliveries=%d", n);
 }
 
+/* One run of the runner: a claim, unless there is nothing to claim for now. */
 static void
-kick_cb(evutil_socket_t fd, short what, void *arg)
+claim_run(runner *r, unsigned why, void *arg)
 {
 	push *p = arg;
 
-	claim_start(p);
-}
-
-/* Claim from a fresh event; a wake during a claim claims again after it. */
-static void
-kick(push *p)
-{
-	if (p->stopped)
-		return;
-	if (p->claim_req != NULL) {
-		p->again = true;
-		return;
-	}
-	event_active(p->kick, EV_TIMEOUT, 0);
+	/* The backstop: the next poll, at the interval read now (SIGHUP may change it). */
+	runner_kick_after(r, p->cfg->webhooks_poll_interval_ms, RUNNER_TIMER);
+	if (!claim_start(p))
+		runner_done(r);
 }
 
 void
 push_wake(push *p)
 {
-	kick(p);
-}
-
-static void
-arm_poll(push *p)
-{
-	struct timeval tv;
-
-	set_tv(&tv, p->cfg->webhooks_poll_interval_ms);
-	evtimer_add(p->poll, &tv);
-}
-
-static void
-poll_cb(evutil_socket_t fd, short what, void *arg)
-{
-	push *p = arg;
-
-	if (p->stopped)
-		return;
-	arm_poll(p);	/* re-read: SIGHUP may have changed it */
-	kick(p);
+	runner_kick(p->run, RUNNER_KICK);
 }
 
 static void
@@ -1277,29 +1010,20 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 	push *p = arg;
 
 	p->due_us = 0;
-	kick(p);
+	runner_kick(p->run, RUNNER_KICK);
 }
 
 static void
 notify_cb(const char *channel, const char *payload, void *arg)
 {
-	kick(arg);
-}
-
-/* The manual clock jumped: retries may be due now. */
-static void
-clock_moved_cb(void *arg)
-{
-	kick(arg);
+	push_wake(arg);
 }
 
 static void
 listen_up_cb(void *arg)
 {
-	push *p = arg;
-
-	log_debug("push", "listening, catching up", "channel=%s", PUSH_CHANNEL);
-	kick(p);
+	log_debug("push", "listening, catching up", "channel=%s", OUTBOX_CHANNEL);
+	push_wake(arg);
 }
 
 /* ---- writing results ---- */
@@ -1334,77 +1058,18 @@ static const char endpoints_sql[] =
     " (CASE WHEN x.ok IS NOT NULL THEN x.fail ELSE coalesce(t.failing_since, x.fail) END)";
 
 /*
- * Queue one event for the matching endpoints. $1 school, $2 type, $3 now,
- * $4..$6 the json, slack and teams renderings, $7 class or NULL, $8 one
- * endpoint or NULL.
+ * Disable endpoint $7 with reason $8 if it is still enabled; only then
+ * its pending deliveries die and the school's other endpoints hear of it
+ * ($1 .. $6: the outbox's, for the endpoint.disabled event).
  */
-#define ENQUEUE_SQL \
-    "INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload, status," \
-    " attempts, next_attempt_at, created_at)" \
-    " SELECT e.school_id, e.endpoint_id, $2::text, 'msg_' || replace(gen_random_uuid()::text, '-', '')," \
-    " CASE e.format WHEN 'slack' THEN $5::text WHEN 'teams' THEN $6::text ELSE $4::text END," \
-    " 'pending', 0, $3::timestamptz, $3::timestamptz" \
-    " FROM endpoint e WHERE e.school_id = $1::bigint AND e.enabled" \
-    /* a format the producer did not render: an endpoint newer than its look */ \
-    " AND CASE e.format WHEN 'slack' THEN $5::text WHEN 'teams' THEN $6::text ELSE $4::text END" \
-    " IS NOT NULL" \
-    " AND CASE WHEN $8::bigint IS NOT NULL THEN e.endpoint_id = $8::bigint" \
-    " ELSE (cardinality(e.event_types) = 0 OR $2::text = ANY (e.event_types))" \
-    " AND ($7::bigint IS NULL OR e.class_id IS NULL OR e.class_id = $7::bigint) END"
-
-static const char enqueue_sql[] = ENQUEUE_SQL " RETURNING delivery_id, webhook_id";
-
-/* NOTIFY takes a global lock at commit: only when some endpoint could send. */
-static const char notify_sql[] = "SELECT pg_notify('" PUSH_CHANNEL "', '')"
-    " FROM (SELECT 1 FROM endpoint WHERE enabled LIMIT 1) e";
-
-/*
- * Disable endpoint $9 with reason $10 if it is still enabled; only then
- * its pending deliveries die and the school's other endpoints hear of it.
- */
+_Static_assert(OUTBOX_NPARAMS == 6, "disable_sql numbers its parameters after the outbox's");
 static const char disable_sql[] =
-    "WITH dis AS (UPDATE endpoint SET enabled = false, disabled_reason = $10::text"
-    "  WHERE school_id = $1::bigint AND endpoint_id = $9::bigint AND enabled RETURNING 1),"
+    "WITH dis AS (UPDATE endpoint SET enabled = false, disabled_reason = $8::text"
+    "  WHERE school_id = $1::bigint AND endpoint_id = $7::bigint AND enabled RETURNING 1),"
     " dead AS (UPDATE delivery SET status = 'dead', lease_until = NULL"
-    "  WHERE school_id = $1::bigint AND endpoint_id = $9::bigint AND status = 'pending'"
+    "  WHERE school_id = $1::bigint AND endpoint_id = $7::bigint AND status = 'pending'"
     "  AND EXISTS (SELECT 1 FROM dis))"
-    " " ENQUEUE_SQL " AND e.endpoint_id <> $9::bigint AND EXISTS (SELECT 1 FROM dis)";
-
-static void
-add_rendered(const struct push_event *ev, char *out[EVENT_NFORMATS])
-{
-	for (int f = 0; f < EVENT_NFORMATS; f++)
-		out[f] = ev->formats == 0 || (ev->formats & PUSH_FORMAT(f)) ?
-		    event_render((enum event_format)f, ev->type, ev->now, ev->data) : NULL;
-}
-
-void
-push_enqueue_sql(db_req *r, const struct push_event *ev)
-{
-	char *body[EVENT_NFORMATS];
-	const char *params[8];
-
-	add_rendered(ev, body);
-	params[0] = ev->school_id;
-	params[1] = ev->type;
-	params[2] = ev->now;
-	params[3] = body[0];
-	params[4] = body[1];
-	params[5] = body[2];
-	params[6] = ev->class_id;
-	params[7] = ev->endpoint_id;
-	db_req_add(r, enqueue_sql, 8, params);
-	if (!ev->no_notify)
-		push_notify_sql(r);
-	for (int f = 0; f < EVENT_NFORMATS; f++)
-		free(body[f]);
-}
-
-void
-push_notify_sql(db_req *r)
-{
-	db_req_add(r, notify_sql, 0, NULL);
-}
+    " " OUTBOX_INSERT_SQL " AND e.endpoint_id <> $7::bigint AND EXISTS (SELECT 1 FROM dis)";
 
 /* The host of a URL, for the endpoint.disabled event (URLs may hold tokens). */
 static char *
@@ -1428,32 +1093,23 @@ static void
 add_disable(db_req *r, struct job *j)
 {
 	char school[24], endpoint[24], now[40];
-	char *body[EVENT_NFORMATS], *host = url_host(j->url);
-	const char *params[10];
+	char *renderings, *host = url_host(j->url);
+	const char *params[OUTBOX_NPARAMS + 2];
 	json_t *data;
-	struct push_event ev;
+	struct outbox_event ev;
 
 	snprintf(school, sizeof school, "%" PRId64, j->school_id);
 	snprintf(endpoint, sizeof endpoint, "%" PRId64, j->endpoint_id);
 	clock_format_iso(j->done_us, now, sizeof now);
 	data = json_pack("{s:I, s:s, s:s, s:s}", "endpoint_id", (json_int_t)j->endpoint_id,
 	    "host", host, "reason", j->disable_reason, "disabled_at", now);
-	ev = (struct push_event){ .school_id = school, .type = "endpoint.disabled", .data = data,
+	ev = (struct outbox_event){ .school_id = school, .type = "endpoint.disabled", .data = data,
 	    .now = now };
-	add_rendered(&ev, body);
-	params[0] = school;
-	params[1] = ev.type;
-	params[2] = now;
-	params[3] = body[0];
-	params[4] = body[1];
-	params[5] = body[2];
-	params[6] = NULL;
-	params[7] = NULL;
-	params[8] = endpoint;
-	params[9] = j->disable_reason;
-	db_req_add(r, disable_sql, 10, params);
-	for (int f = 0; f < EVENT_NFORMATS; f++)
-		free(body[f]);
+	outbox_params(&ev, params, &renderings);
+	params[OUTBOX_NPARAMS] = endpoint;
+	params[OUTBOX_NPARAMS + 1] = j->disable_reason;
+	db_req_add(r, disable_sql, OUTBOX_NPARAMS + 2, params);
+	free(renderings);
 	json_decref(data);
 	free(host);
 }
@@ -1524,7 +1180,7 @@ write_done(const struct db_reply *r, void *arg)
 	if (p->ndone > 0)
 		flush_soon(p, 0);
 	if (p->more)
-		kick(p);
+		runner_kick(p->run, RUNNER_KICK);
 }
 
 static void
@@ -1604,7 +1260,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_FOREACH(j, &p->writing, entry)
 			if (j->disable_reason != NULL)
 				add_disable(r, j);
-		db_req_add(r, notify_sql, 0, NULL);
+		outbox_notify_sql(r);
 	}
 	p->write_req = db_submit(p->db, r);
 	free(s1);
@@ -1673,14 +1329,15 @@ push_new(struct event_base *base, db_pool *db, const struct config *cfg)
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->webhooks_max_in_flight);
 	curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	p->curl_timer = evtimer_new(base, curl_timer_event_cb, p);
-	p->kick = event_new(base, -1, 0, kick_cb, p);
-	p->poll = evtimer_new(base, poll_cb, p);
 	p->due = evtimer_new(base, due_cb, p);
 	p->flush = evtimer_new(base, flush_cb, p);
-	db_listen(db, PUSH_CHANNEL, notify_cb, listen_up_cb, p);
-	if (clock_is_manual())
-		clock_subscribe(clock_moved_cb, p);
-	arm_poll(p);
+	if (p->curl_timer == NULL || p->due == NULL || p->flush == NULL)
+		fatalx("push", "out of memory", "");
+	/* No claim at start: the LISTEN coming up claims (and after each reconnect). */
+	p->run = runner_new(base, &(struct runner_spec){ .name = "push",
+	    .on_clock = clock_is_manual() }, claim_run, p);
+	runner_kick_after(p->run, cfg->webhooks_poll_interval_ms, RUNNER_TIMER);
+	db_listen(db, OUTBOX_CHANNEL, notify_cb, listen_up_cb, p);
 	if (cfg->webhooks_lease_ms < lease_ms(cfg))
 		log_warnx("push", "webhooks.lease is short; using twice the timeout plus 5 s",
 		    "lease_ms=%lld", (long long)lease_ms(cfg));
@@ -1695,12 +1352,10 @@ push_new(struct event_base *base, db_pool *db, const struct config *cfg)
 void
 push_stop(push *p)
 {
-	if (p->stopped)
+	if (runner_stopping(p->run))
 		return;
-	p->stopped = true;
-	evtimer_del(p->poll);
+	runner_stop(p->run);
 	evtimer_del(p->due);
-	event_del(p->kick);
 	log_info("push", "stopping", "sending=%d queued=%d unwritten=%d", p->nsending, p->nqueued,
 	    p->ndone + p->nwriting);
 	/* A claim in flight releases everything queued when it returns. */
@@ -1758,9 +1413,8 @@ push_free(push *p)
 	free(p->idle);
 	/* Removing the handles above closed their sockets through socket_cb. */
 	curl_multi_cleanup(p->multi);
+	runner_free(p->run);
 	event_free(p->curl_timer);
-	event_free(p->kick);
-	event_free(p->poll);
 	event_free(p->due);
 	event_free(p->flush);
 	free(p);
