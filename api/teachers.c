@@ -13,10 +13,11 @@
 #include "api.h"
 #include "app.h"
 #include "checks.h"
-#include "flagjob.h"
-#include "log.h"
+#include "classview.h"
+#include "flags.h"
 #include "mastery.h"
 #include "scope.h"
+#include "settings.h"
 #include "util.h"
 
 /* ---- GET /v1/classes/{id}/flags ---- */
@@ -52,7 +53,7 @@ flags_get(struct api_call *c)
 /* ---- GET /v1/classes/{id}/mastery ---- */
 
 static const char grid_class_sql[] =
-    "SELECT k.name, " FLAGJOB_SCHOOL_COLUMNS("$4")
+    "SELECT k.name, " SETTINGS_COLUMNS("$4")
     " FROM class k JOIN school s ON s.school_id = k.school_id"
     " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
 
@@ -68,33 +69,56 @@ maybe_string(const char *s)
  * lets the page say "2 units are being forgotten by 11 of 28 pupils".
  */
 static bool
-behind_flag(flagjob_class *k, size_t u, size_t p, const struct flagjob_school *set,
+behind_flag(classview *k, size_t u, size_t p, const fsrs_model *m, const struct settings *set,
     const mastery_result *now)
 {
-	flags_status st = flagjob_class_unit(k, u)->flag;
-	int high = flagjob_class_high(k, u, p);
+	flags_status st = classview_unit(k, u)->flag;
+	int high = classview_high(k, u, p);
 	mastery_result ahead;
 	flags_pupil fp;
 
 	if (st == FLAG_NONE)
 		return false;
-	flagjob_class_assess_ahead(k, u, p, set, &ahead);
+	classview_assess_ahead(k, u, p, m, set, &ahead);
 	fp = flags_pupil_from_mastery(high >= 0 ? (mastery_level)high : MASTERY_EMERGING, now, &ahead);
 	return flags_pupil_concerned(&set->flags, &fp, st == FLAG_AT_RISK);
+}
+
+/* A refused setting: logged, and a 500 that says which. */
+static void
+settings_refused(struct api_call *c, const struct settings_error *e)
+{
+	char detail[320];
+
+	settings_warn("teachers", e);
+	settings_error_text(e, detail, sizeof detail);
+	api_problem(c, 500, "internal", "Internal error", detail);
+}
+
+/* Pupils at each level, by the levels' names. */
+static json_t *
+levels_json(const uint32_t levels[MASTERY_NLEVELS])
+{
+	json_t *o = json_object();
+
+	for (int l = 0; l < MASTERY_NLEVELS; l++)
+		json_object_set_new(o, mastery_level_name((mastery_level)l), json_integer(levels[l]));
+	return o;
 }
 
 static void
 grid_read(struct api_call *c, const struct db_reply *r)
 {
 	const PGresult *cr;
-	struct flagjob_school set;
-	flagjob_class *k;
+	struct settings set;
+	struct settings_error e;
+	fsrs_model *model;
+	classview *k;
 	json_t *body, *units, *pupils;
-	uint32_t (*levels)[4];
+	uint32_t (*levels)[MASTERY_NLEVELS];
 	double *recall_sum;
 	uint32_t *recall_n;
 	size_t nu, np, n_behind = 0, n_flagged = 0;
-	char err[256];
 
 	if (r->status != DB_OK) {
 		api_db_failed(c, r);
@@ -105,22 +129,20 @@ grid_read(struct api_call *c, const struct db_reply *r)
 		api_problem(c, 404, "not-found", "Not found", "no such class in this school");
 		return;
 	}
-	if (!flagjob_school_parse(cr, 0, 1, &set, err, sizeof err)) {
-		flagjob_school_clear(&set);
-		log_warnx("teachers", "school settings refused", "school=%s err=\"%s\"", c->school, err);
-		api_problem(c, 500, "internal", "Internal error",
-		    "the school's settings are refused by the model; it has been logged");
+	if (!settings_parse(cr, 0, 1, &set, &e)) {
+		settings_refused(c, &e);
 		return;
 	}
-	k = flagjob_class_parse(&r->results[1]);
-	nu = flagjob_class_nunits(k);
-	np = flagjob_class_npupils(k);
+	model = settings_model_new(&set);
+	k = classview_parse(&r->results[1]);
+	nu = classview_nunits(k);
+	np = classview_npupils(k);
 	levels = xcalloc(nu + 1, sizeof *levels);
 	recall_sum = xcalloc(nu + 1, sizeof *recall_sum);
 	recall_n = xcalloc(nu + 1, sizeof *recall_n);
 	pupils = json_array();
 	for (size_t p = 0; p < np; p++) {
-		const struct flagjob_pupil *pu = flagjob_class_pupil(k, p);
+		const struct classview_pupil *pu = classview_pupil(k, p);
 		json_t *cells = json_array();
 
 		bool behind_any = false;
@@ -129,16 +151,16 @@ grid_read(struct api_call *c, const struct db_reply *r)
 			mastery_result m;
 			bool behind;
 
-			flagjob_class_assess(k, u, p, set.model, &set.mastery, set.today, &m);
+			classview_assess(k, u, p, model, &set.mastery, set.today, &m);
 			levels[u][m.level]++;
 			if (m.n_reviewed > 0) {
 				recall_sum[u] += m.mean_recall_seen;
 				recall_n[u]++;
 			}
-			behind = behind_flag(k, u, p, &set, &m);
+			behind = behind_flag(k, u, p, model, &set, &m);
 			behind_any |= behind;
 			json_array_append_new(cells, json_pack("{s:I, s:s, s:f, s:f, s:i, s:i, s:b}",
-			    "unit_id", (json_int_t)flagjob_class_unit(k, u)->id,
+			    "unit_id", (json_int_t)classview_unit(k, u)->id,
 			    "level", mastery_level_name(m.level),
 			    "recall", m.mean_recall,
 			    "coverage", m.coverage,
@@ -155,18 +177,14 @@ grid_read(struct api_call *c, const struct db_reply *r)
 	}
 	units = json_array();
 	for (size_t u = 0; u < nu; u++) {
-		const struct flagjob_unit *un = flagjob_class_unit(k, u);
+		const struct classview_unit *un = classview_unit(k, u);
 
 		n_flagged += un->flag != FLAG_NONE;
-		json_array_append_new(units, json_pack("{s:I, s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i},"
-		    " s:o}",
+		json_array_append_new(units, json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:o}",
 		    "id", (json_int_t)un->id, "name", un->name, "taught_on", un->taught_on,
 		    "flag", flags_status_name(un->flag),
 		    "questions", (int)un->n_questions,
-		    "levels", "emerging", (int)levels[u][MASTERY_EMERGING],
-		    "developing", (int)levels[u][MASTERY_DEVELOPING],
-		    "secure", (int)levels[u][MASTERY_SECURE],
-		    "mastery", (int)levels[u][MASTERY_MASTERY],
+		    "levels", levels_json(levels[u]),
 		    "class_recall", recall_n[u] > 0 ? json_real(recall_sum[u] / recall_n[u]) :
 		    json_null()));
 	}
@@ -180,8 +198,8 @@ grid_read(struct api_call *c, const struct db_reply *r)
 	free(levels);
 	free(recall_sum);
 	free(recall_n);
-	flagjob_class_free(k);
-	flagjob_school_clear(&set);
+	classview_free(k);
+	fsrs_model_free(model);
 	api_reply(c, 200, body);
 }
 
@@ -200,7 +218,7 @@ mastery_get(struct api_call *c)
 	p[3] = c->now;
 	req = api_req_new(c);
 	db_req_add(req, grid_class_sql, 4, p);
-	flagjob_class_sql(req, c->school, api_param(c, "id"));
+	classview_sql(req, c->school, api_param(c, "id"));
 	api_submit(c, req, grid_read);
 }
 

@@ -591,6 +591,48 @@ START_TEST(test_self_rating)
 }
 END_TEST
 
+/*
+ * A school without webhooks: school 2 has no endpoint, so its answers
+ * queue no event (nothing for the webhook sender to be woken for); its
+ * flags still refresh after its answers, within flags.debounce, not at
+ * the next flags.interval (an hour).
+ */
+START_TEST(test_flags_without_webhooks)
+{
+	json_t *b;
+	long long prompt;
+	char buf[128];
+
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM endpoint WHERE school_id = 2"), 0);
+	/* the run of the last clock move is over for school 2 too */
+	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM school_flag_job j2"
+	    " JOIN school_flag_job j1 ON j1.school_id = 1 WHERE j2.school_id = 2"
+	    " AND j2.lease_until IS NULL AND j2.done_at >= j1.done_at"));
+	/* and the runs its own events asked for (their NOTIFY, debounced) are over too */
+	usleep(1000 * 1000);
+	ck_assert(apitest_wait_sql(2, 10000, "SELECT count(*) FROM school_flag_job"
+	    " WHERE lease_until IS NULL"));
+	ck_assert(sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
+	    " VALUES (2, 23, 13, '2027-03-01', now()) RETURNING 1"));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM flag WHERE school_id = 2"), 0);
+	ck_assert_int_eq(post(other, "/v1/classes/23/units/13/checks", "{\"kind\": \"diagnostic\"}",
+	    &b), 201);
+	json_decref(b);
+	prompt = apitest_sql_int("SELECT prompt_id FROM prompt WHERE school_id = 2"
+	    " AND answered_at IS NULL ORDER BY prompt_id LIMIT 1");
+	ck_assert_int_gt(prompt, 0);
+	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", prompt);
+	ck_assert_int_eq(post(other, "/v1/responses", buf, NULL), 200);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 2"), 0);
+	/* the flag job visited school 2 for that review: the class x unit has its row */
+	ck_assert(apitest_wait_sql(1, 5000, "SELECT count(*) FROM school_flag_job WHERE school_id = 2"
+	    " AND lease_until IS NULL AND review_mark >= (SELECT max(review_id) FROM review"
+	    " WHERE school_id = 2)"));
+	ck_assert(apitest_wait_sql(1, 5000, "SELECT count(*) FROM flag WHERE school_id = 2"
+	    " AND class_id = 23 AND unit_id = 13"));
+}
+END_TEST
+
 static const char setup_sql[] =
     "INSERT INTO course (school_id, course_id, external_id, name, updated_at) VALUES"
     " (1, 1, 'sci', 'KS3 Science', now()), (2, 2, 'b-sci', 'Science', now());"
@@ -674,6 +716,7 @@ main(void)
 	tcase_add_test(tc, test_forgetting);
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_self_rating);
+	tcase_add_test(tc, test_flags_without_webhooks);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
 	return apitest_finish(failed);
