@@ -16,6 +16,7 @@
 #include "classview.h"
 #include "flags.h"
 #include "mastery.h"
+#include "sbuf.h"
 #include "scope.h"
 #include "settings.h"
 #include "util.h"
@@ -30,8 +31,10 @@ static const char flags_sql[] =
     " 'items', coalesce((SELECT json_agg(json_build_object("
     "   'unit', json_build_object('id', u.unit_id, 'name', u.name),"
     "   'status', f.status,"
-    "   'reasons', array_remove(ARRAY[CASE WHEN f.reasons & 1 <> 0 THEN 'low_recall' END,"
-    "     CASE WHEN f.reasons & 2 <> 0 THEN 'fallen' END], NULL),"
+    /* $5: the reasons' names, bit 0 first (reason_names) */
+    "   'reasons', (SELECT coalesce(json_agg(n.name ORDER BY n.i), '[]')"
+    "     FROM unnest($5::text[]) WITH ORDINALITY AS n(name, i)"
+    "     WHERE f.reasons & (1 << (n.i::int - 1)) <> 0),"
     "   'pupils', f.pupils, 'class_pupils', f.class_pupils, 'fallen', f.fallen,"
     "   'class_recall', f.class_recall, 'class_recall_ahead', f.class_recall_ahead,"
     "   'horizon_days', f.horizon_days, 'since', f.since, 'updated_at', f.updated_at,"
@@ -44,10 +47,47 @@ static const char flags_sql[] =
     " FROM class k JOIN school s ON s.school_id = k.school_id"
     " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
 
+/* The names of the flag reasons, bit 0 first, as a text[] literal (sched/flags.h names them). */
+static char *
+reason_names(void)
+{
+	struct sbuf b = { 0 };
+
+	for (unsigned bit = 1; bit & FLAG_REASONS_ALL; bit <<= 1)
+		sbuf_arr_text(&b, flags_reason_name(bit));
+	sbuf_arr_end(&b);
+	return sbuf_take(&b);
+}
+
+/* The names of the mastery levels, lowest first, as a text[] literal (sched/mastery.h). */
+static char *
+level_names(void)
+{
+	struct sbuf b = { 0 };
+
+	for (int l = 0; l < MASTERY_NLEVELS; l++)
+		sbuf_arr_text(&b, mastery_level_name((mastery_level)l));
+	sbuf_arr_end(&b);
+	return sbuf_take(&b);
+}
+
 static void
 flags_get(struct api_call *c)
 {
-	api_row_by_id(c, flags_sql, 4);
+	int64_t id;
+	char *names;
+	const char *p[5];
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	names = reason_names();
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = scope_teacher(c);
+	p[3] = c->now;
+	p[4] = names;
+	api_query_db(c, flags_sql, 5, p, api_reply_row);
+	free(names);
 }
 
 /* ---- GET /v1/classes/{id}/mastery ---- */
@@ -230,12 +270,13 @@ static const char progress_sql[] =
     "   'given_name', p.given_name, 'family_name', p.family_name),"
     " 'units', coalesce((SELECT json_agg(json_build_object("
     "   'unit', json_build_object('id', u.unit_id, 'name', u.name),"
-    "   'level', " LEVEL_NAMES "[ml.level + 1],"
-    "   'best_level', " LEVEL_NAMES "[ml.best_level + 1],"
+    /* $5: the levels' names, lowest first (level_names) */
+    "   'level', ($5::text[])[ml.level + 1],"
+    "   'best_level', ($5::text[])[ml.best_level + 1],"
     "   'recall', ml.recall, 'coverage', ml.coverage, 'updated_at', ml.updated_at,"
     "   'history', coalesce((SELECT json_agg(json_build_object("
     "     'at', h.changed_at, 'date', (h.changed_at AT TIME ZONE s.tz)::date,"
-    "     'from', " LEVEL_NAMES "[h.from_level + 1], 'to', " LEVEL_NAMES "[h.to_level + 1],"
+    "     'from', ($5::text[])[h.from_level + 1], 'to', ($5::text[])[h.to_level + 1],"
     "     'recall', h.recall) ORDER BY h.changed_at)"
     "    FROM mastery_history h WHERE h.school_id = ml.school_id"
     "    AND h.pupil_id = ml.pupil_id AND h.unit_id = ml.unit_id), '[]'))"
@@ -250,7 +291,8 @@ static void
 progress_get(struct api_call *c)
 {
 	int64_t id;
-	const char *unit = api_query(c, "unit_id"), *p[4];
+	const char *unit = api_query(c, "unit_id"), *p[5];
+	char *names;
 
 	if (!api_param_id(c, "id", &id))
 		return;
@@ -268,7 +310,9 @@ progress_get(struct api_call *c)
 	p[1] = api_param(c, "id");
 	p[2] = scope_teacher(c);
 	p[3] = unit;
-	api_query_db(c, progress_sql, 4, p, api_reply_row);
+	p[4] = names = level_names();
+	api_query_db(c, progress_sql, 5, p, api_reply_row);
+	free(names);
 }
 
 /* ---- POST /v1/classes/{id}/units/{unit_id}/checks ---- */
