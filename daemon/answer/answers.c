@@ -130,7 +130,8 @@ static const char read_prompts_sql[] =
  * levels; whether it counts for mastery (SETTINGS_QUESTION_COUNTS) is column 4.
  */
 static const char read_units_sql[] =
-    "SELECT k.school_id, k.pupil_id, k.unit_id, q.question_id, " SETTINGS_QUESTION_COUNTS("q", "s") ","
+    "SELECT k.school_id, k.pupil_id, k.unit_id, q.question_id,"
+    "  " SETTINGS_QUESTION_COUNTS("q", "s") ","
     "  m.stability, m.difficulty, m.reps, m.lapses, m.last_review_day - date '1970-01-01',"
     "  ml.level, ml.best_level"
     " FROM (SELECT DISTINCT p.school_id, p.pupil_id, q0.unit_id FROM " ANSWERS_IN

@@ -550,10 +550,10 @@ add_digest(flagjob *f, struct class_work *w, db_req *req)
 
 	for (size_t u = 0; u < w->nu; u++) {
 		const struct classview_unit *unit = classview_unit(w->k, u);
-
 		struct payload_unit pu = unit_of(unit);
 
-		payload_digest_add_unit(data, &pu, unit->taught_on, &w->out[u].res, f->set.flags.horizon_days, w->out[u].levels);
+		payload_digest_add_unit(data, &pu, unit->taught_on, &w->out[u].res,
+		    f->set.flags.horizon_days, w->out[u].levels);
 	}
 	add_event(w, "digest.teacher", data);
 	db_req_add(req, "INSERT INTO class_digest (school_id, class_id, week, sent_at)"
