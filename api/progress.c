@@ -18,9 +18,10 @@
 #include <time.h>
 
 #include "api.h"
-#include "flagjob.h"
 #include "mastery.h"
+#include "pgrow.h"
 #include "scope.h"
+#include "settings.h"
 #include "util.h"
 
 #define WEEKS_DEFAULT 12
@@ -37,7 +38,7 @@ static const char units_sql[] =
     "   'course', json_build_object('id', c.course_id, 'name', c.name),"
     "   'position', u.position,"
     "   'questions', (SELECT count(*) FROM question q WHERE q.school_id = u.school_id"
-    "     AND q.unit_id = u.unit_id AND " QUESTION_COUNTS("q", "s") "),"
+    "     AND q.unit_id = u.unit_id AND " SETTINGS_QUESTION_COUNTS("q", "s") "),"
     "   'taught_on', t.taught_on, 'retaught_on', t.retaught_on,"
     "   'flag', coalesce(f.status, 'none'))"
     "   ORDER BY c.course_id = k.course_id DESC, c.course_id, u.position, u.unit_id)"
@@ -61,7 +62,7 @@ units_get(struct api_call *c)
 
 /* $1 school, $2 class, $3 teacher or NULL, $4 now, $5 pupil or NULL. */
 static const char prog_class_sql[] =
-    "SELECT k.name, " FLAGJOB_SCHOOL_COLUMNS("$4") ","
+    "SELECT k.name, " SETTINGS_COLUMNS("$4") ","
     " (SELECT min(t.taught_on) - date '1970-01-01' FROM taught t"
     "   WHERE t.school_id = k.school_id AND t.class_id = k.class_id),"
     " ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM class_pupil cp WHERE cp.school_id = k.school_id"
@@ -77,7 +78,7 @@ static const char prog_class_sql[] =
 static const char prog_units_sql[] =
     "SELECT t.unit_id, u.name, t.taught_on::text, t.taught_on - date '1970-01-01',"
     " (SELECT count(*) FROM question q WHERE q.school_id = t.school_id"
-    "   AND q.unit_id = t.unit_id AND " QUESTION_COUNTS("q", "s") ")"
+    "   AND q.unit_id = t.unit_id AND " SETTINGS_QUESTION_COUNTS("q", "s") ")"
     " FROM taught t JOIN school s ON s.school_id = t.school_id"
     " JOIN unit u ON u.school_id = t.school_id AND u.unit_id = t.unit_id AND u.active"
     " WHERE t.school_id = $1 AND t.class_id = $2::bigint"
@@ -97,7 +98,7 @@ static const char prog_reviews_sql[] =
     " (r.reviewed_at AT TIME ZONE s.tz)::date - date '1970-01-01', r.stability, r.difficulty"
     " FROM taught t JOIN school s ON s.school_id = t.school_id"
     " JOIN question q ON q.school_id = t.school_id AND q.unit_id = t.unit_id"
-    "   AND " QUESTION_COUNTS("q", "s")
+    "   AND " SETTINGS_QUESTION_COUNTS("q", "s")
     " JOIN class_pupil cp ON cp.school_id = t.school_id AND cp.class_id = t.class_id AND cp.active"
     " JOIN review r ON r.school_id = t.school_id AND r.pupil_id = cp.pupil_id"
     "   AND r.question_id = q.question_id AND r.reviewed_at <= $4::timestamptz"
@@ -121,7 +122,7 @@ struct prog {
  * the unit (rv[0..n), grouped by question, oldest first).
  */
 static void
-assess_at(const struct flagjob_school *set, const struct review *rv, size_t n,
+assess_at(const fsrs_model *m, const struct settings *set, const struct review *rv, size_t n,
     uint32_t n_questions, int32_t day, mastery_item *items, mastery_result *out)
 {
 	size_t k = 0;
@@ -150,13 +151,24 @@ assess_at(const struct flagjob_school *set, const struct review *rv, size_t n,
 	}
 	if (k < n_questions)
 		memset(items + k, 0, (n_questions - k) * sizeof *items);	/* unseen */
-	mastery_assess(set->model, &set->mastery, items, n_questions, day, out);
+	mastery_assess(m, &set->mastery, items, n_questions, day, out);
 }
 
 static json_t *
 maybe_string(const PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+	return pgrow_null(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+}
+
+/* A refused setting: logged, and a 500 that says which. */
+static void
+settings_refused(struct api_call *c, const struct settings_error *e)
+{
+	char detail[320];
+
+	settings_warn("progress", e);
+	settings_error_text(e, detail, sizeof detail);
+	api_problem(c, 500, "internal", "Internal error", detail);
 }
 
 static void
@@ -164,13 +176,14 @@ progress_read(struct api_call *c, const struct db_reply *r)
 {
 	const struct prog *pg = c->state;
 	const PGresult *cr, *ur, *pr, *rr;
-	struct flagjob_school set;
+	struct settings set;
+	struct settings_error e;
+	fsrs_model *model;
 	struct review *rv = NULL;
 	mastery_item *items = NULL;
 	int32_t *days = NULL, first;
 	size_t nu, np, nr, nweeks, maxq = 0;
 	json_t *body = NULL, *weeks, *units, *pupil_units = NULL;
-	char err[256];
 
 	if (r->status != DB_OK) {
 		api_db_failed(c, r);
@@ -184,21 +197,19 @@ progress_read(struct api_call *c, const struct db_reply *r)
 		api_problem(c, 404, "not-found", "Not found", "no such class in this school");
 		return;
 	}
-	if (strcmp(PQgetvalue(cr, 0, FLAGJOB_SCHOOL_NCOLUMNS + 2), "t") != 0 ||
+	if (!pgrow_bool(cr, 0, SETTINGS_NCOLUMNS + 2) ||
 	    (pg->pupil_id > 0 && PQntuples(pr) == 0)) {
 		api_problem(c, 404, "not-found", "Not found", "no such pupil in this class");
 		return;
 	}
-	if (!flagjob_school_parse(cr, 0, 1, &set, err, sizeof err)) {
-		flagjob_school_clear(&set);
-		api_problem(c, 500, "internal", "Internal error",
-		    "the school's settings are refused by the model; it has been logged");
+	if (!settings_parse(cr, 0, 1, &set, &e)) {
+		settings_refused(c, &e);
 		return;
 	}
+	model = settings_model_new(&set);
 
 	/* The weeks: today and the same weekday before, back to the first taught unit. */
-	first = PQgetisnull(cr, 0, FLAGJOB_SCHOOL_NCOLUMNS + 1) ? set.today :
-	    (int32_t)atoi(PQgetvalue(cr, 0, FLAGJOB_SCHOOL_NCOLUMNS + 1));
+	first = (int32_t)pgrow_i64_or(cr, 0, SETTINGS_NCOLUMNS + 1, set.today);
 	nweeks = first < set.today ? (size_t)((set.today - first) / 7) + 1 : 1;
 	if (nweeks > (size_t)pg->weeks)
 		nweeks = (size_t)pg->weeks;
@@ -219,17 +230,17 @@ progress_read(struct api_call *c, const struct db_reply *r)
 	nr = (size_t)PQntuples(rr);
 	rv = xcalloc(nr + 1, sizeof *rv);
 	for (size_t i = 0; i < nr; i++) {
-		rv[i].unit = strtoll(PQgetvalue(rr, (int)i, 0), NULL, 10);
-		rv[i].pupil = strtoll(PQgetvalue(rr, (int)i, 1), NULL, 10);
-		rv[i].question = strtoll(PQgetvalue(rr, (int)i, 2), NULL, 10);
-		rv[i].day = (int32_t)atoi(PQgetvalue(rr, (int)i, 3));
-		rv[i].stability = strtod(PQgetvalue(rr, (int)i, 4), NULL);
-		rv[i].difficulty = strtod(PQgetvalue(rr, (int)i, 5), NULL);
+		rv[i].unit = pgrow_i64(rr, (int)i, 0);
+		rv[i].pupil = pgrow_i64(rr, (int)i, 1);
+		rv[i].question = pgrow_i64(rr, (int)i, 2);
+		rv[i].day = (int32_t)pgrow_int(rr, (int)i, 3);
+		rv[i].stability = pgrow_f64(rr, (int)i, 4);
+		rv[i].difficulty = pgrow_f64(rr, (int)i, 5);
 	}
 	nu = (size_t)PQntuples(ur);
 	np = (size_t)PQntuples(pr);
 	for (size_t u = 0; u < nu; u++) {
-		size_t q = strtoul(PQgetvalue(ur, (int)u, 4), NULL, 10);
+		size_t q = (size_t)pgrow_i64(ur, (int)u, 4);
 		if (q > maxq)
 			maxq = q;
 	}
@@ -239,9 +250,9 @@ progress_read(struct api_call *c, const struct db_reply *r)
 	if (pg->pupil_id > 0)
 		pupil_units = json_array();
 	for (size_t u = 0; u < nu; u++) {
-		int64_t uid = strtoll(PQgetvalue(ur, (int)u, 0), NULL, 10);
-		int32_t taught = (int32_t)atoi(PQgetvalue(ur, (int)u, 3));
-		uint32_t nq = (uint32_t)strtoul(PQgetvalue(ur, (int)u, 4), NULL, 10);
+		int64_t uid = pgrow_i64(ur, (int)u, 0);
+		int32_t taught = (int32_t)pgrow_int(ur, (int)u, 3);
+		uint32_t nq = (uint32_t)pgrow_i64(ur, (int)u, 4);
 		json_t *share = json_array(), *levels = json_array(), *recall = json_array();
 		size_t lo = 0;
 
@@ -258,7 +269,7 @@ progress_read(struct api_call *c, const struct db_reply *r)
 				continue;
 			}
 			for (size_t p = 0; p < np; p++) {
-				int64_t pid = strtoll(PQgetvalue(pr, (int)p, 0), NULL, 10);
+				int64_t pid = pgrow_i64(pr, (int)p, 0);
 				size_t j;
 				mastery_result m;
 
@@ -266,7 +277,7 @@ progress_read(struct api_call *c, const struct db_reply *r)
 					i++;
 				for (j = i; j < nr && rv[j].unit == uid && rv[j].pupil == pid; j++)
 					;
-				assess_at(&set, rv + i, j - i, nq, days[w], items, &m);
+				assess_at(model, &set, rv + i, j - i, nq, days[w], items, &m);
 				i = j;
 				if (m.level >= MASTERY_SECURE)
 					secure++;
@@ -302,7 +313,7 @@ progress_read(struct api_call *c, const struct db_reply *r)
 	free(days);
 	free(rv);
 	free(items);
-	flagjob_school_clear(&set);
+	fsrs_model_free(model);
 	api_reply(c, 200, body);
 }
 

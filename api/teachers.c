@@ -13,10 +13,12 @@
 #include "api.h"
 #include "app.h"
 #include "checks.h"
-#include "flagjob.h"
-#include "log.h"
+#include "classview.h"
+#include "flags.h"
 #include "mastery.h"
+#include "sbuf.h"
 #include "scope.h"
+#include "settings.h"
 #include "util.h"
 
 /* ---- GET /v1/classes/{id}/flags ---- */
@@ -29,8 +31,10 @@ static const char flags_sql[] =
     " 'items', coalesce((SELECT json_agg(json_build_object("
     "   'unit', json_build_object('id', u.unit_id, 'name', u.name),"
     "   'status', f.status,"
-    "   'reasons', array_remove(ARRAY[CASE WHEN f.reasons & 1 <> 0 THEN 'low_recall' END,"
-    "     CASE WHEN f.reasons & 2 <> 0 THEN 'fallen' END], NULL),"
+    /* $5: the reasons' names, bit 0 first (reason_names) */
+    "   'reasons', (SELECT coalesce(json_agg(n.name ORDER BY n.i), '[]')"
+    "     FROM unnest($5::text[]) WITH ORDINALITY AS n(name, i)"
+    "     WHERE f.reasons & (1 << (n.i::int - 1)) <> 0),"
     "   'pupils', f.pupils, 'class_pupils', f.class_pupils, 'fallen', f.fallen,"
     "   'class_recall', f.class_recall, 'class_recall_ahead', f.class_recall_ahead,"
     "   'horizon_days', f.horizon_days, 'since', f.since, 'updated_at', f.updated_at,"
@@ -43,16 +47,53 @@ static const char flags_sql[] =
     " FROM class k JOIN school s ON s.school_id = k.school_id"
     " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
 
+/* The names of the flag reasons, bit 0 first, as a text[] literal (sched/flags.h names them). */
+static char *
+reason_names(void)
+{
+	struct sbuf b = { 0 };
+
+	for (unsigned bit = 1; bit & FLAG_REASONS_ALL; bit <<= 1)
+		sbuf_arr_text(&b, flags_reason_name(bit));
+	sbuf_arr_end(&b);
+	return sbuf_take(&b);
+}
+
+/* The names of the mastery levels, lowest first, as a text[] literal (sched/mastery.h). */
+static char *
+level_names(void)
+{
+	struct sbuf b = { 0 };
+
+	for (int l = 0; l < MASTERY_NLEVELS; l++)
+		sbuf_arr_text(&b, mastery_level_name((mastery_level)l));
+	sbuf_arr_end(&b);
+	return sbuf_take(&b);
+}
+
 static void
 flags_get(struct api_call *c)
 {
-	api_row_by_id(c, flags_sql, 4);
+	int64_t id;
+	char *names;
+	const char *p[5];
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	names = reason_names();
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = scope_teacher(c);
+	p[3] = c->now;
+	p[4] = names;
+	api_query_db(c, flags_sql, 5, p, api_reply_row);
+	free(names);
 }
 
 /* ---- GET /v1/classes/{id}/mastery ---- */
 
 static const char grid_class_sql[] =
-    "SELECT k.name, " FLAGJOB_SCHOOL_COLUMNS("$4")
+    "SELECT k.name, " SETTINGS_COLUMNS("$4")
     " FROM class k JOIN school s ON s.school_id = k.school_id"
     " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
 
@@ -68,33 +109,56 @@ maybe_string(const char *s)
  * lets the page say "2 units are being forgotten by 11 of 28 pupils".
  */
 static bool
-behind_flag(flagjob_class *k, size_t u, size_t p, const struct flagjob_school *set,
+behind_flag(classview *k, size_t u, size_t p, const fsrs_model *m, const struct settings *set,
     const mastery_result *now)
 {
-	flags_status st = flagjob_class_unit(k, u)->flag;
-	int high = flagjob_class_high(k, u, p);
+	flags_status st = classview_unit(k, u)->flag;
+	int high = classview_high(k, u, p);
 	mastery_result ahead;
 	flags_pupil fp;
 
 	if (st == FLAG_NONE)
 		return false;
-	flagjob_class_assess_ahead(k, u, p, set, &ahead);
+	classview_assess_ahead(k, u, p, m, set, &ahead);
 	fp = flags_pupil_from_mastery(high >= 0 ? (mastery_level)high : MASTERY_EMERGING, now, &ahead);
 	return flags_pupil_concerned(&set->flags, &fp, st == FLAG_AT_RISK);
+}
+
+/* A refused setting: logged, and a 500 that says which. */
+static void
+settings_refused(struct api_call *c, const struct settings_error *e)
+{
+	char detail[320];
+
+	settings_warn("teachers", e);
+	settings_error_text(e, detail, sizeof detail);
+	api_problem(c, 500, "internal", "Internal error", detail);
+}
+
+/* Pupils at each level, by the levels' names. */
+static json_t *
+levels_json(const uint32_t levels[MASTERY_NLEVELS])
+{
+	json_t *o = json_object();
+
+	for (int l = 0; l < MASTERY_NLEVELS; l++)
+		json_object_set_new(o, mastery_level_name((mastery_level)l), json_integer(levels[l]));
+	return o;
 }
 
 static void
 grid_read(struct api_call *c, const struct db_reply *r)
 {
 	const PGresult *cr;
-	struct flagjob_school set;
-	flagjob_class *k;
+	struct settings set;
+	struct settings_error e;
+	fsrs_model *model;
+	classview *k;
 	json_t *body, *units, *pupils;
-	uint32_t (*levels)[4];
+	uint32_t (*levels)[MASTERY_NLEVELS];
 	double *recall_sum;
 	uint32_t *recall_n;
 	size_t nu, np, n_behind = 0, n_flagged = 0;
-	char err[256];
 
 	if (r->status != DB_OK) {
 		api_db_failed(c, r);
@@ -105,22 +169,20 @@ grid_read(struct api_call *c, const struct db_reply *r)
 		api_problem(c, 404, "not-found", "Not found", "no such class in this school");
 		return;
 	}
-	if (!flagjob_school_parse(cr, 0, 1, &set, err, sizeof err)) {
-		flagjob_school_clear(&set);
-		log_warnx("teachers", "school settings refused", "school=%s err=\"%s\"", c->school, err);
-		api_problem(c, 500, "internal", "Internal error",
-		    "the school's settings are refused by the model; it has been logged");
+	if (!settings_parse(cr, 0, 1, &set, &e)) {
+		settings_refused(c, &e);
 		return;
 	}
-	k = flagjob_class_parse(&r->results[1]);
-	nu = flagjob_class_nunits(k);
-	np = flagjob_class_npupils(k);
+	model = settings_model_new(&set);
+	k = classview_parse(&r->results[1]);
+	nu = classview_nunits(k);
+	np = classview_npupils(k);
 	levels = xcalloc(nu + 1, sizeof *levels);
 	recall_sum = xcalloc(nu + 1, sizeof *recall_sum);
 	recall_n = xcalloc(nu + 1, sizeof *recall_n);
 	pupils = json_array();
 	for (size_t p = 0; p < np; p++) {
-		const struct flagjob_pupil *pu = flagjob_class_pupil(k, p);
+		const struct classview_pupil *pu = classview_pupil(k, p);
 		json_t *cells = json_array();
 
 		bool behind_any = false;
@@ -129,16 +191,16 @@ grid_read(struct api_call *c, const struct db_reply *r)
 			mastery_result m;
 			bool behind;
 
-			flagjob_class_assess(k, u, p, set.model, &set.mastery, set.today, &m);
+			classview_assess(k, u, p, model, &set.mastery, set.today, &m);
 			levels[u][m.level]++;
 			if (m.n_reviewed > 0) {
 				recall_sum[u] += m.mean_recall_seen;
 				recall_n[u]++;
 			}
-			behind = behind_flag(k, u, p, &set, &m);
+			behind = behind_flag(k, u, p, model, &set, &m);
 			behind_any |= behind;
 			json_array_append_new(cells, json_pack("{s:I, s:s, s:f, s:f, s:i, s:i, s:b}",
-			    "unit_id", (json_int_t)flagjob_class_unit(k, u)->id,
+			    "unit_id", (json_int_t)classview_unit(k, u)->id,
 			    "level", mastery_level_name(m.level),
 			    "recall", m.mean_recall,
 			    "coverage", m.coverage,
@@ -155,18 +217,14 @@ grid_read(struct api_call *c, const struct db_reply *r)
 	}
 	units = json_array();
 	for (size_t u = 0; u < nu; u++) {
-		const struct flagjob_unit *un = flagjob_class_unit(k, u);
+		const struct classview_unit *un = classview_unit(k, u);
 
 		n_flagged += un->flag != FLAG_NONE;
-		json_array_append_new(units, json_pack("{s:I, s:s, s:s, s:s, s:i, s:{s:i, s:i, s:i, s:i},"
-		    " s:o}",
+		json_array_append_new(units, json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:o}",
 		    "id", (json_int_t)un->id, "name", un->name, "taught_on", un->taught_on,
 		    "flag", flags_status_name(un->flag),
 		    "questions", (int)un->n_questions,
-		    "levels", "emerging", (int)levels[u][MASTERY_EMERGING],
-		    "developing", (int)levels[u][MASTERY_DEVELOPING],
-		    "secure", (int)levels[u][MASTERY_SECURE],
-		    "mastery", (int)levels[u][MASTERY_MASTERY],
+		    "levels", levels_json(levels[u]),
 		    "class_recall", recall_n[u] > 0 ? json_real(recall_sum[u] / recall_n[u]) :
 		    json_null()));
 	}
@@ -180,8 +238,8 @@ grid_read(struct api_call *c, const struct db_reply *r)
 	free(levels);
 	free(recall_sum);
 	free(recall_n);
-	flagjob_class_free(k);
-	flagjob_school_clear(&set);
+	classview_free(k);
+	fsrs_model_free(model);
 	api_reply(c, 200, body);
 }
 
@@ -200,7 +258,7 @@ mastery_get(struct api_call *c)
 	p[3] = c->now;
 	req = api_req_new(c);
 	db_req_add(req, grid_class_sql, 4, p);
-	flagjob_class_sql(req, c->school, api_param(c, "id"));
+	classview_sql(req, c->school, api_param(c, "id"));
 	api_submit(c, req, grid_read);
 }
 
@@ -212,12 +270,13 @@ static const char progress_sql[] =
     "   'given_name', p.given_name, 'family_name', p.family_name),"
     " 'units', coalesce((SELECT json_agg(json_build_object("
     "   'unit', json_build_object('id', u.unit_id, 'name', u.name),"
-    "   'level', " LEVEL_NAMES "[ml.level + 1],"
-    "   'best_level', " LEVEL_NAMES "[ml.best_level + 1],"
+    /* $5: the levels' names, lowest first (level_names) */
+    "   'level', ($5::text[])[ml.level + 1],"
+    "   'best_level', ($5::text[])[ml.best_level + 1],"
     "   'recall', ml.recall, 'coverage', ml.coverage, 'updated_at', ml.updated_at,"
     "   'history', coalesce((SELECT json_agg(json_build_object("
     "     'at', h.changed_at, 'date', (h.changed_at AT TIME ZONE s.tz)::date,"
-    "     'from', " LEVEL_NAMES "[h.from_level + 1], 'to', " LEVEL_NAMES "[h.to_level + 1],"
+    "     'from', ($5::text[])[h.from_level + 1], 'to', ($5::text[])[h.to_level + 1],"
     "     'recall', h.recall) ORDER BY h.changed_at)"
     "    FROM mastery_history h WHERE h.school_id = ml.school_id"
     "    AND h.pupil_id = ml.pupil_id AND h.unit_id = ml.unit_id), '[]'))"
@@ -232,7 +291,8 @@ static void
 progress_get(struct api_call *c)
 {
 	int64_t id;
-	const char *unit = api_query(c, "unit_id"), *p[4];
+	const char *unit = api_query(c, "unit_id"), *p[5];
+	char *names;
 
 	if (!api_param_id(c, "id", &id))
 		return;
@@ -250,7 +310,9 @@ progress_get(struct api_call *c)
 	p[1] = api_param(c, "id");
 	p[2] = scope_teacher(c);
 	p[3] = unit;
-	api_query_db(c, progress_sql, 4, p, api_reply_row);
+	p[4] = names = level_names();
+	api_query_db(c, progress_sql, 5, p, api_reply_row);
+	free(names);
 }
 
 /* ---- POST /v1/classes/{id}/units/{unit_id}/checks ---- */

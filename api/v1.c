@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "resource.h"
+#include "settings.h"
 #include "util.h"
 
 #define R_READ ROLES_ALL
@@ -106,22 +107,27 @@ static const struct res_field school_fields[] = {
 	{ "tz", RT_TZ, 0, 64, 0, 0, NULL },
 	{ "prompt_time", RT_TIME, 0, 0, 0, 0, NULL },
 	{ "school_days", RT_WEEKDAYS, 0, 0, 0, 0, NULL },
-	{ "max_per_day", RT_INT, 0, 0, 0, 50, NULL },
-	{ "new_per_day", RT_INT, 0, 0, 0, 50, NULL },
-	{ "desired_retention", RT_NUMBER, 0, 0, 0.7, 0.99, NULL },
-	{ "max_interval_days", RT_INT, 0, 0, 1, 36500, NULL },
-	{ "first_retrieval_delay_days", RT_INT, 0, 0, 0, 60, NULL },
+	/* The bounds are the reader's and the schema's too (settings.h). */
+	{ "max_per_day", RT_INT, 0, 0, SETTINGS_PER_DAY_MIN, SETTINGS_PER_DAY_MAX, NULL },
+	{ "new_per_day", RT_INT, 0, 0, SETTINGS_PER_DAY_MIN, SETTINGS_PER_DAY_MAX, NULL },
+	{ "desired_retention", RT_NUMBER, 0, 0, SETTINGS_RETENTION_MIN, SETTINGS_RETENTION_MAX,
+	    NULL },
+	{ "max_interval_days", RT_INT, 0, 0, SETTINGS_INTERVAL_MIN, SETTINGS_INTERVAL_MAX, NULL },
+	{ "first_retrieval_delay_days", RT_INT, 0, 0, SETTINGS_DELAY_MIN, SETTINGS_DELAY_MAX,
+	    NULL },
 	{ "self_rating", RT_BOOL, 0, 0, 0, 0, NULL },
-	{ "mastery_min_coverage", RT_NUMBER, 0, 0, 0, 1, NULL },
-	{ "mastery_developing_recall", RT_NUMBER, 0, 0, 0, 1, NULL },
-	{ "mastery_secure_recall", RT_NUMBER, 0, 0, 0, 1, NULL },
-	{ "mastery_secure_share", RT_NUMBER, 0, 0, 0, 1, NULL },
-	{ "mastery_stability_days", RT_NUMBER, 0, 0, 1, 3650, NULL },
-	{ "mastery_durable_share", RT_NUMBER, 0, 0, 0, 1, NULL },
-	{ "flag_recall", RT_NUMBER, 0, 0, 0, 1, NULL },
-	{ "flag_fallen_share", RT_NUMBER, 0, 0, 0, 1, NULL },
-	{ "flag_horizon_days", RT_INT, 0, 0, 1, 60, NULL },
-	{ "digest_weekday", RT_INT, 0, 0, 1, 7, NULL },
+	{ "mastery_min_coverage", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, NULL },
+	{ "mastery_developing_recall", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX,
+	    NULL },
+	{ "mastery_secure_recall", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, NULL },
+	{ "mastery_secure_share", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, NULL },
+	{ "mastery_stability_days", RT_NUMBER, 0, 0, SETTINGS_STABILITY_MIN,
+	    SETTINGS_STABILITY_MAX, NULL },
+	{ "mastery_durable_share", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, NULL },
+	{ "flag_recall", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, NULL },
+	{ "flag_fallen_share", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, NULL },
+	{ "flag_horizon_days", RT_INT, 0, 0, SETTINGS_HORIZON_MIN, SETTINGS_HORIZON_MAX, NULL },
+	{ "digest_weekday", RT_INT, 0, 0, SETTINGS_WEEKDAY_MIN, SETTINGS_WEEKDAY_MAX, NULL },
 	{ "active", RT_BOOL, RF_READONLY, 0, 0, 0, NULL },
 	{ "created_at", RT_TEXT, RF_READONLY, 0, 0, 0, NULL },
 	UPDATED_AT, END,

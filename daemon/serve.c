@@ -252,6 +252,13 @@ serve_free(struct serve *sv)
 		event_base_free(sv->app.base);
 }
 
+/* The flag job waits while the batch job runs. */
+static bool
+batches_running(void *arg)
+{
+	return batches_busy(arg);
+}
+
 /* A prompt's answer link: public_url/a/<signed token>. */
 static bool
 answer_link(void *arg, int64_t school_id, int64_t prompt_id, int64_t expires_unix,
@@ -354,7 +361,10 @@ serve_main(struct config *cfg, const char *config_path)
 	    answer_link, app);
 	app->answers = answers_new(app, cfg->responses_late_limit_ms,
 	    cfg->responses_group_window_ms);
-	app->flagjob = flagjob_new(app, cfg->flags_interval_ms, cfg->flags_debounce_ms);
+	app->flagjob = flagjob_new(&(struct flagjob_spec){ .base = app->base, .db = app->db,
+	    .interval_ms = cfg->flags_interval_ms, .debounce_ms = cfg->flags_debounce_ms,
+	    .reviews_channel = ANSWERS_REVIEWS_CHANNEL, .busy = batches_running,
+	    .busy_arg = app->batches });
 	app->checks = checks_new(app, answer_link, app);
 
 	ho.max_body = cfg->http_max_body;

@@ -4,6 +4,7 @@
 #include "flags.h"
 
 #include <stdio.h>
+#include <string.h>
 
 flags_thresholds
 flags_thresholds_default(void)
@@ -161,4 +162,60 @@ flags_status_name(flags_status s)
 		return "forgotten";
 	}
 	return "?";
+}
+
+bool
+flags_status_parse(const char *name, flags_status *out)
+{
+	if (name == NULL)
+		return false;
+	for (int s = FLAG_NONE; s <= FLAG_FORGOTTEN; s++) {
+		if (strcmp(name, flags_status_name((flags_status)s)) == 0) {
+			*out = (flags_status)s;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+flags_reason_name(unsigned reason)
+{
+	switch (reason) {
+	case FLAG_REASON_LOW_RECALL:
+		return "low_recall";
+	case FLAG_REASON_FALLEN:
+		return "fallen";
+	}
+	return NULL;
+}
+
+bool
+flags_reason_parse(const char *name, unsigned *out)
+{
+	if (name == NULL)
+		return false;
+	for (unsigned bit = 1; bit & FLAG_REASONS_ALL; bit <<= 1) {
+		if (strcmp(name, flags_reason_name(bit)) == 0) {
+			*out = bit;
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+flags_reasons_json(unsigned reasons, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "[");
+
+	for (unsigned bit = 1; bit & FLAG_REASONS_ALL; bit <<= 1) {
+		if (reasons & bit)
+			n += snprintf(len > (size_t)n ? buf + n : NULL, len > (size_t)n ?
+			    len - (size_t)n : 0, "%s\"%s\"", n > 1 ? "," : "",
+			    flags_reason_name(bit));
+	}
+	n += snprintf(len > (size_t)n ? buf + n : NULL, len > (size_t)n ? len - (size_t)n : 0,
+	    "]");
+	return n;
 }

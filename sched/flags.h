@@ -1,6 +1,6 @@
 /*
  * flags.h: forgotten and at-risk topics per class x taught unit
- * (DESIGN.md §3), from the pupils' unit summaries now and horizon days
+ * from the pupils' unit summaries now and horizon days
  * ahead (the daemon runs mastery_assess at both days).
  *
  * Pure C: no I/O, no globals, no allocation, deterministic.
@@ -40,6 +40,7 @@ enum {
 	FLAG_REASON_LOW_RECALL = 1u << 0,
 	FLAG_REASON_FALLEN = 1u << 1,
 };
+#define FLAG_REASONS_ALL (FLAG_REASON_LOW_RECALL | FLAG_REASON_FALLEN)
 
 typedef struct flags_thresholds {
 	double recall;			/* class mean recall below: 0.7 */
@@ -122,5 +123,20 @@ bool flags_pupil_concerned(const flags_thresholds *t, const flags_pupil *p, bool
 
 /* "none", "at_risk", "forgotten"; "?" otherwise. */
 const char *flags_status_name(flags_status s);
+/* The inverse, for statuses read back from SQL. */
+bool flags_status_parse(const char *name, flags_status *out)
+    __attribute__((warn_unused_result));
+
+/* One reason bit's name: "low_recall", "fallen"; NULL for anything else. */
+const char *flags_reason_name(unsigned reason);
+/* The inverse: one name to its bit. */
+bool flags_reason_parse(const char *name, unsigned *out)
+    __attribute__((warn_unused_result));
+/*
+ * The reasons as a JSON array of their names, lowest bit first, e.g.
+ * ["low_recall","fallen"] (unknown bits left out) into buf. Returns what
+ * snprintf returns: >= len means it was cut short.
+ */
+int flags_reasons_json(unsigned reasons, char *buf, size_t len);
 
 #endif

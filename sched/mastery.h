@@ -1,6 +1,6 @@
 /*
  * mastery.h: a pupil's level for one unit, from the memory states of the
- * unit's questions (DESIGN.md §3), and what the next level needs.
+ * unit's questions, and what the next level needs.
  *
  * Pure C: no I/O, no globals, no allocation, deterministic.
  *
@@ -30,6 +30,9 @@ typedef enum {
 	MASTERY_SECURE = 2,
 	MASTERY_MASTERY = 3,
 } mastery_level;
+
+/* How many levels there are: count per level in arrays of this size. */
+#define MASTERY_NLEVELS (MASTERY_MASTERY + 1)
 
 typedef struct mastery_thresholds {
 	double min_coverage;		/* share of questions reviewed; 0.5 */

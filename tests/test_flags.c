@@ -64,6 +64,39 @@ START_TEST(test_defaults_and_validation)
 }
 END_TEST
 
+/* Statuses and reasons by name, both ways: what SQL and the JSON carry. */
+START_TEST(test_names)
+{
+	flags_status st;
+	unsigned bit;
+	char buf[64];
+
+	for (int i = FLAG_NONE; i <= FLAG_FORGOTTEN; i++) {
+		ck_assert(flags_status_parse(flags_status_name((flags_status)i), &st));
+		ck_assert_int_eq(st, i);
+	}
+	ck_assert(!flags_status_parse("Forgotten", &st));
+	ck_assert(!flags_status_parse("?", &st));
+	ck_assert(!flags_status_parse(NULL, &st));
+	ck_assert_str_eq(flags_reason_name(FLAG_REASON_LOW_RECALL), "low_recall");
+	ck_assert_str_eq(flags_reason_name(FLAG_REASON_FALLEN), "fallen");
+	ck_assert(flags_reason_name(FLAG_REASONS_ALL) == NULL);
+	ck_assert(flags_reason_name(4) == NULL);
+	ck_assert(flags_reason_parse("fallen", &bit));
+	ck_assert_uint_eq(bit, FLAG_REASON_FALLEN);
+	ck_assert(!flags_reason_parse("none", &bit));
+	ck_assert_int_eq(flags_reasons_json(0, buf, sizeof buf), 2);
+	ck_assert_str_eq(buf, "[]");
+	flags_reasons_json(FLAG_REASON_FALLEN, buf, sizeof buf);
+	ck_assert_str_eq(buf, "[\"fallen\"]");
+	ck_assert_int_eq(flags_reasons_json(FLAG_REASONS_ALL | 8, buf, sizeof buf), 23);
+	ck_assert_str_eq(buf, "[\"low_recall\",\"fallen\"]");
+	/* cut short: what it needed, and still a terminated string */
+	ck_assert_int_eq(flags_reasons_json(FLAG_REASONS_ALL, buf, 5), 23);
+	ck_assert_str_eq(buf, "[\"lo");
+}
+END_TEST
+
 START_TEST(test_empty_class)
 {
 	flags_result r = assess(NULL, 0, NULL);
@@ -354,6 +387,7 @@ flags_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_defaults_and_validation);
+	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_empty_class);
 	tcase_add_test(tc, test_no_evidence);
 	tcase_add_test(tc, test_recall_boundary);

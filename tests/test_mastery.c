@@ -98,7 +98,8 @@ START_TEST(test_level_names)
 	    "mastery" };
 	mastery_level l;
 
-	for (int i = 0; i < 4; i++) {
+	ck_assert_int_eq(MASTERY_NLEVELS, 4);
+	for (int i = 0; i < MASTERY_NLEVELS; i++) {
 		ck_assert_str_eq(mastery_level_name((mastery_level)i),
 		    names[i]);
 		ck_assert(mastery_level_parse(names[i], &l));

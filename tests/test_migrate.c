@@ -13,6 +13,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pgtest.h"
+#include "settings.h"
 #include "util.h"
 
 static PGconn *
@@ -249,6 +250,98 @@ START_TEST(test_answer_result_moves)
 }
 END_TEST
 
+static bool
+update_ok(PGconn *pg, const char *column, double v)
+{
+	char *sql = xasprintf("UPDATE school SET %s = %.17g WHERE school_id = 1", column, v);
+	PGresult *res = PQexec(pg, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	free(sql);
+	return ok;
+}
+
+/* The school table's CHECKs take what settings.h (the API, the reader) takes, and no more. */
+START_TEST(test_settings_bounds)
+{
+	static const struct {
+		const char *column;
+		double lo, hi, step;	/* step: just outside */
+	} b[] = {
+		{ "max_per_day", SETTINGS_PER_DAY_MIN, SETTINGS_PER_DAY_MAX, 1 },
+		{ "new_per_day", SETTINGS_PER_DAY_MIN, SETTINGS_PER_DAY_MAX, 1 },
+		{ "desired_retention", SETTINGS_RETENTION_MIN, SETTINGS_RETENTION_MAX, 0.001 },
+		{ "max_interval_days", SETTINGS_INTERVAL_MIN, SETTINGS_INTERVAL_MAX, 1 },
+		{ "first_retrieval_delay_days", SETTINGS_DELAY_MIN, SETTINGS_DELAY_MAX, 1 },
+		{ "mastery_min_coverage", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
+		{ "mastery_developing_recall", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
+		{ "mastery_secure_recall", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
+		{ "mastery_secure_share", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
+		{ "mastery_stability_days", SETTINGS_STABILITY_MIN, SETTINGS_STABILITY_MAX, 0.001 },
+		{ "mastery_durable_share", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
+		{ "flag_recall", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
+		{ "flag_fallen_share", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
+		{ "flag_horizon_days", SETTINGS_HORIZON_MIN, SETTINGS_HORIZON_MAX, 1 },
+		{ "digest_weekday", SETTINGS_WEEKDAY_MIN, SETTINGS_WEEKDAY_MAX, 1 },
+	};
+	const char *ci = pgtest_new_db("m_bounds");
+	char err[1024];
+	migrate_set *s = migrate_load(pgtest_sql_dir(), err, sizeof err);
+	PGconn *pg = connect_db(ci);
+	PGresult *res;
+
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	migrate_set_free(s);
+	res = PQexec(pg, "INSERT INTO school (school_id, name) VALUES (1, 'S')");
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+	PQclear(res);
+	for (size_t i = 0; i < nitems(b); i++) {
+		ck_assert_msg(update_ok(pg, b[i].column, b[i].lo), "%s = %g", b[i].column, b[i].lo);
+		ck_assert_msg(update_ok(pg, b[i].column, b[i].hi), "%s = %g", b[i].column, b[i].hi);
+		ck_assert_msg(!update_ok(pg, b[i].column, b[i].lo - b[i].step), "%s below", b[i].column);
+		ck_assert_msg(!update_ok(pg, b[i].column, b[i].hi + b[i].step), "%s above", b[i].column);
+	}
+	PQfinish(pg);
+}
+END_TEST
+
+/* 0008: a school outside the new bounds stops it, named, and nothing changes. */
+START_TEST(test_settings_bounds_refused)
+{
+	const char *ci = pgtest_new_db("m_bounds_bad");
+	char *dir = copy_sql(), err[1024], *cmd;
+	migrate_set *s;
+	PGconn *pg = connect_db(ci);
+	PGresult *res;
+
+	cmd = xasprintf("rm '%s'/0008_*.sql", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	s = migrate_load(dir, err, sizeof err);
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	migrate_set_free(s);
+	res = PQexec(pg, "INSERT INTO school (school_id, name, desired_retention) VALUES"
+	    " (1, 'A', 0.9), (2, 'B', 0.6)");
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+	PQclear(res);
+
+	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
+	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, "school 2: desired_retention is 0.6, outside [0.7, 0.99]") != NULL,
+	    "%s", err);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations WHERE version = 8"), 0);
+	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM school WHERE desired_retention = 0.6"), 1);
+	/* the admin sets it within bounds: the migration goes through */
+	PQclear(PQexec(pg, "UPDATE school SET desired_retention = 0.7 WHERE school_id = 2"));
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	migrate_set_free(s);
+	PQfinish(pg);
+	rm_dir(dir);
+}
+END_TEST
+
 START_TEST(test_bad_directory)
 {
 	char err[512];
@@ -279,6 +372,8 @@ main(void)
 	tcase_add_test(tc, test_changed_checksum);
 	tcase_add_test(tc, test_behind_ahead_and_broken);
 	tcase_add_test(tc, test_answer_result_moves);
+	tcase_add_test(tc, test_settings_bounds);
+	tcase_add_test(tc, test_settings_bounds_refused);
 	tcase_add_test(tc, test_bad_directory);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -234,7 +234,7 @@ enq_cb(const struct db_reply *r, void *arg)
 	e->done = true;
 }
 
-/* Queue one event through push_enqueue_sql; returns how many deliveries. */
+/* Queue one event through outbox_enqueue_sql; returns how many deliveries. */
 static int
 enqueue(struct env *e, const char *type, json_t *data, const char *class_id,
     const char *endpoint_id)

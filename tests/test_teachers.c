@@ -11,8 +11,9 @@
  * The school: class 21 (teacher 41; pupils 31-34) was taught unit 11
  * (8 questions) on Friday 2026-09-18; unit 12 (6 questions) is not taught.
  * Class 22 (teacher 42; pupils 35, 36) has nothing taught. School 2 has
- * class 23 and unit 13. Unit 15 (3 mcq, 3 self-rated questions) is taught
- * to class 22 in the last test only.
+ * class 23 and unit 13, and no webhook endpoint; unit 13 is taught to
+ * class 23 in the last tests only. Unit 15 (3 mcq, 3 self-rated questions)
+ * is taught to class 22 in test_self_rating.
  */
 #include "autoconf.h"
 
@@ -27,6 +28,7 @@
 #include "apitest.h"
 #include "cktest.h"
 #include "pgtest.h"
+#include "settings.h"
 #include "util.h"
 
 static char admin[128], teacher1[128], teacher2[128], integ[128], other[128];
@@ -591,6 +593,100 @@ START_TEST(test_self_rating)
 }
 END_TEST
 
+/*
+ * A school without webhooks: school 2 has no endpoint, so its answers
+ * queue no event (nothing for the webhook sender to be woken for); its
+ * flags still refresh after its answers, within flags.debounce, not at
+ * the next flags.interval (an hour).
+ */
+START_TEST(test_flags_without_webhooks)
+{
+	json_t *b;
+	long long prompt;
+	char buf[128];
+
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM endpoint WHERE school_id = 2"), 0);
+	/* the run of the last clock move is over for school 2 too */
+	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM school_flag_job j2"
+	    " JOIN school_flag_job j1 ON j1.school_id = 1 WHERE j2.school_id = 2"
+	    " AND j2.lease_until IS NULL AND j2.done_at >= j1.done_at"));
+	/* and the runs its own events asked for (their NOTIFY, debounced) are over too */
+	usleep(1000 * 1000);
+	ck_assert(apitest_wait_sql(2, 10000, "SELECT count(*) FROM school_flag_job"
+	    " WHERE lease_until IS NULL"));
+	ck_assert(sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
+	    " VALUES (2, 23, 13, '2027-03-01', now()) RETURNING 1"));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM flag WHERE school_id = 2"), 0);
+	ck_assert_int_eq(post(other, "/v1/classes/23/units/13/checks", "{\"kind\": \"diagnostic\"}",
+	    &b), 201);
+	json_decref(b);
+	prompt = apitest_sql_int("SELECT prompt_id FROM prompt WHERE school_id = 2"
+	    " AND answered_at IS NULL ORDER BY prompt_id LIMIT 1");
+	ck_assert_int_gt(prompt, 0);
+	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", prompt);
+	ck_assert_int_eq(post(other, "/v1/responses", buf, NULL), 200);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 2"), 0);
+	/* the flag job visited school 2 for that review: the class x unit has its row */
+	ck_assert(apitest_wait_sql(1, 5000, "SELECT count(*) FROM school_flag_job WHERE school_id = 2"
+	    " AND lease_until IS NULL AND review_mark >= (SELECT max(review_id) FROM review"
+	    " WHERE school_id = 2)"));
+	ck_assert(apitest_wait_sql(1, 5000, "SELECT count(*) FROM flag WHERE school_id = 2"
+	    " AND class_id = 23 AND unit_id = 13"));
+}
+END_TEST
+
+/* A problem's detail names the setting. */
+static bool
+detail_names(const json_t *b, const char *field)
+{
+	const char *d = apitest_jstr(b, "detail");
+
+	return strstr(d, field) != NULL;
+}
+
+/*
+ * A setting stored outside its bounds (past a dropped CHECK) is reported,
+ * never replaced by a default: the grid and progress answer 500 naming it,
+ * and an answer is refused with a 500 naming it, recording nothing.
+ */
+START_TEST(test_settings_refused)
+{
+	json_t *b;
+	long long prompt;
+	char buf[256];
+
+	ck_assert(sql_ok("ALTER TABLE school DROP CONSTRAINT school_desired_retention_check;"
+	    " UPDATE school SET desired_retention = 0.6 WHERE school_id = 2; SELECT 1"));
+	ck_assert_int_eq(get(other, "/v1/classes/23/mastery", &b), 500);
+	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
+	json_decref(b);
+	ck_assert_int_eq(get(other, "/v1/classes/23/progress", &b), 500);
+	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
+	json_decref(b);
+	ck_assert_int_eq(post(other, "/v1/classes/23/units/13/checks", "{\"kind\": \"recheck\"}",
+	    &b), 201);
+	json_decref(b);
+	prompt = apitest_sql_int("SELECT prompt_id FROM prompt WHERE school_id = 2"
+	    " AND answered_at IS NULL ORDER BY prompt_id LIMIT 1");
+	ck_assert_int_gt(prompt, 0);
+	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", prompt);
+	ck_assert_int_eq(post(other, "/v1/responses", buf, &b), 500);
+	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
+	json_decref(b);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 2"
+	    " AND prompt_id = %lld", prompt), 0);
+	/* set right again: the same answer is recorded */
+	snprintf(buf, sizeof buf, "UPDATE school SET desired_retention = 0.9 WHERE school_id = 2;"
+	    " ALTER TABLE school ADD CONSTRAINT school_desired_retention_check"
+	    " CHECK (desired_retention BETWEEN %g AND %g); SELECT 1", SETTINGS_RETENTION_MIN,
+	    SETTINGS_RETENTION_MAX);
+	ck_assert(sql_ok(buf));
+	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", prompt);
+	ck_assert_int_eq(post(other, "/v1/responses", buf, NULL), 200);
+	ck_assert_int_eq(get(other, "/v1/classes/23/mastery", NULL), 200);
+}
+END_TEST
+
 static const char setup_sql[] =
     "INSERT INTO course (school_id, course_id, external_id, name, updated_at) VALUES"
     " (1, 1, 'sci', 'KS3 Science', now()), (2, 2, 'b-sci', 'Science', now());"
@@ -674,6 +770,8 @@ main(void)
 	tcase_add_test(tc, test_forgetting);
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_self_rating);
+	tcase_add_test(tc, test_flags_without_webhooks);
+	tcase_add_test(tc, test_settings_refused);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
 	return apitest_finish(failed);

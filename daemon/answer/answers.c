@@ -13,11 +13,14 @@
 #include "app.h"
 #include "clock.h"
 #include "db.h"
-#include "flagjob.h"
 #include "fsrs.h"
 #include "log.h"
 #include "mastery.h"
+#include "payload.h"
+#include "pgrow.h"
 #include "outbox.h"
+#include "sbuf.h"
+#include "settings.h"
 #include "util.h"
 
 struct item {
@@ -108,12 +111,9 @@ static const char read_prompts_sql[] =
     " (extract(epoch FROM p.expires_at) * 1000000)::bigint,"
     " p.answered_at IS NOT NULL, r.result::text,"
     " q.kind, q.choices::text, q.correct_choice, q.accepted_answers::text, q.explanation,"
-    " q.fast_ms, q.slow_ms, q.unit_id, u.name,"
-    " s.desired_retention, s.max_interval_days, s.self_rating,"
-    " ((x.at AT TIME ZONE s.tz)::date - date '1970-01-01'),"
-    " s.mastery_min_coverage, s.mastery_developing_recall, s.mastery_secure_recall,"
-    " s.mastery_secure_share, s.mastery_stability_days, s.mastery_durable_share,"
-    " pu.external_id"
+    " q.fast_ms, q.slow_ms, q.unit_id, u.name, pu.external_id,"
+    /* the school's settings, with its local day at the answer's time */
+    " " SETTINGS_COLUMNS("x.at")
     " FROM " ANSWERS_IN
     " JOIN prompt p ON p.school_id = x.school_id AND p.prompt_id = x.prompt_id"
     " JOIN question q ON q.school_id = p.school_id AND q.question_id = p.question_id"
@@ -127,10 +127,11 @@ static const char read_prompts_sql[] =
 
 /*
  * Every question of the answered units with the pupil's state, and their
- * levels; whether it counts for mastery (QUESTION_COUNTS) is column 4.
+ * levels; whether it counts for mastery (SETTINGS_QUESTION_COUNTS) is column 4.
  */
 static const char read_units_sql[] =
-    "SELECT k.school_id, k.pupil_id, k.unit_id, q.question_id, " QUESTION_COUNTS("q", "s") ","
+    "SELECT k.school_id, k.pupil_id, k.unit_id, q.question_id,"
+    "  " SETTINGS_QUESTION_COUNTS("q", "s") ","
     "  m.stability, m.difficulty, m.reps, m.lapses, m.last_review_day - date '1970-01-01',"
     "  ml.level, ml.best_level"
     " FROM (SELECT DISTINCT p.school_id, p.pupil_id, q0.unit_id FROM " ANSWERS_IN
@@ -172,9 +173,8 @@ wanted(const PGresult *eps, int64_t school, const char *type)
 	for (int i = 0; i < PQntuples(eps); i++) {
 		const char *t = PQgetvalue(eps, i, 1);
 
-		if (strtoll(PQgetvalue(eps, i, 0), NULL, 10) == school &&
-		    (strcmp(t, "*") == 0 || strcmp(t, type) == 0))
-			formats |= (unsigned)atoi(PQgetvalue(eps, i, 2));
+		if (pgrow_i64(eps, i, 0) == school && (strcmp(t, "*") == 0 || strcmp(t, type) == 0))
+			formats |= (unsigned)pgrow_int(eps, i, 2);
 	}
 	return formats;
 }
@@ -228,176 +228,11 @@ enum {
 	W_PROMPTS = 0, W_STATES = 3, W_REVIEWS = 13, W_MASTERY = 26, W_COLUMNS = 36
 };
 
-/* ---- text builders: array literals and the feedback JSON ---- */
-
-struct sbuf {
-	char *p;
-	size_t n, cap;
-};
-
-static void
-sb_grow(struct sbuf *b, size_t more)
-{
-	if (b->n + more + 1 <= b->cap)
-		return;
-	b->cap = (b->n + more + 1) * 2;
-	b->p = xrealloc(b->p, b->cap);
-}
-
-static void
-sb_put(struct sbuf *b, const char *s, size_t len)
-{
-	sb_grow(b, len);
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-/* Decimal, without printf (hot: several per answer). */
-static void
-sb_i64(struct sbuf *b, int64_t v)
-{
-	char tmp[24], *e = tmp + sizeof tmp, *d = e;
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	do
-		*--d = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--d = '-';
-	sb_put(b, d, (size_t)(e - d));
-}
-
-/* A double as %.17g: reads back as the same double (jansson prints them so too). */
-static void
-sb_f64(struct sbuf *b, double v)
-{
-	char tmp[32];
-	int len = snprintf(tmp, sizeof tmp, "%.17g", v);
-
-	sb_put(b, tmp, (size_t)len);
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static void
-sb_json_str(struct sbuf *b, const char *s)
-{
-	const char *run = s;
-
-	sb_put(b, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		sb_put(b, run, (size_t)(s - run));
-		run = s + 1;
-		switch (c) {
-		case '"': sb_put(b, "\\\"", 2); break;
-		case '\\': sb_put(b, "\\\\", 2); break;
-		case '\n': sb_put(b, "\\n", 2); break;
-		case '\r': sb_put(b, "\\r", 2); break;
-		case '\t': sb_put(b, "\\t", 2); break;
-		default:
-			snprintf(esc, sizeof esc, "\\u%04x", c);
-			sb_put(b, esc, 6);
-		}
-	}
-	sb_put(b, run, (size_t)(s - run));
-	sb_put(b, "\"", 1);
-}
-
-/* One column of a write: a PostgreSQL array literal, element by element. */
-struct col {
-	struct sbuf b;
-	int n;
-};
-
-static void
-col_sep(struct col *c)
-{
-	sb_put(&c->b, c->n++ == 0 ? "{" : ",", 1);
-}
-
-static void
-col_i64(struct col *c, int64_t v)
-{
-	col_sep(c);
-	sb_i64(&c->b, v);
-}
-
-static void
-col_f64(struct col *c, double v)
-{
-	col_sep(c);
-	sb_f64(&c->b, v);
-}
-
-static void
-col_null(struct col *c)
-{
-	col_sep(c);
-	sb_put(&c->b, "NULL", 4);
-}
-
-static void
-col_bool(struct col *c, bool v)
-{
-	col_sep(c);
-	sb_put(&c->b, v ? "t" : "f", 1);
-}
-
-/* An element that needs no quoting (numbers, ISO 8601 times). */
-static void
-col_word(struct col *c, const char *s)
-{
-	col_sep(c);
-	sb_str(&c->b, s);
-}
-
-/* Any text, quoted: only '"' and '\\' need a backslash inside quotes. */
-static void
-col_text(struct col *c, const char *s)
-{
-	size_t len = strlen(s);
-	char *d;
-
-	col_sep(c);
-	sb_grow(&c->b, 2 * len + 2);	/* at worst every character escaped */
-	d = c->b.p + c->b.n;
-	*d++ = '"';
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			*d++ = '\\';
-		*d++ = *s;
-	}
-	*d++ = '"';
-	*d = '\0';
-	c->b.n = (size_t)(d - c->b.p);
-}
-
-/* The finished literal ("{}" when empty); the column stays owner. */
-static const char *
-col_done(struct col *c)
-{
-	if (c->n == 0)
-		sb_put(&c->b, "{", 1);
-	sb_put(&c->b, "}", 1);
-	return c->b.p;
-}
-
 /* ---- the pupil x unit states of a group ---- */
 
 struct qstate {
 	int64_t school_id, pupil_id, unit_id, question_id;
-	bool counts;		/* QUESTION_COUNTS: counts for mastery */
+	bool counts;		/* SETTINGS_QUESTION_COUNTS: counts for mastery */
 	fsrs_state st;
 	int32_t last_day;
 	int level, best;	/* stored mastery of the unit, -1 none */
@@ -427,9 +262,10 @@ struct models {
 };
 
 static const fsrs_model *
-model_for(struct models *ms, double retention, int max_interval)
+model_for(struct models *ms, const struct settings *set)
 {
-	char err[128];
+	double retention = set->desired_retention;
+	int max_interval = set->max_interval_days;
 
 	for (int i = 0; i < ms->n; i++)
 		if (ms->v[i].retention == retention && ms->v[i].max_interval == max_interval)
@@ -440,9 +276,7 @@ model_for(struct models *ms, double retention, int max_interval)
 	}
 	ms->v[ms->n].retention = retention;
 	ms->v[ms->n].max_interval = max_interval;
-	ms->v[ms->n].m = fsrs_model_new(NULL, retention, max_interval, err, sizeof err);
-	if (ms->v[ms->n].m == NULL)
-		ms->v[ms->n].m = fsrs_model_new(NULL, 0.9, 36500, err, sizeof err);
+	ms->v[ms->n].m = settings_model_new(set);
 	return ms->v[ms->n++].m;
 }
 
@@ -563,8 +397,7 @@ strings_of(json_t *j, size_t *n)
 enum {
 	P_I, P_PUPIL, P_QUESTION, P_EXPIRES_US, P_ANSWERED, P_RESULT, P_KIND, P_CHOICES,
 	P_CORRECT_CHOICE, P_ACCEPTED, P_EXPLANATION, P_FAST_MS, P_SLOW_MS, P_UNIT, P_UNIT_NAME,
-	P_RETENTION, P_MAX_INTERVAL, P_SELF_RATING, P_TODAY, P_MIN_COVERAGE, P_DEVELOPING,
-	P_SECURE_RECALL, P_SECURE_SHARE, P_DURABLE_DAYS, P_DURABLE_SHARE, P_EXTERNAL_ID,
+	P_EXTERNAL_ID, P_SETTINGS,	/* SETTINGS_NCOLUMNS from here */
 };
 
 /* One mastery row per pupil x unit per transaction. */
@@ -582,7 +415,7 @@ struct work {
 	struct qstate *qs;
 	int nqs;
 	struct models models;
-	struct col cols[W_COLUMNS];	/* of write_sql */
+	struct sbuf cols[W_COLUMNS];	/* array literals of write_sql */
 	struct mrow *mastery;
 	int nmastery;
 	db_req *req;		/* the writes, events queued as they come */
@@ -604,20 +437,20 @@ parse_states(struct work *w, const PGresult *ur)
 	for (int i = 0; i < w->nqs; i++) {
 		struct qstate *q = &w->qs[i];
 
-		q->school_id = strtoll(PQgetvalue(ur, i, 0), NULL, 10);
-		q->pupil_id = strtoll(PQgetvalue(ur, i, 1), NULL, 10);
-		q->unit_id = strtoll(PQgetvalue(ur, i, 2), NULL, 10);
-		q->question_id = strtoll(PQgetvalue(ur, i, 3), NULL, 10);
-		q->counts = strcmp(PQgetvalue(ur, i, 4), "t") == 0;
-		if (!PQgetisnull(ur, i, 5)) {
-			q->st.stability = strtod(PQgetvalue(ur, i, 5), NULL);
-			q->st.difficulty = strtod(PQgetvalue(ur, i, 6), NULL);
-			q->st.reps = (uint32_t)atoi(PQgetvalue(ur, i, 7));
-			q->st.lapses = (uint32_t)atoi(PQgetvalue(ur, i, 8));
-			q->last_day = atoi(PQgetvalue(ur, i, 9));
+		q->school_id = pgrow_i64(ur, i, 0);
+		q->pupil_id = pgrow_i64(ur, i, 1);
+		q->unit_id = pgrow_i64(ur, i, 2);
+		q->question_id = pgrow_i64(ur, i, 3);
+		q->counts = pgrow_bool(ur, i, 4);
+		if (!pgrow_null(ur, i, 5)) {
+			q->st.stability = pgrow_f64(ur, i, 5);
+			q->st.difficulty = pgrow_f64(ur, i, 6);
+			q->st.reps = (uint32_t)pgrow_int(ur, i, 7);
+			q->st.lapses = (uint32_t)pgrow_int(ur, i, 8);
+			q->last_day = pgrow_int(ur, i, 9);
 		}
-		q->level = PQgetisnull(ur, i, 10) ? -1 : atoi(PQgetvalue(ur, i, 10));
-		q->best = PQgetisnull(ur, i, 11) ? -1 : atoi(PQgetvalue(ur, i, 11));
+		q->level = (int)pgrow_i64_or(ur, i, 10, -1);
+		q->best = (int)pgrow_i64_or(ur, i, 11, -1);
 	}
 }
 
@@ -627,7 +460,7 @@ repeat(struct work *w, int i, int k)
 {
 	struct item *it = &w->g->items[i];
 
-	if (strcmp(pv(w, k, P_ANSWERED), "t") == 0) {
+	if (pgrow_bool(w->pr, k, P_ANSWERED)) {
 		it->status = 200;
 		/* Its review keeps the result; without one (a review erased), just the fact. */
 		it->result = PQgetisnull(w->pr, k, P_RESULT) ?
@@ -650,7 +483,8 @@ repeat(struct work *w, int i, int k)
 
 /* Grade the answer against its question; false with the item's 422 set. */
 static bool
-grade(struct work *w, struct item *it, int k, struct grade_result *gr)
+grade(struct work *w, struct item *it, int k, const struct settings *set,
+    struct grade_result *gr)
 {
 	struct grade_question gq = { 0 };
 	json_t *choices = NULL, *accepted = NULL;
@@ -671,13 +505,12 @@ grade(struct work *w, struct item *it, int k, struct grade_result *gr)
 	av = strings_of(accepted, &na);
 	gq.choices = cv;
 	gq.nchoices = nc;
-	gq.correct_choice = PQgetisnull(w->pr, k, P_CORRECT_CHOICE) ? -1 :
-	    atoi(pv(w, k, P_CORRECT_CHOICE));
+	gq.correct_choice = (int)pgrow_i64_or(w->pr, k, P_CORRECT_CHOICE, -1);
 	gq.accepted = av;
 	gq.naccepted = na;
-	gq.fast_ms = PQgetisnull(w->pr, k, P_FAST_MS) ? 0 : atoi(pv(w, k, P_FAST_MS));
-	gq.slow_ms = PQgetisnull(w->pr, k, P_SLOW_MS) ? 0 : atoi(pv(w, k, P_SLOW_MS));
-	gq.self_rating_allowed = strcmp(pv(w, k, P_SELF_RATING), "t") == 0;
+	gq.fast_ms = (int)pgrow_i64_or(w->pr, k, P_FAST_MS, 0);
+	gq.slow_ms = (int)pgrow_i64_or(w->pr, k, P_SLOW_MS, 0);
+	gq.self_rating_allowed = set->self_rating;
 	if (!grade_answer(&gq, &it->in.in, gr, err, sizeof err))
 		set_error(it, 422, err);
 	else
@@ -733,40 +566,40 @@ feedback_json(const struct work *w, const struct item *it, int k, const struct g
 	struct sbuf b = { 0 };
 	char num[32];
 
-	sb_str(&b, "{\"prompt_id\":");
-	sb_i64(&b, it->in.prompt_id);
-	sb_str(&b, ",\"question_id\":");
-	sb_str(&b, pv(w, k, P_QUESTION));
-	sb_str(&b, gr->correct ? ",\"correct\":true,\"rating\":" : ",\"correct\":false,\"rating\":");
-	sb_i64(&b, (int64_t)gr->rating);
-	sb_str(&b, ",\"correct_answer\":");
+	sbuf_str(&b, "{\"prompt_id\":");
+	sbuf_i64(&b, it->in.prompt_id);
+	sbuf_str(&b, ",\"question_id\":");
+	sbuf_str(&b, pv(w, k, P_QUESTION));
+	sbuf_str(&b, gr->correct ? ",\"correct\":true,\"rating\":" : ",\"correct\":false,\"rating\":");
+	sbuf_i64(&b, (int64_t)gr->rating);
+	sbuf_str(&b, ",\"correct_answer\":");
 	if (gr->answer != NULL)
-		sb_json_str(&b, gr->answer);
+		sbuf_json_str(&b, gr->answer);
 	else
-		sb_str(&b, "null");
-	sb_str(&b, ",\"explanation\":");
+		sbuf_str(&b, "null");
+	sbuf_str(&b, ",\"explanation\":");
 	if (!PQgetisnull(w->pr, k, P_EXPLANATION))
-		sb_json_str(&b, pv(w, k, P_EXPLANATION));
+		sbuf_json_str(&b, pv(w, k, P_EXPLANATION));
 	else
-		sb_str(&b, "null");
-	sb_str(&b, ",\"unit\":{\"id\":");
-	sb_str(&b, pv(w, k, P_UNIT));
-	sb_str(&b, ",\"name\":");
-	sb_json_str(&b, pv(w, k, P_UNIT_NAME));
-	sb_str(&b, "},\"level\":\"");
-	sb_str(&b, mastery_level_name(mres->level));
-	sb_str(&b, "\",\"level_before\":\"");
-	sb_str(&b, mastery_level_name(before));
-	sb_str(&b, "\",\"next_level_needs\":");
-	sb_json_str(&b, next);
-	sb_str(&b, ",\"unit_recall\":");
+		sbuf_str(&b, "null");
+	sbuf_str(&b, ",\"unit\":{\"id\":");
+	sbuf_str(&b, pv(w, k, P_UNIT));
+	sbuf_str(&b, ",\"name\":");
+	sbuf_json_str(&b, pv(w, k, P_UNIT_NAME));
+	sbuf_str(&b, "},\"level\":\"");
+	sbuf_str(&b, mastery_level_name(mres->level));
+	sbuf_str(&b, "\",\"level_before\":\"");
+	sbuf_str(&b, mastery_level_name(before));
+	sbuf_str(&b, "\",\"next_level_needs\":");
+	sbuf_json_str(&b, next);
+	sbuf_str(&b, ",\"unit_recall\":");
 	/* a JSON real, as jansson writes one: never a bare integer */
 	snprintf(num, sizeof num, "%.17g", mres->mean_recall);
-	sb_str(&b, num);
+	sbuf_str(&b, num);
 	if (strpbrk(num, ".eE") == NULL)
-		sb_str(&b, ".0");
-	sb_str(&b, "}");
-	return b.p;
+		sbuf_str(&b, ".0");
+	sbuf_str(&b, "}");
+	return sbuf_take(&b);
 }
 
 /* The pupil x unit's mastery row: a later answer of the group overwrites, keeping "from". */
@@ -822,19 +655,15 @@ queue_events(struct work *w, const struct item *it, int k, const struct qstate *
 
 	if ((formats = wanted(w->eps, school, "response.feedback")) != 0)
 		queue_event(w, school, "response.feedback", formats,
-		    json_pack("{s:I, s:{s:I, s:s}, s:o}",
-		    "school_id", (json_int_t)school, "pupil", "id", (json_int_t)st->pupil_id,
-		    "external_id", pv(w, k, P_EXTERNAL_ID),
-		    "feedback", json_loads(it->result, 0, NULL)));
+		    payload_response_feedback(school, st->pupil_id, pv(w, k, P_EXTERNAL_ID),
+		    it->result));
 	if (before != mres->level &&
 	    (formats = wanted(w->eps, school, "mastery.changed")) != 0)
 		queue_event(w, school, "mastery.changed", formats,
-		    json_pack("{s:I, s:{s:I, s:s}, s:{s:I, s:s}, s:s, s:s, s:s}",
-		    "school_id", (json_int_t)school,
-		    "pupil", "id", (json_int_t)st->pupil_id, "external_id", pv(w, k, P_EXTERNAL_ID),
-		    "unit", "id", (json_int_t)st->unit_id, "name", pv(w, k, P_UNIT_NAME),
-		    "from", mastery_level_name(before), "to", mastery_level_name(mres->level),
-		    "next_level_needs", next));
+		    payload_mastery_changed(&(struct payload_mastery){ .school_id = school,
+		    .pupil_id = st->pupil_id, .external_id = pv(w, k, P_EXTERNAL_ID),
+		    .unit = { st->unit_id, pv(w, k, P_UNIT_NAME) }, .from = before,
+		    .to = mres->level, .next = next }));
 }
 
 /* One answer: grade, FSRS, mastery, feedback, and its rows to write. */
@@ -845,7 +674,8 @@ answer_one(struct work *w, int i, int k)
 	struct grade_result gr;
 	struct qstate *st;
 	const fsrs_model *model;
-	mastery_thresholds mt;
+	struct settings set;
+	struct settings_error e;
 	mastery_result mres;
 	mastery_level before;
 	double rbefore = 0;
@@ -854,31 +684,32 @@ answer_one(struct work *w, int i, int k)
 	char next[256];
 	int prev;
 
-	if (it->in.answered_at_us > strtoll(pv(w, k, P_EXPIRES_US), NULL, 10) +
-	    w->g->a->late_limit_us) {
+	if (it->in.answered_at_us > pgrow_i64(w->pr, k, P_EXPIRES_US) + w->g->a->late_limit_us) {
 		set_error(it, 410, "this prompt has expired: it counts as not reviewed, never as wrong");
 		return;
 	}
-	if (!grade(w, it, k, &gr))
+	/* A refused setting is reported, never replaced: the answer is not recorded. */
+	if (!settings_parse(w->pr, k, P_SETTINGS, &set, &e)) {
+		char msg[320];
+
+		settings_warn("answers", &e);
+		settings_error_text(&e, msg, sizeof msg);
+		set_error(it, 500, msg);
 		return;
-	st = find_state(w->qs, w->nqs, it->in.school_id, strtoll(pv(w, k, P_PUPIL), NULL, 10),
-	    strtoll(pv(w, k, P_QUESTION), NULL, 10));
+	}
+	if (!grade(w, it, k, &set, &gr))
+		return;
+	st = find_state(w->qs, w->nqs, it->in.school_id, pgrow_i64(w->pr, k, P_PUPIL),
+	    pgrow_i64(w->pr, k, P_QUESTION));
 	if (st == NULL) {
 		set_error(it, 422, "this question is no longer part of its unit");
 		return;
 	}
-	today = (int32_t)atoi(pv(w, k, P_TODAY));
-	model = model_for(&w->models, strtod(pv(w, k, P_RETENTION), NULL),
-	    atoi(pv(w, k, P_MAX_INTERVAL)));
-	mt.min_coverage = strtod(pv(w, k, P_MIN_COVERAGE), NULL);
-	mt.developing_recall = strtod(pv(w, k, P_DEVELOPING), NULL);
-	mt.secure_recall = strtod(pv(w, k, P_SECURE_RECALL), NULL);
-	mt.secure_share = strtod(pv(w, k, P_SECURE_SHARE), NULL);
-	mt.durable_days = strtod(pv(w, k, P_DURABLE_DAYS), NULL);
-	mt.durable_share = strtod(pv(w, k, P_DURABLE_SHARE), NULL);
+	today = set.today;
+	model = model_for(&w->models, &set);
 	prev = st->level;
 	before = prev >= 0 ? (mastery_level)prev : MASTERY_EMERGING;
-	/* Days count in the school's calendar (DESIGN.md §3). */
+	/* Days count in the school's calendar. */
 	if (st->st.reps > 0) {
 		elapsed = today > st->last_day ? (uint32_t)(today - st->last_day) : 0;
 		rbefore = fsrs_retrievability(model, st->st.stability, elapsed);
@@ -888,30 +719,30 @@ answer_one(struct work *w, int i, int k)
 	st->due = today + (int32_t)ivl;
 	st->touched = true;
 	st->at = it->at;
-	assess_unit(w, st, model, &mt, today, &mres);
+	assess_unit(w, st, model, &set.mastery, today, &mres);
 	mastery_next_render(&mres.next, next, sizeof next);
 
 	it->result = feedback_json(w, it, k, &gr, &mres, before, next);
 	it->status = 200;
-	col_i64(&w->cols[W_PROMPTS + 0], it->in.school_id);
-	col_i64(&w->cols[W_PROMPTS + 1], it->in.prompt_id);
-	col_word(&w->cols[W_PROMPTS + 2], it->at);
-	col_i64(&w->cols[W_REVIEWS + 0], st->school_id);
-	col_i64(&w->cols[W_REVIEWS + 1], st->pupil_id);
-	col_i64(&w->cols[W_REVIEWS + 2], st->question_id);
-	col_i64(&w->cols[W_REVIEWS + 3], it->in.prompt_id);
-	col_word(&w->cols[W_REVIEWS + 4], it->at);
-	col_i64(&w->cols[W_REVIEWS + 5], (int64_t)gr.rating);
-	col_bool(&w->cols[W_REVIEWS + 6], gr.correct);
+	sbuf_arr_i64(&w->cols[W_PROMPTS + 0], it->in.school_id);
+	sbuf_arr_i64(&w->cols[W_PROMPTS + 1], it->in.prompt_id);
+	sbuf_arr_text(&w->cols[W_PROMPTS + 2], it->at);
+	sbuf_arr_i64(&w->cols[W_REVIEWS + 0], st->school_id);
+	sbuf_arr_i64(&w->cols[W_REVIEWS + 1], st->pupil_id);
+	sbuf_arr_i64(&w->cols[W_REVIEWS + 2], st->question_id);
+	sbuf_arr_i64(&w->cols[W_REVIEWS + 3], it->in.prompt_id);
+	sbuf_arr_text(&w->cols[W_REVIEWS + 4], it->at);
+	sbuf_arr_i64(&w->cols[W_REVIEWS + 5], (int64_t)gr.rating);
+	sbuf_arr_text(&w->cols[W_REVIEWS + 6], gr.correct ? "t" : "f");
 	if (it->in.in.latency_ms >= 0)
-		col_i64(&w->cols[W_REVIEWS + 7], it->in.in.latency_ms);
+		sbuf_arr_i64(&w->cols[W_REVIEWS + 7], it->in.in.latency_ms);
 	else
-		col_null(&w->cols[W_REVIEWS + 7]);
-	col_i64(&w->cols[W_REVIEWS + 8], elapsed);
-	col_f64(&w->cols[W_REVIEWS + 9], rbefore);
-	col_f64(&w->cols[W_REVIEWS + 10], st->st.stability);
-	col_f64(&w->cols[W_REVIEWS + 11], st->st.difficulty);
-	col_text(&w->cols[W_REVIEWS + 12], it->result);
+		sbuf_arr_null(&w->cols[W_REVIEWS + 7]);
+	sbuf_arr_i64(&w->cols[W_REVIEWS + 8], elapsed);
+	sbuf_arr_f64(&w->cols[W_REVIEWS + 9], rbefore);
+	sbuf_arr_f64(&w->cols[W_REVIEWS + 10], st->st.stability);
+	sbuf_arr_f64(&w->cols[W_REVIEWS + 11], st->st.difficulty);
+	sbuf_arr_text(&w->cols[W_REVIEWS + 12], it->result);
 	note_mastery(w, st, &mres, prev, it->at);
 	queue_events(w, it, k, st, before, &mres, next);
 }
@@ -920,47 +751,51 @@ answer_one(struct work *w, int i, int k)
 static void
 add_writes(struct work *w)
 {
-	struct col *states = &w->cols[W_STATES], *mastery = &w->cols[W_MASTERY];
+	struct sbuf *states = &w->cols[W_STATES], *mastery = &w->cols[W_MASTERY];
 	const char *params[W_COLUMNS];
+	bool reviewed = w->cols[W_REVIEWS].n > 0;	/* before sbuf_arr_end resets it */
 
 	for (int q = 0; q < w->nqs; q++) {
 		const struct qstate *o = &w->qs[q];
 
 		if (!o->touched)
 			continue;
-		col_i64(&states[0], o->school_id);
-		col_i64(&states[1], o->pupil_id);
-		col_i64(&states[2], o->question_id);
-		col_f64(&states[3], o->st.stability);
-		col_f64(&states[4], o->st.difficulty);
-		col_i64(&states[5], o->st.reps);
-		col_i64(&states[6], o->st.lapses);
-		col_word(&states[7], o->at);
-		col_i64(&states[8], o->last_day);
-		col_i64(&states[9], o->due);
+		sbuf_arr_i64(&states[0], o->school_id);
+		sbuf_arr_i64(&states[1], o->pupil_id);
+		sbuf_arr_i64(&states[2], o->question_id);
+		sbuf_arr_f64(&states[3], o->st.stability);
+		sbuf_arr_f64(&states[4], o->st.difficulty);
+		sbuf_arr_i64(&states[5], o->st.reps);
+		sbuf_arr_i64(&states[6], o->st.lapses);
+		sbuf_arr_text(&states[7], o->at);
+		sbuf_arr_i64(&states[8], o->last_day);
+		sbuf_arr_i64(&states[9], o->due);
 	}
 	for (int i = 0; i < w->nmastery; i++) {
 		const struct mrow *m = &w->mastery[i];
 
-		col_i64(&mastery[0], m->school_id);
-		col_i64(&mastery[1], m->pupil_id);
-		col_i64(&mastery[2], m->unit_id);
-		col_i64(&mastery[3], m->level);
-		col_i64(&mastery[4], m->best);
-		col_f64(&mastery[5], m->recall);
-		col_f64(&mastery[6], m->coverage);
-		col_word(&mastery[7], m->at);
-		col_bool(&mastery[8], m->from < 0 || m->from != m->level);
+		sbuf_arr_i64(&mastery[0], m->school_id);
+		sbuf_arr_i64(&mastery[1], m->pupil_id);
+		sbuf_arr_i64(&mastery[2], m->unit_id);
+		sbuf_arr_i64(&mastery[3], m->level);
+		sbuf_arr_i64(&mastery[4], m->best);
+		sbuf_arr_f64(&mastery[5], m->recall);
+		sbuf_arr_f64(&mastery[6], m->coverage);
+		sbuf_arr_text(&mastery[7], m->at);
+		sbuf_arr_text(&mastery[8], m->from < 0 || m->from != m->level ? "t" : "f");
 		if (m->from >= 0)
-			col_i64(&mastery[9], m->from);
+			sbuf_arr_i64(&mastery[9], m->from);
 		else
-			col_null(&mastery[9]);
+			sbuf_arr_null(&mastery[9]);
 	}
 	for (int i = 0; i < W_COLUMNS; i++)
-		params[i] = col_done(&w->cols[i]);
+		params[i] = sbuf_arr_end(&w->cols[i]);
 	db_req_add(w->req, write_sql, W_COLUMNS, params);
 	for (int i = 0; i < W_COLUMNS; i++)
-		free(w->cols[i].b.p);
+		sbuf_free(&w->cols[i]);
+	/* The flag job refreshes after answers, webhooks or none: one NOTIFY a group. */
+	if (reviewed)
+		db_req_add(w->req, "NOTIFY " ANSWERS_REVIEWS_CHANNEL, 0, NULL);
 	if (w->nevents > 0)
 		outbox_notify_sql(w->req);	/* once for the whole group */
 }
@@ -992,7 +827,7 @@ compute(const struct db_reply *r, void *arg)
 	for (int i = 0; i < g->n; i++)
 		row_of[i] = -1;
 	for (int k = 0; k < PQntuples(w.pr); k++)
-		row_of[atoi(pv(&w, k, P_I))] = k;
+		row_of[pgrow_int(w.pr, k, P_I)] = k;
 	for (int i = 0; i < g->n; i++) {
 		if (row_of[i] < 0)
 			set_error(&g->items[i], 404, "no such prompt in this school");
@@ -1013,17 +848,17 @@ compute(const struct db_reply *r, void *arg)
 static void
 group_begin(struct group *g)
 {
-	struct col in[3] = { 0 };
+	struct sbuf in[3] = { 0 };
 	const char *params[3];
 	db_req *req;
 
 	for (int i = 0; i < g->n; i++) {
-		col_i64(&in[0], g->items[i].in.school_id);
-		col_i64(&in[1], g->items[i].in.prompt_id);
-		col_word(&in[2], g->items[i].at);
+		sbuf_arr_i64(&in[0], g->items[i].in.school_id);
+		sbuf_arr_i64(&in[1], g->items[i].in.prompt_id);
+		sbuf_arr_text(&in[2], g->items[i].at);
 	}
 	for (int i = 0; i < 3; i++)
-		params[i] = col_done(&in[i]);
+		params[i] = sbuf_arr_end(&in[i]);
 	req = db_req_new(compute, g);
 	db_req_add(req, settings_sql, 0, NULL);
 	db_req_add(req, lock_pupils_sql, 3, params);
@@ -1031,7 +866,7 @@ group_begin(struct group *g)
 	db_req_add(req, read_units_sql, 3, params);
 	db_req_add(req, read_endpoints_sql, 1, params);
 	for (int i = 0; i < 3; i++)
-		free(in[i].b.p);
+		sbuf_free(&in[i]);
 	g->txn = db_txn_begin(g->a->app->db, req);
 }
 

@@ -17,6 +17,9 @@
 
 #define ANSWERS_GROUP_MAX 256
 
+/* NOTIFYed by every commit that records answers (the flag job listens). */
+#define ANSWERS_REVIEWS_CHANNEL "recalld_reviews"
+
 struct app;
 typedef struct answers answers;
 

@@ -11,13 +11,14 @@
 #include "batches.h"
 #include "clock.h"
 #include "db.h"
-#include "flagjob.h"
 #include "fsrs.h"
 #include "log.h"
+#include "payload.h"
 #include "pgrow.h"
 #include "outbox.h"
 #include "runner.h"
 #include "sbuf.h"
+#include "settings.h"
 #include "util.h"
 
 #define LEASE "interval '5 minutes'"
@@ -80,14 +81,12 @@ static const char claim_sql[] =
     "     AND c.day = ($1::timestamptz AT TIME ZONE s2.tz)::date)"
     "   ORDER BY s2.school_id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) pick"
     " WHERE s.school_id = pick.school_id"
-    " RETURNING s.school_id, ($1::timestamptz AT TIME ZONE s.tz)::date::text,"
-    " (($1::timestamptz AT TIME ZONE s.tz)::date - date '1970-01-01'),"
+    " RETURNING"
     /* prompts expire at the end of the local day */
     " to_char(((($1::timestamptz AT TIME ZONE s.tz)::date + 1)::timestamp AT TIME ZONE s.tz)"
     "   AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " extract(epoch FROM ((($1::timestamptz AT TIME ZONE s.tz)::date + 1)::timestamp AT TIME ZONE s.tz))::bigint,"
-    " s.max_per_day, s.new_per_day, s.first_retrieval_delay_days, s.desired_retention,"
-    " s.max_interval_days";
+    " " SETTINGS_COLUMNS("$1");
 
 /*
  * A chunk's candidates come as three results, each read in key order (a
@@ -135,7 +134,7 @@ static const char chunk_units_sql[] =
 static const char school_questions_sql[] =
     "SELECT q.unit_id, q.question_id FROM question q"
     " JOIN school s ON s.school_id = q.school_id"
-    " WHERE q.school_id = $1 AND " QUESTION_COUNTS("q", "s")
+    " WHERE q.school_id = $1 AND " SETTINGS_QUESTION_COUNTS("q", "s")
     " ORDER BY q.unit_id, q.question_id";
 
 static const char chunk_states_sql[] =
@@ -180,7 +179,8 @@ claimed(const struct db_reply *r, void *arg)
 {
 	batches *b = arg;
 	const PGresult *res;
-	char err[256];
+	struct settings set;
+	struct settings_error e;
 
 	b->req = NULL;
 	if (r->status != DB_OK) {
@@ -194,23 +194,20 @@ claimed(const struct db_reply *r, void *arg)
 		run_done(b);	/* nothing due anywhere */
 		return;
 	}
-	util_strlcpy(b->school, PQgetvalue(res, 0, 0), sizeof b->school);
-	util_strlcpy(b->local_date, PQgetvalue(res, 0, 1), sizeof b->local_date);
-	b->today = (int32_t)atoi(PQgetvalue(res, 0, 2));
-	util_strlcpy(b->expires_at, PQgetvalue(res, 0, 3), sizeof b->expires_at);
-	b->expires_unix = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-	b->set = batch_settings_default();
-	b->set.max_per_day = (uint32_t)atoi(PQgetvalue(res, 0, 5));
-	b->set.new_per_day = (uint32_t)atoi(PQgetvalue(res, 0, 6));
-	b->set.first_retrieval_delay_days = atoi(PQgetvalue(res, 0, 7));
-	fsrs_model_free(b->model);
-	b->model = fsrs_model_new(NULL, strtod(PQgetvalue(res, 0, 8), NULL),
-	    atoi(PQgetvalue(res, 0, 9)), err, sizeof err);
-	if (b->model == NULL) {
-		log_warnx("batches", "school settings refused", "school=%s err=\"%s\"", b->school, err);
-		run_done(b);
+	/* A school whose settings are refused is reported and left leased: on to the next. */
+	if (!settings_parse(res, 0, 2, &set, &e)) {
+		settings_warn("batches", &e);
+		run_next_school(b);
 		return;
 	}
+	snprintf(b->school, sizeof b->school, "%" PRId64, set.school_id);
+	util_strlcpy(b->local_date, set.local_date, sizeof b->local_date);
+	b->today = set.today;
+	util_strlcpy(b->expires_at, PQgetvalue(res, 0, 0), sizeof b->expires_at);
+	b->expires_unix = pgrow_i64(res, 0, 1);
+	b->set = set.batch;
+	fsrs_model_free(b->model);
+	b->model = settings_model_new(&set);
 	b->last_pupil = 0;
 	b->built = 0;
 	batches_writer_free(b->w);
@@ -712,40 +709,31 @@ batch_event_data(const batches_writer *w, int64_t pupil, int64_t batch_id,
     const PGresult *qs, const PGresult *ps)
 {
 	int prow = find_row(ps, pupil);
-	json_t *data = json_object(), *prompts = json_array();
-	char url[512];
 	int64_t school = strtoll(w->school, NULL, 10);
+	json_t *data = payload_batch_new(&(struct payload_batch){ .school_id = school,
+	    .batch_id = batch_id, .kind = w->kind, .pupil_id = pupil,
+	    .external_id = prow >= 0 ? PQgetvalue(ps, prow, 1) : "",
+	    .class_id = w->class_id != NULL ? strtoll(w->class_id, NULL, 10) : 0,
+	    .local_date = w->local_date, .expires_at = w->expires_at });
+	char url[512];
 
-	json_object_set_new(data, "school_id", json_integer(school));
-	json_object_set_new(data, "batch_id", json_integer(batch_id));
-	json_object_set_new(data, "kind", json_string(w->kind));
-	json_object_set_new(data, "pupil", json_pack("{s:I, s:s}", "id", (json_int_t)pupil,
-	    "external_id", prow >= 0 ? PQgetvalue(ps, prow, 1) : ""));
-	if (w->class_id != NULL)
-		json_object_set_new(data, "class_id", json_integer(strtoll(w->class_id, NULL, 10)));
-	json_object_set_new(data, "local_date", json_string(w->local_date));
-	json_object_set_new(data, "expires_at", json_string(w->expires_at));
 	for (size_t i = 0; i < n; i++) {
 		int qrow = find_row(qs, picks[i].question_id);
-		json_t *pr;
+		struct payload_prompt p;
 
 		if (qrow < 0)
 			continue;
-		pr = json_pack("{s:I, s:I, s:{s:I, s:s}, s:s, s:s}",
-		    "prompt_id", (json_int_t)prompt_ids[i],
-		    "question_id", (json_int_t)picks[i].question_id,
-		    "unit", "id", (json_int_t)strtoll(PQgetvalue(qs, qrow, 4), NULL, 10),
-		    "name", PQgetvalue(qs, qrow, 5),
-		    "kind", PQgetvalue(qs, qrow, 1),
-		    "text", PQgetvalue(qs, qrow, 2));
-		if (!PQgetisnull(qs, qrow, 3) && strcmp(PQgetvalue(qs, qrow, 1), "mcq") == 0)
-			json_object_set_new(pr, "choices", json_loads(PQgetvalue(qs, qrow, 3), 0, NULL));
+		p = (struct payload_prompt){ .prompt_id = prompt_ids[i],
+		    .question_id = picks[i].question_id,
+		    .unit = { pgrow_i64(qs, qrow, 4), PQgetvalue(qs, qrow, 5) },
+		    .kind = PQgetvalue(qs, qrow, 1), .text = PQgetvalue(qs, qrow, 2) };
+		if (strcmp(p.kind, "mcq") == 0)
+			p.choices = pgrow_str(qs, qrow, 3);
 		if (w->link != NULL && w->link(w->link_arg, school, prompt_ids[i], w->expires_unix,
 		    url, sizeof url))
-			json_object_set_new(pr, "answer_url", json_string(url));
-		json_array_append_new(prompts, pr);
+			p.answer_url = url;
+		payload_batch_add_prompt(data, &p);
 	}
-	json_object_set_new(data, "prompts", prompts);
 	return data;
 }
 

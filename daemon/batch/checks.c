@@ -12,9 +12,9 @@
 #include "checks.h"
 #include "clock.h"
 #include "db.h"
-#include "flagjob.h"
 #include "fsrs.h"
 #include "log.h"
+#include "settings.h"
 #include "util.h"
 
 #define DEFAULT_QUESTIONS 5
@@ -97,7 +97,7 @@ static const char candidates_sql[] =
     "   ON p.school_id = cp.school_id AND p.pupil_id = cp.pupil_id AND p.active"
     "   WHERE cp.school_id = $1 AND cp.class_id = $2::bigint AND cp.active),"
     " qs AS (SELECT q.question_id FROM question q JOIN school s ON s.school_id = q.school_id"
-    "   WHERE q.school_id = $1 AND q.unit_id = $3::bigint AND " QUESTION_COUNTS("q", "s") "),"
+    "   WHERE q.school_id = $1 AND q.unit_id = $3::bigint AND " SETTINGS_QUESTION_COUNTS("q", "s") "),"
     " recent AS (SELECT r.pupil_id, r.question_id, bool_or(r.rating = 1) AS missed"
     "   FROM (SELECT r.pupil_id, r.question_id, r.rating, row_number() OVER"
     "     (PARTITION BY r.pupil_id, r.question_id ORDER BY r.reviewed_at DESC) AS n"
@@ -380,7 +380,7 @@ checks_push(checks *ck, const struct checks_request *rq, checks_cb cb, void *arg
 	db_req_add(req, context_sql, 5, p);
 	db_req_add(req, candidates_sql, 3, p);
 	db_req_add(req, "SELECT count(*) FROM question q JOIN school s ON s.school_id = q.school_id"
-	    " WHERE q.school_id = $1 AND q.unit_id = $2::bigint AND " QUESTION_COUNTS("q", "s"),
+	    " WHERE q.school_id = $1 AND q.unit_id = $2::bigint AND " SETTINGS_QUESTION_COUNTS("q", "s"),
 	    2, (const char *[]){ o->school, o->unit_id });
 	o->req = db_submit(ck->app->db, req);
 }
