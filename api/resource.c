@@ -324,31 +324,13 @@ filter_value(struct api_call *c, const struct res_field *f, const char *s, char 
 	return ok;
 }
 
-static const char *
-scope_sql(struct api_call *c, const struct resource *r, struct params *p, char *buf,
-    size_t len)
+/* A teacher's filter on the rows of r, its parameter added to p (malloc'd). */
+static char *
+teacher_filter(struct api_call *c, const struct resource *r, struct params *p)
 {
-	char ph[16];
-
-	if (c->role != ROLE_TEACHER || r->teacher_scope == NULL)
-		return "";
-	snprintf(ph, sizeof ph, "$%d", param_add(p, c->teacher));
-	snprintf(buf, len, " AND (");
-	/* The scope names the teacher parameter once or more: expand each %s. */
-	{
-		size_t off = strlen(buf);
-		for (const char *s = r->teacher_scope; *s != '\0' && off + 16 < len; s++) {
-			if (s[0] == '%' && s[1] == 's') {
-				off += (size_t)snprintf(buf + off, len - off, "%s", ph);
-				s++;
-			} else {
-				buf[off++] = *s;
-				buf[off] = '\0';
-			}
-		}
-		snprintf(buf + off, len - off, ")");
-	}
-	return buf;
+	if (r->teacher_scope == SCOPE_NONE)
+		return xstrdup("");
+	return scope_sql(r->teacher_scope, param_add(p, scope_teacher(c)));
 }
 
 static void
@@ -367,7 +349,7 @@ resource_list(struct api_call *c, const struct resource *r)
 {
 	struct params p = { 0 };
 	struct sql q = { 0 };
-	char *json = row_json(r), scope[512], *cursor;
+	char *json = row_json(r), *scope, *cursor;
 
 	api_page_params(c, &cursor);
 	param_add(&p, c->school);
@@ -391,8 +373,9 @@ resource_list(struct api_call *c, const struct resource *r)
 		api_validation_failed(c);
 		return;
 	}
-	sql_add(&q, "%s ORDER BY t.%s LIMIT %d", scope_sql(c, r, &p, scope, sizeof scope),
-	    r->id_col, c->page_limit + 1);
+	scope = teacher_filter(c, r, &p);
+	sql_add(&q, "%s ORDER BY t.%s LIMIT %d", scope, r->id_col, c->page_limit + 1);
+	free(scope);
 	submit(c, &q, &p, api_reply_page);
 }
 
@@ -412,7 +395,7 @@ resource_get_id(struct api_call *c, const struct resource *r, const char *id)
 {
 	struct params p = { 0 };
 	struct sql q = { 0 };
-	char *json, scope[512];
+	char *json, *scope;
 
 	json = row_json(r);
 	param_add(&p, c->school);
@@ -420,7 +403,9 @@ resource_get_id(struct api_call *c, const struct resource *r, const char *id)
 	sql_add(&q, "SELECT %s FROM %s t WHERE t.school_id = $1 AND t.%s = $2::bigint", json,
 	    r->table, r->id_col);
 	free(json);
-	sql_add(&q, "%s", scope_sql(c, r, &p, scope, sizeof scope));
+	scope = teacher_filter(c, r, &p);
+	sql_add(&q, "%s", scope);
+	free(scope);
 	submit(c, &q, &p, api_reply_row);
 }
 
