@@ -436,6 +436,56 @@ apitest_token(char *dst, size_t len, const char *school, const char *role,
 	return true;
 }
 
+long
+apitest_json(const char *method, const char *token, const char *body, json_t **out,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char path[512];
+	long status = 0;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof path, fmt, ap);
+	va_end(ap);
+	j = api_call(method, path, token, body ? "application/json" : NULL, body, &status,
+	    NULL, NULL);
+	if (out != NULL)
+		*out = j;
+	else
+		json_decref(j);
+	return status;
+}
+
+static bool
+school_create(const char *name, long long want)
+{
+	char *out = NULL;
+	int rc = apitest_recalld(&out, "school", "create", "--name", name, "--tz",
+	    "Europe/London", (char *)NULL);
+	bool ok = rc == 0 && out != NULL && strtoll(out, NULL, 10) == want;
+
+	if (!ok)
+		fprintf(stderr, "apitest: school create %s: exit %d, id %s", name, rc,
+		    out ? out : "none\n");
+	free(out);
+	return ok;
+}
+
+bool
+apitest_two_schools(const char *a, const char *b)
+{
+	char *out = NULL;
+	int rc = apitest_recalld(&out, "migrate", (char *)NULL);
+
+	free(out);
+	if (rc != 0) {
+		fprintf(stderr, "apitest: recalld migrate: exit %d\n", rc);
+		return false;
+	}
+	return school_create(a, 1) && school_create(b, 2);
+}
+
 long long
 apitest_jint(const json_t *o, const char *key)
 {
@@ -465,19 +515,41 @@ apitest_field_error(const json_t *problem, const char *field)
 }
 
 bool
+apitest_wait(bool (*pred)(void *), void *arg, int timeout_ms)
+{
+	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+	bool ok;
+
+	while (!(ok = pred(arg)) && mono_ms() < end)
+		sleep_ms(20);
+	return ok;
+}
+
+struct sql_wait {
+	char *sql;
+	long long want;
+};
+
+static bool
+sql_reached(void *arg)
+{
+	const struct sql_wait *w = arg;
+
+	return apitest_sql_int("%s", w->sql) >= w->want;
+}
+
+bool
 apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
 {
 	va_list ap;
-	char *q;
+	struct sql_wait w = { NULL, want };
 	bool ok;
-	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
 
 	va_start(ap, fmt);
-	q = xvasprintf(fmt, ap);
+	w.sql = xvasprintf(fmt, ap);
 	va_end(ap);
-	while (!(ok = apitest_sql_int("%s", q) >= want) && mono_ms() < end)
-		sleep_ms(20);
-	free(q);
+	ok = apitest_wait(sql_reached, &w, timeout_ms);
+	free(w.sql);
 	return ok;
 }
 
@@ -508,20 +580,34 @@ apitest_db_close(void)
 }
 
 static char *
-vsql(const char *fmt, va_list ap)
+vsql(const char *fmt, va_list ap, bool *ran)
 {
 	char *q = xvasprintf(fmt, ap), *v = NULL;
 	PGresult *res = PQexec(pg, q);
 
+	*ran = true;
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
 			v = xstrdup(PQgetvalue(res, 0, 0));
 	} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "apitest: %s: %s", q, PQresultErrorMessage(res));
+		*ran = false;
 	}
 	PQclear(res);
 	free(q);
 	return v;
+}
+
+bool
+apitest_sql_ok(const char *fmt, ...)
+{
+	va_list ap;
+	bool ran;
+
+	va_start(ap, fmt);
+	free(vsql(fmt, ap, &ran));
+	va_end(ap);
+	return ran;
 }
 
 char *
@@ -529,9 +615,10 @@ apitest_sql(const char *fmt, ...)
 {
 	va_list ap;
 	char *v;
+	bool ran;
 
 	va_start(ap, fmt);
-	v = vsql(fmt, ap);
+	v = vsql(fmt, ap, &ran);
 	va_end(ap);
 	return v;
 }
@@ -542,9 +629,10 @@ apitest_sql_int(const char *fmt, ...)
 	va_list ap;
 	char *v;
 	long long n;
+	bool ran;
 
 	va_start(ap, fmt);
-	v = vsql(fmt, ap);
+	v = vsql(fmt, ap, &ran);
 	va_end(ap);
 	n = v ? strtoll(v, NULL, 10) : -1;
 	free(v);

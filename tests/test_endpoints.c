@@ -22,8 +22,8 @@
 #include "rcvtest.h"
 #include "util.h"
 
-static char sa[24], sb[24];
-static char *tok_a, *tok_b, *tok_integ;
+static const char sa[] = "1", sb[] = "2";
+static char tok_a[128], tok_b[128], tok_integ[128];
 
 /* The last answer. */
 static struct {
@@ -291,45 +291,13 @@ START_TEST(test_ping_rotate_retry)
 }
 END_TEST
 
-static char *
-token(const char *school, const char *role)
-{
-	char *out = NULL;
-	int rc = apitest_recalld(&out, "token", "create", "--school", school, "--role", role,
-	    (char *)NULL);
-
-	if (rc != 0 || out == NULL || strncmp(out, "rcl_", 4) != 0) {
-		fprintf(stderr, "test_endpoints: token create %s: exit %d\n", role, rc);
-		free(out);
-		return NULL;
-	}
-	out[strcspn(out, "\n")] = '\0';
-	return out;
-}
-
-static bool
-school(const char *name, char *id, size_t len)
-{
-	char *out = NULL;
-	int rc = apitest_recalld(&out, "school", "create", "--name", name, (char *)NULL);
-
-	if (rc != 0 || out == NULL) {
-		free(out);
-		return false;
-	}
-	snprintf(id, len, "%lld", strtoll(out, NULL, 10));
-	free(out);
-	return strcmp(id, "0") != 0;
-}
-
 int
 main(void)
 {
 	Suite *s;
 	TCase *tc;
 	const char *conninfo;
-	char *out = NULL;
-	int failed = 1, rc;
+	int failed = 1;
 
 	conninfo = pgtest_start();
 	apitest_env(conninfo, "5s");
@@ -338,11 +306,10 @@ main(void)
 	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "100ms,200ms", 1);
 	setenv("RECALLD_WEBHOOKS_POLL_INTERVAL", "200ms", 1);
 	apitest_db_open(conninfo);
-	rc = apitest_recalld(&out, "migrate", (char *)NULL);
-	free(out);
-	if (rc != 0 || !school("School A", sa, sizeof sa) || !school("School B", sb, sizeof sb) ||
-	    (tok_a = token(sa, "admin")) == NULL || (tok_b = token(sb, "admin")) == NULL ||
-	    (tok_integ = token(sa, "integration")) == NULL) {
+	if (!apitest_two_schools("School A", "School B") ||
+	    !apitest_token(tok_a, sizeof tok_a, sa, "admin", NULL) ||
+	    !apitest_token(tok_b, sizeof tok_b, sb, "admin", NULL) ||
+	    !apitest_token(tok_integ, sizeof tok_integ, sa, "integration", NULL)) {
 		fprintf(stderr, "test_endpoints: set-up failed\n");
 		goto done;
 	}
@@ -372,8 +339,5 @@ done:
 	apitest_daemon_cleanup();
 	apitest_db_close();
 	pgtest_destroy();
-	free(tok_a);
-	free(tok_b);
-	free(tok_integ);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

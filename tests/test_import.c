@@ -14,7 +14,6 @@
 
 #include "csvtab.h"
 #include "log.h"
-#include "migrate.h"
 #include "pgtest.h"
 #include "plan.h"
 #include "qbank.h"
@@ -36,54 +35,21 @@ src(const char *rel)
 	return xstrdup(pgtest_srcpath(rel));
 }
 
-static PGconn *
-exec_sql(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(pg));
-	PQclear(res);
-	return pg;
-}
-
 /* A fresh database, migrated, with schools 1 and 2. */
 static PGconn *
 fresh_db(const char *name)
 {
-	const char *ci = pgtest_new_db(name);
-	PGconn *pg = PQconnectdb(ci);
-	char err[1024];
-	migrate_set *s;
+	PGconn *pg = pgtest_migrated_db(name, NULL);
 
-	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
-	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
-	ck_assert_msg(s != NULL, "%s", err);
-	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
-	migrate_set_free(s);
-	exec_sql(pg, "INSERT INTO school (school_id, name, created_at) VALUES "
+	pgtest_exec(pg, "INSERT INTO school (school_id, name, created_at) VALUES "
 	    "(1, 'Hillside', '2025-09-01Z'), (2, 'Riverside', '2025-09-01Z')");
 	return pg;
-}
-
-/* The text of a one-value query. */
-static char *
-value(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-	char *v;
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1,
-	    "%s: %s", sql, PQerrorMessage(pg));
-	v = xstrdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
 }
 
 static void
 assert_value(PGconn *pg, const char *sql, const char *want)
 {
-	char *got = value(pg, sql);
+	char *got = pgtest_text(pg, "%s", sql);
 
 	ck_assert_msg(strcmp(got, want) == 0, "%s: got '%s', want '%s'", sql, got, want);
 	free(got);
@@ -99,7 +65,7 @@ school_sum(PGconn *pg, int school)
 		q = xasprintf("SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY "
 		    "t::text), '')) FROM %s t WHERE school_id = %d", school_tables[i],
 		    school);
-		v = value(pg, q);
+		v = pgtest_text(pg, "%s", q);
 		next = xasprintf("%s%s=%s ", all, school_tables[i], v);
 		free(all);
 		free(q);
@@ -541,11 +507,11 @@ START_TEST(test_questions)
 	assert_value(pg, "SELECT count(*) FROM question WHERE version <> 1", "0");
 
 	/* A pupil's memory of q-002: it must survive the new version. */
-	exec_sql(pg, "INSERT INTO memory_state SELECT 1, p.pupil_id, q.question_id, 3.5, "
+	pgtest_exec(pg, "INSERT INTO memory_state SELECT 1, p.pupil_id, q.question_id, 3.5, "
 	    "5.0, 2, 0, '2025-10-01T10:00:00Z', '2025-10-01', '2025-10-05' FROM pupil p, "
 	    "question q WHERE p.school_id = 1 AND p.external_id = 's-01' AND "
 	    "q.school_id = 1 AND q.external_id = 'q-002'");
-	mem = value(pg, "SELECT md5(string_agg(m::text, '|')) FROM memory_state m");
+	mem = pgtest_text(pg, "SELECT md5(string_agg(m::text, '|')) FROM memory_state m");
 
 	/* The same file again: nothing written at all. */
 	before = school_sum(pg, 1);

@@ -15,26 +15,6 @@
 #include "pgtest.h"
 #include "util.h"
 
-static PGconn *
-connect_db(const char *ci)
-{
-	PGconn *pg = PQconnectdb(ci);
-	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
-	return pg;
-}
-
-static int
-count_rows(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-	int n;
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
-	n = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
-}
-
 /* A private copy of sql/ that a test may edit. */
 static char *
 copy_sql(void)
@@ -81,7 +61,7 @@ START_TEST(test_apply_twice)
 	int pending = -1;
 
 	ck_assert_msg(s != NULL, "%s", err);
-	pg = connect_db(ci);
+	pg = pgtest_connect(ci);
 	ck_assert(migrate_check(pg, s, &v, &pending, err, sizeof err));
 	ck_assert_int_eq(v, MIGRATE_BEHIND);
 	ck_assert_int_eq(pending, migrate_count(s));
@@ -90,7 +70,7 @@ START_TEST(test_apply_twice)
 	ck_assert_int_eq(v, MIGRATE_CURRENT);
 	ck_assert_int_eq(pending, 0);
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations"),
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations"),
 	    migrate_count(s));
 	PQfinish(pg);
 	migrate_set_free(s);
@@ -125,8 +105,8 @@ START_TEST(test_apply_concurrently)
 		ck_assert(waitpid(pids[i], &st, 0) == pids[i]);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "migrator %d failed", i);
 	}
-	pg = connect_db(cis);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations"),
+	pg = pgtest_connect(cis);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations"),
 	    migrate_count(s));
 	PQfinish(pg);
 	migrate_set_free(s);
@@ -138,7 +118,7 @@ START_TEST(test_changed_checksum)
 	const char *ci = pgtest_new_db("m_changed");
 	char *dir = copy_sql(), err[1024];
 	migrate_set *s = migrate_load(dir, err, sizeof err);
-	PGconn *pg = connect_db(ci);
+	PGconn *pg = pgtest_connect(ci);
 	enum migrate_verdict v;
 
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
@@ -162,7 +142,7 @@ START_TEST(test_behind_ahead_and_broken)
 	const char *ci = pgtest_new_db("m_behind");
 	char *dir = copy_sql(), err[1024];
 	migrate_set *s = migrate_load(dir, err, sizeof err), *fewer;
-	PGconn *pg = connect_db(ci);
+	PGconn *pg = pgtest_connect(ci);
 	enum migrate_verdict v;
 	int pending;
 
@@ -184,10 +164,10 @@ START_TEST(test_behind_ahead_and_broken)
 	s = migrate_load(dir, err, sizeof err);
 	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
 	ck_assert_msg(strstr(err, "9001_broken.sql") != NULL, "%s", err);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'"), 0);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9001"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9001"), 0);
 	/* The good one before it did land, in its own transaction. */
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9000"), 1);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9000"), 1);
 	migrate_set_free(s);
 
 	/* An older binary that does not know 9000: the database is ahead. */
@@ -206,7 +186,7 @@ START_TEST(test_answer_result_moves)
 	const char *ci = pgtest_new_db("m_result");
 	char *dir = copy_sql(), err[1024], *cmd;
 	migrate_set *s;
-	PGconn *pg = connect_db(ci);
+	PGconn *pg = pgtest_connect(ci);
 	PGresult *res;
 
 	cmd = xasprintf("rm '%s'/0007_*.sql", dir);
@@ -239,11 +219,11 @@ START_TEST(test_answer_result_moves)
 	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
 	migrate_set_free(s);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM review"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM review"
 	    " WHERE prompt_id = 1 AND result = '{\"correct\": true}'"), 1);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM information_schema.columns"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM information_schema.columns"
 	    " WHERE table_name = 'prompt' AND column_name = 'result'"), 0);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM prompt WHERE answered_at IS NOT NULL"), 1);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM prompt WHERE answered_at IS NOT NULL"), 1);
 	PQfinish(pg);
 	rm_dir(dir);
 }
