@@ -245,3 +245,34 @@ pgtest_text(PGconn *pg, const char *fmt, ...)
 	free(sql);
 	return v;
 }
+
+char *
+pgtest_tmp_dir(const char *name)
+{
+	char *dir = xasprintf("/tmp/recalld-%s.XXXXXX", name);
+
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
+	return dir;
+}
+
+void
+pgtest_write_file(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_msg(fp != NULL, "cannot write %s", path);
+	fputs(text, fp);
+	fclose(fp);
+	free(path);
+}
+
+void
+pgtest_rm_dir(char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}

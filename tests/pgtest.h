@@ -48,4 +48,11 @@ long long pgtest_int(PGconn *pg, const char *fmt, ...) __attribute__((format(pri
 /* The value of a one-row query as text, "NULL" for NULL (caller frees). */
 char *pgtest_text(PGconn *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Scratch files of a Check test (failing it when they cannot be made). */
+/* A fresh directory "/tmp/recalld-NAME.XXXXXX" (caller frees, or pgtest_rm_dir). */
+char *pgtest_tmp_dir(const char *name);
+void pgtest_write_file(const char *dir, const char *name, const char *text);
+/* Remove dir and all in it, and free the string. */
+void pgtest_rm_dir(char *dir);
+
 #endif

@@ -164,37 +164,6 @@ questions(const char *rel, int school, const char *now)
 	return p;
 }
 
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-
-	ck_assert(fp != NULL);
-	fputs(text, fp);
-	fclose(fp);
-	free(path);
-}
-
-static char *
-tmp_dir(void)
-{
-	char tmpl[] = "/tmp/recalld-import.XXXXXX";
-
-	ck_assert(mkdtemp(tmpl) != NULL);
-	return xstrdup(tmpl);
-}
-
-static void
-rm_dir(char *dir)
-{
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(dir);
-}
-
 /* The CSV reader alone: what real exports look like. */
 START_TEST(test_csvtab)
 {
@@ -340,12 +309,12 @@ START_TEST(test_roster_broken)
 	 * a class that exists nowhere. The new pupil of the same set must
 	 * not land either.
 	 */
-	dir = tmp_dir();
-	write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
+	dir = pgtest_tmp_dir("import");
+	pgtest_write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
 	    "oneroster.version,1.2\nfile.users,delta\nfile.enrollments,delta\n");
-	write_file(dir, "users.csv", "sourcedId,status,dateLastModified,role,givenName,"
+	pgtest_write_file(dir, "users.csv", "sourcedId,status,dateLastModified,role,givenName,"
 	    "familyName\ns-50,active,,student,Kim,Lo\n");
-	write_file(dir, "enrollments.csv", "sourcedId,status,dateLastModified,"
+	pgtest_write_file(dir, "enrollments.csv", "sourcedId,status,dateLastModified,"
 	    "classSourcedId,userSourcedId,role\ne-50,,,cls-9a-ma,s-50,student\n"
 	    "e-51,,,cls-gone,s-50,student\n");
 	ck_assert(roster_parse_dir(dir, 1, NOW2, &p, err, sizeof err));
@@ -356,7 +325,7 @@ START_TEST(test_roster_broken)
 	plan_free(p);
 
 	/* No manifest at all. */
-	write_file(dir, "manifest.csv", "");
+	pgtest_write_file(dir, "manifest.csv", "");
 	ck_assert(roster_parse_dir(dir, 1, NOW2, &p, err, sizeof err));
 	ck_assert(report_has(p, "manifest.csv", 1, "empty file"));
 	plan_free(p);
@@ -365,7 +334,7 @@ START_TEST(test_roster_broken)
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 	PQfinish(pg);
 }
 END_TEST
@@ -373,7 +342,7 @@ END_TEST
 /* Missing columns and files, bad statuses, duplicates, long fields. */
 START_TEST(test_roster_structure)
 {
-	char *dir = tmp_dir(), err[512], *longname;
+	char *dir = pgtest_tmp_dir("import"), err[512], *longname;
 	plan *p;
 
 	ck_assert(!roster_parse_dir("/nonexistent/roster", 1, NOW1, &p, err, sizeof err));
@@ -382,14 +351,14 @@ START_TEST(test_roster_structure)
 	ck_assert(report_has(p, "manifest.csv", 0, "missing"));
 	plan_free(p);
 
-	write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
+	pgtest_write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
 	    "oneroster.version,1.2\nfile.users,bulk\nfile.classes,bulk\n"
 	    "file.courses,sideways\n");
 	longname = xasprintf("sourcedId,status,dateLastModified,role,givenName,"
 	    "familyName\nu1,active,,student,A,B\nu1,active,,student,C,D\n"
 	    ",active,,student,E,F\nu3,retired,,student,G,H\nu4,,yesterday,teacher,I,J\n"
 	    "u5,,,student,%0150d,K\n", 0);
-	write_file(dir, "users.csv", longname);
+	pgtest_write_file(dir, "users.csv", longname);
 	free(longname);
 	ck_assert(roster_parse_dir(dir, 1, NOW1, &p, err, sizeof err));
 	ck_assert(report_has(p, "manifest.csv", 6, "not bulk, delta or absent"));
@@ -401,13 +370,13 @@ START_TEST(test_roster_structure)
 	ck_assert(report_has(p, "users.csv", 7, "longer than 100"));
 	plan_free(p);
 
-	write_file(dir, "users.csv", "sourcedId,status,role,givenName\nu1,,student,A\n");
-	write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
+	pgtest_write_file(dir, "users.csv", "sourcedId,status,role,givenName\nu1,,student,A\n");
+	pgtest_write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
 	    "oneroster.version,1.2\nfile.users,bulk\n");
 	ck_assert(roster_parse_dir(dir, 1, NOW1, &p, err, sizeof err));
 	ck_assert(report_has(p, "users.csv", 1, "dateLastModified, familyName"));
 	plan_free(p);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -426,7 +395,7 @@ START_TEST(test_roster_zip)
 	    "academicSessions.csv", "courses.csv", "classes.csv", "users.csv",
 	    "enrollments.csv" };
 	PGconn *a = fresh_db("imp_zip_a"), *b;
-	char *dir = tmp_dir(), *zpath = xasprintf("%s/roster.zip", dir), err[512];
+	char *dir = pgtest_tmp_dir("import"), *zpath = xasprintf("%s/roster.zip", dir), err[512];
 	char *buf, *sa, *sb;
 	zip_t *za;
 	int zerr;
@@ -469,7 +438,7 @@ START_TEST(test_roster_zip)
 	free(sb);
 	free(buf);
 	free(zpath);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 	PQfinish(a);
 	PQfinish(b);
 }
@@ -617,7 +586,7 @@ START_TEST(test_two_schools)
 	assert_value(pg, "SELECT count(*) FROM question WHERE school_id = 2", "8");
 
 	/* A bulk set without s-01 deactivates s-01 in school 2 only. */
-	dir = tmp_dir();
+	dir = pgtest_tmp_dir("import");
 	cmd = xasprintf("cp '%s'/*.csv '%s'/ && sed -i '/s-01/d; /^from 8C/d' "
 	    "'%s/users.csv' '%s/enrollments.csv'", pgtest_srcpath("tests/roster/good"), dir, dir, dir);
 	ck_assert_int_eq(system(cmd), 0);
@@ -638,7 +607,7 @@ START_TEST(test_two_schools)
 	ck_assert_str_eq(one, again);
 	free(one);
 	free(again);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 	PQfinish(pg);
 }
 END_TEST

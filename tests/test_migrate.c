@@ -19,36 +19,12 @@
 static char *
 copy_sql(void)
 {
-	char tmpl[] = "/tmp/recalld-sql.XXXXXX";
-	char *dir, *cmd;
+	char *dir = pgtest_tmp_dir("sql"), *cmd;
 
-	ck_assert(mkdtemp(tmpl) != NULL);
-	dir = xstrdup(tmpl);
 	cmd = xasprintf("cp '%s'/*.sql '%s'/", pgtest_sql_dir(), dir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
 	return dir;
-}
-
-static void
-rm_dir(char *dir)
-{
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(dir);
-}
-
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-
-	ck_assert(fp != NULL);
-	fputs(text, fp);
-	fclose(fp);
-	free(path);
 }
 
 START_TEST(test_apply_twice)
@@ -124,7 +100,7 @@ START_TEST(test_changed_checksum)
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
 	migrate_set_free(s);
 	/* Someone edits an applied migration. */
-	write_file(dir, "0001_init.sql", "CREATE TABLE school (school_id bigint PRIMARY KEY);\n");
+	pgtest_write_file(dir, "0001_init.sql", "CREATE TABLE school (school_id bigint PRIMARY KEY);\n");
 	s = migrate_load(dir, err, sizeof err);
 	ck_assert(s != NULL);
 	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
@@ -133,7 +109,7 @@ START_TEST(test_changed_checksum)
 	ck_assert_int_eq(v, MIGRATE_CHANGED);
 	PQfinish(pg);
 	migrate_set_free(s);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -150,7 +126,7 @@ START_TEST(test_behind_ahead_and_broken)
 	migrate_set_free(s);
 
 	/* A new file: behind by one, and `serve` would say to migrate. */
-	write_file(dir, "9000_extra.sql", "CREATE TABLE extra (x int);\n");
+	pgtest_write_file(dir, "9000_extra.sql", "CREATE TABLE extra (x int);\n");
 	s = migrate_load(dir, err, sizeof err);
 	ck_assert(migrate_check(pg, s, &v, &pending, err, sizeof err));
 	ck_assert_int_eq(v, MIGRATE_BEHIND);
@@ -159,7 +135,7 @@ START_TEST(test_behind_ahead_and_broken)
 	migrate_set_free(s);
 
 	/* A broken file changes nothing and is not recorded. */
-	write_file(dir, "9001_broken.sql",
+	pgtest_write_file(dir, "9001_broken.sql",
 	    "CREATE TABLE half (x int);\nTHIS IS NOT SQL;\n");
 	s = migrate_load(dir, err, sizeof err);
 	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
@@ -176,7 +152,7 @@ START_TEST(test_behind_ahead_and_broken)
 	ck_assert_int_eq(v, MIGRATE_AHEAD);
 	migrate_set_free(fewer);
 	PQfinish(pg);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -225,7 +201,7 @@ START_TEST(test_answer_result_moves)
 	    " WHERE table_name = 'prompt' AND column_name = 'result'"), 0);
 	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM prompt WHERE answered_at IS NOT NULL"), 1);
 	PQfinish(pg);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -236,10 +212,10 @@ START_TEST(test_bad_directory)
 
 	ck_assert(migrate_load("/nonexistent/dir", err, sizeof err) == NULL);
 	ck_assert(strstr(err, "/nonexistent/dir") != NULL);
-	write_file(dir, "0001_dupe.sql", "SELECT 1;\n");
+	pgtest_write_file(dir, "0001_dupe.sql", "SELECT 1;\n");
 	ck_assert(migrate_load(dir, err, sizeof err) == NULL);
 	ck_assert_msg(strstr(err, "two migrations with version 0001") != NULL, "%s", err);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
