@@ -26,6 +26,8 @@
 
 #define MAX_ARGS 32
 
+struct apitest_reply apitest_r;
+
 static pid_t daemon_pid = -1;
 static char daemon_dir[256];
 static char daemon_log[300];
@@ -455,6 +457,51 @@ apitest_json(const char *method, const char *token, const char *body, json_t **o
 	else
 		json_decref(j);
 	return status;
+}
+
+void
+apitest_req_done(void)
+{
+	json_decref(apitest_r.j);
+	free(apitest_r.raw);
+	free(apitest_r.hdr);
+	apitest_r.j = NULL;
+	apitest_r.raw = apitest_r.hdr = NULL;
+	apitest_r.status = 0;
+}
+
+static void
+vreq(const char *method, const char *token, const char *ctype, const char *body,
+    const char *const *extra, const char *fmt, va_list ap)
+{
+	struct apitest_reply *r = &apitest_r;
+
+	apitest_req_done();
+	snprintf(r->method, sizeof r->method, "%s", method);
+	vsnprintf(r->path, sizeof r->path, fmt, ap);
+	r->j = api_call_ex(method, r->path, token, ctype, body, body ? strlen(body) : 0, extra,
+	    &r->status, &r->raw, &r->hdr);
+}
+
+void
+apitest_req(const char *method, const char *token, const char *body, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreq(method, token, body ? "application/json" : NULL, body, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+apitest_req_ex(const char *method, const char *token, const char *ctype, const char *body,
+    const char *const *extra, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreq(method, token, ctype, body, extra, fmt, ap);
+	va_end(ap);
 }
 
 static bool

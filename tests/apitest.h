@@ -76,6 +76,30 @@ json_t *api_call_ex(const char *method, const char *path, const char *token,
  */
 long apitest_json(const char *method, const char *token, const char *body, json_t **out,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*
+ * The last answer, for the suites that check one request at a time: each
+ * apitest_req frees the one before, apitest_req_done the last.
+ */
+struct apitest_reply {
+	char method[16];
+	char path[512];
+	long status;		/* 0 when nothing answered */
+	json_t *j;		/* the body as JSON, or NULL */
+	char *raw;		/* the body */
+	char *hdr;		/* the header block */
+};
+extern struct apitest_reply apitest_r;
+/* method to the path fmt... with a JSON body (or NULL), into apitest_r. */
+void apitest_req(const char *method, const char *token, const char *body, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same with the content type and extra headers ("Name: value", NULL-ended) given. */
+void apitest_req_ex(const char *method, const char *token, const char *ctype, const char *body,
+    const char *const *extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void apitest_req_done(void);
+/* In a Check test: the last answer's status is want (else its method, path and body). */
+#define APITEST_ST(want) ck_assert_msg(apitest_r.status == (want), \
+	"%s %s: status %ld, want %d: %.600s", apitest_r.method, apitest_r.path, \
+	apitest_r.status, (int)(want), apitest_r.raw ? apitest_r.raw : "")
 /* An integer member of o (-1 when absent or not an integer). */
 long long apitest_jint(const json_t *o, const char *key);
 /* A string member of o ("" when absent or not a string). */
