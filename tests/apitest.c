@@ -52,15 +52,6 @@ sleep_ms(int ms)
 		;
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int
 apitest_recalld(char **out, ...)
 {
@@ -260,7 +251,7 @@ daemon_alive(void)
 static bool
 wait_path(const char *path, long want, int timeout_ms)
 {
-	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+	uint64_t end = util_mono_ms() + (uint64_t)timeout_ms;
 
 	do {
 		if (get_status(path) == want)
@@ -268,7 +259,7 @@ wait_path(const char *path, long want, int timeout_ms)
 		if (!daemon_alive())
 			return false;
 		sleep_ms(50);
-	} while (mono_ms() < end);
+	} while (util_mono_ms() < end);
 	return false;
 }
 
@@ -362,8 +353,8 @@ apitest_daemon_stop(void)
 	if (daemon_pid <= 0)
 		return -1;
 	kill(daemon_pid, SIGTERM);
-	end = mono_ms() + 20000;
-	while ((r = waitpid(daemon_pid, &status, WNOHANG)) == 0 && mono_ms() < end)
+	end = util_mono_ms() + 20000;
+	while ((r = waitpid(daemon_pid, &status, WNOHANG)) == 0 && util_mono_ms() < end)
 		sleep_ms(20);
 	if (r == 0) {
 		kill(daemon_pid, SIGKILL);
@@ -564,10 +555,10 @@ apitest_field_error(const json_t *problem, const char *field)
 bool
 apitest_wait(bool (*pred)(void *), void *arg, int timeout_ms)
 {
-	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+	uint64_t end = util_mono_ms() + (uint64_t)timeout_ms;
 	bool ok;
 
-	while (!(ok = pred(arg)) && mono_ms() < end)
+	while (!(ok = pred(arg)) && util_mono_ms() < end)
 		sleep_ms(20);
 	return ok;
 }

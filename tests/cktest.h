@@ -25,10 +25,22 @@ cktest_setup_failed(const char *file, const char *step)
 	fprintf(stderr, "%.*s: set-up failed: %s\n", (int)strcspn(base, "."), base, step);
 }
 
+/* Run the suite, each test in a child of its own; returns how many failed. */
+static inline int
+cktest_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed;
+}
+
 /*
- * Run the suite without forking, as the black-box suites must: one daemon,
- * one database and one HTTP connection serve all their tests. Returns how
- * many tests failed.
+ * The same without forking, as the black-box suites must: one daemon,
+ * one database and one HTTP connection serve all their tests.
  */
 static inline int
 cktest_run_nofork(Suite *s)

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <check.h>
 #include <libpq-fe.h>
@@ -131,15 +130,6 @@ pgtest_new_db(const char *name)
 	return pg_scratch;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool
 flag_pred(void *arg)
 {
@@ -150,10 +140,10 @@ bool
 pgtest_run_while(struct event_base *base, bool (*pred)(void *), void *arg,
     int timeout_ms)
 {
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = util_mono_ms() + (uint64_t)timeout_ms;
 	struct timeval tick = { 0, 10 * 1000 };
 
-	while (!pred(arg) && now_ms() < end) {
+	while (!pred(arg) && util_mono_ms() < end) {
 		/* A short timer so the loop returns even when nothing happens. */
 		event_base_loopexit(base, &tick);
 		event_base_loop(base, EVLOOP_ONCE);

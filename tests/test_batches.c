@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "batches.h"
+#include "cktest.h"
 #include "clock.h"
 #include "db.h"
 #include "log.h"
@@ -242,7 +243,6 @@ main(void)
 {
 	Suite *s = suite_create("batches");
 	TCase *tc = tcase_create("batches");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -256,10 +256,7 @@ main(void)
 	tcase_add_test(tc, test_due_reviews_first);
 	tcase_add_test(tc, test_claim_not_skipped_under_key_share);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);	/* forked: each test starts from the same clock */
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);	/* forked: each test starts from the same clock */
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -157,15 +157,6 @@ uniform(void)
 }
 
 static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t
 mix64(uint64_t x)
 {
 	/* splitmix64's finaliser */
@@ -1384,7 +1375,7 @@ main(void)
 	int failed = 1, code = -1;
 	bool daemon = false;
 
-	run.t_start = mono_ms();
+	run.t_start = util_mono_ms();
 	/* Ours, so that apitest's curl_global_cleanup (at the SIGKILL) is not the last. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -1440,7 +1431,7 @@ main(void)
 	    " %d posted twice), %s; %zu requests at the receiver; %.1f s\n",
 	    run.days, run.weekend_days, run.batches, run.prompts, run.answers, run.absent,
 	    run.skipped_stopped, run.dups, start ? start : "?", run.n,
-	    (double)(mono_ms() - run.t_start) / 1000.0);
+	    (double)(util_mono_ms() - run.t_start) / 1000.0);
 	free(start);
 out:
 	if (daemon) {

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 #include <zip.h>
 
+#include "cktest.h"
 #include "csvtab.h"
 #include "log.h"
 #include "pgtest.h"
@@ -617,7 +618,6 @@ main(void)
 {
 	Suite *s = suite_create("import");
 	TCase *tc = tcase_create("import");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -633,10 +633,7 @@ main(void)
 	tcase_add_test(tc, test_questions_bad);
 	tcase_add_test(tc, test_two_schools);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "cktest.h"
 #include "log.h"
 #include "migrate.h"
 #include "pgtest.h"
@@ -224,7 +225,6 @@ main(void)
 {
 	Suite *s = suite_create("migrate");
 	TCase *tc = tcase_create("migrate");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -237,10 +237,7 @@ main(void)
 	tcase_add_test(tc, test_answer_result_moves);
 	tcase_add_test(tc, test_bad_directory);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "cktest.h"
 #include "clock.h"
 #include "config.h"
 #include "db.h"
@@ -939,7 +940,6 @@ main(void)
 {
 	Suite *s = suite_create("push");
 	TCase *unit = tcase_create("unit"), *tc = tcase_create("deliver");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -967,10 +967,7 @@ main(void)
 	tcase_add_test(tc, test_stop_drains);
 	tcase_add_test(tc, test_receiver_down_connect_error);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
