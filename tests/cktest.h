@@ -1,7 +1,7 @@
 /*
- * cktest.h: what the black-box suites share around Check: their set-up
- * steps, which run in main() outside any test, and running the suite in
- * this process.
+ * cktest.h: what the suites share around Check: set-up steps that run in
+ * main(), outside any test, and running the suite (forked, or in this
+ * process as the black-box suites must).
  */
 #ifndef RECALLD_CKTEST_H
 #define RECALLD_CKTEST_H
