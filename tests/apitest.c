@@ -511,7 +511,7 @@ school_create(const char *name, long long want)
 }
 
 bool
-apitest_two_schools(const char *a, const char *b)
+apitest_two_schools(const char *a, const char *b, char *admin_a, char *admin_b, size_t len)
 {
 	char *out = NULL;
 	int rc = apitest_recalld(&out, "migrate", (char *)NULL);
@@ -521,7 +521,14 @@ apitest_two_schools(const char *a, const char *b)
 		fprintf(stderr, "apitest: recalld migrate: exit %d\n", rc);
 		return false;
 	}
-	return school_create(a, 1) && school_create(b, 2);
+	if (!school_create(a, 1) || !school_create(b, 2))
+		return false;
+	if (!apitest_token(admin_a, len, "1", "admin", NULL) ||
+	    !apitest_token(admin_b, len, "2", "admin", NULL)) {
+		fprintf(stderr, "apitest: token create --role admin failed\n");
+		return false;
+	}
+	return true;
 }
 
 long long

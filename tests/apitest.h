@@ -29,10 +29,12 @@ bool apitest_token(char *dst, size_t len, const char *school, const char *role,
     const char *teacher);
 /*
  * The start of most black-box suites: `recalld migrate`, then schools
- * named a and b (Europe/London), which must come out as 1 and 2. False,
+ * named a and b (Europe/London), which must come out as 1 and 2, and an
+ * admin token of each into admin_a and admin_b (len bytes each). False,
  * with a message, when a step failed.
  */
-bool apitest_two_schools(const char *a, const char *b);
+bool apitest_two_schools(const char *a, const char *b, char *admin_a, char *admin_b,
+    size_t len);
 /* Poll pred(arg) every 20 ms until it holds or timeout_ms passes; returns its last answer. */
 bool apitest_wait(bool (*pred)(void *), void *arg, int timeout_ms);
 /* Poll (every 20 ms, up to timeout_ms) until the query's integer is at least want. */

@@ -309,13 +309,11 @@ main(void)
 	setenv("RECALLD_CLOCK_MODE", "manual", 1);
 	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
 	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);
-	CKTEST_MUST(apitest_two_schools("A", "B"));
+	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
 	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "roster", pgtest_srcpath("tests/demo/roster"),
 	    "--school", "1", (char *)NULL));
 	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "questions",
 	    pgtest_srcpath("tests/demo/questions.csv"), "--school", "1", (char *)NULL));
-	CKTEST_MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
-	CKTEST_MUST(apitest_token(other, sizeof other, "2", "admin", NULL));
 	apitest_db_open(conninfo);
 	cmd = apitest_sql("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
 	    " SELECT 1, k.class_id, u.unit_id, '2026-09-18', now() FROM class k, unit u"

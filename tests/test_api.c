@@ -1902,11 +1902,9 @@ main(void)
 	apitest_env(conninfo, "5s");
 	apitest_db_open(conninfo);
 
-	if (!apitest_two_schools("School A", "School B"))
+	if (!apitest_two_schools("School A", "School B", tok_admin, tok_b, sizeof tok_admin))
 		goto done;
-	if (!apitest_token(tok_admin, sizeof tok_admin, sa, "admin", NULL) ||
-	    !apitest_token(tok_integ, sizeof tok_integ, sa, "integration", NULL) ||
-	    !apitest_token(tok_b, sizeof tok_b, sb, "admin", NULL)) {
+	if (!apitest_token(tok_integ, sizeof tok_integ, sa, "integration", NULL)) {
 		fprintf(stderr, "test_api: token create failed\n");
 		goto done;
 	}

@@ -465,13 +465,11 @@ main(void)
 			fclose(fp);
 		}
 	}
-	CKTEST_MUST(apitest_two_schools("A", "B"));
+	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
 	apitest_db_open(conninfo);
 	CKTEST_MUST(apitest_sql_ok("%s", setup_sql));
-	CKTEST_MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
 	CKTEST_MUST(apitest_token(teacher1, sizeof teacher1, "1", "teacher", "41"));
 	CKTEST_MUST(apitest_token(teacher2, sizeof teacher2, "1", "teacher", "42"));
-	CKTEST_MUST(apitest_token(other, sizeof other, "2", "admin", NULL));
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;

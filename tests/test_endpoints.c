@@ -22,7 +22,7 @@
 #include "rcvtest.h"
 #include "util.h"
 
-static const char sa[] = "1", sb[] = "2";
+static const char sa[] = "1";
 static char tok_a[128], tok_b[128], tok_integ[128];
 
 #define INVALID(field) do { APITEST_ST(422); ck_assert_msg(apitest_field_error(apitest_r.j, field), \
@@ -278,9 +278,7 @@ main(void)
 	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "100ms,200ms", 1);
 	setenv("RECALLD_WEBHOOKS_POLL_INTERVAL", "200ms", 1);
 	apitest_db_open(conninfo);
-	if (!apitest_two_schools("School A", "School B") ||
-	    !apitest_token(tok_a, sizeof tok_a, sa, "admin", NULL) ||
-	    !apitest_token(tok_b, sizeof tok_b, sb, "admin", NULL) ||
+	if (!apitest_two_schools("School A", "School B", tok_a, tok_b, sizeof tok_a) ||
 	    !apitest_token(tok_integ, sizeof tok_integ, sa, "integration", NULL)) {
 		fprintf(stderr, "test_endpoints: set-up failed\n");
 		goto done;
