@@ -15,6 +15,7 @@
 #include "app.h"
 #include "clock.h"
 #include "db.h"
+#include "pgrow.h"
 #include "util.h"
 
 struct pending {
@@ -55,7 +56,7 @@ loaded(const struct db_reply *r, void *arg)
 		v.state = ANSWER_PAGE_GONE;
 		goto out;
 	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+	if (pgrow_bool(res, 0, 0)) {
 		v.state = ANSWER_PAGE_ANSWERED;
 		result = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
 		if (result != NULL)
@@ -70,7 +71,7 @@ loaded(const struct db_reply *r, void *arg)
 	v.question.prompt = PQgetvalue(res, 0, 3);
 	if (!grade_kind_parse(PQgetvalue(res, 0, 2), &v.question.kind))
 		v.question.kind = GRADE_EXTERNAL;
-	if (!PQgetisnull(res, 0, 4)) {
+	if (!pgrow_null(res, 0, 4)) {
 		size_t i;
 		json_t *e;
 
@@ -81,7 +82,7 @@ loaded(const struct db_reply *r, void *arg)
 		v.question.choices = cv;
 		v.question.nchoices = json_array_size(choices);
 	}
-	v.question.answer = PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6);
+	v.question.answer = pgrow_str(res, 0, 6);
 	v.question.started_ms = clock_now_us() / 1000;
 out:
 	pd->cb(&v, pd->arg);

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "clock.h"
 #include "log.h"
+#include "scope.h"
 #include "token.h"
 #include "util.h"
 
@@ -153,7 +154,7 @@ api_row_by_id(struct api_call *c, const char *sql, int n)
 		return;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
+	p[2] = scope_teacher(c);
 	p[3] = c->now;
 	api_query_db(c, sql, n, p, api_reply_row);
 }

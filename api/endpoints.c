@@ -14,6 +14,7 @@
 #include "endpoints.h"
 #include "event.h"
 #include "outbox.h"
+#include "pgrow.h"
 #include "push.h"
 #include "sign.h"
 #include "ssrf.h"
@@ -476,7 +477,7 @@ tested(struct api_call *c, const struct db_reply *r)
 	wake_sender(c);
 	c->status = 202;
 	api_reply(c, 202, json_pack("{s:I, s:s, s:s}",
-	    "delivery_id", (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+	    "delivery_id", (json_int_t)pgrow_i64(res, 0, 0),
 	    "webhook_id", PQgetvalue(res, 0, 1), "event_type", EVENT_PING));
 }
 
@@ -583,7 +584,7 @@ retried(struct api_call *c, const struct db_reply *r)
 		    "this delivery was delivered; nothing to retry");
 		return;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+	if (!pgrow_bool(res, 0, 1)) {
 		api_problem(c, 409, "endpoint-disabled", "Endpoint disabled",
 		    "enable the endpoint (PATCH {\"enabled\": true}) before retrying its deliveries");
 		return;

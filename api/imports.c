@@ -87,41 +87,51 @@ run_plan(struct api_call *c, plan *p, bool ok, const char *err)
 	api_submit(c, r, ran);
 }
 
+/* The raw body, when it comes as ctype; else a 415 that says what to send. */
+static bool
+body_as(struct api_call *c, const char *ctype, const char *detail, const void **buf,
+    size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(http_ctx_req(c->ctx));
+
+	if (!content_type_is(c, ctype)) {
+		api_problem(c, 415, "unsupported-media-type", "Unsupported media type", detail);
+		return false;
+	}
+	*len = evbuffer_get_length(in);
+	*buf = evbuffer_pullup(in, -1);
+	return true;
+}
+
 static void
 import_roster(struct api_call *c)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(http_ctx_req(c->ctx));
-	size_t len = evbuffer_get_length(in);
 	char err[512] = "";
+	const void *buf;
+	size_t len;
 	plan *p = NULL;
 	bool ok;
 
-	if (!content_type_is(c, "application/zip")) {
-		api_problem(c, 415, "unsupported-media-type", "Unsupported media type",
-		    "send the OneRoster CSV files as one zip, Content-Type: application/zip");
+	if (!body_as(c, "application/zip",
+	    "send the OneRoster CSV files as one zip, Content-Type: application/zip", &buf, &len))
 		return;
-	}
-	ok = roster_parse_zip(evbuffer_pullup(in, -1), len, c->school_id, c->now, &p, err,
-	    sizeof err);
+	ok = roster_parse_zip(buf, len, c->school_id, c->now, &p, err, sizeof err);
 	run_plan(c, p, ok, err);
 }
 
 static void
 import_questions(struct api_call *c)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(http_ctx_req(c->ctx));
-	size_t len = evbuffer_get_length(in);
 	char err[512] = "";
+	const void *buf;
+	size_t len;
 	plan *p = NULL;
 	bool ok;
 
-	if (!content_type_is(c, "text/csv")) {
-		api_problem(c, 415, "unsupported-media-type", "Unsupported media type",
-		    "send the question bank as Content-Type: text/csv");
+	if (!body_as(c, "text/csv", "send the question bank as Content-Type: text/csv", &buf,
+	    &len))
 		return;
-	}
-	ok = qbank_parse(evbuffer_pullup(in, -1), len, "questions.csv", c->school_id, c->now,
-	    &p, err, sizeof err);
+	ok = qbank_parse(buf, len, "questions.csv", c->school_id, c->now, &p, err, sizeof err);
 	run_plan(c, p, ok, err);
 }
 

@@ -50,7 +50,7 @@ static const char units_sql[] =
     "  WHERE u.school_id = k.school_id AND u.active"
     "  AND (u.course_id = k.course_id OR t.unit_id IS NOT NULL)), '[]'))::text"
     " FROM class k JOIN school s ON s.school_id = k.school_id"
-    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
+    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k");
 
 static void
 units_get(struct api_call *c)
@@ -68,7 +68,7 @@ static const char prog_class_sql[] =
     " ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM class_pupil cp WHERE cp.school_id = k.school_id"
     "   AND cp.class_id = k.class_id AND cp.pupil_id = $5::bigint AND cp.active))"
     " FROM class k JOIN school s ON s.school_id = k.school_id"
-    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
+    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k");
 
 /*
  * The statements below run only for a visible class (the first statement

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "resource.h"
+#include "sbuf.h"
 #include "util.h"
 
 #define MAX_PARAMS 48
@@ -42,27 +43,21 @@ params_free(struct params *p)
 	p->n = 0;
 }
 
-/* A growing SQL string. */
-struct sql {
-	char *s;
-};
+/* Append to a statement under construction. */
+static void
+sql_add(struct sbuf *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
-sql_add(struct sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sql_add(struct sql *q, const char *fmt, ...)
+sql_add(struct sbuf *q, const char *fmt, ...)
 {
 	va_list ap;
-	char *more, *all;
+	char *more;
 
 	va_start(ap, fmt);
 	more = xvasprintf(fmt, ap);
 	va_end(ap);
-	all = xasprintf("%s%s", q->s ? q->s : "", more);
+	sbuf_str(q, more);
 	free(more);
-	free(q->s);
-	q->s = all;
 }
 
 const char *
@@ -324,39 +319,21 @@ filter_value(struct api_call *c, const struct res_field *f, const char *s, char 
 	return ok;
 }
 
-static const char *
-scope_sql(struct api_call *c, const struct resource *r, struct params *p, char *buf,
-    size_t len)
+/* A teacher's filter on the rows of r, its parameter added to p (malloc'd). */
+static char *
+teacher_filter(struct api_call *c, const struct resource *r, struct params *p)
 {
-	char ph[16];
-
-	if (c->role != ROLE_TEACHER || r->teacher_scope == NULL)
-		return "";
-	snprintf(ph, sizeof ph, "$%d", param_add(p, c->teacher));
-	snprintf(buf, len, " AND (");
-	/* The scope names the teacher parameter once or more: expand each %s. */
-	{
-		size_t off = strlen(buf);
-		for (const char *s = r->teacher_scope; *s != '\0' && off + 16 < len; s++) {
-			if (s[0] == '%' && s[1] == 's') {
-				off += (size_t)snprintf(buf + off, len - off, "%s", ph);
-				s++;
-			} else {
-				buf[off++] = *s;
-				buf[off] = '\0';
-			}
-		}
-		snprintf(buf + off, len - off, ")");
-	}
-	return buf;
+	if (r->teacher_scope == SCOPE_NONE)
+		return xstrdup("");
+	return scope_sql(r->teacher_scope, param_add(p, scope_teacher(c)));
 }
 
 static void
-submit(struct api_call *c, struct sql *q, struct params *p,
+submit(struct api_call *c, struct sbuf *q, struct params *p,
     void (*cb)(struct api_call *c, const struct db_reply *r))
 {
-	api_query_db(c, q->s, p->n, (const char *const *)p->v, cb);
-	free(q->s);
+	api_query_db(c, sbuf_text(q), p->n, (const char *const *)p->v, cb);
+	sbuf_free(q);
 	params_free(p);
 }
 
@@ -366,8 +343,8 @@ void
 resource_list(struct api_call *c, const struct resource *r)
 {
 	struct params p = { 0 };
-	struct sql q = { 0 };
-	char *json = row_json(r), scope[512], *cursor;
+	struct sbuf q = { 0 };
+	char *json = row_json(r), *scope, *cursor;
 
 	api_page_params(c, &cursor);
 	param_add(&p, c->school);
@@ -386,13 +363,14 @@ resource_list(struct api_call *c, const struct resource *r)
 			    resource_cast(f));
 	}
 	if (api_has_errors(c)) {
-		free(q.s);
+		sbuf_free(&q);
 		params_free(&p);
 		api_validation_failed(c);
 		return;
 	}
-	sql_add(&q, "%s ORDER BY t.%s LIMIT %d", scope_sql(c, r, &p, scope, sizeof scope),
-	    r->id_col, c->page_limit + 1);
+	scope = teacher_filter(c, r, &p);
+	sql_add(&q, "%s ORDER BY t.%s LIMIT %d", scope, r->id_col, c->page_limit + 1);
+	free(scope);
 	submit(c, &q, &p, api_reply_page);
 }
 
@@ -411,8 +389,8 @@ void
 resource_get_id(struct api_call *c, const struct resource *r, const char *id)
 {
 	struct params p = { 0 };
-	struct sql q = { 0 };
-	char *json, scope[512];
+	struct sbuf q = { 0 };
+	char *json, *scope;
 
 	json = row_json(r);
 	param_add(&p, c->school);
@@ -420,7 +398,9 @@ resource_get_id(struct api_call *c, const struct resource *r, const char *id)
 	sql_add(&q, "SELECT %s FROM %s t WHERE t.school_id = $1 AND t.%s = $2::bigint", json,
 	    r->table, r->id_col);
 	free(json);
-	sql_add(&q, "%s", scope_sql(c, r, &p, scope, sizeof scope));
+	scope = teacher_filter(c, r, &p);
+	sql_add(&q, "%s", scope);
+	free(scope);
 	submit(c, &q, &p, api_reply_row);
 }
 
@@ -447,7 +427,7 @@ void
 resource_create(struct api_call *c, const struct resource *r)
 {
 	struct params p = { 0 };
-	struct sql cols = { 0 }, vals = { 0 }, q = { 0 };
+	struct sbuf cols = { 0 }, vals = { 0 }, q = { 0 };
 	char *json;
 
 	if (c->body == NULL) {
@@ -474,19 +454,19 @@ resource_create(struct api_call *c, const struct resource *r)
 		sql_add(&vals, ", $%d%s", param_take(&p, text), resource_cast(f));
 	}
 	if (api_has_errors(c)) {
-		free(cols.s);
-		free(vals.s);
+		sbuf_free(&cols);
+		sbuf_free(&vals);
 		params_free(&p);
 		api_validation_failed(c);
 		return;
 	}
 	json = row_json(r);
 	sql_add(&q, "INSERT INTO %s AS t (school_id%s, updated_at) VALUES ($1%s, $%d::timestamptz)"
-	    " RETURNING %s", r->table, cols.s ? cols.s : "", vals.s ? vals.s : "",
+	    " RETURNING %s", r->table, sbuf_text(&cols), sbuf_text(&vals),
 	    param_add(&p, c->now), json);
 	free(json);
-	free(cols.s);
-	free(vals.s);
+	sbuf_free(&cols);
+	sbuf_free(&vals);
 	c->status = 201;
 	submit(c, &q, &p, api_reply_row);
 }
@@ -504,7 +484,7 @@ void
 resource_update_id(struct api_call *c, const struct resource *r, const char *id)
 {
 	struct params p = { 0 };
-	struct sql set = { 0 }, changed = { 0 }, q = { 0 };
+	struct sbuf set = { 0 }, changed = { 0 }, q = { 0 };
 	char *json;
 
 	if (c->body == NULL) {
@@ -527,36 +507,36 @@ resource_update_id(struct api_call *c, const struct resource *r, const char *id)
 		n = param_take(&p, text);
 		sql_add(&set, "%s = $%d%s, ", f->name, n, resource_cast(f));
 		if (r->versioned && (f->flags & RF_CONTENT))
-			sql_add(&changed, "%sq.%s IS DISTINCT FROM $%d%s", changed.s ? " OR " : "",
-			    f->name, n, resource_cast(f));
+			sql_add(&changed, "%sq.%s IS DISTINCT FROM $%d%s",
+			    *sbuf_text(&changed) != '\0' ? " OR " : "", f->name, n, resource_cast(f));
 	}
 	if (api_has_errors(c)) {
-		free(set.s);
-		free(changed.s);
+		sbuf_free(&set);
+		sbuf_free(&changed);
 		params_free(&p);
 		api_validation_failed(c);
 		return;
 	}
 	json = row_json(r);
-	if (changed.s != NULL) {
+	if (*sbuf_text(&changed) != '\0') {
 		/* Content changes keep the old version; states stay with the question. */
 		sql_add(&q, "WITH hist AS (INSERT INTO question_version (school_id, question_id,"
 		    " version, kind, prompt, choices, correct_choice, accepted_answers, explanation,"
 		    " replaced_at) SELECT q.school_id, q.question_id, q.version, q.kind, q.prompt,"
 		    " q.choices, q.correct_choice, q.accepted_answers, q.explanation, $%d::timestamptz"
 		    " FROM question q WHERE q.school_id = $1 AND q.question_id = $2::bigint AND (%s)"
-		    " RETURNING 1) ", param_add(&p, c->now), changed.s);
+		    " RETURNING 1) ", param_add(&p, c->now), sbuf_text(&changed));
 		sql_add(&q, "UPDATE %s AS t SET %sversion = t.version + (SELECT count(*) FROM hist)::int,"
 		    " updated_at = $%d::timestamptz WHERE t.school_id = $1 AND t.%s = $2::bigint"
-		    " RETURNING %s", r->table, set.s ? set.s : "", p.n, r->id_col, json);
+		    " RETURNING %s", r->table, sbuf_text(&set), p.n, r->id_col, json);
 	} else {
 		sql_add(&q, "UPDATE %s AS t SET %supdated_at = $%d::timestamptz"
 		    " WHERE t.school_id = $1 AND t.%s = $2::bigint RETURNING %s", r->table,
-		    set.s ? set.s : "", param_add(&p, c->now), r->id_col, json);
+		    sbuf_text(&set), param_add(&p, c->now), r->id_col, json);
 	}
 	free(json);
-	free(set.s);
-	free(changed.s);
+	sbuf_free(&set);
+	sbuf_free(&changed);
 	submit(c, &q, &p, api_reply_row);
 }
 
@@ -564,7 +544,7 @@ void
 resource_deactivate(struct api_call *c, const struct resource *r)
 {
 	struct params p = { 0 };
-	struct sql q = { 0 };
+	struct sbuf q = { 0 };
 	char *json;
 	int64_t id;
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "api.h"
+#include "scope.h"
 
 enum res_type {
 	RT_TEXT,	/* string, maxlen */
@@ -46,11 +47,7 @@ struct resource {
 	const char *id_col;		/* exposed as "id" */
 	const struct res_field *fields;
 	unsigned read_roles, write_roles;
-	/*
-	 * SQL condition on alias t limiting what a teacher sees; %s is the
-	 * teacher-id parameter's placeholder ($n). NULL: teachers see all.
-	 */
-	const char *teacher_scope;
+	enum scope_rule teacher_scope;	/* what of it a teacher's token sees */
 	bool versioned;			/* bump version, keep history on content change */
 };
 

@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "clock.h"
+#include "pgrow.h"
 #include "token.h"
 #include "util.h"
 
@@ -59,10 +60,10 @@ signin_done(struct api_call *c, const struct db_reply *r)
 		return;
 	}
 	why = r->results[1];
-	if (PQntuples(why) == 1 && strcmp(PQgetvalue(why, 0, 0), "t") == 0)
+	if (PQntuples(why) == 1 && pgrow_bool(why, 0, 0))
 		api_problem(c, 410, "signin-link-used", "Sign-in link already used",
 		    "this sign-in link has been used; ask for a new one (recalld token link)");
-	else if (PQntuples(why) == 1 && strcmp(PQgetvalue(why, 0, 1), "t") == 0)
+	else if (PQntuples(why) == 1 && pgrow_bool(why, 0, 1))
 		api_problem(c, 410, "signin-link-expired", "Sign-in link expired",
 		    "this sign-in link has expired; ask for a new one (recalld token link)");
 	else

@@ -21,6 +21,8 @@
 #include "settings.h"
 #include "util.h"
 
+#define LEVEL_NAMES "(ARRAY['emerging', 'developing', 'secure', 'mastery'])"
+
 /* ---- GET /v1/classes/{id}/flags ---- */
 
 static const char flags_sql[] =
@@ -45,7 +47,7 @@ static const char flags_sql[] =
     "  WHERE f.school_id = k.school_id AND f.class_id = k.class_id AND f.status <> 'none'),"
     "  '[]'))::text"
     " FROM class k JOIN school s ON s.school_id = k.school_id"
-    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
+    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k");
 
 /* The names of the flag reasons, bit 0 first, as a text[] literal (sched/flags.h names them). */
 static char *
@@ -95,7 +97,7 @@ flags_get(struct api_call *c)
 static const char grid_class_sql[] =
     "SELECT k.name, " SETTINGS_COLUMNS("$4")
     " FROM class k JOIN school s ON s.school_id = k.school_id"
-    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" CLASS_VISIBLE("k");
+    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k");
 
 static json_t *
 maybe_string(const char *s)
@@ -285,7 +287,7 @@ static const char progress_sql[] =
     "  WHERE ml.school_id = p.school_id AND ml.pupil_id = p.pupil_id"
     "  AND ($4::bigint IS NULL OR ml.unit_id = $4::bigint)), '[]'))::text"
     " FROM pupil p JOIN school s ON s.school_id = p.school_id"
-    " WHERE p.school_id = $1 AND p.pupil_id = $2::bigint" PUPIL_VISIBLE("p");
+    " WHERE p.school_id = $1 AND p.pupil_id = $2::bigint" SCOPE_PUPIL("p");
 
 static void
 progress_get(struct api_call *c)
@@ -366,7 +368,7 @@ check_post(struct api_call *c)
 		return;
 	}
 	rq.school_id = c->school_id;
-	rq.teacher_id = c->role == ROLE_TEACHER ? c->teacher_id : 0;
+	rq.teacher_id = scope_teacher_id(c);
 	checks_push(c->app->checks, &rq, check_pushed, c);
 }
 

@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "resource.h"
+#include "scope.h"
 #include "settings.h"
 #include "util.h"
 
@@ -15,11 +16,6 @@
 static const char *const question_kinds[] = { "mcq", "short", "self", "external", NULL };
 static const char *const calendar_kinds[] = { "holiday", "closure", "training", NULL };
 static const char *const enrol_roles[] = { "pupil", "teacher", NULL };
-
-/* What a teacher may see: their classes, and the pupils enrolled in them. */
-#define TEACHES_CLASS(cls) \
-	"EXISTS (SELECT 1 FROM class_teacher ct WHERE ct.school_id = t.school_id" \
-	" AND ct.class_id = " cls " AND ct.active AND ct.teacher_id = %s::bigint)"
 
 #define EXTERNAL_ID { "external_id", RT_TEXT, RF_REQUIRED | RF_FILTER, 200, 0, 0, NULL }
 #define ACTIVE { "active", RT_BOOL, RF_FILTER, 0, 0, 0, NULL }
@@ -35,10 +31,7 @@ static const struct res_field pupil_fields[] = {
 };
 static const struct resource pupils = {
 	"pupil", "pupil_id", pupil_fields, R_READ, R_WRITE,
-	"EXISTS (SELECT 1 FROM class_pupil cp JOIN class_teacher ct ON ct.school_id ="
-	" cp.school_id AND ct.class_id = cp.class_id WHERE cp.school_id = t.school_id"
-	" AND cp.pupil_id = t.pupil_id AND cp.active AND ct.active AND ct.teacher_id = %s::bigint)",
-	false,
+	SCOPE_ON_PUPIL, false,
 };
 
 static const struct res_field teacher_fields[] = {
@@ -50,7 +43,7 @@ static const struct res_field teacher_fields[] = {
 };
 static const struct resource teachers = {
 	"teacher", "teacher_id", teacher_fields, R_READ, R_WRITE,
-	"t.teacher_id = %s::bigint", false,
+	SCOPE_ON_SELF, false,
 };
 
 static const struct res_field class_fields[] = {
@@ -60,7 +53,7 @@ static const struct res_field class_fields[] = {
 	ACTIVE, UPDATED_AT, END,
 };
 static const struct resource classes = {
-	"class", "class_id", class_fields, R_READ, R_WRITE, TEACHES_CLASS("t.class_id"), false,
+	"class", "class_id", class_fields, R_READ, R_WRITE, SCOPE_ON_CLASS, false,
 };
 
 static const struct res_field course_fields[] = {
@@ -70,7 +63,7 @@ static const struct res_field course_fields[] = {
 	ACTIVE, UPDATED_AT, END,
 };
 static const struct resource courses = {
-	"course", "course_id", course_fields, R_READ, R_WRITE, NULL, false,
+	"course", "course_id", course_fields, R_READ, R_WRITE, SCOPE_NONE, false,
 };
 
 static const struct res_field unit_fields[] = {
@@ -81,7 +74,7 @@ static const struct res_field unit_fields[] = {
 	ACTIVE, UPDATED_AT, END,
 };
 static const struct resource units = {
-	"unit", "unit_id", unit_fields, R_READ, R_WRITE, NULL, false,
+	"unit", "unit_id", unit_fields, R_READ, R_WRITE, SCOPE_NONE, false,
 };
 
 static const struct res_field question_fields[] = {
@@ -99,7 +92,7 @@ static const struct res_field question_fields[] = {
 	ACTIVE, UPDATED_AT, END,
 };
 static const struct resource questions = {
-	"question", "question_id", question_fields, R_READ, R_WRITE, NULL, true,
+	"question", "question_id", question_fields, R_READ, R_WRITE, SCOPE_NONE, true,
 };
 
 static const struct res_field school_fields[] = {
@@ -133,7 +126,7 @@ static const struct res_field school_fields[] = {
 	UPDATED_AT, END,
 };
 static const struct resource school = {
-	"school", "school_id", school_fields, R_READ, ROLE_ADMIN, NULL, false,
+	"school", "school_id", school_fields, R_READ, ROLE_ADMIN, SCOPE_NONE, false,
 };
 
 /* Five handlers a resource: list, create, get, update, deactivate. */
@@ -286,29 +279,18 @@ calendar_delete(struct api_call *c)
 
 /* ---- enrollments ---- */
 
-/* A teacher's token reaches only classes they teach; others the whole school. */
-static const char *
-class_visible(struct api_call *c)
-{
-	return c->role == ROLE_TEACHER ?
-	    " AND EXISTS (SELECT 1 FROM class_teacher ct WHERE ct.school_id = k.school_id"
-	    " AND ct.class_id = k.class_id AND ct.active AND ct.teacher_id = $3::bigint)" :
-	    " AND $3::bigint IS NULL";
-}
-
 static void
 enrollments_list(struct api_call *c)
 {
 	int64_t id;
 	const char *p[3];
-	char *sql;
 
 	if (!api_param_id(c, "id", &id))
 		return;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
-	sql = xasprintf(
+	p[2] = scope_teacher(c);
+	api_query_db(c,
 	    "SELECT json_build_object('items', coalesce((SELECT json_agg(x ORDER BY x.role, x.id) FROM ("
 	    "  SELECT 'pupil' AS role, cp.pupil_id AS id, pu.external_id, cp.active"
 	    "  FROM class_pupil cp JOIN pupil pu ON pu.school_id = cp.school_id AND pu.pupil_id = cp.pupil_id"
@@ -318,9 +300,8 @@ enrollments_list(struct api_call *c)
 	    "  FROM class_teacher ct JOIN teacher te ON te.school_id = ct.school_id AND te.teacher_id = ct.teacher_id"
 	    "  WHERE ct.school_id = k.school_id AND ct.class_id = k.class_id) x), '[]'),"
 	    " 'next_cursor', NULL)::text"
-	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
-	api_query_db(c, sql, 3, p, api_reply_row);
-	free(sql);
+	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k"),
+	    3, p, api_reply_row);
 }
 
 static void
@@ -441,7 +422,8 @@ static void
 taught_write(struct api_call *c, bool again)
 {
 	int64_t cid, uid;
-	char *date = NULL, *sql;
+	char *date = NULL;
+	const char *sql;
 	json_t *v;
 	const char *p[6];
 
@@ -459,34 +441,33 @@ taught_write(struct api_call *c, bool again)
 	}
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
+	p[2] = scope_teacher(c);
 	p[3] = api_param(c, "unit_id");
 	p[4] = date;
 	p[5] = c->now;
 	if (again)
-		sql = xasprintf(
+		sql =
 		    "UPDATE taught d SET retaught_on = coalesce($5::date,"
 		    " ($6::timestamptz AT TIME ZONE s.tz)::date), updated_at = $6::timestamptz"
 		    " FROM class k JOIN school s ON s.school_id = k.school_id"
-		    " WHERE k.school_id = $1 AND k.class_id = $2::bigint%s"
+		    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k")
 		    " AND d.school_id = k.school_id AND d.class_id = k.class_id AND d.unit_id = $4::bigint"
 		    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
-		    " 'taught_on', d.taught_on, 'retaught_on', d.retaught_on)::text", class_visible(c));
+		    " 'taught_on', d.taught_on, 'retaught_on', d.retaught_on)::text";
 	else
-		sql = xasprintf(
+		sql =
 		    "INSERT INTO taught AS d (school_id, class_id, unit_id, taught_on, updated_at)"
 		    " SELECT k.school_id, k.class_id, $4::bigint,"
 		    " coalesce($5::date, ($6::timestamptz AT TIME ZONE s.tz)::date), $6::timestamptz"
 		    " FROM class k JOIN school s ON s.school_id = k.school_id"
-		    " WHERE k.school_id = $1 AND k.class_id = $2::bigint%s"
+		    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k")
 		    " AND EXISTS (SELECT 1 FROM unit u WHERE u.school_id = k.school_id AND u.unit_id = $4::bigint)"
 		    " ON CONFLICT (school_id, class_id, unit_id) DO UPDATE SET taught_on = EXCLUDED.taught_on,"
 		    " updated_at = EXCLUDED.updated_at"
 		    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
-		    " 'taught_on', d.taught_on, 'retaught_on', d.retaught_on)::text", class_visible(c));
+		    " 'taught_on', d.taught_on, 'retaught_on', d.retaught_on)::text";
 	c->status = again ? 200 : 201;
 	api_query_db(c, sql, 6, p, taught_reply);
-	free(sql);
 	free(date);
 }
 
@@ -507,21 +488,20 @@ taught_undo(struct api_call *c)
 {
 	int64_t cid, uid;
 	const char *p[4];
-	char *sql;
 
 	if (!api_param_id(c, "id", &cid) || !api_param_id(c, "unit_id", &uid))
 		return;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
+	p[2] = scope_teacher(c);
 	p[3] = api_param(c, "unit_id");
-	sql = xasprintf(
-	    "DELETE FROM taught d USING class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s"
+	api_query_db(c,
+	    "DELETE FROM taught d USING class k"
+	    " WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k")
 	    " AND d.school_id = k.school_id AND d.class_id = k.class_id AND d.unit_id = $4::bigint"
 	    " RETURNING json_build_object('class_id', d.class_id, 'unit_id', d.unit_id,"
-	    " 'taught_on', d.taught_on)::text", class_visible(c));
-	api_query_db(c, sql, 4, p, api_reply_row);
-	free(sql);
+	    " 'taught_on', d.taught_on)::text",
+	    4, p, api_reply_row);
 }
 
 static void
@@ -529,22 +509,20 @@ taught_list(struct api_call *c)
 {
 	int64_t cid;
 	const char *p[3];
-	char *sql;
 
 	if (!api_param_id(c, "id", &cid))
 		return;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
-	p[2] = c->role == ROLE_TEACHER ? c->teacher : NULL;
-	sql = xasprintf(
+	p[2] = scope_teacher(c);
+	api_query_db(c,
 	    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object("
 	    "'unit_id', d.unit_id, 'taught_on', d.taught_on, 'retaught_on', d.retaught_on)"
 	    " ORDER BY d.taught_on, d.unit_id)"
 	    " FROM taught d WHERE d.school_id = k.school_id AND d.class_id = k.class_id), '[]'),"
 	    " 'next_cursor', NULL)::text"
-	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint%s", class_visible(c));
-	api_query_db(c, sql, 3, p, api_reply_row);
-	free(sql);
+	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k"),
+	    3, p, api_reply_row);
 }
 
 void

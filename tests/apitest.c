@@ -26,6 +26,8 @@
 
 #define MAX_ARGS 32
 
+struct apitest_reply apitest_r;
+
 static pid_t daemon_pid = -1;
 static char daemon_dir[256];
 static char daemon_log[300];
@@ -48,15 +50,6 @@ sleep_ms(int ms)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 int
@@ -258,7 +251,7 @@ daemon_alive(void)
 static bool
 wait_path(const char *path, long want, int timeout_ms)
 {
-	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
+	uint64_t end = util_mono_ms() + (uint64_t)timeout_ms;
 
 	do {
 		if (get_status(path) == want)
@@ -266,7 +259,7 @@ wait_path(const char *path, long want, int timeout_ms)
 		if (!daemon_alive())
 			return false;
 		sleep_ms(50);
-	} while (mono_ms() < end);
+	} while (util_mono_ms() < end);
 	return false;
 }
 
@@ -360,8 +353,8 @@ apitest_daemon_stop(void)
 	if (daemon_pid <= 0)
 		return -1;
 	kill(daemon_pid, SIGTERM);
-	end = mono_ms() + 20000;
-	while ((r = waitpid(daemon_pid, &status, WNOHANG)) == 0 && mono_ms() < end)
+	end = util_mono_ms() + 20000;
+	while ((r = waitpid(daemon_pid, &status, WNOHANG)) == 0 && util_mono_ms() < end)
 		sleep_ms(20);
 	if (r == 0) {
 		kill(daemon_pid, SIGKILL);
@@ -436,6 +429,108 @@ apitest_token(char *dst, size_t len, const char *school, const char *role,
 	return true;
 }
 
+long
+apitest_json(const char *method, const char *token, const char *body, json_t **out,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char path[512];
+	long status = 0;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof path, fmt, ap);
+	va_end(ap);
+	j = api_call(method, path, token, body ? "application/json" : NULL, body, &status,
+	    NULL, NULL);
+	if (out != NULL)
+		*out = j;
+	else
+		json_decref(j);
+	return status;
+}
+
+void
+apitest_req_done(void)
+{
+	json_decref(apitest_r.j);
+	free(apitest_r.raw);
+	free(apitest_r.hdr);
+	apitest_r.j = NULL;
+	apitest_r.raw = apitest_r.hdr = NULL;
+	apitest_r.status = 0;
+}
+
+static void
+vreq(const char *method, const char *token, const char *ctype, const char *body,
+    const char *const *extra, const char *fmt, va_list ap)
+{
+	struct apitest_reply *r = &apitest_r;
+
+	apitest_req_done();
+	snprintf(r->method, sizeof r->method, "%s", method);
+	vsnprintf(r->path, sizeof r->path, fmt, ap);
+	r->j = api_call_ex(method, r->path, token, ctype, body, body ? strlen(body) : 0, extra,
+	    &r->status, &r->raw, &r->hdr);
+}
+
+void
+apitest_req(const char *method, const char *token, const char *body, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreq(method, token, body ? "application/json" : NULL, body, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+apitest_req_ex(const char *method, const char *token, const char *ctype, const char *body,
+    const char *const *extra, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreq(method, token, ctype, body, extra, fmt, ap);
+	va_end(ap);
+}
+
+static bool
+school_create(const char *name, long long want)
+{
+	char *out = NULL;
+	int rc = apitest_recalld(&out, "school", "create", "--name", name, "--tz",
+	    "Europe/London", (char *)NULL);
+	bool ok = rc == 0 && out != NULL && strtoll(out, NULL, 10) == want;
+
+	if (!ok)
+		fprintf(stderr, "apitest: school create %s: exit %d, id %s", name, rc,
+		    out ? out : "none\n");
+	free(out);
+	return ok;
+}
+
+bool
+apitest_two_schools(const char *a, const char *b, char *admin_a, char *admin_b, size_t len)
+{
+	char *out = NULL;
+	int rc = apitest_recalld(&out, "migrate", (char *)NULL);
+
+	free(out);
+	if (rc != 0) {
+		fprintf(stderr, "apitest: recalld migrate: exit %d\n", rc);
+		return false;
+	}
+	if (!school_create(a, 1) || !school_create(b, 2))
+		return false;
+	if (!apitest_token(admin_a, len, "1", "admin", NULL) ||
+	    !apitest_token(admin_b, len, "2", "admin", NULL)) {
+		fprintf(stderr, "apitest: token create --role admin failed\n");
+		return false;
+	}
+	return true;
+}
+
 long long
 apitest_jint(const json_t *o, const char *key)
 {
@@ -465,19 +560,41 @@ apitest_field_error(const json_t *problem, const char *field)
 }
 
 bool
+apitest_wait(bool (*pred)(void *), void *arg, int timeout_ms)
+{
+	uint64_t end = util_mono_ms() + (uint64_t)timeout_ms;
+	bool ok;
+
+	while (!(ok = pred(arg)) && util_mono_ms() < end)
+		sleep_ms(20);
+	return ok;
+}
+
+struct sql_wait {
+	char *sql;
+	long long want;
+};
+
+static bool
+sql_reached(void *arg)
+{
+	const struct sql_wait *w = arg;
+
+	return apitest_sql_int("%s", w->sql) >= w->want;
+}
+
+bool
 apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
 {
 	va_list ap;
-	char *q;
+	struct sql_wait w = { NULL, want };
 	bool ok;
-	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
 
 	va_start(ap, fmt);
-	q = xvasprintf(fmt, ap);
+	w.sql = xvasprintf(fmt, ap);
 	va_end(ap);
-	while (!(ok = apitest_sql_int("%s", q) >= want) && mono_ms() < end)
-		sleep_ms(20);
-	free(q);
+	ok = apitest_wait(sql_reached, &w, timeout_ms);
+	free(w.sql);
 	return ok;
 }
 
@@ -508,20 +625,34 @@ apitest_db_close(void)
 }
 
 static char *
-vsql(const char *fmt, va_list ap)
+vsql(const char *fmt, va_list ap, bool *ran)
 {
 	char *q = xvasprintf(fmt, ap), *v = NULL;
 	PGresult *res = PQexec(pg, q);
 
+	*ran = true;
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
 			v = xstrdup(PQgetvalue(res, 0, 0));
 	} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "apitest: %s: %s", q, PQresultErrorMessage(res));
+		*ran = false;
 	}
 	PQclear(res);
 	free(q);
 	return v;
+}
+
+bool
+apitest_sql_ok(const char *fmt, ...)
+{
+	va_list ap;
+	bool ran;
+
+	va_start(ap, fmt);
+	free(vsql(fmt, ap, &ran));
+	va_end(ap);
+	return ran;
 }
 
 char *
@@ -529,9 +660,10 @@ apitest_sql(const char *fmt, ...)
 {
 	va_list ap;
 	char *v;
+	bool ran;
 
 	va_start(ap, fmt);
-	v = vsql(fmt, ap);
+	v = vsql(fmt, ap, &ran);
 	va_end(ap);
 	return v;
 }
@@ -542,9 +674,10 @@ apitest_sql_int(const char *fmt, ...)
 	va_list ap;
 	char *v;
 	long long n;
+	bool ran;
 
 	va_start(ap, fmt);
-	v = vsql(fmt, ap);
+	v = vsql(fmt, ap, &ran);
 	va_end(ap);
 	n = v ? strtoll(v, NULL, 10) : -1;
 	free(v);

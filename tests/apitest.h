@@ -27,6 +27,16 @@ bool apitest_set_clock(const char *token, const char *iso);
 /* `recalld token create --school S --role R [--teacher T]` into dst; false on failure. */
 bool apitest_token(char *dst, size_t len, const char *school, const char *role,
     const char *teacher);
+/*
+ * The start of most black-box suites: `recalld migrate`, then schools
+ * named a and b (Europe/London), which must come out as 1 and 2, and an
+ * admin token of each into admin_a and admin_b (len bytes each). False,
+ * with a message, when a step failed.
+ */
+bool apitest_two_schools(const char *a, const char *b, char *admin_a, char *admin_b,
+    size_t len);
+/* Poll pred(arg) every 20 ms until it holds or timeout_ms passes; returns its last answer. */
+bool apitest_wait(bool (*pred)(void *), void *arg, int timeout_ms);
 /* Poll (every 20 ms, up to timeout_ms) until the query's integer is at least want. */
 bool apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -61,6 +71,37 @@ json_t *api_call(const char *method, const char *path, const char *token,
 json_t *api_call_ex(const char *method, const char *path, const char *token,
     const char *content_type, const char *body, size_t body_len,
     const char *const *extra, long *status, char **raw, char **headers);
+/*
+ * A request to the path fmt... with a JSON body (NULL: none); returns the
+ * status (0 when nothing answered); *out (optional) gets the parsed answer
+ * (caller decrefs), else it is dropped.
+ */
+long apitest_json(const char *method, const char *token, const char *body, json_t **out,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*
+ * The last answer, for the suites that check one request at a time: each
+ * apitest_req frees the one before, apitest_req_done the last.
+ */
+struct apitest_reply {
+	char method[16];
+	char path[512];
+	long status;		/* 0 when nothing answered */
+	json_t *j;		/* the body as JSON, or NULL */
+	char *raw;		/* the body */
+	char *hdr;		/* the header block */
+};
+extern struct apitest_reply apitest_r;
+/* method to the path fmt... with a JSON body (or NULL), into apitest_r. */
+void apitest_req(const char *method, const char *token, const char *body, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same with the content type and extra headers ("Name: value", NULL-ended) given. */
+void apitest_req_ex(const char *method, const char *token, const char *ctype, const char *body,
+    const char *const *extra, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void apitest_req_done(void);
+/* In a Check test: the last answer's status is want (else its method, path and body). */
+#define APITEST_ST(want) ck_assert_msg(apitest_r.status == (want), \
+	"%s %s: status %ld, want %d: %.600s", apitest_r.method, apitest_r.path, \
+	apitest_r.status, (int)(want), apitest_r.raw ? apitest_r.raw : "")
 /* An integer member of o (-1 when absent or not an integer). */
 long long apitest_jint(const json_t *o, const char *key);
 /* A string member of o ("" when absent or not a string). */
@@ -70,7 +111,6 @@ bool apitest_field_error(const json_t *problem, const char *field);
 /* A header's value (case-insensitive name) from a header block into buf; NULL if absent. */
 const char *apitest_header(const char *headers, const char *name, char *buf, size_t len);
 
-/* libpq on the test database: the first value of the first row (malloc'd), or NULL. */
 /*
  * The environment every black-box test gives recalld: the database, the
  * migrations from the source tree, short start-up and shutdown waits.
@@ -78,8 +118,11 @@ const char *apitest_header(const char *headers, const char *name, char *buf, siz
 void apitest_env(const char *conninfo, const char *shutdown_timeout);
 void apitest_db_open(const char *conninfo);
 void apitest_db_close(void);
+/* libpq on the test database: the first value of the first row (malloc'd), or NULL. */
 char *apitest_sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, as an integer (-1 when NULL or failed). */
 long long apitest_sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether the statements ran (their results dropped). */
+bool apitest_sql_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -127,8 +127,12 @@ secret=$(api POST /v1/endpoints "{\"url\": \"http://127.0.0.1:$rxport/recalld\",
 : >"$tmp/rx.log"
 "$receiver" --port "$rxport" --secret "$secret" --log "$tmp/rx.log" >/dev/null 2>&1 &
 rx=$!
-sleep 0.2
-kill -0 "$rx" 2>/dev/null || fail "the receiver did not start on port $rxport"
+i=0
+until curl -fs -o /dev/null -X POST "http://127.0.0.1:$rxport/_control"; do
+	i=$((i + 1))
+	{ [ $i -le 100 ] && kill -0 "$rx" 2>/dev/null; } || fail "the receiver did not start on port $rxport"
+	sleep 0.05
+done
 
 # Monday 12 October, 16:30 in London: the day's batches and flags.
 api POST /v1/admin/clock '{"now": "2026-10-19T15:30:00Z"}' >/dev/null || fail "cannot move the clock"

@@ -39,6 +39,15 @@ wait_status() {
 	done
 }
 
+# wait_log PATTERN TIMEOUT_MS: poll until the daemon's log has a line with PATTERN
+wait_log() {
+	start=$(ms)
+	until grep -q "$1" "$tmp/serve.log"; do
+		[ $(($(ms) - start)) -ge "$2" ] && return 1
+		sleep 0.05
+	done
+}
+
 url=$(sh "$harness" start "$pgdir") || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
 export RECALLD_DATABASE_URL="$url"
 export RECALLD_DATABASE_MIGRATIONS="${RECALLD_SQL:-$srcdir/sql}"
@@ -115,7 +124,7 @@ check "the pool logged its reconnect" 'grep -q "msg=\"connected\"" "$tmp/serve.l
 # SIGHUP reloads the log level from the file.
 printf '[log]\nlevel = debug\n' >"$tmp/recalld.conf"
 kill -HUP "$pid"
-sleep 0.3
+wait_log 'configuration reloaded" level=debug' 5000
 check "SIGHUP reloads the configuration" 'grep -q "configuration reloaded\" level=debug" "$tmp/serve.log"'
 check "secrets never reach the log" '! grep -q "password\|$url" "$tmp/serve.log"'
 

@@ -1,13 +1,15 @@
 /* pgtest.c: start and drive the throwaway PostgreSQL of a test program. */
 #include "autoconf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include <check.h>
 #include <libpq-fe.h>
 
+#include "migrate.h"
 #include "pgtest.h"
 #include "util.h"
 
@@ -128,15 +130,6 @@ pgtest_new_db(const char *name)
 	return pg_scratch;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool
 flag_pred(void *arg)
 {
@@ -147,10 +140,10 @@ bool
 pgtest_run_while(struct event_base *base, bool (*pred)(void *), void *arg,
     int timeout_ms)
 {
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = util_mono_ms() + (uint64_t)timeout_ms;
 	struct timeval tick = { 0, 10 * 1000 };
 
-	while (!pred(arg) && now_ms() < end) {
+	while (!pred(arg) && util_mono_ms() < end) {
 		/* A short timer so the loop returns even when nothing happens. */
 		event_base_loopexit(base, &tick);
 		event_base_loop(base, EVLOOP_ONCE);
@@ -162,4 +155,114 @@ bool
 pgtest_run_until(struct event_base *base, const bool *flag, int timeout_ms)
 {
 	return pgtest_run_while(base, flag_pred, (void *)flag, timeout_ms);
+}
+
+PGconn *
+pgtest_connect(const char *conninfo)
+{
+	PGconn *pg = PQconnectdb(conninfo);
+
+	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
+	return pg;
+}
+
+PGconn *
+pgtest_migrated_db(const char *name, const char **conninfo)
+{
+	const char *ci = pgtest_new_db(name);
+	PGconn *pg = pgtest_connect(ci);
+	char err[1024];
+	migrate_set *s;
+
+	if (conninfo != NULL)
+		*conninfo = ci;
+	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
+	migrate_set_free(s);
+	return pg;
+}
+
+PGresult *
+pgtest_query(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(pg));
+	return res;
+}
+
+void
+pgtest_exec(PGconn *pg, const char *sql)
+{
+	PQclear(pgtest_query(pg, sql));
+}
+
+long long
+pgtest_int(PGconn *pg, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+	PGresult *res;
+	long long v = -1;
+
+	va_start(ap, fmt);
+	sql = xvasprintf(fmt, ap);
+	va_end(ap);
+	res = pgtest_query(pg, sql);
+	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	free(sql);
+	return v;
+}
+
+char *
+pgtest_text(PGconn *pg, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql, *v;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	sql = xvasprintf(fmt, ap);
+	va_end(ap);
+	res = pgtest_query(pg, sql);
+	ck_assert_msg(PQntuples(res) == 1, "%s: %d rows, want 1", sql, PQntuples(res));
+	v = xstrdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	free(sql);
+	return v;
+}
+
+char *
+pgtest_tmp_dir(const char *name)
+{
+	char *dir = xasprintf("/tmp/recalld-%s.XXXXXX", name);
+
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
+	return dir;
+}
+
+void
+pgtest_write_file(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_msg(fp != NULL, "cannot write %s", path);
+	fputs(text, fp);
+	fclose(fp);
+	free(path);
+}
+
+void
+pgtest_rm_dir(char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(dir);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include <event2/event.h>
+#include <libpq-fe.h>
 
 /* Start the cluster; returns the connection string of database recalld. */
 const char *pgtest_start(void);
@@ -27,5 +28,31 @@ bool pgtest_run_until(struct event_base *base, const bool *flag, int timeout_ms)
 /* Run the loop until pred(arg) or timeout. */
 bool pgtest_run_while(struct event_base *base, bool (*pred)(void *), void *arg,
     int timeout_ms);
+
+/*
+ * Blocking SQL on a test's own connection, inside a Check test: a
+ * statement that fails fails the test (with the statement and the error).
+ */
+PGconn *pgtest_connect(const char *conninfo);
+/*
+ * A fresh database (pgtest_new_db), migrated from pgtest_sql_dir(),
+ * connected; *conninfo (optional) gets its connection string (static buffer).
+ */
+PGconn *pgtest_migrated_db(const char *name, const char **conninfo);
+/* Run one or more statements. */
+void pgtest_exec(PGconn *pg, const char *sql);
+/* The same, keeping the result of the last (caller clears). */
+PGresult *pgtest_query(PGconn *pg, const char *sql);
+/* The first value as an integer: -1 when there is no row or it is NULL. */
+long long pgtest_int(PGconn *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The value of a one-row query as text, "NULL" for NULL (caller frees). */
+char *pgtest_text(PGconn *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Scratch files of a Check test (failing it when they cannot be made). */
+/* A fresh directory "/tmp/recalld-NAME.XXXXXX" (caller frees, or pgtest_rm_dir). */
+char *pgtest_tmp_dir(const char *name);
+void pgtest_write_file(const char *dir, const char *name, const char *text);
+/* Remove dir and all in it, and free the string. */
+void pgtest_rm_dir(char *dir);
 
 #endif

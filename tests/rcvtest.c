@@ -30,6 +30,8 @@ receiver_path(void)
 	return path;
 }
 
+static bool control(struct rcv *r, const char *query);
+
 void
 rcv_sleep_ms(int ms)
 {
@@ -115,7 +117,9 @@ rcv_records(struct rcv *r)
 	char *line = NULL;
 	size_t cap = 0;
 
-	rcv_sleep_ms(50);	/* the receiver flushes its log every 20 ms */
+	/* The receiver writes its log every 20 ms, and at once when asked. */
+	if (r->pid > 0 && !control(r, "flush=1"))
+		fprintf(stderr, "rcvtest: the receiver did not answer its control request\n");
 	if ((fp = fopen(r->log, "r")) == NULL)
 		return all;
 	while (getline(&line, &cap, fp) > 0) {
@@ -156,8 +160,9 @@ rcv_records_since(struct rcv *r, long *offset)
 	return all;
 }
 
-bool
-rcv_set_status(struct rcv *r, int status)
+/* POST /_control?query to the receiver; true when it answered 204. */
+static bool
+control(struct rcv *r, const char *query)
 {
 	struct sockaddr_in sa;
 	char req[160], resp[256];
@@ -175,8 +180,8 @@ rcv_set_status(struct rcv *r, int status)
 		close(fd);
 		return false;
 	}
-	snprintf(req, sizeof req, "POST /_control?status=%d HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-	    "Content-Length: 0\r\n\r\n", status);
+	snprintf(req, sizeof req, "POST /_control?%s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    "Content-Length: 0\r\n\r\n", query);
 	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		close(fd);
 		return false;
@@ -186,4 +191,13 @@ rcv_set_status(struct rcv *r, int status)
 	resp[got] = '\0';
 	close(fd);
 	return strncmp(resp, "HTTP/1.", 7) == 0 && strstr(resp, " 204 ") != NULL;
+}
+
+bool
+rcv_set_status(struct rcv *r, int status)
+{
+	char query[32];
+
+	snprintf(query, sizeof query, "status=%d", status);
+	return control(r, query);
 }

@@ -159,6 +159,9 @@ control(struct evhttp_request *req)
 	if ((s = evhttp_find_header(&q, "retry_after")) != NULL)
 		rx.retry_after = atoi(s);
 	evhttp_clear_headers(&q);
+	/* What was logged before this request is in the file once it is answered. */
+	if (rx.log != NULL)
+		fflush(rx.log);
 	evhttp_send_reply(req, 204, "No Content", NULL);
 }
 

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "alink.h"
+#include "cktest.h"
 
 #define NOW 1790000000LL	/* 2026-09-21 */
 
@@ -485,11 +486,8 @@ alink_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(alink_suite());
 	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(alink_suite());
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -22,27 +22,15 @@
 #include "util.h"
 
 static char admin[128], other[128];
-
-/* Set-up runs outside Check's tests: fail loudly by hand. */
-#define MUST(x) do { if (!(x)) { fprintf(stderr, "test_answers: set-up failed: %s\n", #x); \
-	return EXIT_FAILURE; } } while (0)
 static char conninfo[512];
-
 
 static long
 post_answer(const char *token, long long prompt, const char *answer_json, json_t **body)
 {
 	char buf[256];
-	long status = 0;
-	json_t *b;
 
 	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, %s}", prompt, answer_json);
-	b = api_call("POST", "/v1/responses", token, "application/json", buf, &status, NULL, NULL);
-	if (body != NULL)
-		*body = b;
-	else
-		json_decref(b);
-	return status;
+	return apitest_json("POST", token, buf, body, "/v1/responses");
 }
 
 
@@ -244,13 +232,27 @@ START_TEST(test_sigkill_loses_nothing)
 }
 END_TEST
 
+struct retry {
+	long long prompt;
+	const char *answer;
+	long status;
+};
+
+static bool
+answered(void *arg)
+{
+	struct retry *r = arg;
+
+	return (r->status = post_answer(admin, r->prompt, r->answer, NULL)) != 503;
+}
+
 /*
  * PostgreSQL down: an answer is refused with 503 problem+json and leaves
  * nothing; once it is back, the same answer goes in, once.
  */
 START_TEST(test_database_down)
 {
-	int right, tries = 0;
+	int right;
 	long long p = mcq_prompt(0, &right);
 	long long before = apitest_sql_int("SELECT count(*) FROM review");
 	char ans[64];
@@ -269,9 +271,12 @@ START_TEST(test_database_down)
 	apitest_db_open(conninfo);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review"), before);
 	/* the pool reconnects with backoff (at most 2 s between tries) */
-	while ((st = post_answer(admin, p, ans, NULL)) == 503 && tries++ < 100)
-		usleep(100 * 1000);
-	ck_assert_int_eq(st, 200);
+	{
+		struct retry r = { p, ans, 0 };
+
+		apitest_wait(answered, &r, 10000);
+		ck_assert_int_eq(r.status, 200);
+	}
 	ck_assert_int_eq(post_answer(admin, p, ans, NULL), 200);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review"), before + 1);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE prompt_id = %lld", p), 1);
@@ -304,17 +309,11 @@ main(void)
 	setenv("RECALLD_CLOCK_MODE", "manual", 1);
 	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
 	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);
-	MUST(0 == apitest_recalld(NULL, "migrate", (char *)NULL));
-	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "A", "--tz",
-	    "Europe/London", (char *)NULL));
-	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "B", "--tz",
-	    "Europe/London", (char *)NULL));
-	MUST(0 == apitest_recalld(NULL, "import", "roster", pgtest_srcpath("tests/demo/roster"),
+	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
+	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "roster", pgtest_srcpath("tests/demo/roster"),
 	    "--school", "1", (char *)NULL));
-	MUST(0 == apitest_recalld(NULL, "import", "questions",
+	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "questions",
 	    pgtest_srcpath("tests/demo/questions.csv"), "--school", "1", (char *)NULL));
-	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
-	MUST(apitest_token(other, sizeof other, "2", "admin", NULL));
 	apitest_db_open(conninfo);
 	cmd = apitest_sql("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
 	    " SELECT 1, k.class_id, u.unit_id, '2026-09-18', now() FROM class k, unit u"
@@ -329,8 +328,8 @@ main(void)
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;
 	}
-	MUST(apitest_set_clock(admin, "2026-09-21T15:30:00Z"));	/* Monday 16:30 in London: batches */
-	MUST(apitest_wait_sql(60, 10000, "SELECT count(*) FROM batch"));
+	CKTEST_MUST(apitest_set_clock(admin, "2026-09-21T15:30:00Z"));	/* Monday 16:30 in London: batches */
+	CKTEST_MUST(apitest_wait_sql(60, 10000, "SELECT count(*) FROM batch"));
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_right_then_repeat);

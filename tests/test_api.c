@@ -31,123 +31,60 @@
 #define NOPE "9000000000"	/* a well-formed id that no school has */
 
 /* The two schools, their tokens, and what main() seeds into them. */
-static char sa[24], sb[24];
-static char *tok_admin, *tok_integ, *tok_teacher, *tok_teacher2, *tok_b;
+static const char sa[] = "1", sb[] = "2";
+static char tok_admin[128], tok_integ[128], tok_teacher[128], tok_teacher2[128], tok_b[128];
 static long long a_t1, a_t2, a_co, a_c1, a_c2, a_p1, a_p2, a_u1, a_q1, a_mcq;
 static long long b_t, b_co, b_c, b_p, b_u, b_q;
-
-/* The last answer: each call frees the one before. */
-static struct {
-	char method[16];
-	char path[512];
-	long status;
-	json_t *j;
-	char *raw, *hdr;
-} R;
-
-static void
-r_free(void)
-{
-	json_decref(R.j);
-	free(R.raw);
-	free(R.hdr);
-	R.j = NULL;
-	R.raw = R.hdr = NULL;
-	R.status = 0;
-}
-
-static void
-vcall(const char *method, const char *token, const char *ctype, const char *body,
-    size_t len, const char *const *extra, const char *fmt, va_list ap)
-{
-	r_free();
-	snprintf(R.method, sizeof R.method, "%s", method);
-	vsnprintf(R.path, sizeof R.path, fmt, ap);
-	R.j = api_call_ex(method, R.path, token, ctype, body, len, extra, &R.status,
-	    &R.raw, &R.hdr);
-}
-
-/* method path (printf) with a JSON body (or NULL) */
-static void call(const char *method, const char *token, const char *body,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void
-call(const char *method, const char *token, const char *body, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vcall(method, token, body ? "application/json" : NULL, body,
-	    body ? strlen(body) : 0, NULL, fmt, ap);
-	va_end(ap);
-}
-
-/* The same with the content type and extra headers given. */
-static void call_ex(const char *method, const char *token, const char *ctype,
-    const char *body, const char *const *extra, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void
-call_ex(const char *method, const char *token, const char *ctype, const char *body,
-    const char *const *extra, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vcall(method, token, ctype, body, body ? strlen(body) : 0, extra, fmt, ap);
-	va_end(ap);
-}
-
-#define ST(want) ck_assert_msg(R.status == (want), "%s %s: status %ld, want %d: %.600s", \
-	R.method, R.path, R.status, (int)(want), R.raw ? R.raw : "")
 
 static const char *
 hdr(const char *name)
 {
 	static char buf[512];
 
-	return apitest_header(R.hdr, name, buf, sizeof buf);
+	return apitest_header(apitest_r.hdr, name, buf, sizeof buf);
 }
 
 /* An RFC 9457 problem with a stable type. */
 #define PROBLEM(st, slug) do { \
 	const char *ct_; \
-	ST(st); \
+	APITEST_ST(st); \
 	ct_ = hdr("Content-Type"); \
 	ck_assert_msg(ct_ != NULL && strncmp(ct_, "application/problem+json", 24) == 0, \
-	    "%s %s: content type %s", R.method, R.path, ct_ ? ct_ : "(none)"); \
-	ck_assert_msg(json_is_object(R.j), "%s %s: not JSON: %.600s", R.method, R.path, R.raw); \
-	ck_assert_msg(strcmp(apitest_jstr(R.j, "type"), "/problems/" slug) == 0, \
-	    "%s %s: type %s, want /problems/%s", R.method, R.path, apitest_jstr(R.j, "type"), slug); \
-	ck_assert_int_eq(apitest_jint(R.j, "status"), (st)); \
-	ck_assert_msg(*apitest_jstr(R.j, "title") != '\0', "problem without a title"); \
+	    "%s %s: content type %s", apitest_r.method, apitest_r.path, ct_ ? ct_ : "(none)"); \
+	ck_assert_msg(json_is_object(apitest_r.j), "%s %s: not JSON: %.600s", apitest_r.method, apitest_r.path, apitest_r.raw); \
+	ck_assert_msg(strcmp(apitest_jstr(apitest_r.j, "type"), "/problems/" slug) == 0, \
+	    "%s %s: type %s, want /problems/%s", apitest_r.method, apitest_r.path, apitest_jstr(apitest_r.j, "type"), slug); \
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "status"), (st)); \
+	ck_assert_msg(*apitest_jstr(apitest_r.j, "title") != '\0', "problem without a title"); \
 } while (0)
 
 /* 422 naming this field. */
 #define FIELD_ERROR(field) do { \
 	PROBLEM(422, "validation-failed"); \
-	ck_assert_msg(apitest_field_error(R.j, field), "%s %s: no error for field %s: %.600s", \
-	    R.method, R.path, field, R.raw); \
+	ck_assert_msg(apitest_field_error(apitest_r.j, field), "%s %s: no error for field %s: %.600s", \
+	    apitest_r.method, apitest_r.path, field, apitest_r.raw); \
 } while (0)
 
 /* {"items": [...], "next_cursor": null or "..."}, nothing else. */
 #define LIST_SHAPE() do { \
-	ST(200); \
-	ck_assert_msg(json_is_object(R.j) && json_object_size(R.j) == 2 && \
-	    json_is_array(json_object_get(R.j, "items")) && \
-	    (json_is_null(json_object_get(R.j, "next_cursor")) || \
-	     json_is_string(json_object_get(R.j, "next_cursor"))), \
-	    "%s %s: not a list answer: %.600s", R.method, R.path, R.raw); \
+	APITEST_ST(200); \
+	ck_assert_msg(json_is_object(apitest_r.j) && json_object_size(apitest_r.j) == 2 && \
+	    json_is_array(json_object_get(apitest_r.j, "items")) && \
+	    (json_is_null(json_object_get(apitest_r.j, "next_cursor")) || \
+	     json_is_string(json_object_get(apitest_r.j, "next_cursor"))), \
+	    "%s %s: not a list answer: %.600s", apitest_r.method, apitest_r.path, apitest_r.raw); \
 } while (0)
 
 static size_t
 nitems_(void)
 {
-	return json_array_size(json_object_get(R.j, "items"));
+	return json_array_size(json_object_get(apitest_r.j, "items"));
 }
 
 static json_t *
 item(size_t i)
 {
-	return json_array_get(json_object_get(R.j, "items"), i);
+	return json_array_get(json_object_get(apitest_r.j, "items"), i);
 }
 
 /* Does the list answer hold an item with this id (key "id" or another)? */
@@ -172,13 +109,13 @@ mk(const char *token, const char *coll, const char *fmt, ...)
 	va_start(ap, fmt);
 	body = xvasprintf(fmt, ap);
 	va_end(ap);
-	call("POST", token, body, "/v1/%s", coll);
+	apitest_req("POST", token, body, "/v1/%s", coll);
 	free(body);
-	if (R.status != 201 || apitest_jint(R.j, "id") < 1) {
-		fprintf(stderr, "POST /v1/%s: %ld %s\n", coll, R.status, R.raw ? R.raw : "");
+	if (apitest_r.status != 201 || apitest_jint(apitest_r.j, "id") < 1) {
+		fprintf(stderr, "POST /v1/%s: %ld %s\n", coll, apitest_r.status, apitest_r.raw ? apitest_r.raw : "");
 		return -1;
 	}
-	return apitest_jint(R.j, "id");
+	return apitest_jint(apitest_r.j, "id");
 }
 
 /* A fingerprint of every row of a school, to prove nothing changed. */
@@ -259,26 +196,26 @@ check_crud(struct crud *k)
 		json_t *v;
 
 		ck_assert_ptr_nonnull(sent);
-		call("POST", tok_admin, k->bodies[i], "/v1/%s", k->coll);
-		ST(201);
+		apitest_req("POST", tok_admin, k->bodies[i], "/v1/%s", k->coll);
+		APITEST_ST(201);
 		ck_assert_str_eq(hdr("Content-Type"), "application/json");
-		ck_assert_int_gt(apitest_jint(R.j, "id"), 0);
-		ck_assert(json_is_true(json_object_get(R.j, "active")));
-		ck_assert(json_is_string(json_object_get(R.j, "updated_at")));
-		ck_assert_ptr_null(json_object_get(R.j, "school_id"));
+		ck_assert_int_gt(apitest_jint(apitest_r.j, "id"), 0);
+		ck_assert(json_is_true(json_object_get(apitest_r.j, "active")));
+		ck_assert(json_is_string(json_object_get(apitest_r.j, "updated_at")));
+		ck_assert_ptr_null(json_object_get(apitest_r.j, "school_id"));
 		json_object_foreach(sent, key, v)
-			ck_assert_msg(json_equal(v, json_object_get(R.j, key)),
-			    "POST /v1/%s: %s not as sent: %.600s", k->coll, key, R.raw);
+			ck_assert_msg(json_equal(v, json_object_get(apitest_r.j, key)),
+			    "POST /v1/%s: %s not as sent: %.600s", k->coll, key, apitest_r.raw);
 		json_decref(sent);
-		ids[i] = apitest_jint(R.j, "id");
-		made[i] = json_incref(R.j);
+		ids[i] = apitest_jint(apitest_r.j, "id");
+		made[i] = json_incref(apitest_r.j);
 		free(k->bodies[i]);
 	}
 
 	/* Page through the whole school, two at a time, with the cursor. */
 	for (;;) {
 		json_t *nc;
-		call("GET", tok_admin, NULL, "/v1/%s?limit=2%s%s", k->coll,
+		apitest_req("GET", tok_admin, NULL, "/v1/%s?limit=2%s%s", k->coll,
 		    cursor ? "&cursor=" : "", cursor ? cursor : "");
 		LIST_SHAPE();
 		pages++;
@@ -288,7 +225,7 @@ check_crud(struct crud *k)
 			free(got);
 			got = tmp;
 		}
-		nc = json_object_get(R.j, "next_cursor");
+		nc = json_object_get(apitest_r.j, "next_cursor");
 		free(cursor);
 		cursor = json_is_string(nc) ? xstrdup(json_string_value(nc)) : NULL;
 		if (cursor == NULL)
@@ -304,99 +241,99 @@ check_crud(struct crud *k)
 	free(want);
 
 	/* Bad list parameters. */
-	call("GET", tok_admin, NULL, "/v1/%s?limit=0", k->coll);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?limit=0", k->coll);
 	FIELD_ERROR("limit");
-	call("GET", tok_admin, NULL, "/v1/%s?limit=501", k->coll);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?limit=501", k->coll);
 	FIELD_ERROR("limit");
-	call("GET", tok_admin, NULL, "/v1/%s?limit=x", k->coll);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?limit=x", k->coll);
 	FIELD_ERROR("limit");
-	call("GET", tok_admin, NULL, "/v1/%s?cursor=abc", k->coll);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?cursor=abc", k->coll);
 	FIELD_ERROR("cursor");
-	call("GET", tok_admin, NULL, "/v1/%s?cursor=99999999999999999999", k->coll);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?cursor=99999999999999999999", k->coll);
 	FIELD_ERROR("cursor");
-	call("GET", tok_admin, NULL, "/v1/%s?active=maybe", k->coll);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?active=maybe", k->coll);
 	FIELD_ERROR("active");
 
 	/* Filters. */
-	call("GET", tok_admin, NULL, "/v1/%s?external_id=%s", k->coll,
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?external_id=%s", k->coll,
 	    apitest_jstr(made[1], "external_id"));
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	ck_assert_int_eq(apitest_jint(item(0), "id"), ids[1]);
-	call("GET", tok_admin, NULL, "/v1/%s?external_id=no-such-thing", k->coll);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?external_id=no-such-thing", k->coll);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
-	ck_assert(json_is_null(json_object_get(R.j, "next_cursor")));
+	ck_assert(json_is_null(json_object_get(apitest_r.j, "next_cursor")));
 	if (k->filter != NULL) {
-		call("GET", tok_admin, NULL, "/v1/%s?%s", k->coll, k->filter);
+		apitest_req("GET", tok_admin, NULL, "/v1/%s?%s", k->coll, k->filter);
 		LIST_SHAPE();
 		ck_assert_int_eq(nitems_(), 3);
 		for (int i = 0; i < 3; i++)
 			ck_assert_int_eq(apitest_jint(item((size_t)i), "id"), ids[i]);
 		/* a filter and a page together */
-		call("GET", tok_admin, NULL, "/v1/%s?%s&limit=2", k->coll, k->filter);
+		apitest_req("GET", tok_admin, NULL, "/v1/%s?%s&limit=2", k->coll, k->filter);
 		LIST_SHAPE();
 		ck_assert_int_eq(nitems_(), 2);
 		tmp = xasprintf("%lld", ids[1]);
-		ck_assert_str_eq(apitest_jstr(R.j, "next_cursor"), tmp);
+		ck_assert_str_eq(apitest_jstr(apitest_r.j, "next_cursor"), tmp);
 		free(tmp);
-		call("GET", tok_admin, NULL, "/v1/%s?%s&limit=2&cursor=%lld", k->coll, k->filter,
+		apitest_req("GET", tok_admin, NULL, "/v1/%s?%s&limit=2&cursor=%lld", k->coll, k->filter,
 		    ids[1]);
 		LIST_SHAPE();
 		ck_assert_int_eq(nitems_(), 1);
 		ck_assert_int_eq(apitest_jint(item(0), "id"), ids[2]);
-		ck_assert(json_is_null(json_object_get(R.j, "next_cursor")));
+		ck_assert(json_is_null(json_object_get(apitest_r.j, "next_cursor")));
 		free(k->filter);
 	}
 
 	/* Get one. */
-	call("GET", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[0]);
-	ST(200);
-	ck_assert_msg(json_equal(R.j, made[0]), "GET differs from POST: %.600s", R.raw);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[0]);
+	APITEST_ST(200);
+	ck_assert_msg(json_equal(apitest_r.j, made[0]), "GET differs from POST: %.600s", apitest_r.raw);
 
 	/* Patch it: what was sent comes back, and GET agrees. */
-	call("PATCH", tok_admin, k->patch, "/v1/%s/%lld", k->coll, ids[0]);
-	ST(200);
+	apitest_req("PATCH", tok_admin, k->patch, "/v1/%s/%lld", k->coll, ids[0]);
+	APITEST_ST(200);
 	{
 		json_t *sent = json_loads(k->patch, 0, NULL), *v;
 		const char *key;
 		json_object_foreach(sent, key, v)
-			ck_assert_msg(json_equal(v, json_object_get(R.j, key)),
-			    "PATCH /v1/%s: %s not as sent: %.600s", k->coll, key, R.raw);
+			ck_assert_msg(json_equal(v, json_object_get(apitest_r.j, key)),
+			    "PATCH /v1/%s: %s not as sent: %.600s", k->coll, key, apitest_r.raw);
 		json_decref(sent);
 	}
-	ck_assert_int_eq(apitest_jint(R.j, "id"), ids[0]);
-	patched = json_incref(R.j);
-	call("GET", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[0]);
-	ST(200);
-	ck_assert(json_equal(R.j, patched));
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "id"), ids[0]);
+	patched = json_incref(apitest_r.j);
+	apitest_req("GET", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[0]);
+	APITEST_ST(200);
+	ck_assert(json_equal(apitest_r.j, patched));
 	json_decref(patched);
 
 	/* DELETE deactivates; the object stays, inactive. */
-	call("DELETE", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[2]);
-	ST(200);
-	ck_assert(json_is_false(json_object_get(R.j, "active")));
-	call("GET", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[2]);
-	ST(200);
-	ck_assert(json_is_false(json_object_get(R.j, "active")));
-	call("GET", tok_admin, NULL, "/v1/%s?external_id=%s&active=false", k->coll,
+	apitest_req("DELETE", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[2]);
+	APITEST_ST(200);
+	ck_assert(json_is_false(json_object_get(apitest_r.j, "active")));
+	apitest_req("GET", tok_admin, NULL, "/v1/%s/%lld", k->coll, ids[2]);
+	APITEST_ST(200);
+	ck_assert(json_is_false(json_object_get(apitest_r.j, "active")));
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?external_id=%s&active=false", k->coll,
 	    apitest_jstr(made[2], "external_id"));
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	call("GET", tok_admin, NULL, "/v1/%s?external_id=%s&active=true", k->coll,
+	apitest_req("GET", tok_admin, NULL, "/v1/%s?external_id=%s&active=true", k->coll,
 	    apitest_jstr(made[2], "external_id"));
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM %s WHERE school_id = %s AND %s = %lld",
 	    k->table, sa, k->id_col, ids[2]), 1);
 	/* and PATCH brings it back */
-	call("PATCH", tok_admin, "{\"active\": true}", "/v1/%s/%lld", k->coll, ids[2]);
-	ST(200);
-	ck_assert(json_is_true(json_object_get(R.j, "active")));
+	apitest_req("PATCH", tok_admin, "{\"active\": true}", "/v1/%s/%lld", k->coll, ids[2]);
+	APITEST_ST(200);
+	ck_assert(json_is_true(json_object_get(apitest_r.j, "active")));
 
 	/* The integration token writes too; a teacher reads. */
-	call("PATCH", tok_integ, "{}", "/v1/%s/%lld", k->coll, ids[1]);
-	ST(200);
+	apitest_req("PATCH", tok_integ, "{}", "/v1/%s/%lld", k->coll, ids[1]);
+	APITEST_ST(200);
 	for (int i = 0; i < 3; i++)
 		json_decref(made[i]);
 }
@@ -510,12 +447,12 @@ START_TEST(test_questions)
 	ck_assert_int_gt(u, 0);
 	check_crud(&k);
 	/* kind filter */
-	call("GET", tok_admin, NULL, "/v1/questions?unit_id=%lld&kind=short", u);
+	apitest_req("GET", tok_admin, NULL, "/v1/questions?unit_id=%lld&kind=short", u);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	ck_assert_str_eq(apitest_jstr(item(0), "external_id"), "qu-2");
 	ck_assert_int_eq(apitest_jint(item(0), "version"), 1);
-	call("GET", tok_admin, NULL, "/v1/questions?kind=essay");
+	apitest_req("GET", tok_admin, NULL, "/v1/questions?kind=essay");
 	FIELD_ERROR("kind");
 }
 END_TEST
@@ -527,13 +464,13 @@ START_TEST(test_question_versions)
 	char *v;
 
 	ck_assert_int_gt(q, 0);
-	ck_assert_int_eq(apitest_jint(R.j, "version"), 1);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "version"), 1);
 
 	/* A new prompt: version 2, and the old text kept in question_version. */
-	call("PATCH", tok_admin, "{\"prompt\": \"New prompt\"}", "/v1/questions/%lld", q);
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "version"), 2);
-	ck_assert_str_eq(apitest_jstr(R.j, "prompt"), "New prompt");
+	apitest_req("PATCH", tok_admin, "{\"prompt\": \"New prompt\"}", "/v1/questions/%lld", q);
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "version"), 2);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "prompt"), "New prompt");
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM question_version WHERE school_id = %s"
 	    " AND question_id = %lld", sa, q), 1);
 	v = apitest_sql("SELECT version || ':' || kind || ':' || prompt || ':' || choices::text || ':' ||"
@@ -544,22 +481,22 @@ START_TEST(test_question_versions)
 	    " AND question_id = %lld", sa, q), 2);
 
 	/* Latency thresholds are not content: no new version. */
-	call("PATCH", tok_admin, "{\"fast_ms\": 1500}", "/v1/questions/%lld", q);
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "version"), 2);
-	ck_assert_int_eq(apitest_jint(R.j, "fast_ms"), 1500);
+	apitest_req("PATCH", tok_admin, "{\"fast_ms\": 1500}", "/v1/questions/%lld", q);
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "version"), 2);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "fast_ms"), 1500);
 	/* Nor is the same prompt again. */
-	call("PATCH", tok_admin, "{\"prompt\": \"New prompt\", \"slow_ms\": 7000}", "/v1/questions/%lld", q);
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "version"), 2);
+	apitest_req("PATCH", tok_admin, "{\"prompt\": \"New prompt\", \"slow_ms\": 7000}", "/v1/questions/%lld", q);
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "version"), 2);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM question_version WHERE school_id = %s"
 	    " AND question_id = %lld", sa, q), 1);
 
 	/* New choices: version 3. */
-	call("PATCH", tok_admin, "{\"choices\": [\"a\", \"b\", \"c\"], \"correct_choice\": 2}",
+	apitest_req("PATCH", tok_admin, "{\"choices\": [\"a\", \"b\", \"c\"], \"correct_choice\": 2}",
 	    "/v1/questions/%lld", q);
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "version"), 3);
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "version"), 3);
 	ck_assert_int_eq(apitest_sql_int("SELECT max(version) FROM question_version WHERE school_id = %s"
 	    " AND question_id = %lld", sa, q), 2);
 
@@ -567,13 +504,13 @@ START_TEST(test_question_versions)
 	{
 		struct sums s = sums_take();
 
-		call("PATCH", tok_admin, "{\"correct_choice\": 5}", "/v1/questions/%lld", q);
+		apitest_req("PATCH", tok_admin, "{\"correct_choice\": 5}", "/v1/questions/%lld", q);
 		FIELD_ERROR("correct_choice");
-		call("PATCH", tok_admin, "{\"correct_choice\": 10}", "/v1/questions/%lld", q);
+		apitest_req("PATCH", tok_admin, "{\"correct_choice\": 10}", "/v1/questions/%lld", q);
 		FIELD_ERROR("correct_choice");
-		call("PATCH", tok_admin, "{\"choices\": null}", "/v1/questions/%lld", q);
+		apitest_req("PATCH", tok_admin, "{\"choices\": null}", "/v1/questions/%lld", q);
 		PROBLEM(422, "validation-failed");
-		call("PATCH", tok_admin, "{\"version\": 9}", "/v1/questions/%lld", q);
+		apitest_req("PATCH", tok_admin, "{\"version\": 9}", "/v1/questions/%lld", q);
 		FIELD_ERROR("version");
 		static const struct {
 			const char *rest, *field;
@@ -589,16 +526,16 @@ START_TEST(test_question_versions)
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 			char *b = xasprintf("{\"unit_id\": %lld, \"external_id\": \"qv-2\", \"prompt\": \"p\", %s}",
 			    a_u1, bad[i].rest);
-			call("POST", tok_admin, b, "/v1/questions");
+			apitest_req("POST", tok_admin, b, "/v1/questions");
 			free(b);
 			FIELD_ERROR(bad[i].field);
 		}
 		SUMS_SAME(s);
 	}
-	call("GET", tok_admin, NULL, "/v1/questions/%lld", q);
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "version"), 3);
-	ck_assert_int_eq(apitest_jint(R.j, "correct_choice"), 2);
+	apitest_req("GET", tok_admin, NULL, "/v1/questions/%lld", q);
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "version"), 3);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "correct_choice"), 2);
 }
 END_TEST
 
@@ -610,11 +547,11 @@ START_TEST(test_mcq_needs_correct_choice)
 	{
 		char *b = xasprintf("{\"unit_id\": %lld, \"external_id\": \"mc-1\", \"prompt\": \"p\","
 		    " \"kind\": \"mcq\", \"choices\": [\"a\", \"b\"]}", a_u1);
-		call("POST", tok_admin, b, "/v1/questions");
+		apitest_req("POST", tok_admin, b, "/v1/questions");
 		free(b);
 	}
 	FIELD_ERROR("correct_choice");
-	call("PATCH", tok_admin, "{\"correct_choice\": null}", "/v1/questions/%lld", a_mcq);
+	apitest_req("PATCH", tok_admin, "{\"correct_choice\": null}", "/v1/questions/%lld", a_mcq);
 	FIELD_ERROR("correct_choice");
 	SUMS_SAME(s);
 }
@@ -625,79 +562,79 @@ START_TEST(test_school)
 	struct sums s;
 	long long id = strtoll(sa, NULL, 10);
 
-	call("GET", tok_admin, NULL, "/v1/school");
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "id"), id);
-	ck_assert_str_eq(apitest_jstr(R.j, "tz"), "Europe/London");
-	ck_assert_int_eq(apitest_jint(R.j, "max_per_day"), 5);
-	ck_assert_ptr_null(json_object_get(R.j, "school_id"));
-	call("GET", tok_teacher, NULL, "/v1/school");
-	ST(200);
-	call("GET", tok_integ, NULL, "/v1/school");
-	ST(200);
-	call("GET", tok_b, NULL, "/v1/school");
-	ST(200);
-	ck_assert_str_eq(apitest_jstr(R.j, "name"), "School B");
+	apitest_req("GET", tok_admin, NULL, "/v1/school");
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "id"), id);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "tz"), "Europe/London");
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "max_per_day"), 5);
+	ck_assert_ptr_null(json_object_get(apitest_r.j, "school_id"));
+	apitest_req("GET", tok_teacher, NULL, "/v1/school");
+	APITEST_ST(200);
+	apitest_req("GET", tok_integ, NULL, "/v1/school");
+	APITEST_ST(200);
+	apitest_req("GET", tok_b, NULL, "/v1/school");
+	APITEST_ST(200);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "name"), "School B");
 
-	call("PATCH", tok_admin, "{\"max_per_day\": 7, \"school_days\": [1, 2, 3, 4, 5, 6],"
+	apitest_req("PATCH", tok_admin, "{\"max_per_day\": 7, \"school_days\": [1, 2, 3, 4, 5, 6],"
 	    " \"prompt_time\": \"15:30\", \"desired_retention\": 0.85, \"self_rating\": true}",
 	    "/v1/school");
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "max_per_day"), 7);
-	ck_assert_str_eq(apitest_jstr(R.j, "prompt_time"), "15:30:00");
-	call("GET", tok_admin, NULL, "/v1/school");
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "max_per_day"), 7);
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "school_days")), 6);
-	ck_assert(json_is_true(json_object_get(R.j, "self_rating")));
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "max_per_day"), 7);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "prompt_time"), "15:30:00");
+	apitest_req("GET", tok_admin, NULL, "/v1/school");
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "max_per_day"), 7);
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "school_days")), 6);
+	ck_assert(json_is_true(json_object_get(apitest_r.j, "self_rating")));
 	ck_assert_int_eq(apitest_sql_int("SELECT max_per_day FROM school WHERE school_id = %s", sa), 7);
-	call("PATCH", tok_admin, "{\"tz\": \"America/New_York\"}", "/v1/school");
-	ST(200);
-	ck_assert_str_eq(apitest_jstr(R.j, "tz"), "America/New_York");
+	apitest_req("PATCH", tok_admin, "{\"tz\": \"America/New_York\"}", "/v1/school");
+	APITEST_ST(200);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "tz"), "America/New_York");
 
 	s = sums_take();
-	call("PATCH", tok_admin, "{\"max_per_day\": 51}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"max_per_day\": 51}", "/v1/school");
 	FIELD_ERROR("max_per_day");
-	call("PATCH", tok_admin, "{\"max_per_day\": -1}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"max_per_day\": -1}", "/v1/school");
 	FIELD_ERROR("max_per_day");
-	call("PATCH", tok_admin, "{\"max_per_day\": 5.5}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"max_per_day\": 5.5}", "/v1/school");
 	FIELD_ERROR("max_per_day");
-	call("PATCH", tok_admin, "{\"tz\": \"Mars/Olympus_Mons\"}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"tz\": \"Mars/Olympus_Mons\"}", "/v1/school");
 	FIELD_ERROR("tz");
-	call("PATCH", tok_admin, "{\"tz\": \"\"}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"tz\": \"\"}", "/v1/school");
 	FIELD_ERROR("tz");
-	call("PATCH", tok_admin, "{\"school_days\": [0, 1]}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"school_days\": [0, 1]}", "/v1/school");
 	FIELD_ERROR("school_days");
-	call("PATCH", tok_admin, "{\"school_days\": [8]}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"school_days\": [8]}", "/v1/school");
 	FIELD_ERROR("school_days");
-	call("PATCH", tok_admin, "{\"school_days\": \"mon\"}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"school_days\": \"mon\"}", "/v1/school");
 	FIELD_ERROR("school_days");
-	call("PATCH", tok_admin, "{\"prompt_time\": \"25:00\"}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"prompt_time\": \"25:00\"}", "/v1/school");
 	FIELD_ERROR("prompt_time");
-	call("PATCH", tok_admin, "{\"desired_retention\": 1.5}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"desired_retention\": 1.5}", "/v1/school");
 	FIELD_ERROR("desired_retention");
-	call("PATCH", tok_admin, "{\"name\": \"\"}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"name\": \"\"}", "/v1/school");
 	FIELD_ERROR("name");
-	call("PATCH", tok_admin, "{\"active\": false}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"active\": false}", "/v1/school");
 	FIELD_ERROR("active");
-	call("PATCH", tok_admin, "{\"id\": 2}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"id\": 2}", "/v1/school");
 	FIELD_ERROR("id");
 	/* every bad field is named at once */
-	call("PATCH", tok_admin, "{\"max_per_day\": 99, \"flag_horizon_days\": 0, \"colour\": 1}",
+	apitest_req("PATCH", tok_admin, "{\"max_per_day\": 99, \"flag_horizon_days\": 0, \"colour\": 1}",
 	    "/v1/school");
 	FIELD_ERROR("max_per_day");
 	FIELD_ERROR("flag_horizon_days");
 	FIELD_ERROR("colour");
-	call("PATCH", tok_integ, "{\"max_per_day\": 3}", "/v1/school");
+	apitest_req("PATCH", tok_integ, "{\"max_per_day\": 3}", "/v1/school");
 	PROBLEM(403, "forbidden");
-	call("PATCH", tok_teacher, "{\"max_per_day\": 3}", "/v1/school");
+	apitest_req("PATCH", tok_teacher, "{\"max_per_day\": 3}", "/v1/school");
 	PROBLEM(403, "forbidden");
 	SUMS_SAME(s);
 
-	call("PATCH", tok_admin, "{\"tz\": \"Europe/London\", \"max_per_day\": 5,"
+	apitest_req("PATCH", tok_admin, "{\"tz\": \"Europe/London\", \"max_per_day\": 5,"
 	    " \"school_days\": [1, 2, 3, 4, 5]}", "/v1/school");
-	ST(200);
-	ck_assert_str_eq(apitest_jstr(R.j, "tz"), "Europe/London");
+	APITEST_ST(200);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "tz"), "Europe/London");
 }
 END_TEST
 
@@ -705,76 +642,76 @@ START_TEST(test_calendar)
 {
 	struct sums s;
 
-	call("POST", tok_admin, "{\"date\": \"2026-12-25\", \"kind\": \"holiday\", \"name\": \"Christmas\"}",
+	apitest_req("POST", tok_admin, "{\"date\": \"2026-12-25\", \"kind\": \"holiday\", \"name\": \"Christmas\"}",
 	    "/v1/calendar");
-	ST(201);
-	ck_assert_str_eq(apitest_jstr(R.j, "date"), "2026-12-25");
-	ck_assert_str_eq(apitest_jstr(R.j, "kind"), "holiday");
-	ck_assert_str_eq(apitest_jstr(R.j, "name"), "Christmas");
-	call("POST", tok_admin, "{\"date\": \"2026-11-02\", \"kind\": \"training\"}", "/v1/calendar");
-	ST(201);
-	call("POST", tok_admin, "{\"date\": \"2027-02-29\"}", "/v1/calendar");
+	APITEST_ST(201);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "date"), "2026-12-25");
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "kind"), "holiday");
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "name"), "Christmas");
+	apitest_req("POST", tok_admin, "{\"date\": \"2026-11-02\", \"kind\": \"training\"}", "/v1/calendar");
+	APITEST_ST(201);
+	apitest_req("POST", tok_admin, "{\"date\": \"2027-02-29\"}", "/v1/calendar");
 	FIELD_ERROR("date");
-	call("POST", tok_admin, "{\"date\": \"2027-02-15\"}", "/v1/calendar");
-	ST(201);
-	ck_assert_str_eq(apitest_jstr(R.j, "kind"), "holiday");
-	ck_assert(json_is_null(json_object_get(R.j, "name")));
+	apitest_req("POST", tok_admin, "{\"date\": \"2027-02-15\"}", "/v1/calendar");
+	APITEST_ST(201);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "kind"), "holiday");
+	ck_assert(json_is_null(json_object_get(apitest_r.j, "name")));
 	/* the same day again replaces it */
-	call("POST", tok_admin, "{\"date\": \"2026-11-02\", \"kind\": \"closure\", \"name\": \"Snow\"}",
+	apitest_req("POST", tok_admin, "{\"date\": \"2026-11-02\", \"kind\": \"closure\", \"name\": \"Snow\"}",
 	    "/v1/calendar");
-	ST(201);
+	APITEST_ST(201);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM school_calendar WHERE school_id = %s"
 	    " AND day = '2026-11-02' AND kind = 'closure'", sa), 1);
 
-	call("GET", tok_admin, NULL, "/v1/calendar");
+	apitest_req("GET", tok_admin, NULL, "/v1/calendar");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 3);
 	ck_assert_str_eq(apitest_jstr(item(0), "date"), "2026-11-02");
 	ck_assert_str_eq(apitest_jstr(item(2), "date"), "2027-02-15");
-	call("GET", tok_teacher, NULL, "/v1/calendar?from=2026-12-01&to=2026-12-31");
+	apitest_req("GET", tok_teacher, NULL, "/v1/calendar?from=2026-12-01&to=2026-12-31");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	ck_assert_str_eq(apitest_jstr(item(0), "name"), "Christmas");
-	call("GET", tok_admin, NULL, "/v1/calendar?from=2026-12-25");
+	apitest_req("GET", tok_admin, NULL, "/v1/calendar?from=2026-12-25");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
-	call("GET", tok_admin, NULL, "/v1/calendar?to=2026-12-24");
+	apitest_req("GET", tok_admin, NULL, "/v1/calendar?to=2026-12-24");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 
 	s = sums_take();
-	call("GET", tok_admin, NULL, "/v1/calendar?from=2026-13-01");
+	apitest_req("GET", tok_admin, NULL, "/v1/calendar?from=2026-13-01");
 	FIELD_ERROR("from");
-	call("GET", tok_admin, NULL, "/v1/calendar?to=soon");
+	apitest_req("GET", tok_admin, NULL, "/v1/calendar?to=soon");
 	FIELD_ERROR("to");
-	call("POST", tok_admin, "{\"date\": \"2026-12-26\", \"kind\": \"party\"}", "/v1/calendar");
+	apitest_req("POST", tok_admin, "{\"date\": \"2026-12-26\", \"kind\": \"party\"}", "/v1/calendar");
 	FIELD_ERROR("kind");
-	call("POST", tok_admin, "{\"kind\": \"holiday\"}", "/v1/calendar");
+	apitest_req("POST", tok_admin, "{\"kind\": \"holiday\"}", "/v1/calendar");
 	FIELD_ERROR("date");
-	call("POST", tok_admin, "{\"date\": \"26/12/2026\"}", "/v1/calendar");
+	apitest_req("POST", tok_admin, "{\"date\": \"26/12/2026\"}", "/v1/calendar");
 	FIELD_ERROR("date");
-	call("POST", tok_admin, "{\"date\": \"2026-12-26\", \"when\": 1}", "/v1/calendar");
+	apitest_req("POST", tok_admin, "{\"date\": \"2026-12-26\", \"when\": 1}", "/v1/calendar");
 	FIELD_ERROR("when");
-	call("POST", tok_admin, "{\"date\": \"2026-12-26\", \"name\": 5}", "/v1/calendar");
+	apitest_req("POST", tok_admin, "{\"date\": \"2026-12-26\", \"name\": 5}", "/v1/calendar");
 	FIELD_ERROR("name");
-	call("POST", tok_teacher, "{\"date\": \"2026-12-26\"}", "/v1/calendar");
+	apitest_req("POST", tok_teacher, "{\"date\": \"2026-12-26\"}", "/v1/calendar");
 	PROBLEM(403, "forbidden");
-	call("POST", tok_integ, "{\"date\": \"2026-12-26\"}", "/v1/calendar");
+	apitest_req("POST", tok_integ, "{\"date\": \"2026-12-26\"}", "/v1/calendar");
 	PROBLEM(403, "forbidden");
-	call("DELETE", tok_teacher, NULL, "/v1/calendar/2026-12-25");
+	apitest_req("DELETE", tok_teacher, NULL, "/v1/calendar/2026-12-25");
 	PROBLEM(403, "forbidden");
-	call("DELETE", tok_admin, NULL, "/v1/calendar/2026-12-26");
+	apitest_req("DELETE", tok_admin, NULL, "/v1/calendar/2026-12-26");
 	PROBLEM(404, "not-found");
-	call("DELETE", tok_admin, NULL, "/v1/calendar/christmas");
+	apitest_req("DELETE", tok_admin, NULL, "/v1/calendar/christmas");
 	PROBLEM(404, "not-found");
 	SUMS_SAME(s);
 
-	call("DELETE", tok_admin, NULL, "/v1/calendar/2026-12-25");
-	ST(200);
-	ck_assert_str_eq(apitest_jstr(R.j, "date"), "2026-12-25");
-	call("DELETE", tok_admin, NULL, "/v1/calendar/2026-12-25");
+	apitest_req("DELETE", tok_admin, NULL, "/v1/calendar/2026-12-25");
+	APITEST_ST(200);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "date"), "2026-12-25");
+	apitest_req("DELETE", tok_admin, NULL, "/v1/calendar/2026-12-25");
 	PROBLEM(404, "not-found");
-	call("GET", tok_admin, NULL, "/v1/calendar?from=2026-12-01&to=2026-12-31");
+	apitest_req("GET", tok_admin, NULL, "/v1/calendar?from=2026-12-01&to=2026-12-31");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
 }
@@ -788,39 +725,39 @@ START_TEST(test_enrollments)
 	struct sums s;
 
 	ck_assert(c > 0 && p > 0 && t > 0);
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
 
-	call("POST", tok_admin, "{\"role\": \"pupil\", \"pupil_id\": 0}", "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, "{\"role\": \"pupil\", \"pupil_id\": 0}", "/v1/classes/%lld/enrollments", c);
 	FIELD_ERROR("pupil_id");
-	call("POST", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
 	PROBLEM(400, "malformed-json");
-	call("POST", tok_admin, "{\"role\": \"pupil\", \"pupil_id\": 1}", "/v1/classes/" NOPE "/enrollments");
+	apitest_req("POST", tok_admin, "{\"role\": \"pupil\", \"pupil_id\": 1}", "/v1/classes/" NOPE "/enrollments");
 	PROBLEM(404, "not-found");
-	call("POST", tok_integ, NULL, "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_integ, NULL, "/v1/classes/%lld/enrollments", c);
 	PROBLEM(400, "malformed-json");
 
 	{
 		char *body = xasprintf("{\"role\": \"pupil\", \"pupil_id\": %lld}", p);
-		call("POST", tok_admin, body, "/v1/classes/%lld/enrollments", c);
+		apitest_req("POST", tok_admin, body, "/v1/classes/%lld/enrollments", c);
 		free(body);
 	}
-	ST(201);
-	ck_assert_str_eq(apitest_jstr(R.j, "role"), "pupil");
-	ck_assert_int_eq(apitest_jint(R.j, "id"), p);
-	ck_assert_int_eq(apitest_jint(R.j, "class_id"), c);
-	ck_assert(json_is_true(json_object_get(R.j, "active")));
+	APITEST_ST(201);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "role"), "pupil");
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "id"), p);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "class_id"), c);
+	ck_assert(json_is_true(json_object_get(apitest_r.j, "active")));
 	{
 		char *body = xasprintf("{\"role\": \"teacher\", \"teacher_id\": %lld}", t);
-		call("POST", tok_integ, body, "/v1/classes/%lld/enrollments", c);
+		apitest_req("POST", tok_integ, body, "/v1/classes/%lld/enrollments", c);
 		free(body);
 	}
-	ST(201);
-	ck_assert_str_eq(apitest_jstr(R.j, "role"), "teacher");
-	ck_assert_int_eq(apitest_jint(R.j, "id"), t);
+	APITEST_ST(201);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "role"), "teacher");
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "id"), t);
 
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
 	ck_assert_str_eq(apitest_jstr(item(0), "role"), "pupil");
@@ -828,44 +765,44 @@ START_TEST(test_enrollments)
 	ck_assert_int_eq(apitest_jint(item(1), "id"), t);
 
 	s = sums_take();
-	call("POST", tok_admin, "{\"pupil_id\": 1}", "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, "{\"pupil_id\": 1}", "/v1/classes/%lld/enrollments", c);
 	FIELD_ERROR("role");
-	call("POST", tok_admin, "{\"role\": \"parent\", \"pupil_id\": 1}", "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, "{\"role\": \"parent\", \"pupil_id\": 1}", "/v1/classes/%lld/enrollments", c);
 	FIELD_ERROR("role");
-	call("POST", tok_admin, "{\"role\": \"pupil\"}", "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, "{\"role\": \"pupil\"}", "/v1/classes/%lld/enrollments", c);
 	FIELD_ERROR("pupil_id");
-	call("POST", tok_admin, "{\"role\": \"teacher\", \"pupil_id\": 1}", "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, "{\"role\": \"teacher\", \"pupil_id\": 1}", "/v1/classes/%lld/enrollments", c);
 	FIELD_ERROR("teacher_id");
-	call("POST", tok_admin, "{\"role\": \"pupil\", \"pupil_id\": \"1\"}", "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, "{\"role\": \"pupil\", \"pupil_id\": \"1\"}", "/v1/classes/%lld/enrollments", c);
 	FIELD_ERROR("pupil_id");
-	call("POST", tok_admin, "{\"role\": \"pupil\", \"pupil_id\": " NOPE "}", "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, "{\"role\": \"pupil\", \"pupil_id\": " NOPE "}", "/v1/classes/%lld/enrollments", c);
 	FIELD_ERROR("pupil_id");
-	call("POST", tok_admin, "{\"role\": \"teacher\", \"teacher_id\": " NOPE "}", "/v1/classes/%lld/enrollments", c);
+	apitest_req("POST", tok_admin, "{\"role\": \"teacher\", \"teacher_id\": " NOPE "}", "/v1/classes/%lld/enrollments", c);
 	FIELD_ERROR("teacher_id");
-	call("POST", tok_teacher, "{\"role\": \"pupil\", \"pupil_id\": 1}", "/v1/classes/%lld/enrollments", a_c1);
+	apitest_req("POST", tok_teacher, "{\"role\": \"pupil\", \"pupil_id\": 1}", "/v1/classes/%lld/enrollments", a_c1);
 	PROBLEM(403, "forbidden");
-	call("DELETE", tok_teacher, NULL, "/v1/classes/%lld/enrollments/pupils/%lld", a_c1, a_p1);
+	apitest_req("DELETE", tok_teacher, NULL, "/v1/classes/%lld/enrollments/pupils/%lld", a_c1, a_p1);
 	PROBLEM(403, "forbidden");
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/pupils/" NOPE, c);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/pupils/" NOPE, c);
 	PROBLEM(404, "not-found");
 	/* people of the school who are not in this class */
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/pupils/%lld", c, a_p2);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/pupils/%lld", c, a_p2);
 	PROBLEM(404, "not-found");
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/teachers/%lld", c, a_t2);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/teachers/%lld", c, a_t2);
 	PROBLEM(404, "not-found");
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/pupils/x", c);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/pupils/x", c);
 	PROBLEM(404, "not-found");
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/parents/%lld", c, p);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/parents/%lld", c, p);
 	PROBLEM(404, "not-found");
 	SUMS_SAME(s);
 
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/pupils/%lld", c, p);
-	ST(200);
-	ck_assert(json_is_false(json_object_get(R.j, "active")));
-	call("DELETE", tok_integ, NULL, "/v1/classes/%lld/enrollments/teachers/%lld", c, t);
-	ST(200);
-	ck_assert(json_is_false(json_object_get(R.j, "active")));
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/pupils/%lld", c, p);
+	APITEST_ST(200);
+	ck_assert(json_is_false(json_object_get(apitest_r.j, "active")));
+	apitest_req("DELETE", tok_integ, NULL, "/v1/classes/%lld/enrollments/teachers/%lld", c, t);
+	APITEST_ST(200);
+	ck_assert(json_is_false(json_object_get(apitest_r.j, "active")));
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", c);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
 	ck_assert(json_is_false(json_object_get(item(0), "active")));
@@ -873,11 +810,11 @@ START_TEST(test_enrollments)
 	/* enrolling again reactivates */
 	{
 		char *body = xasprintf("{\"role\": \"pupil\", \"pupil_id\": %lld}", p);
-		call("POST", tok_admin, body, "/v1/classes/%lld/enrollments", c);
+		apitest_req("POST", tok_admin, body, "/v1/classes/%lld/enrollments", c);
 		free(body);
 	}
-	ST(201);
-	ck_assert(json_is_true(json_object_get(R.j, "active")));
+	APITEST_ST(201);
+	ck_assert(json_is_true(json_object_get(apitest_r.j, "active")));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM class_pupil WHERE school_id = %s"
 	    " AND class_id = %lld", sa, c), 1);
 }
@@ -890,73 +827,73 @@ START_TEST(test_taught)
 	struct sums s;
 
 	ck_assert_int_gt(u2, 0);
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
 
 	/* Without a date: today in the school's time zone. */
-	call("POST", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
-	ST(201);
-	ck_assert_int_eq(apitest_jint(R.j, "class_id"), a_c1);
-	ck_assert_int_eq(apitest_jint(R.j, "unit_id"), a_u1);
-	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), today);
+	apitest_req("POST", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
+	APITEST_ST(201);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "class_id"), a_c1);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "unit_id"), a_u1);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "taught_on"), today);
 	/* With a date (and an empty object works like no body). */
-	call("POST", tok_admin, "{\"date\": \"2026-09-14\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
-	ST(201);
-	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), "2026-09-14");
-	call("POST", tok_admin, "{}", "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
-	ST(201);
-	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), today);
+	apitest_req("POST", tok_admin, "{\"date\": \"2026-09-14\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
+	APITEST_ST(201);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "taught_on"), "2026-09-14");
+	apitest_req("POST", tok_admin, "{}", "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
+	APITEST_ST(201);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "taught_on"), today);
 	/* Again: the date moves. */
-	call("POST", tok_teacher, "{\"date\": \"2026-09-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
-	ST(201);
-	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), "2026-09-01");
+	apitest_req("POST", tok_teacher, "{\"date\": \"2026-09-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
+	APITEST_ST(201);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "taught_on"), "2026-09-01");
 
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
 	ck_assert_int_eq(apitest_jint(item(0), "unit_id"), a_u1);
 	ck_assert_str_eq(apitest_jstr(item(0), "taught_on"), "2026-09-01");
 	ck_assert_int_eq(apitest_jint(item(1), "unit_id"), u2);
-	call("GET", tok_integ, NULL, "/v1/classes/%lld/taught", a_c1);
+	apitest_req("GET", tok_integ, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM taught WHERE school_id = %s"
 	    " AND class_id = %lld", sa, a_c1), 2);
 
 	s = sums_take();
-	call("POST", tok_admin, "{\"date\": \"2026-09-31\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
+	apitest_req("POST", tok_admin, "{\"date\": \"2026-09-31\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	FIELD_ERROR("date");
-	call("POST", tok_admin, "{\"date\": 20260901}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
+	apitest_req("POST", tok_admin, "{\"date\": 20260901}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	FIELD_ERROR("date");
-	call("POST", tok_admin, "{\"on\": \"2026-09-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
+	apitest_req("POST", tok_admin, "{\"on\": \"2026-09-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	FIELD_ERROR("on");
-	call("POST", tok_admin, NULL, "/v1/classes/%lld/units/" NOPE "/taught", a_c1);
+	apitest_req("POST", tok_admin, NULL, "/v1/classes/%lld/units/" NOPE "/taught", a_c1);
 	PROBLEM(404, "not-found");
-	call("POST", tok_admin, NULL, "/v1/classes/" NOPE "/units/%lld/taught", a_u1);
+	apitest_req("POST", tok_admin, NULL, "/v1/classes/" NOPE "/units/%lld/taught", a_u1);
 	PROBLEM(404, "not-found");
-	call("POST", tok_admin, NULL, "/v1/classes/%lld/units/u1/taught", a_c1);
+	apitest_req("POST", tok_admin, NULL, "/v1/classes/%lld/units/u1/taught", a_c1);
 	PROBLEM(404, "not-found");
-	call("POST", tok_integ, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
+	apitest_req("POST", tok_integ, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	PROBLEM(403, "forbidden");
-	call("DELETE", tok_integ, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
+	apitest_req("DELETE", tok_integ, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	PROBLEM(403, "forbidden");
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c2, u2);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c2, u2);
 	PROBLEM(404, "not-found");
 	SUMS_SAME(s);
 
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
-	ST(200);
-	ck_assert_int_eq(apitest_jint(R.j, "unit_id"), u2);
-	ck_assert_str_eq(apitest_jstr(R.j, "taught_on"), "2026-09-14");
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "unit_id"), u2);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "taught_on"), "2026-09-14");
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, u2);
 	PROBLEM(404, "not-found");
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	call("DELETE", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
-	ST(200);
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
-	ST(200);
+	apitest_req("DELETE", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
+	APITEST_ST(200);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
+	APITEST_ST(200);
 	free(today);
 }
 END_TEST
@@ -972,30 +909,38 @@ START_TEST(test_list_shape)
 
 	for (size_t t = 0; t < sizeof toks / sizeof toks[0]; t++) {
 		for (int i = 0; colls[i] != NULL; i++) {
-			call("GET", toks[t], NULL, "/v1/%s", colls[i]);
+			apitest_req("GET", toks[t], NULL, "/v1/%s", colls[i]);
 			LIST_SHAPE();
-			call("GET", toks[t], NULL, "/v1/%s?limit=1", colls[i]);
+			apitest_req("GET", toks[t], NULL, "/v1/%s?limit=1", colls[i]);
 			LIST_SHAPE();
 			ck_assert_int_le(nitems_(), 1);
 		}
-		call("GET", toks[t], NULL, "/v1/calendar");
+		apitest_req("GET", toks[t], NULL, "/v1/calendar");
 		LIST_SHAPE();
 	}
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", a_c1);
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/enrollments", a_c1);
 	LIST_SHAPE();
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld/enrollments", a_c1);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld/enrollments", a_c1);
 	LIST_SHAPE();
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld/taught", a_c1);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
-	call("GET", tok_b, NULL, "/v1/classes/%lld/taught", b_c);
+	apitest_req("GET", tok_b, NULL, "/v1/classes/%lld/taught", b_c);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 }
 END_TEST
 
 /* ---- 2. authentication and roles ---- */
+
+/* GET /v1/pupils with the token arg is refused (the answer stays in R). */
+static bool
+refused(void *arg)
+{
+	apitest_req("GET", arg, NULL, "/v1/pupils");
+	return apitest_r.status == 401;
+}
 
 START_TEST(test_auth_401)
 {
@@ -1005,44 +950,44 @@ START_TEST(test_auth_401)
 	int rc;
 
 	for (int i = 0; paths[i] != NULL; i++) {
-		call("GET", NULL, NULL, "%s", paths[i]);
+		apitest_req("GET", NULL, NULL, "%s", paths[i]);
 		PROBLEM(401, "unauthorized");
 		ck_assert_ptr_nonnull(hdr("WWW-Authenticate"));
 		ck_assert(strncmp(hdr("WWW-Authenticate"), "Bearer", 6) == 0);
 	}
 	/* before the body is even looked at */
-	call("POST", NULL, "{\"external_id\": \"no-auth\"}", "/v1/pupils");
+	apitest_req("POST", NULL, "{\"external_id\": \"no-auth\"}", "/v1/pupils");
 	PROBLEM(401, "unauthorized");
-	call("POST", NULL, "not json", "/v1/pupils");
+	apitest_req("POST", NULL, "not json", "/v1/pupils");
 	PROBLEM(401, "unauthorized");
 	{
 		const char *const basic[] = { "Authorization: Basic dXNlcjpwYXNz", NULL };
-		call_ex("GET", NULL, NULL, NULL, basic, "/v1/pupils");
+		apitest_req_ex("GET", NULL, NULL, NULL, basic, "/v1/pupils");
 		PROBLEM(401, "unauthorized");
 		ck_assert_ptr_nonnull(hdr("WWW-Authenticate"));
 	}
-	call("GET", "", NULL, "/v1/pupils");
+	apitest_req("GET", "", NULL, "/v1/pupils");
 	PROBLEM(401, "unauthorized");
-	call("GET", "garbage", NULL, "/v1/pupils");
+	apitest_req("GET", "garbage", NULL, "/v1/pupils");
 	PROBLEM(401, "unauthorized");
 	ck_assert_ptr_nonnull(hdr("WWW-Authenticate"));
-	call("GET", "rcl_1_short", NULL, "/v1/pupils");
+	apitest_req("GET", "rcl_1_short", NULL, "/v1/pupils");
 	PROBLEM(401, "unauthorized");
 	/* well formed, unknown */
-	call("GET", "rcl_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "/v1/pupils");
+	apitest_req("GET", "rcl_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "/v1/pupils");
 	PROBLEM(401, "unauthorized");
 	ck_assert_ptr_nonnull(hdr("WWW-Authenticate"));
-	call("GET", "rcl_" NOPE "_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "/v1/pupils");
+	apitest_req("GET", "rcl_" NOPE "_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "/v1/pupils");
 	PROBLEM(401, "unauthorized");
 	/* school A's secret under school B's id */
 	other = xasprintf("rcl_%s%s", sb, strchr(tok_admin + 4, '_'));
-	call("GET", other, NULL, "/v1/pupils");
+	apitest_req("GET", other, NULL, "/v1/pupils");
 	PROBLEM(401, "unauthorized");
 	free(other);
 	/* one character changed */
 	other = xstrdup(tok_admin);
 	other[strlen(other) - 1] = other[strlen(other) - 1] == 'A' ? 'B' : 'A';
-	call("GET", other, NULL, "/v1/pupils");
+	apitest_req("GET", other, NULL, "/v1/pupils");
 	PROBLEM(401, "unauthorized");
 	free(other);
 
@@ -1052,27 +997,23 @@ START_TEST(test_auth_401)
 	ck_assert_int_eq(rc, 0);
 	tok[strcspn(tok, "\n")] = '\0';
 	tid = apitest_sql_int("SELECT max(token_id) FROM api_token WHERE school_id = %s", sa);
-	call("GET", tok, NULL, "/v1/pupils");
-	ST(200);
+	apitest_req("GET", tok, NULL, "/v1/pupils");
+	APITEST_ST(200);
 	rc = apitest_recalld(&out, "token", "revoke", "--school", sa,
 	    other = xasprintf("%lld", tid), (char *)NULL);
 	free(other);
 	free(out);
 	ck_assert_int_eq(rc, 0);
-	for (int i = 0; i < 100; i++) {
-		call("GET", tok, NULL, "/v1/pupils");
-		if (R.status == 401)
-			break;
-		usleep(50 * 1000);
-	}
+	/* the daemon's token cache may answer for it a while yet */
+	apitest_wait(refused, tok, 5000);
 	PROBLEM(401, "unauthorized");
-	call("POST", tok, "{\"external_id\": \"revoked\"}", "/v1/pupils");
+	apitest_req("POST", tok, "{\"external_id\": \"revoked\"}", "/v1/pupils");
 	PROBLEM(401, "unauthorized");
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE external_id = 'revoked'"), 0);
 	free(tok);
 	/* the other tokens still work */
-	call("GET", tok_admin, NULL, "/v1/pupils");
-	ST(200);
+	apitest_req("GET", tok_admin, NULL, "/v1/pupils");
+	APITEST_ST(200);
 }
 END_TEST
 
@@ -1080,26 +1021,26 @@ START_TEST(test_auth_403)
 {
 	struct sums s = sums_take();
 
-	call("POST", tok_teacher, "{\"external_id\": \"by-teacher\"}", "/v1/pupils");
+	apitest_req("POST", tok_teacher, "{\"external_id\": \"by-teacher\"}", "/v1/pupils");
 	PROBLEM(403, "forbidden");
-	call("PATCH", tok_teacher, "{\"given_name\": \"X\"}", "/v1/pupils/%lld", a_p1);
+	apitest_req("PATCH", tok_teacher, "{\"given_name\": \"X\"}", "/v1/pupils/%lld", a_p1);
 	PROBLEM(403, "forbidden");
-	call("DELETE", tok_teacher, NULL, "/v1/pupils/%lld", a_p1);
+	apitest_req("DELETE", tok_teacher, NULL, "/v1/pupils/%lld", a_p1);
 	PROBLEM(403, "forbidden");
-	call("PATCH", tok_teacher, "{\"name\": \"Mine\"}", "/v1/classes/%lld", a_c1);
+	apitest_req("PATCH", tok_teacher, "{\"name\": \"Mine\"}", "/v1/classes/%lld", a_c1);
 	PROBLEM(403, "forbidden");
-	call("POST", tok_teacher, "{\"external_id\": \"x\", \"name\": \"x\"}", "/v1/courses");
+	apitest_req("POST", tok_teacher, "{\"external_id\": \"x\", \"name\": \"x\"}", "/v1/courses");
 	PROBLEM(403, "forbidden");
-	call("POST", tok_teacher, "{}", "/v1/questions");
+	apitest_req("POST", tok_teacher, "{}", "/v1/questions");
 	PROBLEM(403, "forbidden");
-	call("PATCH", tok_integ, "{\"max_per_day\": 1}", "/v1/school");
+	apitest_req("PATCH", tok_integ, "{\"max_per_day\": 1}", "/v1/school");
 	PROBLEM(403, "forbidden");
-	call("POST", tok_integ, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
+	apitest_req("POST", tok_integ, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
 	PROBLEM(403, "forbidden");
-	call("POST", tok_integ, "{\"date\": \"2026-01-01\"}", "/v1/calendar");
+	apitest_req("POST", tok_integ, "{\"date\": \"2026-01-01\"}", "/v1/calendar");
 	PROBLEM(403, "forbidden");
 	/* the role is checked before the body */
-	call("POST", tok_teacher, "{oops", "/v1/pupils");
+	apitest_req("POST", tok_teacher, "{oops", "/v1/pupils");
 	PROBLEM(403, "forbidden");
 	SUMS_SAME(s);
 }
@@ -1111,110 +1052,110 @@ START_TEST(test_teacher_scope)
 	struct sums s;
 
 	/* Teacher 1 teaches class 1 (pupil 1); teacher 2 class 2 (pupil 2). */
-	call("GET", tok_teacher, NULL, "/v1/classes");
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	ck_assert_int_eq(apitest_jint(item(0), "id"), a_c1);
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld", a_c1);
-	ST(200);
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld", a_c2);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld", a_c1);
+	APITEST_ST(200);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld", a_c2);
 	PROBLEM(404, "not-found");
-	call("GET", tok_teacher2, NULL, "/v1/classes");
+	apitest_req("GET", tok_teacher2, NULL, "/v1/classes");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	ck_assert_int_eq(apitest_jint(item(0), "id"), a_c2);
-	call("GET", tok_teacher, NULL, "/v1/classes?external_id=c2");
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes?external_id=c2");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
 
-	call("GET", tok_teacher, NULL, "/v1/pupils");
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	ck_assert_int_eq(apitest_jint(item(0), "id"), a_p1);
-	call("GET", tok_teacher, NULL, "/v1/pupils?limit=1&cursor=0");
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils?limit=1&cursor=0");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	ck_assert(json_is_null(json_object_get(R.j, "next_cursor")));
-	call("GET", tok_teacher, NULL, "/v1/pupils/%lld", a_p1);
-	ST(200);
-	call("GET", tok_teacher, NULL, "/v1/pupils/%lld", a_p2);
+	ck_assert(json_is_null(json_object_get(apitest_r.j, "next_cursor")));
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils/%lld", a_p1);
+	APITEST_ST(200);
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils/%lld", a_p2);
 	PROBLEM(404, "not-found");
-	call("GET", tok_teacher2, NULL, "/v1/pupils/%lld", a_p1);
+	apitest_req("GET", tok_teacher2, NULL, "/v1/pupils/%lld", a_p1);
 	PROBLEM(404, "not-found");
-	call("GET", tok_teacher, NULL, "/v1/teachers");
+	apitest_req("GET", tok_teacher, NULL, "/v1/teachers");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 	ck_assert_int_eq(apitest_jint(item(0), "id"), a_t1);
-	call("GET", tok_teacher, NULL, "/v1/teachers/%lld", a_t2);
+	apitest_req("GET", tok_teacher, NULL, "/v1/teachers/%lld", a_t2);
 	PROBLEM(404, "not-found");
 
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld/enrollments", a_c1);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld/enrollments", a_c1);
 	LIST_SHAPE();
 	ck_assert(list_has("id", a_p1));
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld/enrollments", a_c2);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld/enrollments", a_c2);
 	PROBLEM(404, "not-found");
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld/taught", a_c2);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld/taught", a_c2);
 	PROBLEM(404, "not-found");
 
 	/* Courses, units and questions are the school's, for every teacher. */
-	call("GET", tok_teacher, NULL, "/v1/courses/%lld", a_co);
-	ST(200);
-	call("GET", tok_teacher, NULL, "/v1/units/%lld", a_u1);
-	ST(200);
-	call("GET", tok_teacher, NULL, "/v1/questions/%lld", a_q1);
-	ST(200);
+	apitest_req("GET", tok_teacher, NULL, "/v1/courses/%lld", a_co);
+	APITEST_ST(200);
+	apitest_req("GET", tok_teacher, NULL, "/v1/units/%lld", a_u1);
+	APITEST_ST(200);
+	apitest_req("GET", tok_teacher, NULL, "/v1/questions/%lld", a_q1);
+	APITEST_ST(200);
 
 	/* Marking taught: their class yes, another class 404 (as if absent). */
 	s = sums_take();
-	call("POST", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
+	apitest_req("POST", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
 	PROBLEM(404, "not-found");
-	call("POST", tok_teacher, "{\"date\": \"2026-10-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
+	apitest_req("POST", tok_teacher, "{\"date\": \"2026-10-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
 	PROBLEM(404, "not-found");
-	call("DELETE", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
+	apitest_req("DELETE", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", a_c2, a_u1);
 	PROBLEM(404, "not-found");
 	SUMS_SAME(s);
-	call("POST", tok_teacher, "{\"date\": \"2026-10-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
-	ST(201);
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld/taught", a_c1);
+	apitest_req("POST", tok_teacher, "{\"date\": \"2026-10-01\"}", "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
+	APITEST_ST(201);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld/taught", a_c1);
 	LIST_SHAPE();
 	ck_assert(list_has("unit_id", a_u1));
-	call("DELETE", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
-	ST(200);
+	apitest_req("DELETE", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
+	APITEST_ST(200);
 
 	/* A class the teacher stops teaching disappears for them. */
 	c3 = mk(tok_admin, "classes", "{\"external_id\": \"sc-c3\", \"name\": \"Scope\"}");
 	p3 = mk(tok_admin, "pupils", "{\"external_id\": \"sc-p3\"}");
 	ck_assert(c3 > 0 && p3 > 0);
-	call("GET", tok_teacher, NULL, "/v1/pupils/%lld", p3);
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils/%lld", p3);
 	PROBLEM(404, "not-found");
 	{
 		char *b = xasprintf("{\"role\": \"teacher\", \"teacher_id\": %lld}", a_t1);
-		call("POST", tok_admin, b, "/v1/classes/%lld/enrollments", c3);
-		ST(201);
+		apitest_req("POST", tok_admin, b, "/v1/classes/%lld/enrollments", c3);
+		APITEST_ST(201);
 		free(b);
 		b = xasprintf("{\"role\": \"pupil\", \"pupil_id\": %lld}", p3);
-		call("POST", tok_admin, b, "/v1/classes/%lld/enrollments", c3);
-		ST(201);
+		apitest_req("POST", tok_admin, b, "/v1/classes/%lld/enrollments", c3);
+		APITEST_ST(201);
 		free(b);
 	}
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld", c3);
-	ST(200);
-	call("GET", tok_teacher, NULL, "/v1/pupils/%lld", p3);
-	ST(200);
-	call("GET", tok_teacher, NULL, "/v1/pupils");
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld", c3);
+	APITEST_ST(200);
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils/%lld", p3);
+	APITEST_ST(200);
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
-	call("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/teachers/%lld", c3, a_t1);
-	ST(200);
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld", c3);
+	apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/teachers/%lld", c3, a_t1);
+	APITEST_ST(200);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld", c3);
 	PROBLEM(404, "not-found");
-	call("GET", tok_teacher, NULL, "/v1/pupils/%lld", p3);
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils/%lld", p3);
 	PROBLEM(404, "not-found");
-	call("POST", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", c3, a_u1);
+	apitest_req("POST", tok_teacher, NULL, "/v1/classes/%lld/units/%lld/taught", c3, a_u1);
 	PROBLEM(404, "not-found");
-	call("GET", tok_teacher, NULL, "/v1/classes/%lld/enrollments", c3);
+	apitest_req("GET", tok_teacher, NULL, "/v1/classes/%lld/enrollments", c3);
 	PROBLEM(404, "not-found");
-	call("GET", tok_teacher, NULL, "/v1/pupils");
+	apitest_req("GET", tok_teacher, NULL, "/v1/pupils");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
 }
@@ -1238,14 +1179,14 @@ same_as_missing(const char *token, struct xroute *x, int n, bool reads_only)
 		if (reads_only && strcmp(x[i].method, "GET") != 0)
 			continue;
 
-		call(x[i].method, token, x[i].body, "%s", x[i].nope_path);
+		apitest_req(x[i].method, token, x[i].body, "%s", x[i].nope_path);
 		PROBLEM(404, "not-found");
-		missing = json_incref(R.j);
-		call(x[i].method, token, x[i].body, "%s", x[i].b_path);
+		missing = json_incref(apitest_r.j);
+		apitest_req(x[i].method, token, x[i].body, "%s", x[i].b_path);
 		PROBLEM(404, "not-found");
-		ck_assert_str_eq(apitest_jstr(R.j, "title"), apitest_jstr(missing, "title"));
-		ck_assert_str_eq(apitest_jstr(R.j, "detail"), apitest_jstr(missing, "detail"));
-		ck_assert_int_eq(json_object_size(R.j), json_object_size(missing));
+		ck_assert_str_eq(apitest_jstr(apitest_r.j, "title"), apitest_jstr(missing, "title"));
+		ck_assert_str_eq(apitest_jstr(apitest_r.j, "detail"), apitest_jstr(missing, "detail"));
+		ck_assert_int_eq(json_object_size(apitest_r.j), json_object_size(missing));
 		json_decref(missing);
 	}
 }
@@ -1322,33 +1263,33 @@ START_TEST(test_cross_school_ids)
 	s = sums_take();
 	same_as_missing(tok_admin, x, n, false);
 	same_as_missing(tok_teacher, x, n, true);	/* a teacher of A reads no more */
-	call("GET", tok_integ, NULL, "/v1/pupils/%lld", b_p);
+	apitest_req("GET", tok_integ, NULL, "/v1/pupils/%lld", b_p);
 	PROBLEM(404, "not-found");
 	SUMS_SAME(s);
 
 	/* Lists and filters never show B's rows. */
-	call("GET", tok_admin, NULL, "/v1/units?course_id=%lld", b_co);
+	apitest_req("GET", tok_admin, NULL, "/v1/units?course_id=%lld", b_co);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
-	call("GET", tok_admin, NULL, "/v1/questions?unit_id=%lld", b_u);
+	apitest_req("GET", tok_admin, NULL, "/v1/questions?unit_id=%lld", b_u);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
-	call("GET", tok_admin, NULL, "/v1/pupils?external_id=b-p");
+	apitest_req("GET", tok_admin, NULL, "/v1/pupils?external_id=b-p");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 0);
-	call("GET", tok_admin, NULL, "/v1/calendar");
+	apitest_req("GET", tok_admin, NULL, "/v1/calendar");
 	LIST_SHAPE();
 	for (size_t i = 0; i < nitems_(); i++)
 		ck_assert_str_ne(apitest_jstr(item(i), "date"), "2026-01-05");
-	call("GET", tok_b, NULL, "/v1/calendar");
+	apitest_req("GET", tok_b, NULL, "/v1/calendar");
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 1);
-	call("GET", tok_admin, NULL, "/v1/school");
-	ST(200);
-	ck_assert_str_eq(apitest_jstr(R.j, "name"), "School A");
+	apitest_req("GET", tok_admin, NULL, "/v1/school");
+	APITEST_ST(200);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "name"), "School A");
 
 	/* And B still sees all its own. */
-	call("GET", tok_b, NULL, "/v1/classes/%lld/enrollments", b_c);
+	apitest_req("GET", tok_b, NULL, "/v1/classes/%lld/enrollments", b_c);
 	LIST_SHAPE();
 	ck_assert_int_eq(nitems_(), 2);
 	for (int i = 0; i < n; i++) {
@@ -1363,69 +1304,69 @@ START_TEST(test_cross_school_refs)
 {
 	struct sums s = sums_take();
 
-	call("POST", tok_admin, NULL, "/v1/classes");
+	apitest_req("POST", tok_admin, NULL, "/v1/classes");
 	PROBLEM(400, "malformed-json");
 	{
 		char *b = xasprintf("{\"external_id\": \"xr-c\", \"name\": \"X\", \"course_id\": %lld}", b_co);
-		call("POST", tok_admin, b, "/v1/classes");
+		apitest_req("POST", tok_admin, b, "/v1/classes");
 		free(b);
 	}
 	FIELD_ERROR("course_id");
 	{
 		char *b = xasprintf("{\"course_id\": %lld}", b_co);
-		call("PATCH", tok_admin, b, "/v1/classes/%lld", a_c1);
+		apitest_req("PATCH", tok_admin, b, "/v1/classes/%lld", a_c1);
 		free(b);
 	}
 	FIELD_ERROR("course_id");
 	{
 		char *b = xasprintf("{\"course_id\": %lld, \"external_id\": \"xr-u\", \"name\": \"X\"}", b_co);
-		call("POST", tok_integ, b, "/v1/units");
+		apitest_req("POST", tok_integ, b, "/v1/units");
 		free(b);
 	}
 	FIELD_ERROR("course_id");
 	{
 		char *b = xasprintf("{\"course_id\": %lld}", b_co);
-		call("PATCH", tok_admin, b, "/v1/units/%lld", a_u1);
+		apitest_req("PATCH", tok_admin, b, "/v1/units/%lld", a_u1);
 		free(b);
 	}
 	FIELD_ERROR("course_id");
 	{
 		char *b = xasprintf("{\"unit_id\": %lld, \"external_id\": \"xr-q\", \"kind\": \"self\","
 		    " \"prompt\": \"X\"}", b_u);
-		call("POST", tok_admin, b, "/v1/questions");
+		apitest_req("POST", tok_admin, b, "/v1/questions");
 		free(b);
 	}
 	FIELD_ERROR("unit_id");
 	{
 		char *b = xasprintf("{\"unit_id\": %lld, \"prompt\": \"moved\"}", b_u);
-		call("PATCH", tok_admin, b, "/v1/questions/%lld", a_q1);
+		apitest_req("PATCH", tok_admin, b, "/v1/questions/%lld", a_q1);
 		free(b);
 	}
 	FIELD_ERROR("unit_id");
 	{
 		char *b = xasprintf("{\"role\": \"pupil\", \"pupil_id\": %lld}", b_p);
-		call("POST", tok_admin, b, "/v1/classes/%lld/enrollments", a_c1);
+		apitest_req("POST", tok_admin, b, "/v1/classes/%lld/enrollments", a_c1);
 		free(b);
 	}
 	FIELD_ERROR("pupil_id");
 	{
 		char *b = xasprintf("{\"role\": \"teacher\", \"teacher_id\": %lld}", b_t);
-		call("POST", tok_integ, b, "/v1/classes/%lld/enrollments", a_c1);
+		apitest_req("POST", tok_integ, b, "/v1/classes/%lld/enrollments", a_c1);
 		free(b);
 	}
 	FIELD_ERROR("teacher_id");
 	/* Two errors at once: every one is named. */
 	{
 		char *b = xasprintf("{\"external_id\": 7, \"name\": \"X\", \"course_id\": %lld, \"extra\": 1}", b_co);
-		call("POST", tok_admin, b, "/v1/classes");
+		apitest_req("POST", tok_admin, b, "/v1/classes");
 		free(b);
 	}
 	FIELD_ERROR("external_id");
 	FIELD_ERROR("extra");
 	SUMS_SAME(s);
 	/* B's external ids do not collide with A's. */
-	call("POST", tok_admin, "{\"external_id\": \"b-p\"}", "/v1/pupils");
-	ST(201);
+	apitest_req("POST", tok_admin, "{\"external_id\": \"b-p\"}", "/v1/pupils");
+	APITEST_ST(201);
 }
 END_TEST
 
@@ -1446,21 +1387,21 @@ START_TEST(test_bad_json)
 	struct sums s = sums_take();
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		call_ex("POST", tok_admin, "application/json", bad[i], NULL, "/v1/pupils");
+		apitest_req_ex("POST", tok_admin, "application/json", bad[i], NULL, "/v1/pupils");
 		PROBLEM(400, "malformed-json");
-		call_ex("PATCH", tok_admin, "application/json", bad[i], NULL, "/v1/pupils/%lld", a_p1);
+		apitest_req_ex("PATCH", tok_admin, "application/json", bad[i], NULL, "/v1/pupils/%lld", a_p1);
 		PROBLEM(400, "malformed-json");
 	}
 	for (size_t i = 0; i < sizeof not_object / sizeof not_object[0]; i++) {
-		call("POST", tok_admin, not_object[i], "/v1/pupils");
+		apitest_req("POST", tok_admin, not_object[i], "/v1/pupils");
 		PROBLEM(400, "malformed-json");
-		call("PATCH", tok_admin, not_object[i], "/v1/school");
+		apitest_req("PATCH", tok_admin, not_object[i], "/v1/school");
 		PROBLEM(400, "malformed-json");
-		call("POST", tok_admin, not_object[i], "/v1/calendar");
+		apitest_req("POST", tok_admin, not_object[i], "/v1/calendar");
 		PROBLEM(400, "malformed-json");
-		call("POST", tok_admin, not_object[i], "/v1/classes/%lld/enrollments", a_c1);
+		apitest_req("POST", tok_admin, not_object[i], "/v1/classes/%lld/enrollments", a_c1);
 		PROBLEM(400, "malformed-json");
-		call("POST", tok_admin, not_object[i], "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
+		apitest_req("POST", tok_admin, not_object[i], "/v1/classes/%lld/units/%lld/taught", a_c1, a_u1);
 		PROBLEM(400, "malformed-json");
 	}
 	SUMS_SAME(s);
@@ -1481,100 +1422,100 @@ START_TEST(test_bad_fields)
 	long2001[2001] = '\0';
 
 	/* Wrong types. */
-	call("POST", tok_admin, "{\"external_id\": 5}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": 5}", "/v1/pupils");
 	FIELD_ERROR("external_id");
-	call("POST", tok_admin, "{\"external_id\": \"wt-1\", \"given_name\": 3.5}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"wt-1\", \"given_name\": 3.5}", "/v1/pupils");
 	FIELD_ERROR("given_name");
-	call("POST", tok_admin, "{\"external_id\": \"wt-1\", \"active\": [true]}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"wt-1\", \"active\": [true]}", "/v1/pupils");
 	FIELD_ERROR("active");
-	call("POST", tok_admin, "{\"external_id\": \"wt-1\", \"active\": \"true\"}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"wt-1\", \"active\": \"true\"}", "/v1/pupils");
 	FIELD_ERROR("active");
-	call("POST", tok_admin, "{\"external_id\": \"wt-1\", \"given_name\": {}}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"wt-1\", \"given_name\": {}}", "/v1/pupils");
 	FIELD_ERROR("given_name");
 	b = xasprintf("{\"course_id\": %lld, \"external_id\": \"wt-u\", \"name\": \"U\", \"position\": \"3\"}", a_co);
-	call("POST", tok_admin, b, "/v1/units");
+	apitest_req("POST", tok_admin, b, "/v1/units");
 	free(b);
 	FIELD_ERROR("position");
-	call("PATCH", tok_admin, "{\"position\": 1.5}", "/v1/units/%lld", a_u1);
+	apitest_req("PATCH", tok_admin, "{\"position\": 1.5}", "/v1/units/%lld", a_u1);
 	FIELD_ERROR("position");
-	call("PATCH", tok_admin, "{\"position\": 100001}", "/v1/units/%lld", a_u1);
+	apitest_req("PATCH", tok_admin, "{\"position\": 100001}", "/v1/units/%lld", a_u1);
 	FIELD_ERROR("position");
-	call("PATCH", tok_admin, "{\"course_id\": \"1\"}", "/v1/units/%lld", a_u1);
+	apitest_req("PATCH", tok_admin, "{\"course_id\": \"1\"}", "/v1/units/%lld", a_u1);
 	FIELD_ERROR("course_id");
-	call("PATCH", tok_admin, "{\"course_id\": null}", "/v1/units/%lld", a_u1);
+	apitest_req("PATCH", tok_admin, "{\"course_id\": null}", "/v1/units/%lld", a_u1);
 	FIELD_ERROR("course_id");
-	call("PATCH", tok_admin, "{\"name\": null}", "/v1/courses/%lld", a_co);
+	apitest_req("PATCH", tok_admin, "{\"name\": null}", "/v1/courses/%lld", a_co);
 	FIELD_ERROR("name");
-	call("PATCH", tok_admin, "{\"name\": \"\"}", "/v1/courses/%lld", a_co);
+	apitest_req("PATCH", tok_admin, "{\"name\": \"\"}", "/v1/courses/%lld", a_co);
 	FIELD_ERROR("name");
-	call("PATCH", tok_admin, "{\"choices\": \"a,b\"}", "/v1/questions/%lld", a_q1);
+	apitest_req("PATCH", tok_admin, "{\"choices\": \"a,b\"}", "/v1/questions/%lld", a_q1);
 	FIELD_ERROR("choices");
-	call("PATCH", tok_admin, "{\"choices\": [1, 2]}", "/v1/questions/%lld", a_q1);
+	apitest_req("PATCH", tok_admin, "{\"choices\": [1, 2]}", "/v1/questions/%lld", a_q1);
 	FIELD_ERROR("choices");
-	call("PATCH", tok_admin, "{\"fast_ms\": 0}", "/v1/questions/%lld", a_q1);
+	apitest_req("PATCH", tok_admin, "{\"fast_ms\": 0}", "/v1/questions/%lld", a_q1);
 	FIELD_ERROR("fast_ms");
-	call("PATCH", tok_admin, "{\"max_interval_days\": true}", "/v1/school");
+	apitest_req("PATCH", tok_admin, "{\"max_interval_days\": true}", "/v1/school");
 	FIELD_ERROR("max_interval_days");
 
 	/* Missing required fields: every one is listed. */
-	call("POST", tok_admin, "{}", "/v1/questions");
+	apitest_req("POST", tok_admin, "{}", "/v1/questions");
 	FIELD_ERROR("unit_id");
 	FIELD_ERROR("external_id");
 	FIELD_ERROR("kind");
 	FIELD_ERROR("prompt");
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "errors")), 4);
-	call("POST", tok_admin, "{\"name\": \"U\"}", "/v1/units");
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "errors")), 4);
+	apitest_req("POST", tok_admin, "{\"name\": \"U\"}", "/v1/units");
 	FIELD_ERROR("course_id");
 	FIELD_ERROR("external_id");
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "errors")), 2);
-	call("POST", tok_admin, "{}", "/v1/pupils");
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "errors")), 2);
+	apitest_req("POST", tok_admin, "{}", "/v1/pupils");
 	FIELD_ERROR("external_id");
-	call("POST", tok_admin, "{\"external_id\": \"\"}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"\"}", "/v1/pupils");
 	FIELD_ERROR("external_id");
-	call("POST", tok_admin, "{}", "/v1/classes");
+	apitest_req("POST", tok_admin, "{}", "/v1/classes");
 	FIELD_ERROR("external_id");
 	FIELD_ERROR("name");
 
 	/* Unknown and read-only fields. */
-	call("POST", tok_admin, "{\"external_id\": \"uf-1\", \"colour\": \"red\"}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"uf-1\", \"colour\": \"red\"}", "/v1/pupils");
 	FIELD_ERROR("colour");
-	call("POST", tok_admin, "{\"external_id\": \"uf-1\", \"school_id\": 2}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"uf-1\", \"school_id\": 2}", "/v1/pupils");
 	FIELD_ERROR("school_id");
-	call("POST", tok_admin, "{\"external_id\": \"uf-1\", \"id\": 2}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"uf-1\", \"id\": 2}", "/v1/pupils");
 	FIELD_ERROR("id");
-	call("PATCH", tok_admin, "{\"updated_at\": \"2020-01-01\"}", "/v1/pupils/%lld", a_p1);
+	apitest_req("PATCH", tok_admin, "{\"updated_at\": \"2020-01-01\"}", "/v1/pupils/%lld", a_p1);
 	FIELD_ERROR("updated_at");
 
 	/* Too long. */
 	b = xasprintf("{\"external_id\": \"%s\"}", long201);
-	call("POST", tok_admin, b, "/v1/pupils");
+	apitest_req("POST", tok_admin, b, "/v1/pupils");
 	free(b);
 	FIELD_ERROR("external_id");
 	b = xasprintf("{\"external_id\": \"tl-1\", \"given_name\": \"%s\"}", long101);
-	call("POST", tok_admin, b, "/v1/pupils");
+	apitest_req("POST", tok_admin, b, "/v1/pupils");
 	free(b);
 	FIELD_ERROR("given_name");
 	b = xasprintf("{\"prompt\": \"%s\"}", long2001);
-	call("PATCH", tok_admin, b, "/v1/questions/%lld", a_q1);
+	apitest_req("PATCH", tok_admin, b, "/v1/questions/%lld", a_q1);
 	free(b);
 	FIELD_ERROR("prompt");
-	call("PATCH", tok_admin, "{\"year_group\": \"123456789012345678901\"}", "/v1/pupils/%lld", a_p1);
+	apitest_req("PATCH", tok_admin, "{\"year_group\": \"123456789012345678901\"}", "/v1/pupils/%lld", a_p1);
 	FIELD_ERROR("year_group");
 
 	/* Bad enums and dates. */
 	b = xasprintf("{\"unit_id\": %lld, \"external_id\": \"be-q\", \"kind\": \"essay\", \"prompt\": \"P\"}", a_u1);
-	call("POST", tok_admin, b, "/v1/questions");
+	apitest_req("POST", tok_admin, b, "/v1/questions");
 	free(b);
 	FIELD_ERROR("kind");
-	call("PATCH", tok_admin, "{\"kind\": 1}", "/v1/questions/%lld", a_q1);
+	apitest_req("PATCH", tok_admin, "{\"kind\": 1}", "/v1/questions/%lld", a_q1);
 	FIELD_ERROR("kind");
-	call("POST", tok_admin, "{\"external_id\": \"bd-c\", \"name\": \"C\", \"exam_date\": \"2026-13-01\"}", "/v1/courses");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"bd-c\", \"name\": \"C\", \"exam_date\": \"2026-13-01\"}", "/v1/courses");
 	FIELD_ERROR("exam_date");
-	call("PATCH", tok_admin, "{\"exam_date\": \"2027-02-29\"}", "/v1/courses/%lld", a_co);
+	apitest_req("PATCH", tok_admin, "{\"exam_date\": \"2027-02-29\"}", "/v1/courses/%lld", a_co);
 	FIELD_ERROR("exam_date");
-	call("PATCH", tok_admin, "{\"exam_date\": \"1 June 2027\"}", "/v1/courses/%lld", a_co);
+	apitest_req("PATCH", tok_admin, "{\"exam_date\": \"1 June 2027\"}", "/v1/courses/%lld", a_co);
 	FIELD_ERROR("exam_date");
-	call("PATCH", tok_admin, "{\"exam_date\": \"2027-06-01T00:00:00Z\"}", "/v1/courses/%lld", a_co);
+	apitest_req("PATCH", tok_admin, "{\"exam_date\": \"2027-06-01T00:00:00Z\"}", "/v1/courses/%lld", a_co);
 	FIELD_ERROR("exam_date");
 	SUMS_SAME(s);
 	free(long201);
@@ -1592,24 +1533,24 @@ START_TEST(test_content_type_415)
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		call_ex("POST", tok_admin, bad[i], "{\"external_id\": \"ct-1\"}", NULL, "/v1/pupils");
+		apitest_req_ex("POST", tok_admin, bad[i], "{\"external_id\": \"ct-1\"}", NULL, "/v1/pupils");
 		PROBLEM(415, "unsupported-media-type");
-		call_ex("PATCH", tok_admin, bad[i], "{\"given_name\": \"X\"}", NULL, "/v1/pupils/%lld", a_p1);
+		apitest_req_ex("PATCH", tok_admin, bad[i], "{\"given_name\": \"X\"}", NULL, "/v1/pupils/%lld", a_p1);
 		PROBLEM(415, "unsupported-media-type");
 	}
-	call_ex("POST", tok_admin, NULL, "{\"external_id\": \"ct-1\"}", NULL, "/v1/pupils");
+	apitest_req_ex("POST", tok_admin, NULL, "{\"external_id\": \"ct-1\"}", NULL, "/v1/pupils");
 	PROBLEM(415, "unsupported-media-type");
-	call_ex("PATCH", tok_admin, NULL, "{\"max_per_day\": 3}", NULL, "/v1/school");
+	apitest_req_ex("PATCH", tok_admin, NULL, "{\"max_per_day\": 3}", NULL, "/v1/school");
 	PROBLEM(415, "unsupported-media-type");
-	call_ex("POST", tok_admin, "text/plain", "{\"date\": \"2026-07-07\"}", NULL, "/v1/calendar");
+	apitest_req_ex("POST", tok_admin, "text/plain", "{\"date\": \"2026-07-07\"}", NULL, "/v1/calendar");
 	PROBLEM(415, "unsupported-media-type");
 	SUMS_SAME(s);
 	/* parameters and case are fine */
-	call_ex("POST", tok_admin, "application/json; charset=utf-8", "{\"external_id\": \"ct-2\"}", NULL,
+	apitest_req_ex("POST", tok_admin, "application/json; charset=utf-8", "{\"external_id\": \"ct-2\"}", NULL,
 	    "/v1/pupils");
-	ST(201);
-	call_ex("POST", tok_admin, "Application/JSON", "{\"external_id\": \"ct-3\"}", NULL, "/v1/pupils");
-	ST(201);
+	APITEST_ST(201);
+	apitest_req_ex("POST", tok_admin, "Application/JSON", "{\"external_id\": \"ct-3\"}", NULL, "/v1/pupils");
+	APITEST_ST(201);
 }
 END_TEST
 
@@ -1660,8 +1601,8 @@ START_TEST(test_unreadable_requests)
 	ck_assert_msg(strstr(out, "{\"status\":\"ok\"}HTTP/1.1 400 ") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "<HTML>") == NULL, "%s", out);
 	free(out);
-	call("GET", NULL, NULL, "/healthz");
-	ST(200);
+	apitest_req("GET", NULL, NULL, "/healthz");
+	APITEST_ST(200);
 }
 END_TEST
 
@@ -1691,10 +1632,10 @@ START_TEST(test_body_too_large_413)
 	json_decref(j);
 	ck_assert_int_eq(st, 413);
 	free(big);
-	call("GET", NULL, NULL, "/healthz");
-	ST(200);
-	call("GET", tok_admin, NULL, "/v1/school");
-	ST(200);
+	apitest_req("GET", NULL, NULL, "/healthz");
+	APITEST_ST(200);
+	apitest_req("GET", tok_admin, NULL, "/v1/school");
+	APITEST_ST(200);
 	SUMS_SAME(s);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE external_id = 'big-1'"), 0);
 }
@@ -1713,38 +1654,38 @@ START_TEST(test_not_found_404)
 
 	for (int i = 0; colls[i] != NULL; i++) {
 		for (int k = 0; bad_ids[k] != NULL; k++) {
-			call("GET", tok_admin, NULL, "/v1/%s/%s", colls[i], bad_ids[k]);
+			apitest_req("GET", tok_admin, NULL, "/v1/%s/%s", colls[i], bad_ids[k]);
 			PROBLEM(404, "not-found");
-			call("PATCH", tok_admin, "{}", "/v1/%s/%s", colls[i], bad_ids[k]);
+			apitest_req("PATCH", tok_admin, "{}", "/v1/%s/%s", colls[i], bad_ids[k]);
 			PROBLEM(404, "not-found");
-			call("DELETE", tok_admin, NULL, "/v1/%s/%s", colls[i], bad_ids[k]);
+			apitest_req("DELETE", tok_admin, NULL, "/v1/%s/%s", colls[i], bad_ids[k]);
 			PROBLEM(404, "not-found");
 		}
 	}
 	for (int k = 0; bad_ids[k] != NULL; k++) {
-		call("GET", tok_admin, NULL, "/v1/classes/%s/enrollments", bad_ids[k]);
+		apitest_req("GET", tok_admin, NULL, "/v1/classes/%s/enrollments", bad_ids[k]);
 		PROBLEM(404, "not-found");
-		call("GET", tok_admin, NULL, "/v1/classes/%s/taught", bad_ids[k]);
+		apitest_req("GET", tok_admin, NULL, "/v1/classes/%s/taught", bad_ids[k]);
 		PROBLEM(404, "not-found");
-		call("POST", tok_admin, NULL, "/v1/classes/%lld/units/%s/taught", a_c1, bad_ids[k]);
+		apitest_req("POST", tok_admin, NULL, "/v1/classes/%lld/units/%s/taught", a_c1, bad_ids[k]);
 		PROBLEM(404, "not-found");
-		call("DELETE", tok_admin, NULL, "/v1/classes/%s/units/%lld/taught", bad_ids[k], a_u1);
+		apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%s/units/%lld/taught", bad_ids[k], a_u1);
 		PROBLEM(404, "not-found");
-		call("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/teachers/%s", a_c1, bad_ids[k]);
+		apitest_req("DELETE", tok_admin, NULL, "/v1/classes/%lld/enrollments/teachers/%s", a_c1, bad_ids[k]);
 		PROBLEM(404, "not-found");
 	}
 	/* Unknown routes, with and without a token. */
-	call("GET", tok_admin, NULL, "/v1/nope");
+	apitest_req("GET", tok_admin, NULL, "/v1/nope");
 	PROBLEM(404, "not-found");
-	call("GET", NULL, NULL, "/v1/nope");
+	apitest_req("GET", NULL, NULL, "/v1/nope");
 	PROBLEM(404, "not-found");
-	call("GET", tok_admin, NULL, "/v1/pupils/%lld/extra", a_p1);
+	apitest_req("GET", tok_admin, NULL, "/v1/pupils/%lld/extra", a_p1);
 	PROBLEM(404, "not-found");
-	call("GET", tok_admin, NULL, "/v1/classes/%lld/units/%lld", a_c1, a_u1);
+	apitest_req("GET", tok_admin, NULL, "/v1/classes/%lld/units/%lld", a_c1, a_u1);
 	PROBLEM(404, "not-found");
-	call("GET", tok_admin, NULL, "/v2/pupils");
+	apitest_req("GET", tok_admin, NULL, "/v2/pupils");
 	PROBLEM(404, "not-found");
-	call("GET", tok_admin, NULL, "/v1");
+	apitest_req("GET", tok_admin, NULL, "/v1");
 	PROBLEM(404, "not-found");
 	SUMS_SAME(s);
 }
@@ -1773,7 +1714,7 @@ START_TEST(test_method_405)
 	struct sums s = sums_take();
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		call(cases[i].method, tok_admin, NULL, "%s", cases[i].path);
+		apitest_req(cases[i].method, tok_admin, NULL, "%s", cases[i].path);
 		PROBLEM(405, "method-not-allowed");
 		ck_assert_ptr_nonnull(hdr("Allow"));
 		ck_assert_msg(strcmp(hdr("Allow"), cases[i].allow) == 0, "%s %s: Allow: %s, want %s",
@@ -1792,24 +1733,24 @@ START_TEST(test_conflict_409)
 
 	ck_assert(p > 0 && p2 > 0);
 	s = sums_take();
-	call("POST", tok_admin, "{\"external_id\": \"dup-1\", \"given_name\": \"Twin\"}", "/v1/pupils");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"dup-1\", \"given_name\": \"Twin\"}", "/v1/pupils");
 	PROBLEM(409, "conflict");
-	call("POST", tok_integ, "{\"external_id\": \"dup-1\"}", "/v1/pupils");
+	apitest_req("POST", tok_integ, "{\"external_id\": \"dup-1\"}", "/v1/pupils");
 	PROBLEM(409, "conflict");
-	call("PATCH", tok_admin, "{\"external_id\": \"dup-1\"}", "/v1/pupils/%lld", p2);
+	apitest_req("PATCH", tok_admin, "{\"external_id\": \"dup-1\"}", "/v1/pupils/%lld", p2);
 	PROBLEM(409, "conflict");
-	call("POST", tok_admin, "{\"external_id\": \"c1\", \"name\": \"Again\"}", "/v1/classes");
+	apitest_req("POST", tok_admin, "{\"external_id\": \"c1\", \"name\": \"Again\"}", "/v1/classes");
 	PROBLEM(409, "conflict");
 	b = xasprintf("{\"unit_id\": %lld, \"external_id\": \"q1\", \"kind\": \"self\", \"prompt\": \"P\"}", a_u1);
-	call("POST", tok_admin, b, "/v1/questions");
+	apitest_req("POST", tok_admin, b, "/v1/questions");
 	free(b);
 	PROBLEM(409, "conflict");
 	SUMS_SAME(s);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = %s"
 	    " AND external_id = 'dup-1'", sa), 1);
 	/* the same external_id in another school is fine */
-	call("POST", tok_b, "{\"external_id\": \"dup-1\"}", "/v1/pupils");
-	ST(201);
+	apitest_req("POST", tok_b, "{\"external_id\": \"dup-1\"}", "/v1/pupils");
+	APITEST_ST(201);
 }
 END_TEST
 
@@ -1822,54 +1763,54 @@ START_TEST(test_idempotency)
 	long long id;
 	struct sums s;
 
-	call_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
-	ST(201);
+	apitest_req_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
+	APITEST_ST(201);
 	ck_assert_ptr_null(hdr("Idempotent-Replayed"));
-	id = apitest_jint(R.j, "id");
-	first = xstrdup(R.raw);
+	id = apitest_jint(apitest_r.j, "id");
+	first = xstrdup(apitest_r.raw);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM idempotency WHERE school_id = %s"
 	    " AND key = 'idem-key-1'", sa), 1);
 
 	s = sums_take();
 	for (int i = 0; i < 2; i++) {
-		call_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
-		ST(201);
+		apitest_req_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
+		APITEST_ST(201);
 		ck_assert_ptr_nonnull(hdr("Idempotent-Replayed"));
 		ck_assert_str_eq(hdr("Idempotent-Replayed"), "true");
 		ck_assert_str_eq(hdr("Content-Type"), "application/json");
-		ck_assert_str_eq(R.raw, first);
-		ck_assert_int_eq(apitest_jint(R.j, "id"), id);
+		ck_assert_str_eq(apitest_r.raw, first);
+		ck_assert_int_eq(apitest_jint(apitest_r.j, "id"), id);
 	}
 	/* another token of the same school gets the same answer */
-	call_ex("POST", tok_integ, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
-	ST(201);
+	apitest_req_ex("POST", tok_integ, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
+	APITEST_ST(201);
 	ck_assert_ptr_nonnull(hdr("Idempotent-Replayed"));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = %s"
 	    " AND external_id = 'idem-1'", sa), 1);
 
 	/* Same key, another body (or route): refused, nothing done. */
-	call_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-2\"}", k1, "/v1/pupils");
+	apitest_req_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-2\"}", k1, "/v1/pupils");
 	PROBLEM(422, "idempotency-key-reused");
-	call_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-1\", \"name\": \"x\"}", k1,
+	apitest_req_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-1\", \"name\": \"x\"}", k1,
 	    "/v1/courses");
 	PROBLEM(422, "idempotency-key-reused");
-	call_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-2\"}", kbad, "/v1/pupils");
+	apitest_req_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-2\"}", kbad, "/v1/pupils");
 	PROBLEM(400, "bad-idempotency-key");
 	SUMS_SAME(s);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = %s"
 	    " AND external_id = 'idem-2'", sa), 0);
 
 	/* A failed request is not remembered: fixing it under the same key works. */
-	call_ex("POST", tok_admin, "application/json", "{\"external_id\": 2}", k2, "/v1/pupils");
+	apitest_req_ex("POST", tok_admin, "application/json", "{\"external_id\": 2}", k2, "/v1/pupils");
 	FIELD_ERROR("external_id");
-	call_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-3\"}", k2, "/v1/pupils");
-	ST(201);
+	apitest_req_ex("POST", tok_admin, "application/json", "{\"external_id\": \"idem-3\"}", k2, "/v1/pupils");
+	APITEST_ST(201);
 	ck_assert_ptr_null(hdr("Idempotent-Replayed"));
 	/* Keys are per school: B may use the same one. */
-	call_ex("POST", tok_b, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
-	ST(201);
+	apitest_req_ex("POST", tok_b, "application/json", "{\"external_id\": \"idem-1\"}", k1, "/v1/pupils");
+	APITEST_ST(201);
 	ck_assert_ptr_null(hdr("Idempotent-Replayed"));
-	ck_assert_int_ne(apitest_jint(R.j, "id"), id);
+	ck_assert_int_ne(apitest_jint(apitest_r.j, "id"), id);
 	free(first);
 }
 END_TEST
@@ -1877,78 +1818,41 @@ END_TEST
 /* After all of the above: never an internal error, never a request left hanging. */
 START_TEST(test_no_server_errors)
 {
-	call("GET", NULL, NULL, "/metrics");
-	ST(200);
-	ck_assert_ptr_nonnull(strstr(R.raw, "route=\"/v1/pupils\",status=\"201\"}"));
-	ck_assert_ptr_nonnull(strstr(R.raw, "route=\"/v1/pupils/{id}\",status=\"404\"}"));
+	apitest_req("GET", NULL, NULL, "/metrics");
+	APITEST_ST(200);
+	ck_assert_ptr_nonnull(strstr(apitest_r.raw, "route=\"/v1/pupils\",status=\"201\"}"));
+	ck_assert_ptr_nonnull(strstr(apitest_r.raw, "route=\"/v1/pupils/{id}\",status=\"404\"}"));
 	{
-		const char *bad = strstr(R.raw, "status=\"5"), *line = bad;
-		while (line != NULL && line > R.raw && line[-1] != '\n')
+		const char *bad = strstr(apitest_r.raw, "status=\"5"), *line = bad;
+		while (line != NULL && line > apitest_r.raw && line[-1] != '\n')
 			line--;
 		ck_assert_msg(bad == NULL, "a 5xx answer was counted: %.*s", line ?
 		    (int)(strcspn(line, "\n")) : 0, line ? line : "");
 	}
-	ck_assert_ptr_nonnull(strstr(R.raw, "recalld_http_requests_in_flight 1\n"));
+	ck_assert_ptr_nonnull(strstr(apitest_r.raw, "recalld_http_requests_in_flight 1\n"));
 }
 END_TEST
 
 /* ---- the fixture: two schools, their tokens, a daemon ---- */
-
-static char *
-token(const char *school, const char *role, long long teacher)
-{
-	char *out = NULL, tid[24];
-	int rc;
-
-	snprintf(tid, sizeof tid, "%lld", teacher);
-	if (teacher > 0)
-		rc = apitest_recalld(&out, "token", "create", "--school", school, "--role", role,
-		    "--teacher", tid, (char *)NULL);
-	else
-		rc = apitest_recalld(&out, "token", "create", "--school", school, "--role", role,
-		    (char *)NULL);
-	if (rc != 0 || strncmp(out, "rcl_", 4) != 0) {
-		fprintf(stderr, "test_api: token create %s: exit %d\n", role, rc);
-		free(out);
-		return NULL;
-	}
-	out[strcspn(out, "\n")] = '\0';
-	return out;
-}
-
-static bool
-school(const char *name, char *id, size_t len)
-{
-	char *out = NULL;
-	int rc = apitest_recalld(&out, "school", "create", "--name", name, "--tz", "Europe/London",
-	    (char *)NULL);
-
-	if (rc != 0) {
-		fprintf(stderr, "test_api: school create: exit %d\n", rc);
-		free(out);
-		return false;
-	}
-	snprintf(id, len, "%lld", strtoll(out, NULL, 10));
-	free(out);
-	return strcmp(id, "0") != 0;
-}
 
 static bool
 enrol(const char *token_, long long class_id, const char *role, long long person)
 {
 	char *b = xasprintf("{\"role\": \"%s\", \"%s_id\": %lld}", role, role, person);
 
-	call("POST", token_, b, "/v1/classes/%lld/enrollments", class_id);
+	apitest_req("POST", token_, b, "/v1/classes/%lld/enrollments", class_id);
 	free(b);
-	if (R.status != 201)
-		fprintf(stderr, "test_api: enrol: %ld %s\n", R.status, R.raw);
-	return R.status == 201;
+	if (apitest_r.status != 201)
+		fprintf(stderr, "test_api: enrol: %ld %s\n", apitest_r.status, apitest_r.raw);
+	return apitest_r.status == 201;
 }
 
 /* Both schools' objects through the API itself. */
 static bool
 seed(void)
 {
+	char t1[24], t2[24];
+
 	if ((a_t1 = mk(tok_admin, "teachers", "{\"external_id\": \"t1\"}")) < 0 ||
 	    (a_t2 = mk(tok_admin, "teachers", "{\"external_id\": \"t2\"}")) < 0 ||
 	    (a_co = mk(tok_admin, "courses", "{\"external_id\": \"co\", \"name\": \"Maths\"}")) < 0 ||
@@ -1964,8 +1868,10 @@ seed(void)
 	    !enrol(tok_admin, a_c1, "teacher", a_t1) || !enrol(tok_admin, a_c1, "pupil", a_p1) ||
 	    !enrol(tok_admin, a_c2, "teacher", a_t2) || !enrol(tok_admin, a_c2, "pupil", a_p2))
 		return false;
-	if ((tok_teacher = token(sa, "teacher", a_t1)) == NULL ||
-	    (tok_teacher2 = token(sa, "teacher", a_t2)) == NULL)
+	snprintf(t1, sizeof t1, "%lld", a_t1);
+	snprintf(t2, sizeof t2, "%lld", a_t2);
+	if (!apitest_token(tok_teacher, sizeof tok_teacher, sa, "teacher", t1) ||
+	    !apitest_token(tok_teacher2, sizeof tok_teacher2, sa, "teacher", t2))
 		return false;
 	if ((b_t = mk(tok_b, "teachers", "{\"external_id\": \"b-t\"}")) < 0 ||
 	    (b_co = mk(tok_b, "courses", "{\"external_id\": \"b-co\", \"name\": \"Art\"}")) < 0 ||
@@ -1976,12 +1882,12 @@ seed(void)
 	    " \"prompt\": \"Mix blue and yellow?\"}", b_u)) < 0 ||
 	    !enrol(tok_b, b_c, "teacher", b_t) || !enrol(tok_b, b_c, "pupil", b_p))
 		return false;
-	call("POST", tok_b, "{\"date\": \"2026-09-14\"}", "/v1/classes/%lld/units/%lld/taught", b_c, b_u);
-	if (R.status != 201)
+	apitest_req("POST", tok_b, "{\"date\": \"2026-09-14\"}", "/v1/classes/%lld/units/%lld/taught", b_c, b_u);
+	if (apitest_r.status != 201)
 		return false;
-	call("POST", tok_b, "{\"date\": \"2026-01-05\", \"name\": \"Inset\", \"kind\": \"training\"}",
+	apitest_req("POST", tok_b, "{\"date\": \"2026-01-05\", \"name\": \"Inset\", \"kind\": \"training\"}",
 	    "/v1/calendar");
-	return R.status == 201;
+	return apitest_r.status == 201;
 }
 
 int
@@ -1990,25 +1896,18 @@ main(void)
 	Suite *s;
 	TCase *tc;
 	const char *conninfo;
-	char *out = NULL;
 	int failed = 1, rc;
 
 	conninfo = pgtest_start();
 	apitest_env(conninfo, "5s");
 	apitest_db_open(conninfo);
 
-	rc = apitest_recalld(&out, "migrate", (char *)NULL);
-	free(out);
-	if (rc != 0) {
-		fprintf(stderr, "test_api: recalld migrate: exit %d\n", rc);
+	if (!apitest_two_schools("School A", "School B", tok_admin, tok_b, sizeof tok_admin))
+		goto done;
+	if (!apitest_token(tok_integ, sizeof tok_integ, sa, "integration", NULL)) {
+		fprintf(stderr, "test_api: token create failed\n");
 		goto done;
 	}
-	if (!school("School A", sa, sizeof sa) || !school("School B", sb, sizeof sb))
-		goto done;
-	if ((tok_admin = token(sa, "admin", 0)) == NULL ||
-	    (tok_integ = token(sa, "integration", 0)) == NULL ||
-	    (tok_b = token(sb, "admin", 0)) == NULL)
-		goto done;
 	if (!apitest_daemon_start()) {
 		fprintf(stderr, "test_api: recalld serve did not get ready\n");
 		apitest_daemon_dump_log();
@@ -2056,12 +1955,12 @@ main(void)
 	suite_add_tcase(s, tc);
 	/* One daemon and one database for all: no fork between tests. */
 	failed = cktest_run_nofork(s);
-	r_free();
+	apitest_req_done();
 
 	/* SIGTERM: a clean exit 0 (under ASan: and no leaks). */
-	call("GET", NULL, NULL, "/healthz");
-	rc = R.status == 200 ? 0 : 1;
-	r_free();
+	apitest_req("GET", NULL, NULL, "/healthz");
+	rc = apitest_r.status == 200 ? 0 : 1;
+	apitest_req_done();
 	if (rc != 0)
 		fprintf(stderr, "test_api: the daemon is not healthy after the suite\n");
 	rc |= apitest_daemon_stop();
@@ -2077,10 +1976,5 @@ done:
 	apitest_daemon_cleanup();
 	apitest_db_close();
 	pgtest_destroy();
-	free(tok_admin);
-	free(tok_integ);
-	free(tok_teacher);
-	free(tok_teacher2);
-	free(tok_b);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "batch.h"
+#include "cktest.h"
 #include "fsrs.h"
 
 #define TODAY 20000
@@ -644,11 +645,8 @@ batch_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(batch_suite());
 	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(batch_suite());
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

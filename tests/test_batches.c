@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "batches.h"
+#include "cktest.h"
 #include "clock.h"
 #include "db.h"
 #include "log.h"
@@ -23,28 +24,6 @@
 
 static char conninfo[512];
 static PGconn *pg;
-
-static void
-sql(const char *q)
-{
-	PGresult *res = PQexec(pg, q);
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(pg));
-	PQclear(res);
-}
-
-static long
-num(const char *q)
-{
-	PGresult *res = PQexec(pg, q);
-	long v;
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", q, PQerrorMessage(pg));
-	v = PQgetisnull(res, 0, 0) ? -1 : atol(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
-}
 
 static void
 run(const char *cmd)
@@ -71,12 +50,11 @@ setup(void)
 	cmd = xasprintf("import questions '%s' --school 1", pgtest_srcpath("tests/demo/questions.csv"));
 	run(cmd);
 	free(cmd);
-	pg = PQconnectdb(conninfo);
-	ck_assert(PQstatus(pg) == CONNECTION_OK);
-	sql("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
+	pg = pgtest_connect(conninfo);
+	pgtest_exec(pg, "INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
 	    " SELECT 1, k.class_id, u.unit_id, '2026-09-18', now() FROM class k, unit u"
 	    " WHERE k.external_id = 'class-8a-sci' AND u.external_id = 'sci-cells'");
-	sql("INSERT INTO endpoint (school_id, url, secret, created_at)"
+	pgtest_exec(pg, "INSERT INTO endpoint (school_id, url, secret, created_at)"
 	    " VALUES (1, 'http://127.0.0.1:9/hook', 'whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz', now())");
 }
 
@@ -143,28 +121,28 @@ START_TEST(test_school_days_and_prompt_time)
 
 	job_start(&j, base);
 	at(base, "2026-09-21T14:00:00Z");	/* Monday 15:00 in London: before 16:00 */
-	ck_assert_int_eq(num("SELECT count(*) FROM batch"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch"), 0);
 	at(base, "2026-09-21T15:30:00Z");	/* 16:30 */
 	/* every pupil of 8A Science (30), nobody else: nothing else is taught */
-	ck_assert_int_eq(num("SELECT count(*) FROM batch WHERE local_date = '2026-09-21'"), 30);
-	ck_assert_int_eq(num("SELECT count(*) FROM batch b WHERE NOT EXISTS (SELECT 1 FROM"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch WHERE local_date = '2026-09-21'"), 30);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch b WHERE NOT EXISTS (SELECT 1 FROM"
 	    " class_pupil cp JOIN class k USING (school_id, class_id) WHERE cp.pupil_id = b.pupil_id"
 	    " AND k.external_id = 'class-8a-sci')"), 0);
 	/* first retrievals only, so new_per_day (2) caps every batch */
-	ck_assert_int_eq(num("SELECT max(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 2);
-	ck_assert_int_eq(num("SELECT count(*) FROM prompt p JOIN question q USING (school_id, question_id)"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT max(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 2);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM prompt p JOIN question q USING (school_id, question_id)"
 	    " JOIN unit u USING (school_id, unit_id) WHERE u.external_id <> 'sci-cells'"), 0);
 	/* prompts expire at the end of the local day */
-	ck_assert_int_eq(num("SELECT count(*) FROM prompt WHERE expires_at <> '2026-09-21 23:00:00+00'"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM prompt WHERE expires_at <> '2026-09-21 23:00:00+00'"), 0);
 	/* one prompt.batch delivery a batch, carrying its prompts */
-	ck_assert_int_eq(num("SELECT count(*) FROM delivery WHERE event_type = 'prompt.batch'"), 30);
-	ck_assert_int_eq(num("SELECT count(*) FROM delivery WHERE payload::jsonb #>> '{data,prompts,0,prompt_id}' IS NULL"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE event_type = 'prompt.batch'"), 30);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE payload::jsonb #>> '{data,prompts,0,prompt_id}' IS NULL"), 0);
 	/* the same day again builds nothing more */
 	at(base, "2026-09-21T18:00:00Z");
-	ck_assert_int_eq(num("SELECT count(*) FROM batch"), 30);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch"), 30);
 	/* Saturday: no school */
 	at(base, "2026-09-26T16:00:00Z");
-	ck_assert_int_eq(num("SELECT count(*) FROM batch WHERE local_date = '2026-09-26'"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch WHERE local_date = '2026-09-26'"), 0);
 	job_free(&j);
 	event_base_free(base);
 }
@@ -175,15 +153,15 @@ START_TEST(test_holiday_and_no_backfill)
 	struct event_base *base = event_base_new();
 	struct job j;
 
-	sql("INSERT INTO school_calendar (school_id, day, kind, name) VALUES (1, '2026-09-22', 'training', 'INSET')");
+	pgtest_exec(pg, "INSERT INTO school_calendar (school_id, day, kind, name) VALUES (1, '2026-09-22', 'training', 'INSET')");
 	job_start(&j, base);
 	at(base, "2026-09-21T07:00:00Z");	/* Monday morning: nothing yet */
-	ck_assert_int_eq(num("SELECT count(*) FROM batch"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch"), 0);
 	at(base, "2026-09-22T16:00:00Z");	/* the INSET day */
-	ck_assert_int_eq(num("SELECT count(*) FROM batch"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch"), 0);
 	at(base, "2026-09-24T16:00:00Z");	/* Thursday: Monday and Wednesday were missed */
-	ck_assert_int_eq(num("SELECT count(*) FROM batch WHERE local_date <> '2026-09-24'"), 0);
-	ck_assert_int_eq(num("SELECT count(*) FROM batch WHERE local_date = '2026-09-24'"), 30);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch WHERE local_date <> '2026-09-24'"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch WHERE local_date = '2026-09-24'"), 30);
 	job_free(&j);
 	event_base_free(base);
 }
@@ -194,14 +172,14 @@ START_TEST(test_two_jobs_no_duplicates)
 	struct event_base *base = event_base_new();
 	struct job a, b;
 
-	sql("UPDATE school SET max_per_day = 3, new_per_day = 3");
+	pgtest_exec(pg, "UPDATE school SET max_per_day = 3, new_per_day = 3");
 	job_start(&a, base);
 	job_start(&b, base);
 	at(base, "2026-09-21T15:30:00Z");
-	ck_assert_int_eq(num("SELECT count(*) FROM batch"), 30);
-	ck_assert_int_eq(num("SELECT count(DISTINCT pupil_id) FROM batch"), 30);
-	ck_assert_int_eq(num("SELECT count(*) FROM delivery"), 30);
-	ck_assert_int_eq(num("SELECT max(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 3);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch"), 30);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(DISTINCT pupil_id) FROM batch"), 30);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery"), 30);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT max(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 3);
 	job_free(&a);
 	job_free(&b);
 	event_base_free(base);
@@ -214,7 +192,7 @@ START_TEST(test_due_reviews_first)
 	struct job j;
 
 	/* every pupil has reviewed the unit's first 4 questions; all due today */
-	sql("INSERT INTO memory_state (school_id, pupil_id, question_id, stability, difficulty,"
+	pgtest_exec(pg, "INSERT INTO memory_state (school_id, pupil_id, question_id, stability, difficulty,"
 	    " reps, lapses, last_review, last_review_day, due_day)"
 	    " SELECT 1, cp.pupil_id, q.question_id, 2 + q.question_id % 3, 5, 1, 0,"
 	    " '2026-09-19', '2026-09-19', '2026-09-21'"
@@ -226,8 +204,8 @@ START_TEST(test_due_reviews_first)
 	job_start(&j, base);
 	at(base, "2026-09-21T15:30:00Z");
 	/* 4 due + 1 new = max_per_day 5 */
-	ck_assert_int_eq(num("SELECT min(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 5);
-	ck_assert_int_eq(num("SELECT count(*) FROM prompt p WHERE NOT EXISTS (SELECT 1 FROM memory_state m"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT min(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 5);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM prompt p WHERE NOT EXISTS (SELECT 1 FROM memory_state m"
 	    " WHERE m.school_id = 1 AND m.pupil_id = p.pupil_id AND m.question_id = p.question_id)"), 30);
 	job_free(&j);
 	event_base_free(base);
@@ -252,7 +230,7 @@ START_TEST(test_claim_not_skipped_under_key_share)
 	PQclear(PQexec(other, "SELECT 1 FROM school WHERE school_id = 1 FOR KEY SHARE"));
 	job_start(&j, base);
 	at(base, "2026-09-21T15:30:00Z");
-	ck_assert_int_eq(num("SELECT count(*) FROM batch WHERE local_date = '2026-09-21'"), 30);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch WHERE local_date = '2026-09-21'"), 30);
 	PQclear(PQexec(other, "COMMIT"));
 	PQfinish(other);
 	job_free(&j);
@@ -265,7 +243,6 @@ main(void)
 {
 	Suite *s = suite_create("batches");
 	TCase *tc = tcase_create("batches");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -279,10 +256,7 @@ main(void)
 	tcase_add_test(tc, test_due_reviews_first);
 	tcase_add_test(tc, test_claim_not_skipped_under_key_share);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);	/* forked: each test starts from the same clock */
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);	/* forked: each test starts from the same clock */
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -30,22 +30,6 @@
 static char admin[128], teacher1[128], teacher2[128], other[128];
 static char conninfo[512], webdir[256];
 
-#define MUST(x) do { if (!(x)) { fprintf(stderr, "test_dashboard: set-up failed: %s\n", #x); \
-	return EXIT_FAILURE; } } while (0)
-
-static long
-call(const char *method, const char *token, const char *path, const char *json, json_t **body)
-{
-	long status = 0;
-	json_t *b = api_call(method, path, token, json ? "application/json" : NULL, json, &status,
-	    NULL, NULL);
-
-	if (body != NULL)
-		*body = b;
-	else
-		json_decref(b);
-	return status;
-}
 
 /* ---- static files ---- */
 
@@ -88,12 +72,12 @@ START_TEST(test_static)
 	free(hdr);
 
 	/* Nothing outside the directory, no dot files, nothing unknown. */
-	ck_assert_int_eq(call("GET", NULL, "/dashboard/nope.js", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", NULL, "/dashboard/.secret.js", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", NULL, "/dashboard/notes.bak", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", NULL, "/dashboard/..%2f..%2fetc%2fpasswd", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", NULL, "/dashboard/%2e%2e", NULL, NULL), 404);
-	ck_assert_int_eq(call("POST", NULL, "/dashboard/app.js", "{}", NULL), 405);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "/dashboard/nope.js"), 404);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "/dashboard/.secret.js"), 404);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "/dashboard/notes.bak"), 404);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "%s", "/dashboard/..%2f..%2fetc%2fpasswd"), 404);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "%s", "/dashboard/%2e%2e"), 404);
+	ck_assert_int_eq(apitest_json("POST", NULL, "{}", NULL, "/dashboard/app.js"), 405);
 }
 END_TEST
 
@@ -127,7 +111,7 @@ signin(const char *code, char *token, size_t len)
 	long st;
 
 	snprintf(body, sizeof body, "{\"code\": \"%s\"}", code);
-	st = call("POST", NULL, "/v1/auth/signin", body, &b);
+	st = apitest_json("POST", NULL, body, &b, "/v1/auth/signin");
 	if (st == 201 && token != NULL)
 		snprintf(token, len, "%s", json_string_value(json_object_get(b, "token")));
 	json_decref(b);
@@ -145,7 +129,7 @@ START_TEST(test_signin)
 	ck_assert_int_eq(strncmp(session, "rcl_1_", 6), 0);
 
 	/* The session is the teacher's, and it ends on its own. */
-	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", session, NULL, &b, "/v1/me"), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(b, "role")), "teacher");
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(b, "teacher"), "id")), 41);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "teacher"),
@@ -154,12 +138,12 @@ START_TEST(test_signin)
 	    "local_date")), "2026-09-29");
 	ck_assert(json_is_string(json_object_get(b, "expires_at")));
 	json_decref(b);
-	ck_assert_int_eq(call("GET", session, "/v1/classes/21/flags", NULL, NULL), 200);
-	ck_assert_int_eq(call("GET", session, "/v1/pupils", NULL, NULL), 200);
+	ck_assert_int_eq(apitest_json("GET", session, NULL, NULL, "/v1/classes/21/flags"), 200);
+	ck_assert_int_eq(apitest_json("GET", session, NULL, NULL, "/v1/pupils"), 200);
 
 	/* Single use: the second time says so. */
-	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin",
-	    (snprintf(body, sizeof body, "{\"code\": \"%s\"}", code), body), &b), 410);
+	ck_assert_int_eq(apitest_json("POST", NULL,
+	    (snprintf(body, sizeof body, "{\"code\": \"%s\"}", code), body), &b, "/v1/auth/signin"), 410);
 	ck_assert_str_eq(json_string_value(json_object_get(b, "type")), "/problems/signin-link-used");
 	json_decref(b);
 
@@ -167,8 +151,8 @@ START_TEST(test_signin)
 	ck_assert(make_link(code2, sizeof code2, NULL));
 	free(apitest_sql("UPDATE signin_code SET expires_at = now() - interval '1 minute'"
 	    " WHERE code_id = (SELECT max(code_id) FROM signin_code)"));
-	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin",
-	    (snprintf(body, sizeof body, "{\"code\": \"%s\"}", code2), body), &b), 410);
+	ck_assert_int_eq(apitest_json("POST", NULL,
+	    (snprintf(body, sizeof body, "{\"code\": \"%s\"}", code2), body), &b, "/v1/auth/signin"), 410);
 	ck_assert_str_eq(json_string_value(json_object_get(b, "type")), "/problems/signin-link-expired");
 	json_decref(b);
 	code2[strlen(code2) - 1] = code2[strlen(code2) - 1] == 'A' ? 'B' : 'A';
@@ -177,10 +161,10 @@ START_TEST(test_signin)
 	ck_assert_int_eq(signin(code2, NULL, 0), 401);
 	ck_assert_int_eq(signin(admin, NULL, 0), 401);	/* a token is not a code */
 	ck_assert_int_eq(signin("rcs_1_x", NULL, 0), 401);
-	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin", "{\"code\": ", NULL), 400);
-	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin", "{\"code\": 7}", NULL), 422);
-	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin", "{\"code\": \"a\", \"x\": 1}", NULL), 422);
-	ck_assert_int_eq(call("POST", NULL, "/v1/auth/signin", "[]", NULL), 400);
+	ck_assert_int_eq(apitest_json("POST", NULL, "{\"code\": ", NULL, "/v1/auth/signin"), 400);
+	ck_assert_int_eq(apitest_json("POST", NULL, "{\"code\": 7}", NULL, "/v1/auth/signin"), 422);
+	ck_assert_int_eq(apitest_json("POST", NULL, "{\"code\": \"a\", \"x\": 1}", NULL, "/v1/auth/signin"), 422);
+	ck_assert_int_eq(apitest_json("POST", NULL, "[]", NULL, "/v1/auth/signin"), 400);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM api_token WHERE expires_at IS NOT NULL"), 1);
 
 	/* A teacher no longer active gets no session from an old link. */
@@ -203,32 +187,34 @@ START_TEST(test_signin)
 	free(out);
 
 	/* Signing out ends the session at once. */
-	ck_assert_int_eq(call("POST", session, "/v1/auth/signout", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("POST", session, NULL, &b, "/v1/auth/signout"), 200);
 	ck_assert(json_is_true(json_object_get(b, "signed_out")));
 	json_decref(b);
-	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 401);
+	ck_assert_int_eq(apitest_json("GET", session, NULL, NULL, "/v1/me"), 401);
 
 	/* A session past its end is refused (checked before any cache holds it). */
 	ck_assert(make_link(code, sizeof code, NULL));
 	ck_assert_int_eq(signin(code, session, sizeof session), 201);
 	free(apitest_sql("UPDATE api_token SET expires_at = now() - interval '1 second'"
 	    " WHERE token_id = (SELECT max(token_id) FROM api_token)"));
-	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 401);
+	ck_assert_int_eq(apitest_json("GET", session, NULL, NULL, "/v1/me"), 401);
 
 	/* ...and one that ends while the daemon's token cache holds it, too. */
 	ck_assert(make_link(code, sizeof code, NULL));
 	ck_assert_int_eq(signin(code, session, sizeof session), 201);
 	free(apitest_sql("UPDATE api_token SET expires_at = now() + interval '1 second'"
 	    " WHERE token_id = (SELECT max(token_id) FROM api_token)"));
-	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 200);	/* now cached */
-	usleep(1200 * 1000);
-	ck_assert_int_eq(call("GET", session, "/v1/me", NULL, NULL), 401);
+	ck_assert_int_eq(apitest_json("GET", session, NULL, NULL, "/v1/me"), 200);	/* now cached */
+	/* until it has ended by the database's clock, which is the daemon's wall clock */
+	ck_assert(apitest_wait_sql(1, 5000, "SELECT count(*) FROM api_token WHERE token_id ="
+	    " (SELECT max(token_id) FROM api_token) AND expires_at <= now()"));
+	ck_assert_int_eq(apitest_json("GET", session, NULL, NULL, "/v1/me"), 401);
 
 	/* Signing out with a long-lived token only forgets it on the page. */
-	ck_assert_int_eq(call("POST", teacher2, "/v1/auth/signout", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("POST", teacher2, NULL, &b, "/v1/auth/signout"), 200);
 	ck_assert(json_is_false(json_object_get(b, "signed_out")));
 	json_decref(b);
-	ck_assert_int_eq(call("GET", teacher2, "/v1/me", NULL, NULL), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, NULL, "/v1/me"), 200);
 }
 END_TEST
 
@@ -236,12 +222,12 @@ START_TEST(test_me)
 {
 	json_t *b = NULL;
 
-	ck_assert_int_eq(call("GET", admin, "/v1/me", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, &b, "/v1/me"), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(b, "role")), "admin");
 	ck_assert(json_is_null(json_object_get(b, "teacher")));
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "school"), "name")), "A");
 	json_decref(b);
-	ck_assert_int_eq(call("GET", NULL, "/v1/me", NULL, NULL), 401);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "/v1/me"), 401);
 }
 END_TEST
 
@@ -251,7 +237,7 @@ START_TEST(test_units)
 {
 	json_t *b = NULL, *items, *u;
 
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/units", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/units"), 200);
 	items = json_object_get(b, "items");
 	ck_assert_int_eq(json_array_size(items), 2);
 	u = json_array_get(items, 0);
@@ -268,29 +254,29 @@ START_TEST(test_units)
 	json_decref(b);
 
 	/* Re-taught: only a taught unit, only in the teacher's own class. */
-	ck_assert_int_eq(call("POST", teacher1, "/v1/classes/21/units/12/retaught", "{}", &b), 404);
+	ck_assert_int_eq(apitest_json("POST", teacher1, "{}", &b, "/v1/classes/21/units/12/retaught"), 404);
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(b, "detail")), "taught first"));
 	json_decref(b);
-	ck_assert_int_eq(call("POST", teacher2, "/v1/classes/21/units/11/retaught", "{}", NULL), 404);
-	ck_assert_int_eq(call("POST", other, "/v1/classes/21/units/11/retaught", "{}", NULL), 404);
-	ck_assert_int_eq(call("POST", teacher1, "/v1/classes/21/units/11/retaught",
-	    "{\"date\": \"yesterday\"}", NULL), 422);
-	ck_assert_int_eq(call("POST", teacher1, "/v1/classes/21/units/11/retaught",
-	    "{\"day\": \"2026-09-28\"}", NULL), 422);
+	ck_assert_int_eq(apitest_json("POST", teacher2, "{}", NULL, "/v1/classes/21/units/11/retaught"), 404);
+	ck_assert_int_eq(apitest_json("POST", other, "{}", NULL, "/v1/classes/21/units/11/retaught"), 404);
+	ck_assert_int_eq(apitest_json("POST", teacher1,
+	    "{\"date\": \"yesterday\"}", NULL, "/v1/classes/21/units/11/retaught"), 422);
+	ck_assert_int_eq(apitest_json("POST", teacher1,
+	    "{\"day\": \"2026-09-28\"}", NULL, "/v1/classes/21/units/11/retaught"), 422);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM taught WHERE retaught_on IS NOT NULL"), 0);
-	ck_assert_int_eq(call("POST", teacher1, "/v1/classes/21/units/11/retaught",
-	    "{\"date\": \"2026-09-28\"}", &b), 200);
+	ck_assert_int_eq(apitest_json("POST", teacher1,
+	    "{\"date\": \"2026-09-28\"}", &b, "/v1/classes/21/units/11/retaught"), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(b, "retaught_on")), "2026-09-28");
 	ck_assert_str_eq(json_string_value(json_object_get(b, "taught_on")), "2026-09-01");
 	json_decref(b);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/taught", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/taught"), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(b, "items"), 0),
 	    "retaught_on")), "2026-09-28");
 	json_decref(b);
 
-	ck_assert_int_eq(call("GET", teacher2, "/v1/classes/21/units", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", other, "/v1/classes/21/units", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/99/units", NULL, NULL), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, NULL, "/v1/classes/21/units"), 404);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/classes/21/units"), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, NULL, "/v1/classes/99/units"), 404);
 }
 END_TEST
 
@@ -316,7 +302,7 @@ START_TEST(test_progress)
 {
 	json_t *b = NULL, *weeks;
 
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/progress"), 200);
 	weeks = json_object_get(b, "weeks");
 	ck_assert_int_eq(json_array_size(weeks), 5);
 	ck_assert_str_eq(json_string_value(json_array_get(weeks, 0)), "2026-09-01");
@@ -330,40 +316,40 @@ START_TEST(test_progress)
 	ck_assert_double_eq(share_at(b, 0, 4), 0.25);
 	json_decref(b);
 
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=31", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/progress?pupil_id=31"), 200);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(b, "pupil"), "id")), 31);
 	ck_assert_str_eq(level_at(b, 0), "emerging");
 	ck_assert_str_eq(level_at(b, 1), "mastery");
 	ck_assert_str_eq(level_at(b, 4), "mastery");
 	json_decref(b);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=32", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/progress?pupil_id=32"), 200);
 	ck_assert_str_eq(level_at(b, 1), "secure");
 	ck_assert_str_eq(level_at(b, 2), "developing");
 	json_decref(b);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=33", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/progress?pupil_id=33"), 200);
 	ck_assert_str_eq(level_at(b, 1), "developing");
 	json_decref(b);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?weeks=2", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/progress?weeks=2"), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "weeks")), 2);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(b, "weeks"), 0)), "2026-09-22");
 	json_decref(b);
 
 	/* A class with nothing taught: today only, no units. */
-	ck_assert_int_eq(call("GET", teacher2, "/v1/classes/22/progress", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, &b, "/v1/classes/22/progress"), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "weeks")), 1);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 0);
 	json_decref(b);
 
 	/* Bad input and scoping. */
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=x", NULL, NULL), 422);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?weeks=0", NULL, NULL), 422);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?weeks=53", NULL, NULL), 422);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=35", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/progress?pupil_id=37", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", teacher2, "/v1/classes/21/progress", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", other, "/v1/classes/21/progress", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", other, "/v1/classes/21/progress?pupil_id=31", NULL, NULL), 404);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/23/progress", NULL, NULL), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, NULL, "/v1/classes/21/progress?pupil_id=x"), 422);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, NULL, "/v1/classes/21/progress?weeks=0"), 422);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, NULL, "/v1/classes/21/progress?weeks=53"), 422);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, NULL, "/v1/classes/21/progress?pupil_id=35"), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, NULL, "/v1/classes/21/progress?pupil_id=37"), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, NULL, "/v1/classes/21/progress"), 404);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/classes/21/progress"), 404);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/classes/21/progress?pupil_id=31"), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, NULL, "/v1/classes/23/progress"), 404);
 }
 END_TEST
 
@@ -379,7 +365,7 @@ START_TEST(test_behind_flags)
 	    " AND class_id = 21 AND unit_id = 11 AND status = 'forgotten'"));
 	ck_assert_int_eq(apitest_sql_int("SELECT pupils FROM flag WHERE class_id = 21"), 2);
 
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/mastery", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/mastery"), 200);
 	bf = json_object_get(b, "behind_flags");
 	ck_assert_int_eq(json_integer_value(json_object_get(bf, "units")), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(bf, "pupils")), 2);
@@ -397,11 +383,11 @@ START_TEST(test_behind_flags)
 	json_decref(b);
 
 	/* The flag shows the re-teaching; the units list shows the flag. */
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/flags", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/flags"), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(b, "items"), 0),
 	    "retaught_on")), "2026-09-28");
 	json_decref(b);
-	ck_assert_int_eq(call("GET", teacher1, "/v1/classes/21/units", NULL, &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/units"), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(b, "items"), 0),
 	    "flag")), "forgotten");
 	json_decref(b);
@@ -461,7 +447,7 @@ main(void)
 	setenv("RECALLD_CLOCK_START", "2026-09-29T12:00:00Z", 1);
 	/* Our own dashboard files: this tests the serving, not the page. */
 	snprintf(webdir, sizeof webdir, "/tmp/recalld-web.%ld", (long)getpid());
-	MUST(mkdir(webdir, 0700) == 0);
+	CKTEST_MUST(mkdir(webdir, 0700) == 0);
 	setenv("RECALLD_DASHBOARD_DIR", webdir, 1);
 	{
 		static const char *const files[][2] = {
@@ -474,26 +460,16 @@ main(void)
 
 		for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 			snprintf(path, sizeof path, "%s/%s", webdir, files[i][0]);
-			MUST((fp = fopen(path, "w")) != NULL);
+			CKTEST_MUST((fp = fopen(path, "w")) != NULL);
 			fputs(files[i][1], fp);
 			fclose(fp);
 		}
 	}
-	MUST(0 == apitest_recalld(NULL, "migrate", (char *)NULL));
-	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "A", "--tz",
-	    "Europe/London", (char *)NULL));
-	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "B", "--tz",
-	    "Europe/London", (char *)NULL));
+	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
 	apitest_db_open(conninfo);
-	{
-		char *ok = apitest_sql("%s", setup_sql);
-		MUST(ok != NULL);
-		free(ok);
-	}
-	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
-	MUST(apitest_token(teacher1, sizeof teacher1, "1", "teacher", "41"));
-	MUST(apitest_token(teacher2, sizeof teacher2, "1", "teacher", "42"));
-	MUST(apitest_token(other, sizeof other, "2", "admin", NULL));
+	CKTEST_MUST(apitest_sql_ok("%s", setup_sql));
+	CKTEST_MUST(apitest_token(teacher1, sizeof teacher1, "1", "teacher", "41"));
+	CKTEST_MUST(apitest_token(teacher2, sizeof teacher2, "1", "teacher", "42"));
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <event2/event.h>
 
+#include "cktest.h"
 #include "db.h"
 #include "log.h"
 #include "pgtest.h"
@@ -548,7 +549,6 @@ main(void)
 {
 	Suite *s = suite_create("db");
 	TCase *tc = tcase_create("pool");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -566,10 +566,7 @@ main(void)
 	tcase_add_test(tc, test_listen_notify);
 	tcase_add_test(tc, test_server_restart);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -157,15 +157,6 @@ uniform(void)
 }
 
 static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t
 mix64(uint64_t x)
 {
 	/* splitmix64's finaliser */
@@ -241,30 +232,6 @@ sqlj(const char *fmt, ...)
 }
 
 
-static long
-call(const char *method, const char *token, const char *body, json_t **out,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static long
-call(const char *method, const char *token, const char *body, json_t **out,
-    const char *fmt, ...)
-{
-	va_list ap;
-	char path[512];
-	long status = 0;
-	json_t *j;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof path, fmt, ap);
-	va_end(ap);
-	j = api_call(method, path, token, body ? "application/json" : NULL, body, &status,
-	    NULL, NULL);
-	if (out != NULL)
-		*out = j;
-	else
-		json_decref(j);
-	return status;
-}
 
 /* The UTC instant of a local time of the school's day, ISO 8601. */
 static char *
@@ -464,6 +431,22 @@ take_batches(const char *ymd, json_t *today, json_t *stale)
 	json_decref(run.received);
 	run.received = keep;
 	return (int)json_array_size(today);
+}
+
+struct arrivals {
+	const char *ymd;
+	json_t *today, *stale;
+	int want;
+};
+
+/* The receiver has had the day's batches (taken into today and stale). */
+static bool
+all_arrived(void *arg)
+{
+	struct arrivals *a = arg;
+
+	drain_receiver();
+	return take_batches(a->ymd, a->today, a->stale) >= a->want;
 }
 
 static int
@@ -669,7 +652,7 @@ teach(int position, int day)
 
 			if (classes[c].course != units[u].course)
 				continue;
-			st = call("POST", admin, body, NULL, "/v1/classes/%lld/units/%lld/taught",
+			st = apitest_json("POST", admin, body, NULL, "/v1/classes/%lld/units/%lld/taught",
 			    classes[c].id, units[u].id);
 			ck_assert_msg(st == 200 || st == 201, "taught: %ld", st);
 		}
@@ -841,27 +824,26 @@ drain_outbox(void)
 	    " FROM delivery WHERE status = 'pending'"));
 }
 
-/* Wait until the class flags are as of the time at (the flag job ran on it). */
+/* Whether the class flags are as of the time arg (the flag job ran on it). */
+static bool
+flagged_by(void *arg)
+{
+	const char *at = arg;
+	json_t *j = NULL;
+	bool ok = false;
+
+	if (apitest_json("GET", admin, NULL, &j, "/v1/classes/%lld/flags", classes[0].id) == 200 &&
+	    json_is_string(json_object_get(j, "as_of")))
+		ok = apitest_sql_int("SELECT ('%s'::timestamptz >= '%s'::timestamptz)::int",
+		    apitest_jstr(j, "as_of"), at) == 1;
+	json_decref(j);
+	return ok;
+}
+
 static bool
 flags_as_of(const char *at, int timeout_ms)
 {
-	uint64_t end = mono_ms() + (uint64_t)timeout_ms;
-	long long cls = classes[0].id;
-
-	do {
-		json_t *j = NULL;
-		bool ok = false;
-
-		if (call("GET", admin, NULL, &j, "/v1/classes/%lld/flags", cls) == 200 &&
-		    json_is_string(json_object_get(j, "as_of")))
-			ok = apitest_sql_int("SELECT ('%s'::timestamptz >= '%s'::timestamptz)::int",
-			    apitest_jstr(j, "as_of"), at) == 1;
-		json_decref(j);
-		if (ok)
-			return true;
-		rcv_sleep_ms(50);
-	} while (mono_ms() < end);
-	return false;
+	return apitest_wait(flagged_by, (void *)at, timeout_ms);
 }
 
 static void
@@ -971,7 +953,6 @@ school_day(int si, int day)
 	int nb, n;
 	json_t *today = json_array(), *stale = json_array();
 	struct post *v;
-	uint64_t end;
 
 	ymd_of(day, ymd, sizeof ymd);
 	if (si > 0 && si % TEACH_EVERY == 0)
@@ -1002,12 +983,10 @@ school_day(int si, int day)
 		goto done;
 	}
 	/* The pupils answer what reached them. */
-	end = mono_ms() + 30000;
-	for (;;) {
-		drain_receiver();
-		if (take_batches(ymd, today, stale) >= nb || mono_ms() > end)
-			break;
-		rcv_sleep_ms(30);
+	{
+		struct arrivals a = { ymd, today, stale, nb };
+
+		apitest_wait(all_arrived, &a, 30000);
 	}
 	ck_assert_msg((int)json_array_size(today) == nb, "%s: %zu of %d batches reached the"
 	    " receiver", ymd, json_array_size(today), nb);
@@ -1019,7 +998,7 @@ school_day(int si, int day)
 		run.stale_batches += (int)json_array_size(stale);
 		snprintf(body, sizeof body, "{\"prompt_id\": %lld, \"correct\": true}",
 		    apitest_jint(p0, "prompt_id"));
-		ck_assert_int_eq(call("POST", integ, body, NULL, "/v1/responses"), 410);
+		ck_assert_int_eq(apitest_json("POST", integ, body, NULL, "/v1/responses"), 410);
 		ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"
 		    " AND prompt_id = %lld", apitest_jint(p0, "prompt_id")), 0);
 	}
@@ -1051,6 +1030,36 @@ done:
 	json_decref(stale);
 }
 
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The receiver's log holds every delivery the database calls delivered
+ * (it writes its log every 20 ms, after answering).
+ */
+static bool
+all_logged(void *arg)
+{
+	const char **ids;
+	size_t n = 0, distinct = 0;
+
+	(void)arg;
+	drain_receiver();
+	ids = xcalloc(run.n + 1, sizeof *ids);
+	for (size_t i = 0; i < run.n; i++)
+		if (run.recs[i].status == 200)
+			ids[n++] = run.recs[i].id;
+	qsort(ids, n, sizeof *ids, id_cmp);
+	for (size_t i = 0; i < n; i++)
+		distinct += i == 0 || strcmp(ids[i - 1], ids[i]) != 0;
+	free(ids);
+	return (long long)distinct >= apitest_sql_int("SELECT count(*) FROM delivery"
+	    " WHERE status = 'delivered'");
+}
+
 START_TEST(test_forty_days)
 {
 	long st;
@@ -1060,13 +1069,13 @@ START_TEST(test_forty_days)
 
 	run.received = json_array();
 	/* The endpoint first: its secret is what the receiver verifies with. */
-	st = call("POST", admin, "{\"url\": \"https://example.com/later\", \"format\": \"json\"}",
+	st = apitest_json("POST", admin, "{\"url\": \"https://example.com/later\", \"format\": \"json\"}",
 	    &ep, "/v1/endpoints");
 	ck_assert_int_eq(st, 201);
 	secret = xstrdup(apitest_jstr(ep, "secret"));
 	rcv_start(&rx, secret, NULL);
 	snprintf(body, sizeof body, "{\"url\": \"%s\"}", rx.url);
-	ck_assert_int_eq(call("PATCH", admin, body, NULL, "/v1/endpoints/%lld",
+	ck_assert_int_eq(apitest_json("PATCH", admin, body, NULL, "/v1/endpoints/%lld",
 	    apitest_jint(ep, "id")), 200);
 	free(secret);
 	json_decref(ep);
@@ -1093,8 +1102,7 @@ START_TEST(test_forty_days)
 	ck_assert_msg(apitest_wait_sql(0, 60000, "SELECT -count(*) FROM delivery WHERE status <> 'delivered'"),
 	    "%lld deliveries not delivered", apitest_sql_int("SELECT count(*) FROM delivery"
 	    " WHERE status <> 'delivered'"));
-	rcv_sleep_ms(100);
-	drain_receiver();
+	ck_assert_msg(apitest_wait(all_logged, NULL, 10000), "the receiver's log lacks deliveries");
 	run.finished = true;
 }
 END_TEST
@@ -1229,7 +1237,7 @@ START_TEST(test_flagged)
 		if (units[u].course == classes[stopper].course && units[u].position == STOPPER_UNIT)
 			unit = units[u].id;
 	ck_assert(control >= 0 && unit >= 0);
-	ck_assert_int_eq(call("GET", admin, NULL, &j, "/v1/classes/%lld/flags", classes[stopper].id), 200);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, &j, "/v1/classes/%lld/flags", classes[stopper].id), 200);
 	json_array_foreach(json_object_get(j, "items"), i, it)
 		if (apitest_jint(json_object_get(it, "unit"), "id") == unit)
 			status = apitest_jstr(it, "status");
@@ -1241,7 +1249,7 @@ START_TEST(test_flagged)
 	ck_assert_msg(strcmp(status, "forgotten") == 0 || strcmp(status, "at_risk") == 0,
 	    "unit %lld of %s is %s", unit, STOPPER_CLASS, status);
 	json_decref(j);
-	ck_assert_int_eq(call("GET", admin, NULL, &j, "/v1/classes/%lld/flags", classes[control].id), 200);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, &j, "/v1/classes/%lld/flags", classes[control].id), 200);
 	json_array_foreach(json_object_get(j, "items"), i, it)
 		if (apitest_jint(json_object_get(it, "unit"), "id") == unit)
 			control_status = apitest_jstr(it, "status");
@@ -1367,7 +1375,7 @@ main(void)
 	int failed = 1, code = -1;
 	bool daemon = false;
 
-	run.t_start = mono_ms();
+	run.t_start = util_mono_ms();
 	/* Ours, so that apitest's curl_global_cleanup (at the SIGKILL) is not the last. */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -1397,8 +1405,8 @@ main(void)
 
 		snprintf(body, sizeof body, "{\"max_per_day\": %d, \"new_per_day\": %d,"
 		    " \"self_rating\": true}", MAX_PER_DAY, NEW_PER_DAY);
-		MUST(call("PATCH", admin, body, NULL, "/v1/school") == 200);
-		MUST(call("POST", admin, "{\"date\": \"" HOLIDAY "\", \"kind\": \"training\","
+		MUST(apitest_json("PATCH", admin, body, NULL, "/v1/school") == 200);
+		MUST(apitest_json("POST", admin, "{\"date\": \"" HOLIDAY "\", \"kind\": \"training\","
 		    " \"name\": \"INSET day\"}", NULL, "/v1/calendar") == 201);
 	}
 
@@ -1423,7 +1431,7 @@ main(void)
 	    " %d posted twice), %s; %zu requests at the receiver; %.1f s\n",
 	    run.days, run.weekend_days, run.batches, run.prompts, run.answers, run.absent,
 	    run.skipped_stopped, run.dups, start ? start : "?", run.n,
-	    (double)(mono_ms() - run.t_start) / 1000.0);
+	    (double)(util_mono_ms() - run.t_start) / 1000.0);
 	free(start);
 out:
 	if (daemon) {

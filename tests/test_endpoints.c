@@ -22,50 +22,22 @@
 #include "rcvtest.h"
 #include "util.h"
 
-static char sa[24], sb[24];
-static char *tok_a, *tok_b, *tok_integ;
+static const char sa[] = "1";
+static char tok_a[128], tok_b[128], tok_integ[128];
 
-/* The last answer. */
-static struct {
-	char path[512];
-	long status;
-	json_t *j;
-	char *raw;
-} R;
-
-static void call(const char *method, const char *token, const char *body,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-call(const char *method, const char *token, const char *body, const char *fmt, ...)
-{
-	va_list ap;
-
-	json_decref(R.j);
-	free(R.raw);
-	va_start(ap, fmt);
-	vsnprintf(R.path, sizeof R.path, fmt, ap);
-	va_end(ap);
-	R.j = api_call(method, R.path, token, body ? "application/json" : NULL, body,
-	    &R.status, &R.raw, NULL);
-}
-
-#define ST(want) ck_assert_msg(R.status == (want), "%s: status %ld, want %d: %.600s", \
-	R.path, R.status, (int)(want), R.raw ? R.raw : "")
-
-#define INVALID(field) do { ST(422); ck_assert_msg(apitest_field_error(R.j, field), \
-	"%s: no error for %s: %s", R.path, field, R.raw); } while (0)
+#define INVALID(field) do { APITEST_ST(422); ck_assert_msg(apitest_field_error(apitest_r.j, field), \
+	"%s: no error for %s: %s", apitest_r.path, field, apitest_r.raw); } while (0)
 
 /* Create an endpoint; returns its id and its secret (malloc'd). */
 static long long
 create(const char *token, const char *body, char **secret)
 {
-	call("POST", token, body, "/v1/endpoints");
-	ST(201);
-	ck_assert(strncmp(apitest_jstr(R.j, "secret"), "whsec_", 6) == 0);
+	apitest_req("POST", token, body, "/v1/endpoints");
+	APITEST_ST(201);
+	ck_assert(strncmp(apitest_jstr(apitest_r.j, "secret"), "whsec_", 6) == 0);
 	if (secret != NULL)
-		*secret = xstrdup(apitest_jstr(R.j, "secret"));
-	return apitest_jint(R.j, "id");
+		*secret = xstrdup(apitest_jstr(apitest_r.j, "secret"));
+	return apitest_jint(apitest_r.j, "id");
 }
 
 START_TEST(test_endpoint_crud)
@@ -76,88 +48,88 @@ START_TEST(test_endpoint_crud)
 	size_t i;
 	bool found = false;
 
-	call("POST", tok_a, "{}", "/v1/endpoints");
+	apitest_req("POST", tok_a, "{}", "/v1/endpoints");
 	INVALID("url");
-	call("POST", tok_a, "{\"url\": \"ftp://example.com/x\"}", "/v1/endpoints");
+	apitest_req("POST", tok_a, "{\"url\": \"ftp://example.com/x\"}", "/v1/endpoints");
 	INVALID("url");
-	call("POST", tok_a, "{\"url\": \"not a url\"}", "/v1/endpoints");
+	apitest_req("POST", tok_a, "{\"url\": \"not a url\"}", "/v1/endpoints");
 	INVALID("url");
-	call("POST", tok_a, "{\"url\": \"https://example.com/x\", \"format\": \"xml\"}", "/v1/endpoints");
+	apitest_req("POST", tok_a, "{\"url\": \"https://example.com/x\", \"format\": \"xml\"}", "/v1/endpoints");
 	INVALID("format");
-	call("POST", tok_a, "{\"url\": \"https://example.com/x\", \"event_types\": [\"nope\"]}",
+	apitest_req("POST", tok_a, "{\"url\": \"https://example.com/x\", \"event_types\": [\"nope\"]}",
 	    "/v1/endpoints");
 	INVALID("event_types");
-	call("POST", tok_a, "{\"url\": \"https://example.com/x\", \"secret\": \"whsec_x\"}", "/v1/endpoints");
+	apitest_req("POST", tok_a, "{\"url\": \"https://example.com/x\", \"secret\": \"whsec_x\"}", "/v1/endpoints");
 	INVALID("secret");
-	call("POST", tok_a, "{\"url\": \"https://example.com/x\", \"colour\": 1}", "/v1/endpoints");
+	apitest_req("POST", tok_a, "{\"url\": \"https://example.com/x\", \"colour\": 1}", "/v1/endpoints");
 	INVALID("colour");
-	call("POST", tok_integ, "{\"url\": \"https://example.com/x\"}", "/v1/endpoints");
-	ST(403);
+	apitest_req("POST", tok_integ, "{\"url\": \"https://example.com/x\"}", "/v1/endpoints");
+	APITEST_ST(403);
 
 	id = create(tok_a, "{\"url\": \"https://example.com/hook\", \"format\": \"slack\","
 	    " \"event_types\": [\"prompt.batch\", \"prompt.batch\", \"topic.flagged\"]}", &secret);
-	ck_assert_str_eq(apitest_jstr(R.j, "format"), "slack");
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "event_types")), 2);
-	ck_assert(json_is_true(json_object_get(R.j, "enabled")));
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "format"), "slack");
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "event_types")), 2);
+	ck_assert(json_is_true(json_object_get(apitest_r.j, "enabled")));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM endpoint WHERE endpoint_id = %lld"
 	    " AND secret = '%s'", id, secret), 1);
 
 	/* The secret is never shown again. */
-	call("GET", tok_a, NULL, "/v1/endpoints/%lld", id);
-	ST(200);
-	ck_assert_ptr_null(json_object_get(R.j, "secret"));
-	ck_assert_ptr_null(strstr(R.raw, secret));
-	call("GET", tok_a, NULL, "/v1/endpoints");
-	ST(200);
-	ck_assert_ptr_null(strstr(R.raw, "whsec_"));
-	json_array_foreach(json_object_get(R.j, "items"), i, item)
+	apitest_req("GET", tok_a, NULL, "/v1/endpoints/%lld", id);
+	APITEST_ST(200);
+	ck_assert_ptr_null(json_object_get(apitest_r.j, "secret"));
+	ck_assert_ptr_null(strstr(apitest_r.raw, secret));
+	apitest_req("GET", tok_a, NULL, "/v1/endpoints");
+	APITEST_ST(200);
+	ck_assert_ptr_null(strstr(apitest_r.raw, "whsec_"));
+	json_array_foreach(json_object_get(apitest_r.j, "items"), i, item)
 		found |= apitest_jint(item, "id") == id;
 	ck_assert(found);
 
-	call("PATCH", tok_a, "{\"format\": \"teams\", \"event_types\": []}", "/v1/endpoints/%lld", id);
-	ST(200);
-	ck_assert_str_eq(apitest_jstr(R.j, "format"), "teams");
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "event_types")), 0);
-	call("PATCH", tok_a, "{\"url\": \"gopher://x\"}", "/v1/endpoints/%lld", id);
+	apitest_req("PATCH", tok_a, "{\"format\": \"teams\", \"event_types\": []}", "/v1/endpoints/%lld", id);
+	APITEST_ST(200);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "format"), "teams");
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "event_types")), 0);
+	apitest_req("PATCH", tok_a, "{\"url\": \"gopher://x\"}", "/v1/endpoints/%lld", id);
 	INVALID("url");
 
 	/* Another school's class, endpoint and token. */
-	call("POST", tok_b, "{\"external_id\": \"b-7\", \"name\": \"7B\"}", "/v1/classes");
-	ST(201);
-	cls_b = apitest_jint(R.j, "id");
+	apitest_req("POST", tok_b, "{\"external_id\": \"b-7\", \"name\": \"7B\"}", "/v1/classes");
+	APITEST_ST(201);
+	cls_b = apitest_jint(apitest_r.j, "id");
 	snprintf(body, sizeof body, "{\"class_id\": %lld}", cls_b);
-	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	apitest_req("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
 	INVALID("class_id");
-	call("POST", tok_a, "{\"url\": \"https://example.com/c\", \"class_id\": 999999}", "/v1/endpoints");
+	apitest_req("POST", tok_a, "{\"url\": \"https://example.com/c\", \"class_id\": 999999}", "/v1/endpoints");
 	INVALID("class_id");
-	call("GET", tok_b, NULL, "/v1/endpoints/%lld", id);
-	ST(404);
-	call("PATCH", tok_b, "{\"enabled\": false}", "/v1/endpoints/%lld", id);
-	ST(404);
-	call("DELETE", tok_b, NULL, "/v1/endpoints/%lld", id);
-	ST(404);
-	call("POST", tok_b, NULL, "/v1/endpoints/%lld/rotate-secret", id);
-	ST(404);
-	call("POST", tok_b, NULL, "/v1/endpoints/%lld/test", id);
-	ST(404);
-	call("GET", tok_b, NULL, "/v1/endpoints");
-	ST(200);
-	ck_assert_ptr_null(strstr(R.raw, "example.com/hook"));
+	apitest_req("GET", tok_b, NULL, "/v1/endpoints/%lld", id);
+	APITEST_ST(404);
+	apitest_req("PATCH", tok_b, "{\"enabled\": false}", "/v1/endpoints/%lld", id);
+	APITEST_ST(404);
+	apitest_req("DELETE", tok_b, NULL, "/v1/endpoints/%lld", id);
+	APITEST_ST(404);
+	apitest_req("POST", tok_b, NULL, "/v1/endpoints/%lld/rotate-secret", id);
+	APITEST_ST(404);
+	apitest_req("POST", tok_b, NULL, "/v1/endpoints/%lld/test", id);
+	APITEST_ST(404);
+	apitest_req("GET", tok_b, NULL, "/v1/endpoints");
+	APITEST_ST(200);
+	ck_assert_ptr_null(strstr(apitest_r.raw, "example.com/hook"));
 
-	call("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);
-	ST(200);
-	ck_assert(json_is_false(json_object_get(R.j, "enabled")));
-	ck_assert_str_eq(apitest_jstr(R.j, "disabled_reason"), "disabled by an admin");
-	call("GET", tok_a, NULL, "/v1/endpoints");
-	ck_assert_ptr_nonnull(strstr(R.raw, "disabled by an admin"));
-	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
-	ST(409);
-	call("PATCH", tok_a, "{\"enabled\": true}", "/v1/endpoints/%lld", id);
-	ST(200);
-	ck_assert(json_is_true(json_object_get(R.j, "enabled")));
-	ck_assert(json_is_null(json_object_get(R.j, "disabled_reason")));
-	call("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);	/* it points nowhere */
-	ST(200);
+	apitest_req("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);
+	APITEST_ST(200);
+	ck_assert(json_is_false(json_object_get(apitest_r.j, "enabled")));
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "disabled_reason"), "disabled by an admin");
+	apitest_req("GET", tok_a, NULL, "/v1/endpoints");
+	ck_assert_ptr_nonnull(strstr(apitest_r.raw, "disabled by an admin"));
+	apitest_req("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	APITEST_ST(409);
+	apitest_req("PATCH", tok_a, "{\"enabled\": true}", "/v1/endpoints/%lld", id);
+	APITEST_ST(200);
+	ck_assert(json_is_true(json_object_get(apitest_r.j, "enabled")));
+	ck_assert(json_is_null(json_object_get(apitest_r.j, "disabled_reason")));
+	apitest_req("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);	/* it points nowhere */
+	APITEST_ST(200);
 	free(secret);
 }
 END_TEST
@@ -173,14 +145,14 @@ START_TEST(test_ping_rotate_retry)
 	id = create(tok_a, "{\"url\": \"https://example.com/later\"}", &secret);
 	rcv_start(&r, secret, NULL);
 	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r.url);
-	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
-	ST(200);
+	apitest_req("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	APITEST_ST(200);
 
 	/* A test event, signed with the secret the API gave. */
-	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
-	ST(202);
-	did = apitest_jint(R.j, "delivery_id");
-	snprintf(wid, sizeof wid, "%s", apitest_jstr(R.j, "webhook_id"));
+	apitest_req("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	APITEST_ST(202);
+	did = apitest_jint(apitest_r.j, "delivery_id");
+	snprintf(wid, sizeof wid, "%s", apitest_jstr(apitest_r.j, "webhook_id"));
 	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
 	    " AND status = 'delivered'", did));
 	recs = rcv_records(&r);
@@ -190,45 +162,45 @@ START_TEST(test_ping_rotate_retry)
 	ck_assert(json_is_true(json_object_get(json_array_get(recs, 0), "valid")));
 	json_decref(recs);
 
-	call("GET", tok_a, NULL, "/v1/deliveries?status=delivered&endpoint_id=%lld", id);
-	ST(200);
-	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), did);
-	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0),
+	apitest_req("GET", tok_a, NULL, "/v1/deliveries?status=delivered&endpoint_id=%lld", id);
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(apitest_r.j, "items"), 0), "id"), did);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(apitest_r.j, "items"), 0),
 	    "last_http_status"), 200);
-	call("GET", tok_a, NULL, "/v1/deliveries/%lld", did);
-	ST(200);
-	ck_assert_str_eq(apitest_jstr(json_object_get(R.j, "payload"), "type"), "ping");
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "attempt_log")), 1);
-	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "attempt_log"), 0),
+	apitest_req("GET", tok_a, NULL, "/v1/deliveries/%lld", did);
+	APITEST_ST(200);
+	ck_assert_str_eq(apitest_jstr(json_object_get(apitest_r.j, "payload"), "type"), "ping");
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "attempt_log")), 1);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(apitest_r.j, "attempt_log"), 0),
 	    "http_status"), 200);
-	call("GET", tok_b, NULL, "/v1/deliveries/%lld", did);
-	ST(404);
-	call("POST", tok_b, NULL, "/v1/deliveries/%lld/retry", did);
-	ST(404);
-	call("POST", tok_a, NULL, "/v1/deliveries/%lld/retry", did);
-	ST(409);
+	apitest_req("GET", tok_b, NULL, "/v1/deliveries/%lld", did);
+	APITEST_ST(404);
+	apitest_req("POST", tok_b, NULL, "/v1/deliveries/%lld/retry", did);
+	APITEST_ST(404);
+	apitest_req("POST", tok_a, NULL, "/v1/deliveries/%lld/retry", did);
+	APITEST_ST(409);
 	rcv_stop(&r);
 
 	/* Rotation: the old secret keeps signing beside the new one. */
-	call("POST", tok_a, NULL, "/v1/endpoints/%lld/rotate-secret", id);
-	ST(200);
-	new_secret = xstrdup(apitest_jstr(R.j, "secret"));
+	apitest_req("POST", tok_a, NULL, "/v1/endpoints/%lld/rotate-secret", id);
+	APITEST_ST(200);
+	new_secret = xstrdup(apitest_jstr(apitest_r.j, "secret"));
 	ck_assert(strncmp(new_secret, "whsec_", 6) == 0 && strcmp(new_secret, secret) != 0);
-	ck_assert(*apitest_jstr(R.j, "previous_secret_until") != '\0');
+	ck_assert(*apitest_jstr(apitest_r.j, "previous_secret_until") != '\0');
 	rcv_start(&r_old, secret, NULL);
 	rcv_start(&r_new, new_secret, NULL);
 	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r_old.url);
-	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
-	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
-	ST(202);
+	apitest_req("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	apitest_req("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	APITEST_ST(202);
 	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r_new.url);
 	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
-	    " AND status = 'delivered'", apitest_jint(R.j, "delivery_id")));
-	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
-	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
-	ST(202);
+	    " AND status = 'delivered'", apitest_jint(apitest_r.j, "delivery_id")));
+	apitest_req("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	apitest_req("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	APITEST_ST(202);
 	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
-	    " AND status = 'delivered'", apitest_jint(R.j, "delivery_id")));
+	    " AND status = 'delivered'", apitest_jint(apitest_r.j, "delivery_id")));
 	recs = rcv_records(&r_old);
 	ck_assert(json_is_true(json_object_get(json_array_get(recs, 0), "valid")));
 	json_decref(recs);
@@ -241,86 +213,55 @@ START_TEST(test_ping_rotate_retry)
 	/* A failing receiver: dead after the schedule, then retried by hand. */
 	rcv_start(&r, new_secret, failing);
 	snprintf(body, sizeof body, "{\"url\": \"%s\"}", r.url);
-	call("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
-	call("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
-	ST(202);
-	did = apitest_jint(R.j, "delivery_id");
+	apitest_req("PATCH", tok_a, body, "/v1/endpoints/%lld", id);
+	apitest_req("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+	APITEST_ST(202);
+	did = apitest_jint(apitest_r.j, "delivery_id");
 	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
 	    " AND status = 'dead'", did));
-	call("GET", tok_a, NULL, "/v1/deliveries?status=dead");
-	ST(200);
-	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), did);
-	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0),
+	apitest_req("GET", tok_a, NULL, "/v1/deliveries?status=dead");
+	APITEST_ST(200);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(apitest_r.j, "items"), 0), "id"), did);
+	ck_assert_int_eq(apitest_jint(json_array_get(json_object_get(apitest_r.j, "items"), 0),
 	    "last_http_status"), 500);
-	ck_assert_str_eq(apitest_jstr(json_array_get(json_object_get(R.j, "items"), 0),
+	ck_assert_str_eq(apitest_jstr(json_array_get(json_object_get(apitest_r.j, "items"), 0),
 	    "last_error"), "HTTP 500");
-	call("GET", tok_a, NULL, "/v1/deliveries/%lld", did);
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "attempt_log")), 3);
+	apitest_req("GET", tok_a, NULL, "/v1/deliveries/%lld", did);
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "attempt_log")), 3);
 	kill(r.pid, SIGUSR1);	/* the receiver is fixed */
-	call("POST", tok_a, NULL, "/v1/deliveries/%lld/retry", did);
-	ST(200);
-	ck_assert_str_eq(apitest_jstr(R.j, "status"), "pending");
+	apitest_req("POST", tok_a, NULL, "/v1/deliveries/%lld/retry", did);
+	APITEST_ST(200);
+	ck_assert_str_eq(apitest_jstr(apitest_r.j, "status"), "pending");
 	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
 	    " AND status = 'delivered' AND attempts = 4", did));
 	rcv_stop(&r);
 
 	/* Lists: filters, bad filters, pagination, school isolation. */
-	call("GET", tok_a, NULL, "/v1/deliveries?status=nope");
+	apitest_req("GET", tok_a, NULL, "/v1/deliveries?status=nope");
 	INVALID("status");
-	call("GET", tok_a, NULL, "/v1/deliveries?endpoint_id=x");
+	apitest_req("GET", tok_a, NULL, "/v1/deliveries?endpoint_id=x");
 	INVALID("endpoint_id");
-	call("GET", tok_a, NULL, "/v1/deliveries?limit=1");
-	ST(200);
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "items")), 1);
-	ck_assert(*apitest_jstr(R.j, "next_cursor") != '\0');
+	apitest_req("GET", tok_a, NULL, "/v1/deliveries?limit=1");
+	APITEST_ST(200);
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "items")), 1);
+	ck_assert(*apitest_jstr(apitest_r.j, "next_cursor") != '\0');
 	{
 		char cursor[32];
-		long long first = apitest_jint(json_array_get(json_object_get(R.j, "items"), 0), "id");
-		snprintf(cursor, sizeof cursor, "%s", apitest_jstr(R.j, "next_cursor"));
-		call("GET", tok_a, NULL, "/v1/deliveries?limit=1&cursor=%s", cursor);
-		ST(200);
-		ck_assert_int_lt(apitest_jint(json_array_get(json_object_get(R.j, "items"), 0), "id"), first);
+		long long first = apitest_jint(json_array_get(json_object_get(apitest_r.j, "items"), 0), "id");
+		snprintf(cursor, sizeof cursor, "%s", apitest_jstr(apitest_r.j, "next_cursor"));
+		apitest_req("GET", tok_a, NULL, "/v1/deliveries?limit=1&cursor=%s", cursor);
+		APITEST_ST(200);
+		ck_assert_int_lt(apitest_jint(json_array_get(json_object_get(apitest_r.j, "items"), 0), "id"), first);
 	}
-	call("GET", tok_b, NULL, "/v1/deliveries");
-	ST(200);
-	ck_assert_int_eq(json_array_size(json_object_get(R.j, "items")), 0);
-	call("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);
-	ST(200);
+	apitest_req("GET", tok_b, NULL, "/v1/deliveries");
+	APITEST_ST(200);
+	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "items")), 0);
+	apitest_req("DELETE", tok_a, NULL, "/v1/endpoints/%lld", id);
+	APITEST_ST(200);
 	free(secret);
 	free(new_secret);
 }
 END_TEST
-
-static char *
-token(const char *school, const char *role)
-{
-	char *out = NULL;
-	int rc = apitest_recalld(&out, "token", "create", "--school", school, "--role", role,
-	    (char *)NULL);
-
-	if (rc != 0 || out == NULL || strncmp(out, "rcl_", 4) != 0) {
-		fprintf(stderr, "test_endpoints: token create %s: exit %d\n", role, rc);
-		free(out);
-		return NULL;
-	}
-	out[strcspn(out, "\n")] = '\0';
-	return out;
-}
-
-static bool
-school(const char *name, char *id, size_t len)
-{
-	char *out = NULL;
-	int rc = apitest_recalld(&out, "school", "create", "--name", name, (char *)NULL);
-
-	if (rc != 0 || out == NULL) {
-		free(out);
-		return false;
-	}
-	snprintf(id, len, "%lld", strtoll(out, NULL, 10));
-	free(out);
-	return strcmp(id, "0") != 0;
-}
 
 int
 main(void)
@@ -328,8 +269,7 @@ main(void)
 	Suite *s;
 	TCase *tc;
 	const char *conninfo;
-	char *out = NULL;
-	int failed = 1, rc;
+	int failed = 1;
 
 	conninfo = pgtest_start();
 	apitest_env(conninfo, "5s");
@@ -338,11 +278,8 @@ main(void)
 	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "100ms,200ms", 1);
 	setenv("RECALLD_WEBHOOKS_POLL_INTERVAL", "200ms", 1);
 	apitest_db_open(conninfo);
-	rc = apitest_recalld(&out, "migrate", (char *)NULL);
-	free(out);
-	if (rc != 0 || !school("School A", sa, sizeof sa) || !school("School B", sb, sizeof sb) ||
-	    (tok_a = token(sa, "admin")) == NULL || (tok_b = token(sb, "admin")) == NULL ||
-	    (tok_integ = token(sa, "integration")) == NULL) {
+	if (!apitest_two_schools("School A", "School B", tok_a, tok_b, sizeof tok_a) ||
+	    !apitest_token(tok_integ, sizeof tok_integ, sa, "integration", NULL)) {
 		fprintf(stderr, "test_endpoints: set-up failed\n");
 		goto done;
 	}
@@ -359,8 +296,7 @@ main(void)
 	tcase_add_test(tc, test_ping_rotate_retry);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
-	json_decref(R.j);
-	free(R.raw);
+	apitest_req_done();
 	/* SIGTERM: in-flight deliveries finish, exit 0 (under ASan: no leaks). */
 	if (apitest_daemon_stop() != 0) {
 		fprintf(stderr, "test_endpoints: recalld serve did not exit 0 on SIGTERM\n");
@@ -372,8 +308,5 @@ done:
 	apitest_daemon_cleanup();
 	apitest_db_close();
 	pgtest_destroy();
-	free(tok_a);
-	free(tok_b);
-	free(tok_integ);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

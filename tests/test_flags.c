@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "cktest.h"
 #include "flags.h"
 
 #define TODAY 20000
@@ -410,11 +411,8 @@ flags_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(flags_suite());
 	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(flags_suite());
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

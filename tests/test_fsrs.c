@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cktest.h"
 #include "fsrs.h"
 
 #define REL_TOL 1e-6
@@ -684,13 +685,9 @@ fsrs_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
 	int failed;
 
 	load_vectors();
-	sr = srunner_create(fsrs_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(fsrs_suite());
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cktest.h"
 #include "grade.h"
 
 static const char *
@@ -652,11 +653,8 @@ grade_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(grade_suite());
 	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(grade_suite());
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

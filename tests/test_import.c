@@ -12,9 +12,9 @@
 #include <libpq-fe.h>
 #include <zip.h>
 
+#include "cktest.h"
 #include "csvtab.h"
 #include "log.h"
-#include "migrate.h"
 #include "pgtest.h"
 #include "plan.h"
 #include "qbank.h"
@@ -36,54 +36,21 @@ src(const char *rel)
 	return xstrdup(pgtest_srcpath(rel));
 }
 
-static PGconn *
-exec_sql(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
-	    PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(pg));
-	PQclear(res);
-	return pg;
-}
-
 /* A fresh database, migrated, with schools 1 and 2. */
 static PGconn *
 fresh_db(const char *name)
 {
-	const char *ci = pgtest_new_db(name);
-	PGconn *pg = PQconnectdb(ci);
-	char err[1024];
-	migrate_set *s;
+	PGconn *pg = pgtest_migrated_db(name, NULL);
 
-	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
-	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
-	ck_assert_msg(s != NULL, "%s", err);
-	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
-	migrate_set_free(s);
-	exec_sql(pg, "INSERT INTO school (school_id, name, created_at) VALUES "
+	pgtest_exec(pg, "INSERT INTO school (school_id, name, created_at) VALUES "
 	    "(1, 'Hillside', '2025-09-01Z'), (2, 'Riverside', '2025-09-01Z')");
 	return pg;
-}
-
-/* The text of a one-value query. */
-static char *
-value(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-	char *v;
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1,
-	    "%s: %s", sql, PQerrorMessage(pg));
-	v = xstrdup(PQgetisnull(res, 0, 0) ? "NULL" : PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
 }
 
 static void
 assert_value(PGconn *pg, const char *sql, const char *want)
 {
-	char *got = value(pg, sql);
+	char *got = pgtest_text(pg, "%s", sql);
 
 	ck_assert_msg(strcmp(got, want) == 0, "%s: got '%s', want '%s'", sql, got, want);
 	free(got);
@@ -99,7 +66,7 @@ school_sum(PGconn *pg, int school)
 		q = xasprintf("SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY "
 		    "t::text), '')) FROM %s t WHERE school_id = %d", school_tables[i],
 		    school);
-		v = value(pg, q);
+		v = pgtest_text(pg, "%s", q);
 		next = xasprintf("%s%s=%s ", all, school_tables[i], v);
 		free(all);
 		free(q);
@@ -196,37 +163,6 @@ questions(const char *rel, int school, const char *now)
 	free(buf);
 	free(path);
 	return p;
-}
-
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-
-	ck_assert(fp != NULL);
-	fputs(text, fp);
-	fclose(fp);
-	free(path);
-}
-
-static char *
-tmp_dir(void)
-{
-	char tmpl[] = "/tmp/recalld-import.XXXXXX";
-
-	ck_assert(mkdtemp(tmpl) != NULL);
-	return xstrdup(tmpl);
-}
-
-static void
-rm_dir(char *dir)
-{
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(dir);
 }
 
 /* The CSV reader alone: what real exports look like. */
@@ -374,12 +310,12 @@ START_TEST(test_roster_broken)
 	 * a class that exists nowhere. The new pupil of the same set must
 	 * not land either.
 	 */
-	dir = tmp_dir();
-	write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
+	dir = pgtest_tmp_dir("import");
+	pgtest_write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
 	    "oneroster.version,1.2\nfile.users,delta\nfile.enrollments,delta\n");
-	write_file(dir, "users.csv", "sourcedId,status,dateLastModified,role,givenName,"
+	pgtest_write_file(dir, "users.csv", "sourcedId,status,dateLastModified,role,givenName,"
 	    "familyName\ns-50,active,,student,Kim,Lo\n");
-	write_file(dir, "enrollments.csv", "sourcedId,status,dateLastModified,"
+	pgtest_write_file(dir, "enrollments.csv", "sourcedId,status,dateLastModified,"
 	    "classSourcedId,userSourcedId,role\ne-50,,,cls-9a-ma,s-50,student\n"
 	    "e-51,,,cls-gone,s-50,student\n");
 	ck_assert(roster_parse_dir(dir, 1, NOW2, &p, err, sizeof err));
@@ -390,7 +326,7 @@ START_TEST(test_roster_broken)
 	plan_free(p);
 
 	/* No manifest at all. */
-	write_file(dir, "manifest.csv", "");
+	pgtest_write_file(dir, "manifest.csv", "");
 	ck_assert(roster_parse_dir(dir, 1, NOW2, &p, err, sizeof err));
 	ck_assert(report_has(p, "manifest.csv", 1, "empty file"));
 	plan_free(p);
@@ -399,7 +335,7 @@ START_TEST(test_roster_broken)
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 	PQfinish(pg);
 }
 END_TEST
@@ -407,7 +343,7 @@ END_TEST
 /* Missing columns and files, bad statuses, duplicates, long fields. */
 START_TEST(test_roster_structure)
 {
-	char *dir = tmp_dir(), err[512], *longname;
+	char *dir = pgtest_tmp_dir("import"), err[512], *longname;
 	plan *p;
 
 	ck_assert(!roster_parse_dir("/nonexistent/roster", 1, NOW1, &p, err, sizeof err));
@@ -416,14 +352,14 @@ START_TEST(test_roster_structure)
 	ck_assert(report_has(p, "manifest.csv", 0, "missing"));
 	plan_free(p);
 
-	write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
+	pgtest_write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
 	    "oneroster.version,1.2\nfile.users,bulk\nfile.classes,bulk\n"
 	    "file.courses,sideways\n");
 	longname = xasprintf("sourcedId,status,dateLastModified,role,givenName,"
 	    "familyName\nu1,active,,student,A,B\nu1,active,,student,C,D\n"
 	    ",active,,student,E,F\nu3,retired,,student,G,H\nu4,,yesterday,teacher,I,J\n"
 	    "u5,,,student,%0150d,K\n", 0);
-	write_file(dir, "users.csv", longname);
+	pgtest_write_file(dir, "users.csv", longname);
 	free(longname);
 	ck_assert(roster_parse_dir(dir, 1, NOW1, &p, err, sizeof err));
 	ck_assert(report_has(p, "manifest.csv", 6, "not bulk, delta or absent"));
@@ -435,13 +371,13 @@ START_TEST(test_roster_structure)
 	ck_assert(report_has(p, "users.csv", 7, "longer than 100"));
 	plan_free(p);
 
-	write_file(dir, "users.csv", "sourcedId,status,role,givenName\nu1,,student,A\n");
-	write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
+	pgtest_write_file(dir, "users.csv", "sourcedId,status,role,givenName\nu1,,student,A\n");
+	pgtest_write_file(dir, "manifest.csv", "propertyName,value\nmanifest.version,1.0\n"
 	    "oneroster.version,1.2\nfile.users,bulk\n");
 	ck_assert(roster_parse_dir(dir, 1, NOW1, &p, err, sizeof err));
 	ck_assert(report_has(p, "users.csv", 1, "dateLastModified, familyName"));
 	plan_free(p);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -460,7 +396,7 @@ START_TEST(test_roster_zip)
 	    "academicSessions.csv", "courses.csv", "classes.csv", "users.csv",
 	    "enrollments.csv" };
 	PGconn *a = fresh_db("imp_zip_a"), *b;
-	char *dir = tmp_dir(), *zpath = xasprintf("%s/roster.zip", dir), err[512];
+	char *dir = pgtest_tmp_dir("import"), *zpath = xasprintf("%s/roster.zip", dir), err[512];
 	char *buf, *sa, *sb;
 	zip_t *za;
 	int zerr;
@@ -503,7 +439,7 @@ START_TEST(test_roster_zip)
 	free(sb);
 	free(buf);
 	free(zpath);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 	PQfinish(a);
 	PQfinish(b);
 }
@@ -541,11 +477,11 @@ START_TEST(test_questions)
 	assert_value(pg, "SELECT count(*) FROM question WHERE version <> 1", "0");
 
 	/* A pupil's memory of q-002: it must survive the new version. */
-	exec_sql(pg, "INSERT INTO memory_state SELECT 1, p.pupil_id, q.question_id, 3.5, "
+	pgtest_exec(pg, "INSERT INTO memory_state SELECT 1, p.pupil_id, q.question_id, 3.5, "
 	    "5.0, 2, 0, '2025-10-01T10:00:00Z', '2025-10-01', '2025-10-05' FROM pupil p, "
 	    "question q WHERE p.school_id = 1 AND p.external_id = 's-01' AND "
 	    "q.school_id = 1 AND q.external_id = 'q-002'");
-	mem = value(pg, "SELECT md5(string_agg(m::text, '|')) FROM memory_state m");
+	mem = pgtest_text(pg, "SELECT md5(string_agg(m::text, '|')) FROM memory_state m");
 
 	/* The same file again: nothing written at all. */
 	before = school_sum(pg, 1);
@@ -651,7 +587,7 @@ START_TEST(test_two_schools)
 	assert_value(pg, "SELECT count(*) FROM question WHERE school_id = 2", "8");
 
 	/* A bulk set without s-01 deactivates s-01 in school 2 only. */
-	dir = tmp_dir();
+	dir = pgtest_tmp_dir("import");
 	cmd = xasprintf("cp '%s'/*.csv '%s'/ && sed -i '/s-01/d; /^from 8C/d' "
 	    "'%s/users.csv' '%s/enrollments.csv'", pgtest_srcpath("tests/roster/good"), dir, dir, dir);
 	ck_assert_int_eq(system(cmd), 0);
@@ -672,7 +608,7 @@ START_TEST(test_two_schools)
 	ck_assert_str_eq(one, again);
 	free(one);
 	free(again);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 	PQfinish(pg);
 }
 END_TEST
@@ -682,7 +618,6 @@ main(void)
 {
 	Suite *s = suite_create("import");
 	TCase *tc = tcase_create("import");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -698,10 +633,7 @@ main(void)
 	tcase_add_test(tc, test_questions_bad);
 	tcase_add_test(tc, test_two_schools);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

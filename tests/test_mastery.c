@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cktest.h"
 #include "fsrs.h"
 #include "mastery.h"
 
@@ -471,11 +472,8 @@ mastery_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(mastery_suite());
 	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(mastery_suite());
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -10,66 +10,23 @@
 #include <check.h>
 #include <libpq-fe.h>
 
+#include "cktest.h"
 #include "log.h"
 #include "migrate.h"
 #include "pgtest.h"
 #include "settings.h"
 #include "util.h"
 
-static PGconn *
-connect_db(const char *ci)
-{
-	PGconn *pg = PQconnectdb(ci);
-	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
-	return pg;
-}
-
-static int
-count_rows(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-	int n;
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
-	n = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
-}
-
 /* A private copy of sql/ that a test may edit. */
 static char *
 copy_sql(void)
 {
-	char tmpl[] = "/tmp/recalld-sql.XXXXXX";
-	char *dir, *cmd;
+	char *dir = pgtest_tmp_dir("sql"), *cmd;
 
-	ck_assert(mkdtemp(tmpl) != NULL);
-	dir = xstrdup(tmpl);
 	cmd = xasprintf("cp '%s'/*.sql '%s'/", pgtest_sql_dir(), dir);
 	ck_assert_int_eq(system(cmd), 0);
 	free(cmd);
 	return dir;
-}
-
-static void
-rm_dir(char *dir)
-{
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-	free(dir);
-}
-
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *fp = fopen(path, "w");
-
-	ck_assert(fp != NULL);
-	fputs(text, fp);
-	fclose(fp);
-	free(path);
 }
 
 START_TEST(test_apply_twice)
@@ -82,7 +39,7 @@ START_TEST(test_apply_twice)
 	int pending = -1;
 
 	ck_assert_msg(s != NULL, "%s", err);
-	pg = connect_db(ci);
+	pg = pgtest_connect(ci);
 	ck_assert(migrate_check(pg, s, &v, &pending, err, sizeof err));
 	ck_assert_int_eq(v, MIGRATE_BEHIND);
 	ck_assert_int_eq(pending, migrate_count(s));
@@ -91,7 +48,7 @@ START_TEST(test_apply_twice)
 	ck_assert_int_eq(v, MIGRATE_CURRENT);
 	ck_assert_int_eq(pending, 0);
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations"),
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations"),
 	    migrate_count(s));
 	PQfinish(pg);
 	migrate_set_free(s);
@@ -126,8 +83,8 @@ START_TEST(test_apply_concurrently)
 		ck_assert(waitpid(pids[i], &st, 0) == pids[i]);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "migrator %d failed", i);
 	}
-	pg = connect_db(cis);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations"),
+	pg = pgtest_connect(cis);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations"),
 	    migrate_count(s));
 	PQfinish(pg);
 	migrate_set_free(s);
@@ -139,13 +96,13 @@ START_TEST(test_changed_checksum)
 	const char *ci = pgtest_new_db("m_changed");
 	char *dir = copy_sql(), err[1024];
 	migrate_set *s = migrate_load(dir, err, sizeof err);
-	PGconn *pg = connect_db(ci);
+	PGconn *pg = pgtest_connect(ci);
 	enum migrate_verdict v;
 
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
 	migrate_set_free(s);
 	/* Someone edits an applied migration. */
-	write_file(dir, "0001_init.sql", "CREATE TABLE school (school_id bigint PRIMARY KEY);\n");
+	pgtest_write_file(dir, "0001_init.sql", "CREATE TABLE school (school_id bigint PRIMARY KEY);\n");
 	s = migrate_load(dir, err, sizeof err);
 	ck_assert(s != NULL);
 	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
@@ -154,7 +111,7 @@ START_TEST(test_changed_checksum)
 	ck_assert_int_eq(v, MIGRATE_CHANGED);
 	PQfinish(pg);
 	migrate_set_free(s);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -163,7 +120,7 @@ START_TEST(test_behind_ahead_and_broken)
 	const char *ci = pgtest_new_db("m_behind");
 	char *dir = copy_sql(), err[1024];
 	migrate_set *s = migrate_load(dir, err, sizeof err), *fewer;
-	PGconn *pg = connect_db(ci);
+	PGconn *pg = pgtest_connect(ci);
 	enum migrate_verdict v;
 	int pending;
 
@@ -171,7 +128,7 @@ START_TEST(test_behind_ahead_and_broken)
 	migrate_set_free(s);
 
 	/* A new file: behind by one, and `serve` would say to migrate. */
-	write_file(dir, "9000_extra.sql", "CREATE TABLE extra (x int);\n");
+	pgtest_write_file(dir, "9000_extra.sql", "CREATE TABLE extra (x int);\n");
 	s = migrate_load(dir, err, sizeof err);
 	ck_assert(migrate_check(pg, s, &v, &pending, err, sizeof err));
 	ck_assert_int_eq(v, MIGRATE_BEHIND);
@@ -180,15 +137,15 @@ START_TEST(test_behind_ahead_and_broken)
 	migrate_set_free(s);
 
 	/* A broken file changes nothing and is not recorded. */
-	write_file(dir, "9001_broken.sql",
+	pgtest_write_file(dir, "9001_broken.sql",
 	    "CREATE TABLE half (x int);\nTHIS IS NOT SQL;\n");
 	s = migrate_load(dir, err, sizeof err);
 	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
 	ck_assert_msg(strstr(err, "9001_broken.sql") != NULL, "%s", err);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'"), 0);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9001"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9001"), 0);
 	/* The good one before it did land, in its own transaction. */
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9000"), 1);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations WHERE version = 9000"), 1);
 	migrate_set_free(s);
 
 	/* An older binary that does not know 9000: the database is ahead. */
@@ -197,7 +154,7 @@ START_TEST(test_behind_ahead_and_broken)
 	ck_assert_int_eq(v, MIGRATE_AHEAD);
 	migrate_set_free(fewer);
 	PQfinish(pg);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -207,7 +164,7 @@ START_TEST(test_answer_result_moves)
 	const char *ci = pgtest_new_db("m_result");
 	char *dir = copy_sql(), err[1024], *cmd;
 	migrate_set *s;
-	PGconn *pg = connect_db(ci);
+	PGconn *pg = pgtest_connect(ci);
 	PGresult *res;
 
 	cmd = xasprintf("rm '%s'/0007_*.sql", dir);
@@ -240,13 +197,13 @@ START_TEST(test_answer_result_moves)
 	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
 	migrate_set_free(s);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM review"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM review"
 	    " WHERE prompt_id = 1 AND result = '{\"correct\": true}'"), 1);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM information_schema.columns"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM information_schema.columns"
 	    " WHERE table_name = 'prompt' AND column_name = 'result'"), 0);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM prompt WHERE answered_at IS NOT NULL"), 1);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM prompt WHERE answered_at IS NOT NULL"), 1);
 	PQfinish(pg);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -288,7 +245,7 @@ START_TEST(test_settings_bounds)
 	const char *ci = pgtest_new_db("m_bounds");
 	char err[1024];
 	migrate_set *s = migrate_load(pgtest_sql_dir(), err, sizeof err);
-	PGconn *pg = connect_db(ci);
+	PGconn *pg = pgtest_connect(ci);
 	PGresult *res;
 
 	ck_assert_msg(s != NULL, "%s", err);
@@ -313,7 +270,7 @@ START_TEST(test_settings_bounds_refused)
 	const char *ci = pgtest_new_db("m_bounds_bad");
 	char *dir = copy_sql(), err[1024], *cmd;
 	migrate_set *s;
-	PGconn *pg = connect_db(ci);
+	PGconn *pg = pgtest_connect(ci);
 	PGresult *res;
 
 	cmd = xasprintf("rm '%s'/0008_*.sql", dir);
@@ -331,14 +288,14 @@ START_TEST(test_settings_bounds_refused)
 	ck_assert(!migrate_apply(pg, s, NULL, err, sizeof err));
 	ck_assert_msg(strstr(err, "school 2: desired_retention is 0.6, outside [0.7, 0.99]") != NULL,
 	    "%s", err);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM schema_migrations WHERE version = 8"), 0);
-	ck_assert_int_eq(count_rows(pg, "SELECT count(*) FROM school WHERE desired_retention = 0.6"), 1);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM schema_migrations WHERE version = 8"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM school WHERE desired_retention = 0.6"), 1);
 	/* the admin sets it within bounds: the migration goes through */
 	PQclear(PQexec(pg, "UPDATE school SET desired_retention = 0.7 WHERE school_id = 2"));
 	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
 	migrate_set_free(s);
 	PQfinish(pg);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -349,10 +306,10 @@ START_TEST(test_bad_directory)
 
 	ck_assert(migrate_load("/nonexistent/dir", err, sizeof err) == NULL);
 	ck_assert(strstr(err, "/nonexistent/dir") != NULL);
-	write_file(dir, "0001_dupe.sql", "SELECT 1;\n");
+	pgtest_write_file(dir, "0001_dupe.sql", "SELECT 1;\n");
 	ck_assert(migrate_load(dir, err, sizeof err) == NULL);
 	ck_assert_msg(strstr(err, "two migrations with version 0001") != NULL, "%s", err);
-	rm_dir(dir);
+	pgtest_rm_dir(dir);
 }
 END_TEST
 
@@ -361,7 +318,6 @@ main(void)
 {
 	Suite *s = suite_create("migrate");
 	TCase *tc = tcase_create("migrate");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -376,10 +332,7 @@ main(void)
 	tcase_add_test(tc, test_settings_bounds_refused);
 	tcase_add_test(tc, test_bad_directory);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

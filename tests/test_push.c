@@ -23,12 +23,12 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "cktest.h"
 #include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "event.h"
 #include "log.h"
-#include "migrate.h"
 #include "outbox.h"
 #include "pgtest.h"
 #include "push.h"
@@ -43,56 +43,19 @@ static char school[24];
 
 /* ---- the database ---- */
 
-static PGresult *
-q(const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK ||
-	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(pg));
-	return res;
-}
-
-static long long
-q_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static long long
-q_int(const char *fmt, ...)
-{
-	va_list ap;
-	char *sql;
-	PGresult *res;
-	long long v = -1;
-
-	va_start(ap, fmt);
-	sql = xvasprintf(fmt, ap);
-	va_end(ap);
-	res = q(sql);
-	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
-		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	free(sql);
-	return v;
-}
-
 /* A fresh migrated database with one school. */
 static void
 db_setup(void)
 {
 	static int n;
-	char name[32], err[512];
-	migrate_set *s;
+	char name[32];
+	const char *ci;
 
 	snprintf(name, sizeof name, "push%d_%d", (int)getpid(), n++);
-	conninfo = xstrdup(pgtest_new_db(name));
-	pg = PQconnectdb(conninfo);
-	ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "%s", PQerrorMessage(pg));
-	s = migrate_load(pgtest_sql_dir(), err, sizeof err);
-	ck_assert_msg(s != NULL, "%s", err);
-	ck_assert_msg(migrate_apply(pg, s, NULL, err, sizeof err), "%s", err);
-	migrate_set_free(s);
+	pg = pgtest_migrated_db(name, &ci);
+	conninfo = xstrdup(ci);
 	snprintf(school, sizeof school, "%lld",
-	    q_int("INSERT INTO school (name) VALUES ('Test school') RETURNING school_id"));
+	    pgtest_int(pg, "INSERT INTO school (name) VALUES ('Test school') RETURNING school_id"));
 }
 
 static void
@@ -203,7 +166,7 @@ sql_at_least(void *arg)
 {
 	struct sql_wait *w = arg;
 
-	return q_int("%s", w->sql) >= w->want;
+	return pgtest_int(pg, "%s", w->sql) >= w->want;
 }
 
 /* Run the loop until the query's number reaches want. */
@@ -388,9 +351,9 @@ START_TEST(test_delivered_signed)
 
 	db_setup();
 	rcv_start(&r, secret, NULL);
-	cls = q_int("INSERT INTO class (school_id, external_id, name, updated_at)"
+	cls = pgtest_int(pg, "INSERT INTO class (school_id, external_id, name, updated_at)"
 	    " VALUES (%s, '7B', '7B', now()) RETURNING class_id", school);
-	other = q_int("INSERT INTO class (school_id, external_id, name, updated_at)"
+	other = pgtest_int(pg, "INSERT INTO class (school_id, external_id, name, updated_at)"
 	    " VALUES (%s, '7C', '7C', now()) RETURNING class_id", school);
 	snprintf(cid, sizeof cid, "%lld", cls);
 	ep_json = add_endpoint(r.url, "json", "{}", secret, NULL);
@@ -399,7 +362,7 @@ START_TEST(test_delivered_signed)
 	snprintf(cid, sizeof cid, "%lld", other);
 	ep_other = add_endpoint(r.url, "json", "{}", secret, cid);
 	/* A disabled endpoint gets nothing. */
-	q_int("UPDATE endpoint SET enabled = false WHERE endpoint_id = %lld RETURNING 1",
+	pgtest_int(pg, "UPDATE endpoint SET enabled = false WHERE endpoint_id = %lld RETURNING 1",
 	    add_endpoint(r.url, "json", "{}", secret, NULL));
 
 	env_start(&e, base, test_config());
@@ -411,14 +374,14 @@ START_TEST(test_delivered_signed)
 	    "to", "Secure"), NULL, NULL), 3);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
 	    6, 15000));
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt WHERE http_status = 200"), 6);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE delivered_at IS NULL"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt WHERE http_status = 200"), 6);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE delivered_at IS NULL"
 	    " OR lease_until IS NOT NULL OR attempts <> 1"), 0);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE endpoint_id = %lld", ep_other), 1);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE endpoint_id = %lld", ep_class), 2);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE endpoint_id = %lld", ep_slack), 1);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE endpoint_id = %lld", ep_json), 2);
-	ck_assert_int_eq(q_int("SELECT count(DISTINCT webhook_id) FROM delivery"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE endpoint_id = %lld", ep_other), 1);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE endpoint_id = %lld", ep_class), 2);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE endpoint_id = %lld", ep_slack), 1);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE endpoint_id = %lld", ep_json), 2);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(DISTINCT webhook_id) FROM delivery"
 	    " WHERE webhook_id ~ '^msg_[0-9a-f]{32}$'"), 6);
 
 	recs = rcv_records(&r);
@@ -426,7 +389,7 @@ START_TEST(test_delivered_signed)
 	json_array_foreach(recs, i, rec) {
 		ck_assert_msg(json_is_true(json_object_get(rec, "valid")), "bad signature: %s",
 		    json_string_value(json_object_get(rec, "webhook_id")));
-		ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE webhook_id = '%s'",
+		ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE webhook_id = '%s'",
 		    json_string_value(json_object_get(rec, "webhook_id"))), 1);
 	}
 	json_decref(recs);
@@ -454,22 +417,22 @@ START_TEST(test_retry_until_back)
 	ck_assert_int_eq(enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 5), NULL, NULL), 1);
 	ck_assert(run_until_sql(base, "SELECT max(attempts) FROM delivery", 4, 15000));
 	/* Backoff: each gap at least the schedule's step less its jitter. */
-	res = q("SELECT (extract(epoch FROM at - lag(at) OVER (ORDER BY attempt)) * 1000)::int"
+	res = pgtest_query(pg, "SELECT (extract(epoch FROM at - lag(at) OVER (ORDER BY attempt)) * 1000)::int"
 	    " FROM delivery_attempt ORDER BY attempt");
 	ck_assert_int_ge(PQntuples(res), 4);
 	ck_assert_int_ge(atoi(PQgetvalue(res, 1, 0)), 80);
 	ck_assert_int_ge(atoi(PQgetvalue(res, 2, 0)), 160);
 	ck_assert_int_ge(atoi(PQgetvalue(res, 3, 0)), 320);
 	PQclear(res);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt WHERE http_status = 503"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt WHERE http_status = 503"
 	    " AND error = 'HTTP 503' AND response_head = 'not now' || chr(10)"),
-	    q_int("SELECT count(*) FROM delivery_attempt"));
-	ck_assert(q_int("SELECT count(*) FROM endpoint WHERE failing_since IS NOT NULL") == 1);
+	    pgtest_int(pg, "SELECT count(*) FROM delivery_attempt"));
+	ck_assert(pgtest_int(pg, "SELECT count(*) FROM endpoint WHERE failing_since IS NOT NULL") == 1);
 	/* The receiver is back. */
 	kill(r.pid, SIGUSR1);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
 	    1, 15000));
-	ck_assert(q_int("SELECT count(*) FROM endpoint WHERE failing_since IS NULL") == 1);
+	ck_assert(pgtest_int(pg, "SELECT count(*) FROM endpoint WHERE failing_since IS NULL") == 1);
 	recs = rcv_records(&r);
 	ck_assert_int_ge(json_array_size(recs), 5);
 	json_array_foreach(recs, i, rec) {
@@ -482,7 +445,7 @@ START_TEST(test_retry_until_back)
 		ok200 += json_integer_value(json_object_get(rec, "status")) == 200;
 	}
 	ck_assert_int_eq(ok200, 1);
-	ck_assert_int_eq(q_int("SELECT attempts FROM delivery"), (long long)json_array_size(recs));
+	ck_assert_int_eq(pgtest_int(pg, "SELECT attempts FROM delivery"), (long long)json_array_size(recs));
 	json_decref(recs);
 	case_end(&e, base, secret, &r, NULL);
 }
@@ -504,11 +467,11 @@ START_TEST(test_dead_after_schedule)
 	env_start(&e, base, cfg);
 	enqueue(&e, "digest.teacher", json_pack("{s:i}", "teacher_id", 1), NULL, NULL);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 1, 15000));
-	ck_assert_int_eq(q_int("SELECT attempts FROM delivery"), 3);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt WHERE http_status = 500"), 3);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT attempts FROM delivery"), 3);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt WHERE http_status = 500"), 3);
 	/* Nothing more is tried. */
 	pgtest_run_until(base, &(bool){ false }, 500);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt"), 3);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt"), 3);
 	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
@@ -531,11 +494,11 @@ START_TEST(test_gone_disables)
 	env_start(&e, base, test_config());
 	ck_assert_int_eq(enqueue(&e, "mastery.changed", json_pack("{s:i}", "pupil_id", 1), NULL, NULL), 1);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'", 1, 15000));
-	ck_assert_int_eq(q_int("SELECT count(*) FROM endpoint WHERE endpoint_id = %lld AND NOT enabled"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM endpoint WHERE endpoint_id = %lld AND NOT enabled"
 	    " AND disabled_reason LIKE '%%410 Gone%%'", ep_gone), 1);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE endpoint_id = %lld AND status = 'dead'"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE endpoint_id = %lld AND status = 'dead'"
 	    " AND attempts = 1", ep_gone), 1);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE endpoint_id = %lld"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE endpoint_id = %lld"
 	    " AND event_type = 'endpoint.disabled' AND status = 'delivered'", ep_admin), 1);
 	recs = rcv_records(&admin);
 	ck_assert_int_eq(json_array_size(recs), 1);
@@ -566,16 +529,16 @@ START_TEST(test_failing_for_days_disables)
 	ep_down = add_endpoint(down.url, "json", "{}", secret, NULL);
 	add_endpoint(admin.url, "slack", "{}", secret, NULL);
 	/* Failing for six days already: the next failure disables it. */
-	PQclear(q("UPDATE endpoint SET failing_since = now() - interval '6 days' WHERE url LIKE '%/hook'"
+	PQclear(pgtest_query(pg, "UPDATE endpoint SET failing_since = now() - interval '6 days' WHERE url LIKE '%/hook'"
 	    " AND format = 'json'"));
 	env_start(&e, base, test_config());
 	ck_assert_int_eq(enqueue(&e, "digest.teacher", json_pack("{s:i}", "teacher_id", 2), NULL,
 	    NULL), 2);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE event_type ="
 	    " 'endpoint.disabled' AND status = 'delivered'", 1, 15000));
-	ck_assert_int_eq(q_int("SELECT count(*) FROM endpoint WHERE endpoint_id = %lld AND NOT enabled"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM endpoint WHERE endpoint_id = %lld AND NOT enabled"
 	    " AND disabled_reason LIKE 'every delivery failed since%%'", ep_down), 1);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE endpoint_id = %lld"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE endpoint_id = %lld"
 	    " AND status = 'dead'", ep_down), 1);
 	case_end(&e, base, secret, &down, &admin);
 }
@@ -596,13 +559,13 @@ START_TEST(test_retry_after)
 	enqueue(&e, "response.feedback", json_pack("{s:b}", "correct", 1), NULL, NULL);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery_attempt", 1, 10000));
 	/* The schedule says 100 ms; Retry-After says 1 s and wins. */
-	ck_assert_int_ge(q_int("SELECT (extract(epoch FROM next_attempt_at - a.at) * 1000)::int"
+	ck_assert_int_ge(pgtest_int(pg, "SELECT (extract(epoch FROM next_attempt_at - a.at) * 1000)::int"
 	    " FROM delivery d JOIN delivery_attempt a USING (school_id, delivery_id)"), 950);
 	kill(r.pid, SIGUSR1);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'", 1, 10000));
-	ck_assert_int_ge(q_int("SELECT (extract(epoch FROM max(at) - min(at)) * 1000)::int"
+	ck_assert_int_ge(pgtest_int(pg, "SELECT (extract(epoch FROM max(at) - min(at)) * 1000)::int"
 	    " FROM delivery_attempt"), 950);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt"), 2);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt"), 2);
 	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
@@ -626,7 +589,7 @@ START_TEST(test_ssrf_refused)
 	env_start(&e, base, cfg);
 	ck_assert_int_eq(enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 1), NULL, NULL), 2);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 2, 15000));
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt WHERE http_status IS NULL"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt WHERE http_status IS NULL"
 	    " AND error LIKE 'refused: the target resolves to a loopback address %%"
 	    " (webhooks.allow_private is false)'"), 4);
 	recs = rcv_records(&r);
@@ -652,7 +615,7 @@ START_TEST(test_redirect_not_followed)
 	env_start(&e, base, cfg);
 	enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 1), NULL, NULL);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 1, 15000));
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt WHERE http_status = 302"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt WHERE http_status = 302"
 	    " AND error LIKE '%%redirects are not followed%%'"), 2);
 	case_end(&e, base, secret, &r, NULL);
 }
@@ -737,7 +700,7 @@ both_drained(void *arg)
 {
 	struct two *t = arg;
 
-	return q_int("SELECT count(*) FROM delivery WHERE status <> 'delivered'") == 0 &&
+	return pgtest_int(pg, "SELECT count(*) FROM delivery WHERE status <> 'delivered'") == 0 &&
 	    push_pending(t->a) == 0 && push_pending(t->b) == 0;
 }
 
@@ -759,7 +722,7 @@ START_TEST(test_two_senders)
 	for (int k = 0; k < 4; k++)
 		add_endpoint(r.url, "json", "{}", secret, NULL);
 	/* Queued before either sender runs: both wake to the same backlog. */
-	PQclear(q("INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
+	PQclear(pgtest_query(pg, "INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
 	    " next_attempt_at, created_at) SELECT e.school_id, e.endpoint_id, 'topic.flagged',"
 	    " 'msg_' || e.endpoint_id || '_' || g, '{}', now(), now()"
 	    " FROM endpoint e, generate_series(1, 100) g"));
@@ -774,7 +737,7 @@ START_TEST(test_two_senders)
 	ck_assert_int_eq(s1.claimed + s2.claimed, 400);
 	ck_assert_int_gt(s1.claimed, 0);
 	ck_assert_int_gt(s2.claimed, 0);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt"), 400);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt"), 400);
 	recs = rcv_records(&r);
 	ck_assert_int_eq(json_array_size(recs), 400);
 	json_array_foreach(recs, i, rec) {
@@ -807,12 +770,12 @@ START_TEST(test_lease_respected)
 	rcv_start(&r, secret, NULL);
 	ep = add_endpoint(r.url, "json", "{}", secret, NULL);
 	/* Another sender holds it for 1.5 s (its clock's now). */
-	q_int("INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
+	pgtest_int(pg, "INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
 	    " next_attempt_at, lease_until, created_at) VALUES (%s, %lld, 'topic.flagged',"
 	    " 'msg_leased', '{}', now(), now() + interval '1500 ms', now()) RETURNING 1", school, ep);
 	env_start(&e, base, test_config());
 	pgtest_run_until(base, &(bool){ false }, 700);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt"), 0);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt"), 0);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'", 1, 10000));
 	case_end(&e, base, secret, &r, NULL);
 }
@@ -837,7 +800,7 @@ START_TEST(test_claim_not_skipped_under_key_share)
 	db_setup();
 	rcv_start(&r, secret, NULL);
 	ep = add_endpoint(r.url, "json", "{}", secret, NULL);
-	q_int("INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
+	pgtest_int(pg, "INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
 	    " next_attempt_at, created_at) VALUES (%s, %lld, 'topic.flagged', 'msg_locked', '{}',"
 	    " now(), now()) RETURNING 1", school, ep);
 	other = PQconnectdb(conninfo);
@@ -876,15 +839,15 @@ START_TEST(test_stop_drains)
 	push_get_stats(e.push, &st);
 	ck_assert_int_eq(st.sending, 2);
 	ck_assert_int_eq(st.queued, 2);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE lease_until IS NOT NULL"), 4);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE lease_until IS NOT NULL"), 4);
 	push_stop(e.push);
 	ck_assert_int_gt(push_pending(e.push), 0);
 	/* Queued after the stop: not claimed. */
 	enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 9), NULL, NULL);
 	ck_assert(pgtest_run_while(base, drained, e.push, 10000));
 	/* The two in flight finished; the two claimed ahead were given back. */
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE status = 'delivered'"), 2);
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery WHERE status = 'pending'"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE status = 'delivered'"), 2);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE status = 'pending'"
 	    " AND lease_until IS NULL AND attempts = 0"), 4);
 	case_end(&e, base, secret, &r, NULL);
 }
@@ -906,7 +869,7 @@ START_TEST(test_receiver_down_connect_error)
 	env_start(&e, base, cfg);
 	enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 1), NULL, NULL);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 1, 15000));
-	ck_assert_int_eq(q_int("SELECT count(*) FROM delivery_attempt WHERE http_status IS NULL"
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt WHERE http_status IS NULL"
 	    " AND error LIKE 'Couldn''t connect to server%%'"), 2);
 	env_stop(&e);
 	event_base_free(base);
@@ -931,7 +894,7 @@ START_TEST(test_backlog_no_stall)
 	b = add_endpoint(r.url, "slack", "{}", secret, NULL);
 	c = add_endpoint(r.url, "teams", "{}", secret, NULL);
 	/* One endpoint's backlog ahead of the others', all due. */
-	q_int("WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
+	pgtest_int(pg, "WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
 	    " payload, next_attempt_at, created_at) SELECT %s, CASE WHEN g <= 300 THEN %lld"
 	    " WHEN g <= 350 THEN %lld ELSE %lld END, 'topic.flagged', 'msg_b' || g, '{}',"
 	    " now() - interval '1 hour' + g * interval '1 ms', now()"
@@ -944,7 +907,7 @@ START_TEST(test_backlog_no_stall)
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
 	    400, 20000));
 	if (getenv("PUSH_DEBUG") != NULL) {
-		PGresult *res = q("SELECT d.endpoint_id, count(*), min(a.at), max(a.at) FROM delivery d"
+		PGresult *res = pgtest_query(pg, "SELECT d.endpoint_id, count(*), min(a.at), max(a.at) FROM delivery d"
 		    " JOIN delivery_attempt a USING (school_id, delivery_id) GROUP BY 1 ORDER BY 1");
 		for (int i = 0; i < PQntuples(res); i++)
 			fprintf(stderr, "endpoint %s: %s attempts %s .. %s\n", PQgetvalue(res, i, 0),
@@ -956,7 +919,7 @@ START_TEST(test_backlog_no_stall)
 	 * drained: a stall makes this 0; fair sharing gives ~100 on a quiet
 	 * machine, fewer on a loaded one (36 seen), so the bar is low.
 	 */
-	ck_assert_int_gt(q_int("SELECT count(*) FROM delivery_attempt a JOIN delivery d"
+	ck_assert_int_gt(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt a JOIN delivery d"
 	    " USING (school_id, delivery_id) WHERE d.endpoint_id = %lld AND a.at > (SELECT max(x.at)"
 	    " FROM delivery_attempt x JOIN delivery y USING (school_id, delivery_id)"
 	    " WHERE y.endpoint_id = %lld)", a, c), 10);
@@ -985,7 +948,7 @@ START_TEST(test_fair_share)
 	a = add_endpoint(r.url, "json", "{}", secret, NULL);
 	b = add_endpoint(r.url, "json", "{}", secret, NULL);
 	/* all due; the big backlog is older, so oldest-first alone would starve b */
-	q_int("WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
+	pgtest_int(pg, "WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
 	    " payload, next_attempt_at, created_at) SELECT %s, %lld, 'topic.flagged', 'msg_a' || g,"
 	    " '{}', now() - interval '1 hour' + g * interval '1 ms', now()"
 	    " FROM generate_series(1, 2000) g UNION ALL SELECT %s, %lld, 'topic.flagged',"
@@ -1016,7 +979,6 @@ main(void)
 {
 	Suite *s = suite_create("push");
 	TCase *unit = tcase_create("unit"), *tc = tcase_create("deliver");
-	SRunner *sr;
 	int failed;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -1045,10 +1007,7 @@ main(void)
 	tcase_add_test(tc, test_stop_drains);
 	tcase_add_test(tc, test_receiver_down_connect_error);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(s);
 	pgtest_destroy();
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

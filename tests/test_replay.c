@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cktest.h"
 #include "replay.h"
 
 #define OUT_HEADER "card_id,review_time,rating,elapsed_days,retrievability," \
@@ -499,11 +500,8 @@ replay_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(replay_suite());
 	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = cktest_run(replay_suite());
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

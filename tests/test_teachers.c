@@ -34,22 +34,6 @@
 static char admin[128], teacher1[128], teacher2[128], integ[128], other[128];
 static char conninfo[512];
 
-#define MUST(x) do { if (!(x)) { fprintf(stderr, "test_teachers: set-up failed: %s\n", #x); \
-	return EXIT_FAILURE; } } while (0)
-
-
-static bool
-sql_ok(const char *q)
-{
-	char *s = apitest_sql("%s", q);
-	bool ok = s != NULL;
-
-	free(s);
-	return ok;
-}
-
-
-
 /* The clock moves, and both jobs have run for school 1 at it. */
 static bool
 move_to(const char *iso, const char *local_date)
@@ -73,33 +57,6 @@ flags_caught_up(void)
 }
 
 static long
-get(const char *token, const char *path, json_t **body)
-{
-	long status = 0;
-	json_t *b = api_call("GET", path, token, NULL, NULL, &status, NULL, NULL);
-
-	if (body != NULL)
-		*body = b;
-	else
-		json_decref(b);
-	return status;
-}
-
-static long
-post(const char *token, const char *path, const char *json, json_t **body)
-{
-	long status = 0;
-	json_t *b = api_call("POST", path, token, json ? "application/json" : NULL, json, &status,
-	    NULL, NULL);
-
-	if (body != NULL)
-		*body = b;
-	else
-		json_decref(b);
-	return status;
-}
-
-static long
 answer(long long prompt, bool right)
 {
 	char buf[128];
@@ -108,7 +65,7 @@ answer(long long prompt, bool right)
 
 	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": %d, \"latency_ms\": 5000}",
 	    prompt, right ? choice : (choice + 1) % 3);
-	return post(admin, "/v1/responses", buf, NULL);
+	return apitest_json("POST", admin, buf, NULL, "/v1/responses");
 }
 
 /*
@@ -157,7 +114,7 @@ START_TEST(test_answering_class)
 		ck_assert_int_gt(answer_daily(), 0);
 	}
 	ck_assert(flags_caught_up());
-	ck_assert_int_eq(get(teacher1, "/v1/classes/21/mastery", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/mastery"), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "class"), "name")),
 	    "8A Science");
 	ck_assert_str_eq(json_string_value(json_object_get(b, "local_date")), "2026-09-22");
@@ -184,7 +141,7 @@ START_TEST(test_answering_class)
 	 * fall within the week, but the class is answering, its reviews fall
 	 * due within the week and keep them up: nothing at risk for being new.
 	 */
-	ck_assert_int_eq(get(teacher1, "/v1/classes/21/flags", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/flags"), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "items")), 0);
 	json_decref(b);
 }
@@ -196,8 +153,8 @@ START_TEST(test_diagnostic)
 	json_t *b = NULL;
 	long long p;
 
-	ck_assert_int_eq(post(teacher1, "/v1/classes/21/units/12/checks",
-	    "{\"kind\": \"diagnostic\"}", &b), 201);
+	ck_assert_int_eq(apitest_json("POST", teacher1,
+	    "{\"kind\": \"diagnostic\"}", &b, "/v1/classes/21/units/12/checks"), 201);
 	ck_assert_str_eq(json_string_value(json_object_get(b, "kind")), "diagnostic");
 	ck_assert_int_eq(json_integer_value(json_object_get(b, "batches")), 4);
 	ck_assert_int_eq(json_integer_value(json_object_get(b, "prompts")), 20);
@@ -229,8 +186,8 @@ START_TEST(test_diagnostic)
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM mastery WHERE pupil_id = 32"
 	    " AND unit_id = 12"), 1);
 	/* a second check is another batch, the daily index does not stop it */
-	ck_assert_int_eq(post(admin, "/v1/classes/21/units/12/checks",
-	    "{\"kind\": \"diagnostic\"}", NULL), 201);
+	ck_assert_int_eq(apitest_json("POST", admin,
+	    "{\"kind\": \"diagnostic\"}", NULL, "/v1/classes/21/units/12/checks"), 201);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM batch WHERE school_id = 1"
 	    " AND kind = 'diagnostic'"), 8);
 }
@@ -245,8 +202,8 @@ START_TEST(test_recheck)
 	/* pupil 31 missed question 101 on Monday and got it right on Tuesday */
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE pupil_id = 31"
 	    " AND question_id = 101 AND rating = 1"), 1);
-	ck_assert_int_eq(post(teacher1, "/v1/classes/21/units/11/checks", "{\"kind\": \"recheck\"}",
-	    &b), 201);
+	ck_assert_int_eq(apitest_json("POST", teacher1, "{\"kind\": \"recheck\"}",
+	    &b, "/v1/classes/21/units/11/checks"), 201);
 	ck_assert_int_eq(json_integer_value(json_object_get(b, "batches")), 4);
 	ck_assert_int_eq(json_integer_value(json_object_get(b, "prompts")), 20);
 	json_decref(b);
@@ -267,7 +224,7 @@ expect_422(const char *token, const char *path, const char *body, const char *fi
 {
 	json_t *b = NULL, *e;
 
-	ck_assert_int_eq(post(token, path, body, &b), 422);
+	ck_assert_int_eq(apitest_json("POST", token, body, &b, "%s", path), 422);
 	e = json_array_get(json_object_get(b, "errors"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(e, "field")), field);
 	json_decref(b);
@@ -282,23 +239,23 @@ START_TEST(test_bad_input)
 	expect_422(admin, "/v1/classes/21/units/11/checks", "{}", "kind");
 	expect_422(admin, "/v1/classes/21/units/11/checks",
 	    "{\"kind\": \"recheck\", \"questions\": 3}", "questions");
-	ck_assert_int_eq(post(admin, "/v1/classes/21/units/11/checks", NULL, NULL), 400);
-	ck_assert_int_eq(post(admin, "/v1/classes/21/units/11/checks", "[1]", NULL), 400);
+	ck_assert_int_eq(apitest_json("POST", admin, NULL, NULL, "/v1/classes/21/units/11/checks"), 400);
+	ck_assert_int_eq(apitest_json("POST", admin, "[1]", NULL, "/v1/classes/21/units/11/checks"), 400);
 	/* another school's unit or class, a missing one, another class's teacher */
-	ck_assert_int_eq(post(admin, "/v1/classes/21/units/13/checks",
-	    "{\"kind\": \"recheck\"}", NULL), 404);
-	ck_assert_int_eq(post(admin, "/v1/classes/23/units/11/checks",
-	    "{\"kind\": \"recheck\"}", NULL), 404);
-	ck_assert_int_eq(post(admin, "/v1/classes/21/units/999/checks",
-	    "{\"kind\": \"recheck\"}", NULL), 404);
-	ck_assert_int_eq(post(admin, "/v1/classes/x/units/11/checks",
-	    "{\"kind\": \"recheck\"}", NULL), 404);
-	ck_assert_int_eq(post(teacher2, "/v1/classes/21/units/11/checks",
-	    "{\"kind\": \"recheck\"}", NULL), 404);
-	ck_assert_int_eq(post(other, "/v1/classes/21/units/11/checks",
-	    "{\"kind\": \"recheck\"}", NULL), 404);
-	ck_assert_int_eq(post(integ, "/v1/classes/21/units/11/checks",
-	    "{\"kind\": \"recheck\"}", NULL), 403);
+	ck_assert_int_eq(apitest_json("POST", admin,
+	    "{\"kind\": \"recheck\"}", NULL, "/v1/classes/21/units/13/checks"), 404);
+	ck_assert_int_eq(apitest_json("POST", admin,
+	    "{\"kind\": \"recheck\"}", NULL, "/v1/classes/23/units/11/checks"), 404);
+	ck_assert_int_eq(apitest_json("POST", admin,
+	    "{\"kind\": \"recheck\"}", NULL, "/v1/classes/21/units/999/checks"), 404);
+	ck_assert_int_eq(apitest_json("POST", admin,
+	    "{\"kind\": \"recheck\"}", NULL, "/v1/classes/x/units/11/checks"), 404);
+	ck_assert_int_eq(apitest_json("POST", teacher2,
+	    "{\"kind\": \"recheck\"}", NULL, "/v1/classes/21/units/11/checks"), 404);
+	ck_assert_int_eq(apitest_json("POST", other,
+	    "{\"kind\": \"recheck\"}", NULL, "/v1/classes/21/units/11/checks"), 404);
+	ck_assert_int_eq(apitest_json("POST", integ,
+	    "{\"kind\": \"recheck\"}", NULL, "/v1/classes/21/units/11/checks"), 403);
 	/* a unit without questions */
 	expect_422(admin, "/v1/classes/21/units/14/checks", "{\"kind\": \"diagnostic\"}", "unit_id");
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM batch"), batches);
@@ -306,8 +263,8 @@ START_TEST(test_bad_input)
 	{
 		json_t *b = NULL;
 
-		ck_assert_int_eq(post(teacher2, "/v1/classes/22/units/11/checks",
-		    "{\"kind\": \"diagnostic\"}", &b), 201);
+		ck_assert_int_eq(apitest_json("POST", teacher2,
+		    "{\"kind\": \"diagnostic\"}", &b, "/v1/classes/22/units/11/checks"), 201);
 		ck_assert_int_eq(json_integer_value(json_object_get(b, "batches")), 2);
 		json_decref(b);
 	}
@@ -318,24 +275,24 @@ START_TEST(test_scoping)
 {
 	json_t *b = NULL;
 
-	ck_assert_int_eq(get(teacher2, "/v1/classes/21/flags", NULL), 404);
-	ck_assert_int_eq(get(teacher2, "/v1/classes/21/mastery", NULL), 404);
-	ck_assert_int_eq(get(teacher2, "/v1/pupils/31/progress", NULL), 404);
-	ck_assert_int_eq(get(other, "/v1/classes/21/flags", NULL), 404);
-	ck_assert_int_eq(get(other, "/v1/classes/21/mastery", NULL), 404);
-	ck_assert_int_eq(get(other, "/v1/pupils/31/progress", NULL), 404);
-	ck_assert_int_eq(get(admin, "/v1/classes/23/mastery", NULL), 404);
-	ck_assert_int_eq(get(admin, "/v1/pupils/37/progress", NULL), 404);
-	ck_assert_int_eq(get(admin, "/v1/classes/0/flags", NULL), 404);
-	ck_assert_int_eq(get(integ, "/v1/classes/21/flags", NULL), 403);
-	ck_assert_int_eq(get(NULL, "/v1/classes/21/flags", NULL), 401);
-	ck_assert_int_eq(get(admin, "/v1/pupils/31/progress?unit_id=abc", NULL), 422);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, NULL, "/v1/classes/21/flags"), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, NULL, "/v1/classes/21/mastery"), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, NULL, "/v1/pupils/31/progress"), 404);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/classes/21/flags"), 404);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/classes/21/mastery"), 404);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/pupils/31/progress"), 404);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, NULL, "/v1/classes/23/mastery"), 404);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, NULL, "/v1/pupils/37/progress"), 404);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, NULL, "/v1/classes/0/flags"), 404);
+	ck_assert_int_eq(apitest_json("GET", integ, NULL, NULL, "/v1/classes/21/flags"), 403);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "/v1/classes/21/flags"), 401);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, NULL, "/v1/pupils/31/progress?unit_id=abc"), 422);
 	/* the teacher of class 22 sees their own (empty) class */
-	ck_assert_int_eq(get(teacher2, "/v1/classes/22/mastery", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, &b, "/v1/classes/22/mastery"), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "pupils")), 2);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 0);
 	json_decref(b);
-	ck_assert_int_eq(get(teacher2, "/v1/pupils/35/progress", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, &b, "/v1/pupils/35/progress"), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 0);
 	json_decref(b);
 }
@@ -387,7 +344,7 @@ expect_flag(const char *status, const char *reasons, const char *since)
 	json_t *b = NULL, *item;
 	char *r;
 
-	ck_assert_int_eq(get(teacher1, "/v1/classes/21/flags", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/flags"), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "items")), 1);
 	item = json_array_get(json_object_get(b, "items"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(item, "status")), status);
@@ -408,14 +365,14 @@ START_TEST(test_forgetting)
 	/* while it answered, and for weeks after (the reviews made the memories last): nothing */
 	ck_assert_int_eq(flagged_events("at_risk", "2026-09-22"), 0);
 	ck_assert(move_to("2026-10-26T07:00:00Z", NULL));
-	ck_assert_int_eq(get(teacher1, "/v1/classes/21/flags", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/flags"), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "items")), 0);
 	json_decref(b);
 	/* a week before they fall below Secure: at risk */
 	ck_assert(move_to("2026-11-02T07:00:00Z", NULL));
 	expect_flag("at_risk", "[\"fallen\"]", "2026-11-02");
 	ck_assert_int_eq(flagged_events("at_risk", "2026-11-02"), 1);
-	ck_assert_int_eq(get(teacher1, "/v1/classes/21/flags", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/flags"), 200);
 	{
 		json_t *item = json_array_get(json_object_get(b, "items"), 0);
 
@@ -447,7 +404,7 @@ START_TEST(test_forgetting)
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE"
 	    " event_type = 'topic.flagged' AND payload::jsonb #>> '{data,status}' = 'forgotten'"), 1);
 	/* the grid agrees: developing or below, recall well down */
-	ck_assert_int_eq(get(teacher1, "/v1/classes/21/mastery", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/classes/21/mastery"), 200);
 	{
 		json_t *unit = json_array_get(json_object_get(b, "units"), 0);
 		json_t *levels = json_object_get(unit, "levels");
@@ -466,7 +423,7 @@ START_TEST(test_progress)
 	json_t *b = NULL, *unit = NULL, *hist, *units;
 	size_t i, n;
 
-	ck_assert_int_eq(get(teacher1, "/v1/pupils/32/progress", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher1, NULL, &b, "/v1/pupils/32/progress"), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(b, "pupil"),
 	    "external_id")), "p32");
 	units = json_object_get(b, "units");
@@ -486,7 +443,7 @@ START_TEST(test_progress)
 	ck_assert_str_eq(json_string_value(json_object_get(unit, "best_level")), "secure");
 	json_decref(b);
 	/* one unit only; the diagnostic's unit 12 is there otherwise */
-	ck_assert_int_eq(get(admin, "/v1/pupils/32/progress?unit_id=12", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, &b, "/v1/pupils/32/progress?unit_id=12"), 200);
 	ck_assert_int_eq(json_array_size(json_object_get(b, "units")), 1);
 	json_decref(b);
 }
@@ -519,7 +476,7 @@ START_TEST(test_self_rating)
 	json_t *b = NULL;
 	const char *level;
 
-	ck_assert(sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
+	ck_assert(apitest_sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
 	    " VALUES (1, 22, 15, '2027-03-01', now()) RETURNING 1"));
 	ck_assert(move_to("2027-03-02T16:30:00Z", "2027-03-02"));
 	/* scheduled: the three mcq questions for each pupil, no self-rated one */
@@ -538,7 +495,7 @@ START_TEST(test_self_rating)
 		if (p < 0)
 			break;
 		snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", p);
-		ck_assert_int_eq(post(admin, "/v1/responses", buf, &fb), 200);
+		ck_assert_int_eq(apitest_json("POST", admin, buf, &fb, "/v1/responses"), 200);
 		ck_assert(json_is_true(json_object_get(fb, "correct")));
 		json_decref(fb);
 	}
@@ -546,26 +503,26 @@ START_TEST(test_self_rating)
 	    " AND pupil_id IN (35, 36) AND level = 2 AND coverage = 1"), 2);
 	/* the grid (the flag job's snapshot) agrees */
 	ck_assert(flags_caught_up());
-	ck_assert_int_eq(get(teacher2, "/v1/classes/22/mastery", &b), 200);
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, &b, "/v1/classes/22/mastery"), 200);
 	ck_assert_int_eq(grid_questions(b), 3);
 	ck_assert_str_eq(grid_level(b, 0), "secure");
 	ck_assert_str_eq(grid_level(b, 1), "secure");
 	json_decref(b);
 	/* checks pick among the three only */
-	ck_assert_int_eq(post(teacher2, "/v1/classes/22/units/15/checks", "{\"kind\": \"diagnostic\"}",
-	    &b), 201);
+	ck_assert_int_eq(apitest_json("POST", teacher2, "{\"kind\": \"diagnostic\"}",
+	    &b, "/v1/classes/22/units/15/checks"), 201);
 	ck_assert_int_eq(json_integer_value(json_object_get(b, "prompts")), 6);
 	json_decref(b);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM prompt WHERE question_id > 510"), 0);
 
 	/* self-ratings on: six questions count, three reviewed is not Secure */
-	ck_assert(sql_ok("UPDATE school SET self_rating = true WHERE school_id = 1 RETURNING 1"));
-	ck_assert_int_eq(get(teacher2, "/v1/classes/22/mastery", &b), 200);
+	ck_assert(apitest_sql_ok("UPDATE school SET self_rating = true WHERE school_id = 1 RETURNING 1"));
+	ck_assert_int_eq(apitest_json("GET", teacher2, NULL, &b, "/v1/classes/22/mastery"), 200);
 	ck_assert_int_eq(grid_questions(b), 6);
 	ck_assert_str_eq(grid_level(b, 0), "developing");
 	json_decref(b);
-	ck_assert_int_eq(post(teacher2, "/v1/classes/22/units/15/checks", "{\"kind\": \"diagnostic\"}",
-	    &b), 201);
+	ck_assert_int_eq(apitest_json("POST", teacher2, "{\"kind\": \"diagnostic\"}",
+	    &b, "/v1/classes/22/units/15/checks"), 201);
 	ck_assert_int_eq(json_integer_value(json_object_get(b, "prompts")), 10);
 	json_decref(b);
 	/* a self-rated prompt of that check, rated Good: four of six reviewed */
@@ -577,7 +534,7 @@ START_TEST(test_self_rating)
 
 		ck_assert_int_gt(p, 0);
 		snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"rating\": 3}", p);
-		ck_assert_int_eq(post(admin, "/v1/responses", buf, &b), 200);
+		ck_assert_int_eq(apitest_json("POST", admin, buf, &b, "/v1/responses"), 200);
 		level = json_string_value(json_object_get(b, "level"));
 		ck_assert_msg(strcmp(level, "developing") == 0, "level %s", level);
 		json_decref(b);
@@ -589,7 +546,7 @@ START_TEST(test_self_rating)
 	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM prompt p JOIN batch b USING"
 	    " (school_id, batch_id) WHERE b.local_date = '2027-03-03' AND b.kind = 'daily'"
 	    " AND p.question_id > 510"), 0);
-	ck_assert(sql_ok("UPDATE school SET self_rating = false WHERE school_id = 1 RETURNING 1"));
+	ck_assert(apitest_sql_ok("UPDATE school SET self_rating = false WHERE school_id = 1 RETURNING 1"));
 }
 END_TEST
 
@@ -614,17 +571,16 @@ START_TEST(test_flags_without_webhooks)
 	usleep(1000 * 1000);
 	ck_assert(apitest_wait_sql(2, 10000, "SELECT count(*) FROM school_flag_job"
 	    " WHERE lease_until IS NULL"));
-	ck_assert(sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
+	ck_assert(apitest_sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
 	    " VALUES (2, 23, 13, '2027-03-01', now()) RETURNING 1"));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM flag WHERE school_id = 2"), 0);
-	ck_assert_int_eq(post(other, "/v1/classes/23/units/13/checks", "{\"kind\": \"diagnostic\"}",
-	    &b), 201);
+	ck_assert_int_eq(apitest_json("POST", other, "{\"kind\": \"diagnostic\"}", &b, "/v1/classes/23/units/13/checks"), 201);
 	json_decref(b);
 	prompt = apitest_sql_int("SELECT prompt_id FROM prompt WHERE school_id = 2"
 	    " AND answered_at IS NULL ORDER BY prompt_id LIMIT 1");
 	ck_assert_int_gt(prompt, 0);
 	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", prompt);
-	ck_assert_int_eq(post(other, "/v1/responses", buf, NULL), 200);
+	ck_assert_int_eq(apitest_json("POST", other, buf, NULL, "/v1/responses"), 200);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 2"), 0);
 	/* the flag job visited school 2 for that review: the class x unit has its row */
 	ck_assert(apitest_wait_sql(1, 5000, "SELECT count(*) FROM school_flag_job WHERE school_id = 2"
@@ -655,22 +611,21 @@ START_TEST(test_settings_refused)
 	long long prompt;
 	char buf[256];
 
-	ck_assert(sql_ok("ALTER TABLE school DROP CONSTRAINT school_desired_retention_check;"
+	ck_assert(apitest_sql_ok("ALTER TABLE school DROP CONSTRAINT school_desired_retention_check;"
 	    " UPDATE school SET desired_retention = 0.6 WHERE school_id = 2; SELECT 1"));
-	ck_assert_int_eq(get(other, "/v1/classes/23/mastery", &b), 500);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, &b, "/v1/classes/23/mastery"), 500);
 	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
 	json_decref(b);
-	ck_assert_int_eq(get(other, "/v1/classes/23/progress", &b), 500);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, &b, "/v1/classes/23/progress"), 500);
 	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
 	json_decref(b);
-	ck_assert_int_eq(post(other, "/v1/classes/23/units/13/checks", "{\"kind\": \"recheck\"}",
-	    &b), 201);
+	ck_assert_int_eq(apitest_json("POST", other, "{\"kind\": \"recheck\"}", &b, "/v1/classes/23/units/13/checks"), 201);
 	json_decref(b);
 	prompt = apitest_sql_int("SELECT prompt_id FROM prompt WHERE school_id = 2"
 	    " AND answered_at IS NULL ORDER BY prompt_id LIMIT 1");
 	ck_assert_int_gt(prompt, 0);
 	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", prompt);
-	ck_assert_int_eq(post(other, "/v1/responses", buf, &b), 500);
+	ck_assert_int_eq(apitest_json("POST", other, buf, &b, "/v1/responses"), 500);
 	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
 	json_decref(b);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 2"
@@ -680,10 +635,10 @@ START_TEST(test_settings_refused)
 	    " ALTER TABLE school ADD CONSTRAINT school_desired_retention_check"
 	    " CHECK (desired_retention BETWEEN %g AND %g); SELECT 1", SETTINGS_RETENTION_MIN,
 	    SETTINGS_RETENTION_MAX);
-	ck_assert(sql_ok(buf));
+	ck_assert(apitest_sql_ok("%s", buf));
 	snprintf(buf, sizeof buf, "{\"prompt_id\": %lld, \"answer\": 0}", prompt);
-	ck_assert_int_eq(post(other, "/v1/responses", buf, NULL), 200);
-	ck_assert_int_eq(get(other, "/v1/classes/23/mastery", NULL), 200);
+	ck_assert_int_eq(apitest_json("POST", other, buf, NULL, "/v1/responses"), 200);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/classes/23/mastery"), 200);
 }
 END_TEST
 
@@ -743,18 +698,12 @@ main(void)
 	/* the endpoint fails for weeks of manual time: keep it enabled */
 	setenv("RECALLD_WEBHOOKS_DISABLE_AFTER", "8760h", 1);
 	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);
-	MUST(0 == apitest_recalld(NULL, "migrate", (char *)NULL));
-	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "A", "--tz",
-	    "Europe/London", (char *)NULL));
-	MUST(0 == apitest_recalld(NULL, "school", "create", "--name", "B", "--tz",
-	    "Europe/London", (char *)NULL));
+	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
 	apitest_db_open(conninfo);
-	MUST(sql_ok(setup_sql));
-	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
-	MUST(apitest_token(teacher1, sizeof teacher1, "1", "teacher", "41"));
-	MUST(apitest_token(teacher2, sizeof teacher2, "1", "teacher", "42"));
-	MUST(apitest_token(integ, sizeof integ, "1", "integration", NULL));
-	MUST(apitest_token(other, sizeof other, "2", "admin", NULL));
+	CKTEST_MUST(apitest_sql_ok("%s", setup_sql));
+	CKTEST_MUST(apitest_token(teacher1, sizeof teacher1, "1", "teacher", "41"));
+	CKTEST_MUST(apitest_token(teacher2, sizeof teacher2, "1", "teacher", "42"));
+	CKTEST_MUST(apitest_token(integ, sizeof integ, "1", "integration", NULL));
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;

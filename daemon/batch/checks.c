@@ -14,6 +14,7 @@
 #include "db.h"
 #include "fsrs.h"
 #include "log.h"
+#include "pgrow.h"
 #include "settings.h"
 #include "util.h"
 
@@ -68,7 +69,10 @@ checks_kind_parse(const char *s, enum checks_kind *out)
 
 /* ---- statements ---- */
 
-/* The class (as this caller may see it), the unit, and the school's day. */
+/*
+ * The class (as this caller may see it: the teacher's filter is api/scope.h's
+ * SCOPE_CLASS, on $4), the unit, and the school's day.
+ */
 static const char context_sql[] =
     "SELECT (SELECT k.active FROM class k WHERE k.school_id = s.school_id"
     "   AND k.class_id = $2::bigint AND ($4::bigint IS NULL OR EXISTS (SELECT 1"
@@ -144,7 +148,7 @@ choose(struct op *o, const PGresult *res, int from, int to, size_t nth, size_t k
     const fsrs_model *m, int32_t today, struct cand *c)
 {
 	size_t n = (size_t)(to - from);
-	int64_t pupil = strtoll(PQgetvalue(res, from, 0), NULL, 10);
+	int64_t pupil = pgrow_i64(res, from, 0);
 
 	if (k > n)
 		k = n;
@@ -156,25 +160,24 @@ choose(struct op *o, const PGresult *res, int from, int to, size_t nth, size_t k
 
 		for (size_t j = 0; j < k; j++) {
 			size_t at = (j * n / k + shift) % n;
-			batches_writer_add(o->w, pupil, strtoll(PQgetvalue(res, from + (int)at, 1),
-			    NULL, 10));
+			batches_writer_add(o->w, pupil, pgrow_i64(res, from + (int)at, 1));
 		}
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		int row = from + (int)i;
-		bool seen = !PQgetisnull(res, row, 3) && atoi(PQgetvalue(res, row, 3)) > 0;
+		bool seen = pgrow_int(res, row, 3) > 0;
 
-		c[i].question_id = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+		c[i].question_id = pgrow_i64(res, row, 1);
 		c[i].order = (i + n - nth % n) % n;
 		c[i].recall = 0;
 		if (!seen) {
 			c[i].group = 1;
 			continue;
 		}
-		c[i].group = strcmp(PQgetvalue(res, row, 5), "t") == 0 ? 2 : 0;
-		c[i].recall = fsrs_retrievability(m, strtod(PQgetvalue(res, row, 2), NULL),
-		    (double)(today - atoi(PQgetvalue(res, row, 4))));
+		c[i].group = pgrow_bool(res, row, 5) ? 2 : 0;
+		c[i].recall = fsrs_retrievability(m, pgrow_f64(res, row, 2),
+		    (double)(today - pgrow_int(res, row, 4)));
 	}
 	qsort(c, n, sizeof *c, cand_cmp);
 	for (size_t j = 0; j < k; j++)
@@ -290,35 +293,35 @@ read_done(const struct db_reply *r, void *arg)
 	}
 	ctx = r->results[0];
 	res = r->results[1];
-	if (PQntuples(ctx) == 0 || PQgetisnull(ctx, 0, 0)) {
+	if (PQntuples(ctx) == 0 || pgrow_null(ctx, 0, 0)) {
 		op_end(o, 404, NULL, NULL, "no such class in this school");
 		return;
 	}
-	if (PQgetisnull(ctx, 0, 1)) {
+	if (pgrow_null(ctx, 0, 1)) {
 		op_end(o, 404, NULL, NULL, "no such unit in this school");
 		return;
 	}
-	if (strcmp(PQgetvalue(ctx, 0, 0), "t") != 0) {
+	if (!pgrow_bool(ctx, 0, 0)) {
 		op_end(o, 422, NULL, "class_id", "the class is not active");
 		return;
 	}
-	if (strcmp(PQgetvalue(ctx, 0, 1), "t") != 0) {
+	if (!pgrow_bool(ctx, 0, 1)) {
 		op_end(o, 422, NULL, "unit_id", "the unit is not active");
 		return;
 	}
-	if (atoi(PQgetvalue(r->results[2], 0, 0)) == 0) {
+	if (pgrow_int(r->results[2], 0, 0) == 0) {
 		op_end(o, 422, NULL, "unit_id", "the unit has no questions to ask (active;"
 		    " self-rated only where the school takes self-ratings)");
 		return;
 	}
-	k = (size_t)atoi(PQgetvalue(ctx, 0, 2));
+	k = (size_t)pgrow_int(ctx, 0, 2);
 	if (k == 0)
 		k = DEFAULT_QUESTIONS;
 	util_strlcpy(o->local_date, PQgetvalue(ctx, 0, 5), sizeof o->local_date);
-	today = (int32_t)atoi(PQgetvalue(ctx, 0, 6));
+	today = (int32_t)pgrow_int(ctx, 0, 6);
 	util_strlcpy(o->expires_at, PQgetvalue(ctx, 0, 7), sizeof o->expires_at);
 	rows = PQntuples(res);
-	m = fsrs_model_new(NULL, strtod(PQgetvalue(ctx, 0, 3), NULL), atoi(PQgetvalue(ctx, 0, 4)),
+	m = fsrs_model_new(NULL, pgrow_f64(ctx, 0, 3), pgrow_int(ctx, 0, 4),
 	    err, sizeof err);
 	if (m == NULL) {
 		log_warnx("checks", "school settings refused", "school=%s err=\"%s\"", o->school, err);
@@ -328,7 +331,7 @@ read_done(const struct db_reply *r, void *arg)
 	o->w = batches_writer_new(&(struct batches_spec){ .school = o->school,
 	    .local_date = o->local_date, .kind = checks_kind_name(o->rq.kind),
 	    .class_id = o->class_id, .unit_id = o->unit_id, .expires_at = o->expires_at,
-	    .expires_unix = strtoll(PQgetvalue(ctx, 0, 8), NULL, 10),
+	    .expires_unix = pgrow_i64(ctx, 0, 8),
 	    .link = o->ck->link, .link_arg = o->ck->link_arg });
 	c = xcalloc((size_t)rows + 1, sizeof *c);
 	for (int i = 1; i <= rows; i++) {

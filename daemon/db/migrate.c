@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "migrate.h"
+#include "pgrow.h"
 #include "util.h"
 
 /* Any fixed key works; all recalld processes must agree on it. */
@@ -196,7 +197,7 @@ migrate_compare(const migrate_set *s, const PGresult *res, int *pending,
 	int rows = res ? PQntuples(res) : 0, applied = 0;
 
 	for (int i = 0; i < rows; i++) {
-		int v = atoi(PQgetvalue(res, i, 0));
+		int v = pgrow_int(res, i, 0);
 		const struct migration *m = find_version(s, v);
 
 		if (m == NULL) {
@@ -253,7 +254,7 @@ migrate_check(PGconn *pg, const migrate_set *s, enum migrate_verdict *v,
 		PQclear(res);
 		return false;
 	}
-	exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	exists = pgrow_bool(res, 0, 0);
 	PQclear(res);
 	res = NULL;
 	if (exists) {
@@ -343,7 +344,7 @@ migrate_apply(PGconn *pg, const migrate_set *s, FILE *out, char *err, size_t err
 		bool have = false;
 
 		for (int j = 0; j < PQntuples(res) && !have; j++)
-			have = atoi(PQgetvalue(res, j, 0)) == s->m[i].version;
+			have = pgrow_int(res, j, 0) == s->m[i].version;
 		if (have)
 			continue;
 		if (!apply_one(pg, &s->m[i], err, errlen))

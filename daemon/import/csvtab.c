@@ -219,6 +219,13 @@ csvtab_utf8_len(const char *s)
 	return n;
 }
 
+bool
+csvtab_too_long(const char *s, size_t max)
+{
+	/* Bytes bound characters from above: most values skip the count. */
+	return strlen(s) > max && csvtab_utf8_len(s) > max;
+}
+
 csvtab *
 csvtab_parse(const void *buf, size_t len)
 {

@@ -51,6 +51,8 @@ const char *csvtab_get(const csvtab *t, int row, int col);
 
 /* Characters (code points) of a valid UTF-8 string. */
 size_t csvtab_utf8_len(const char *s);
+/* Whether s has more than max characters. */
+bool csvtab_too_long(const char *s, size_t max);
 
 /*
  * A string-keyed map to long values, for ids seen in a file. Keys are

@@ -146,12 +146,6 @@ line_of(const struct qbank *q, int row)
 	return csvtab_line(q->t, row);
 }
 
-static bool
-too_long(const char *s, size_t max)
-{
-	return strlen(s) > max && csvtab_utf8_len(s) > max;
-}
-
 /* Digits only, within [lo, hi]. */
 static bool
 parse_int(const char *s, long lo, long hi, long *out)
@@ -244,7 +238,7 @@ check_mcq(struct qbank *q, int row, char **choices_json, char *correct, size_t c
 		if (*parts[i] == '\0') {
 			plan_reject(q->p, q->file, line, "choice %d is empty", i + 1);
 			ok = false;
-		} else if (too_long(parts[i], MAX_CHOICE)) {
+		} else if (csvtab_too_long(parts[i], MAX_CHOICE)) {
 			plan_reject(q->p, q->file, line, "choice %d is longer than %d "
 			    "characters", i + 1, MAX_CHOICE);
 			ok = false;
@@ -305,7 +299,7 @@ check_short(struct qbank *q, int row, char **answers_json)
 		if (*parts[i] == '\0') {
 			plan_reject(q->p, q->file, line, "accepted answer %d is empty", i + 1);
 			ok = false;
-		} else if (too_long(parts[i], MAX_CHOICE)) {
+		} else if (csvtab_too_long(parts[i], MAX_CHOICE)) {
 			plan_reject(q->p, q->file, line, "accepted answer %d is longer than "
 			    "%d characters", i + 1, MAX_CHOICE);
 			ok = false;
@@ -369,13 +363,13 @@ check_structure(struct qbank *q, int row)
 		    "course_id" : "unit_id");
 		return false;
 	}
-	if (too_long(course, MAX_ID) || too_long(unit, MAX_ID)) {
+	if (csvtab_too_long(course, MAX_ID) || csvtab_too_long(unit, MAX_ID)) {
 		plan_reject(q->p, q->file, line, "%s longer than %d characters",
-		    too_long(course, MAX_ID) ? "course_id" : "unit_id", MAX_ID);
+		    csvtab_too_long(course, MAX_ID) ? "course_id" : "unit_id", MAX_ID);
 		return false;
 	}
-	if (too_long(get(q, row, C_COURSE_NAME), MAX_NAME) ||
-	    too_long(get(q, row, C_UNIT_NAME), MAX_NAME)) {
+	if (csvtab_too_long(get(q, row, C_COURSE_NAME), MAX_NAME) ||
+	    csvtab_too_long(get(q, row, C_UNIT_NAME), MAX_NAME)) {
 		plan_reject(q->p, q->file, line, "a course or unit name longer than %d "
 		    "characters", MAX_NAME);
 		ok = false;
@@ -420,7 +414,7 @@ do_row(struct qbank *q, int row, bool structure_ok)
 	if (*id == '\0') {
 		plan_reject(q->p, q->file, line, "missing question_id");
 		ok = false;
-	} else if (too_long(id, MAX_ID)) {
+	} else if (csvtab_too_long(id, MAX_ID)) {
 		plan_reject(q->p, q->file, line, "question_id longer than %d characters",
 		    MAX_ID);
 		ok = false;
@@ -438,12 +432,12 @@ do_row(struct qbank *q, int row, bool structure_ok)
 		    "external", kind);
 		ok = false;
 	}
-	if (*prompt == '\0' || too_long(prompt, MAX_PROMPT)) {
+	if (*prompt == '\0' || csvtab_too_long(prompt, MAX_PROMPT)) {
 		plan_reject(q->p, q->file, line, *prompt == '\0' ? "empty prompt" :
 		    "prompt longer than %d characters", MAX_PROMPT);
 		ok = false;
 	}
-	if (too_long(expl, MAX_EXPLAIN)) {
+	if (csvtab_too_long(expl, MAX_EXPLAIN)) {
 		plan_reject(q->p, q->file, line, "explanation longer than %d characters",
 		    MAX_EXPLAIN);
 		ok = false;

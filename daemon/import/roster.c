@@ -15,6 +15,7 @@
 #include "csvtab.h"
 #include "plan.h"
 #include "roster.h"
+#include "sbuf.h"
 #include "util.h"
 
 enum rfile {
@@ -86,56 +87,6 @@ struct roster {
 	/* roles.csv: userSourcedId -> role (+ 16 when primary). */
 	csvtab_map *roles;
 };
-
-/* A growing string, for the PostgreSQL array literals of bulk mode. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	int n;
-};
-
-static void
-sbuf_putc(struct sbuf *b, char c)
-{
-	if (b->len + 2 > b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 256;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	b->s[b->len++] = c;
-	b->s[b->len] = '\0';
-}
-
-/* Append one element to a text[] literal: {"a","b\"c"}. */
-static void
-sbuf_elem(struct sbuf *b, const char *v)
-{
-	sbuf_putc(b, b->n++ == 0 ? '{' : ',');
-	sbuf_putc(b, '"');
-	for (; *v != '\0'; v++) {
-		if (*v == '"' || *v == '\\')
-			sbuf_putc(b, '\\');
-		sbuf_putc(b, *v);
-	}
-	sbuf_putc(b, '"');
-}
-
-/* The finished literal; "{}" when empty. Valid until sbuf_free. */
-static const char *
-sbuf_array(struct sbuf *b)
-{
-	if (b->n == 0)
-		sbuf_putc(b, '{');
-	if (b->s[b->len - 1] != '}')
-		sbuf_putc(b, '}');
-	return b->s;
-}
-
-static void
-sbuf_free(struct sbuf *b)
-{
-	free(b->s);
-	memset(b, 0, sizeof *b);
-}
 
 /* The SQL. $1 is always the school, and the now parameter is updated_at. */
 
@@ -297,13 +248,6 @@ fname(enum rfile f)
 	return rfiles[f].name;
 }
 
-static bool
-too_long(const char *s, size_t max)
-{
-	/* Bytes bound characters from above: most values skip the count. */
-	return strlen(s) > max && csvtab_utf8_len(s) > max;
-}
-
 /* NULL for an empty optional field: SQL NULL, not ''. */
 static const char *
 opt(const char *s)
@@ -382,7 +326,7 @@ base_row(struct roster *r, enum rfile f, int row, const int *col, bool *del)
 	if (*id == '\0') {
 		plan_reject(r->p, fname(f), line, "missing sourcedId");
 		ok = false;
-	} else if (too_long(id, MAX_ID)) {
+	} else if (csvtab_too_long(id, MAX_ID)) {
 		plan_reject(r->p, fname(f), line, "sourcedId longer than %d characters",
 		    MAX_ID);
 		ok = false;
@@ -503,7 +447,7 @@ check_only(struct roster *r, enum rfile f)
 static void
 add_bulk(struct roster *r, enum rfile f, const char *sql, struct sbuf *keep)
 {
-	const char *params[3] = { r->school, r->now, sbuf_array(keep) };
+	const char *params[3] = { r->school, r->now, sbuf_arr_end(keep) };
 
 	plan_add(r->p, fname(f), 0, NULL, sql, 3, params);
 }
@@ -529,7 +473,7 @@ do_courses(struct roster *r)
 		if (ok && !del && *title == '\0') {
 			plan_reject(r->p, fname(f), line, "course '%s' has no title", id);
 			ok = false;
-		} else if (ok && too_long(title, MAX_TITLE)) {
+		} else if (ok && csvtab_too_long(title, MAX_TITLE)) {
 			plan_reject(r->p, fname(f), line, "title longer than %d characters",
 			    MAX_TITLE);
 			ok = false;
@@ -541,7 +485,7 @@ do_courses(struct roster *r)
 			const char *params[] = { r->school, id, title, r->now };
 
 			plan_add(r->p, fname(f), line, NULL, sql_course_upsert, 4, params);
-			sbuf_elem(&keep, id);
+			sbuf_arr_text(&keep, id);
 		} else if (r->mode[f] == MODE_DELTA) {
 			const char *params[] = { r->school, id, r->now };
 
@@ -589,7 +533,7 @@ do_classes(struct roster *r)
 			if (*title == '\0') {
 				plan_reject(r->p, fname(f), line, "class '%s' has no title", id);
 				ok = false;
-			} else if (too_long(title, MAX_TITLE)) {
+			} else if (csvtab_too_long(title, MAX_TITLE)) {
 				plan_reject(r->p, fname(f), line, "title longer than %d "
 				    "characters", MAX_TITLE);
 				ok = false;
@@ -615,7 +559,7 @@ do_classes(struct roster *r)
 
 			plan_add(r->p, fname(f), line, hint, sql_class_upsert, 5, params);
 			free(hint);
-			sbuf_elem(&keep, id);
+			sbuf_arr_text(&keep, id);
 		} else if (r->mode[f] == MODE_DELTA) {
 			const char *params[] = { r->school, id, r->now };
 
@@ -724,17 +668,17 @@ do_users(struct roster *r)
 			    "role" : "user '%s' has no role in roles.csv", id);
 			ok = false;
 		}
-		if (too_long(given, MAX_NAME) || too_long(family, MAX_NAME)) {
+		if (csvtab_too_long(given, MAX_NAME) || csvtab_too_long(family, MAX_NAME)) {
 			plan_reject(r->p, fname(f), line, "a name longer than %d characters",
 			    MAX_NAME);
 			ok = false;
 		}
-		if (role == ROLE_PUPIL && too_long(grades, MAX_YEAR)) {
+		if (role == ROLE_PUPIL && csvtab_too_long(grades, MAX_YEAR)) {
 			plan_reject(r->p, fname(f), line, "grades longer than %d characters",
 			    MAX_YEAR);
 			ok = false;
 		}
-		if (role == ROLE_TEACHER && too_long(email, MAX_EMAIL)) {
+		if (role == ROLE_TEACHER && csvtab_too_long(email, MAX_EMAIL)) {
 			plan_reject(r->p, fname(f), line, "email longer than %d characters",
 			    MAX_EMAIL);
 			ok = false;
@@ -764,13 +708,13 @@ do_users(struct roster *r)
 			    opt(grades), enabled ? "true" : "false", r->now };
 
 			plan_add(r->p, fname(f), line, NULL, sql_pupil_upsert, 7, params);
-			sbuf_elem(&keep_p, id);
+			sbuf_arr_text(&keep_p, id);
 		} else {
 			const char *params[] = { r->school, id, opt(given), opt(family),
 			    opt(email), enabled ? "true" : "false", r->now };
 
 			plan_add(r->p, fname(f), line, NULL, sql_teacher_upsert, 7, params);
-			sbuf_elem(&keep_t, id);
+			sbuf_arr_text(&keep_t, id);
 		}
 	}
 	if (r->mode[f] == MODE_BULK) {
@@ -848,16 +792,16 @@ emit_enrollments(struct roster *r, struct pair *pairs, size_t npairs)
 			plan_add(r->p, fname(f), line, hint, pupil ? sql_class_pupil_upsert :
 			    sql_class_teacher_upsert, 4, params);
 			free(hint);
-			sbuf_elem(pupil ? &kc_p : &kc_t, class);
-			sbuf_elem(pupil ? &ku_p : &ku_t, user);
+			sbuf_arr_text(pupil ? &kc_p : &kc_t, class);
+			sbuf_arr_text(pupil ? &ku_p : &ku_t, user);
 		} else if (r->mode[f] == MODE_DELTA) {
 			plan_add(r->p, fname(f), line, NULL, pupil ? sql_class_pupil_delete :
 			    sql_class_teacher_delete, 4, params);
 		}
 	}
 	if (r->mode[f] == MODE_BULK) {
-		const char *pp[] = { r->school, r->now, sbuf_array(&kc_p), sbuf_array(&ku_p) };
-		const char *pt[] = { r->school, r->now, sbuf_array(&kc_t), sbuf_array(&ku_t) };
+		const char *pp[] = { r->school, r->now, sbuf_arr_end(&kc_p), sbuf_arr_end(&ku_p) };
+		const char *pt[] = { r->school, r->now, sbuf_arr_end(&kc_t), sbuf_arr_end(&ku_t) };
 
 		plan_add(r->p, fname(f), 0, NULL, sql_class_pupil_bulk, 4, pp);
 		plan_add(r->p, fname(f), 0, NULL, sql_class_teacher_bulk, 4, pt);
