@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "batches.h"
+#include "flagjob.h"
 #include "http.h"
 #include "log.h"
 #include "ops.h"
@@ -146,6 +148,16 @@ metrics(http_ctx *c, void *arg, const void *data)
 		    (unsigned long long)ps.failed, (unsigned long long)ps.dead,
 		    (unsigned long long)ps.disabled);
 	}
+	/* Lets a test (or an operator) see that a job has nothing left to do. */
+	evbuffer_add_printf(b,
+	    "# HELP recalld_job_idle 1 when a job neither runs nor has a run asked for.\n"
+	    "# TYPE recalld_job_idle gauge\n");
+	if (app->batches != NULL)
+		evbuffer_add_printf(b, "recalld_job_idle{job=\"batches\"} %d\n",
+		    batches_idle(app->batches));
+	if (app->flagjob != NULL)
+		evbuffer_add_printf(b, "recalld_job_idle{job=\"flags\"} %d\n",
+		    flagjob_idle(app->flagjob));
 	http_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b);
 	evbuffer_free(b);
 }

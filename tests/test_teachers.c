@@ -47,6 +47,21 @@ move_to(const char *iso, const char *local_date)
 	    " AND done_at >= '%s'", iso);
 }
 
+/* /metrics says the flag job neither runs nor has a run asked for. */
+static bool
+flags_idle_now(void *arg)
+{
+	char *raw = NULL;
+	long status = 0;
+	json_t *j = api_call("GET", "/metrics", NULL, NULL, NULL, &status, &raw, NULL);
+	bool idle = status == 200 && raw != NULL &&
+	    strstr(raw, "recalld_job_idle{job=\"flags\"} 1\n") != NULL;
+
+	json_decref(j);
+	free(raw);
+	return idle;
+}
+
 /* Answers kick the flag job (debounced): wait until it has seen them all. */
 static bool
 flags_caught_up(void)
@@ -568,13 +583,14 @@ START_TEST(test_flags_without_webhooks)
 	    " JOIN school_flag_job j1 ON j1.school_id = 1 WHERE j2.school_id = 2"
 	    " AND j2.lease_until IS NULL AND j2.done_at >= j1.done_at"));
 	/* and the runs its own events asked for (their NOTIFY, debounced) are over too */
-	usleep(1000 * 1000);
+	ck_assert(apitest_wait(flags_idle_now, NULL, 10000));
 	ck_assert(apitest_wait_sql(2, 10000, "SELECT count(*) FROM school_flag_job"
 	    " WHERE lease_until IS NULL"));
 	ck_assert(apitest_sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
 	    " VALUES (2, 23, 13, '2027-03-01', now()) RETURNING 1"));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM flag WHERE school_id = 2"), 0);
-	ck_assert_int_eq(apitest_json("POST", other, "{\"kind\": \"diagnostic\"}", &b, "/v1/classes/23/units/13/checks"), 201);
+	ck_assert_int_eq(apitest_json("POST", other, "{\"kind\": \"diagnostic\"}", &b,
+	    "/v1/classes/23/units/13/checks"), 201);
 	json_decref(b);
 	prompt = apitest_sql_int("SELECT prompt_id FROM prompt WHERE school_id = 2"
 	    " AND answered_at IS NULL ORDER BY prompt_id LIMIT 1");
@@ -619,7 +635,8 @@ START_TEST(test_settings_refused)
 	ck_assert_int_eq(apitest_json("GET", other, NULL, &b, "/v1/classes/23/progress"), 500);
 	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
 	json_decref(b);
-	ck_assert_int_eq(apitest_json("POST", other, "{\"kind\": \"recheck\"}", &b, "/v1/classes/23/units/13/checks"), 201);
+	ck_assert_int_eq(apitest_json("POST", other, "{\"kind\": \"recheck\"}", &b,
+	    "/v1/classes/23/units/13/checks"), 201);
 	json_decref(b);
 	prompt = apitest_sql_int("SELECT prompt_id FROM prompt WHERE school_id = 2"
 	    " AND answered_at IS NULL ORDER BY prompt_id LIMIT 1");

@@ -151,6 +151,12 @@ runner_running(const runner *r)
 	return r->running;
 }
 
+bool
+runner_idle(const runner *r)
+{
+	return !r->running && r->pending == 0 && !evtimer_pending(r->later, NULL);
+}
+
 void
 runner_free(runner *r)
 {

@@ -50,6 +50,8 @@ void runner_done(runner *r);
 void runner_stop(runner *r);
 bool runner_stopping(const runner *r);
 bool runner_running(const runner *r);
+/* Neither running nor with a run kicked or waiting on a delay (the interval aside). */
+bool runner_idle(const runner *r);
 /* After runner_stop and once the job has nothing in flight. */
 void runner_free(runner *r);
 

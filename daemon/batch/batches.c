@@ -531,6 +531,12 @@ batches_busy(const batches *b)
 	return runner_running(b->run) || b->req != NULL;
 }
 
+bool
+batches_idle(const batches *b)
+{
+	return !batches_busy(b) && runner_idle(b->run);
+}
+
 void
 batches_free(batches *b)
 {

@@ -83,6 +83,8 @@ void batches_kick(batches *b);
 void batches_stop(batches *b);
 /* A run is going (or asked for and about to start). */
 bool batches_busy(const batches *b);
+/* Not busy, and no run asked for: what /metrics shows. */
+bool batches_idle(const batches *b);
 void batches_free(batches *b);
 
 #endif

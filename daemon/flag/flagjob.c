@@ -688,6 +688,12 @@ flagjob_busy(const flagjob *f)
 	return runner_running(f->run) || f->req != NULL || f->in_txn;
 }
 
+bool
+flagjob_idle(const flagjob *f)
+{
+	return !flagjob_busy(f) && runner_idle(f->run);
+}
+
 void
 flagjob_free(flagjob *f)
 {

@@ -56,6 +56,8 @@ void flagjob_kick_answers(flagjob *f);
 void flagjob_stop(flagjob *f);
 /* A run is going (or asked for and about to start). */
 bool flagjob_busy(const flagjob *f);
+/* Not busy, and no run asked for (after answers, a kick): what /metrics shows. */
+bool flagjob_idle(const flagjob *f);
 /* Call before db_pool_free, without running the loop in between (LISTEN). */
 void flagjob_free(flagjob *f);
 
