@@ -598,6 +598,26 @@ apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
 	return ok;
 }
 
+static bool
+job_idle_now(void *arg)
+{
+	char *raw = NULL, *want = xasprintf("recalld_job_idle{job=\"%s\"} 1\n", (const char *)arg);
+	long status = 0;
+	json_t *j = api_call("GET", "/metrics", NULL, NULL, NULL, &status, &raw, NULL);
+	bool idle = status == 200 && raw != NULL && strstr(raw, want) != NULL;
+
+	json_decref(j);
+	free(raw);
+	free(want);
+	return idle;
+}
+
+bool
+apitest_wait_job_idle(const char *job, int timeout_ms)
+{
+	return apitest_wait(job_idle_now, (void *)(uintptr_t)job, timeout_ms);
+}
+
 void
 apitest_env(const char *conninfo, const char *shutdown_timeout)
 {

@@ -37,6 +37,8 @@ bool apitest_two_schools(const char *a, const char *b, char *admin_a, char *admi
     size_t len);
 /* Poll pred(arg) every 20 ms until it holds or timeout_ms passes; returns its last answer. */
 bool apitest_wait(bool (*pred)(void *), void *arg, int timeout_ms);
+/* Wait until /metrics says the job ("batches", "flags") has nothing to do. */
+bool apitest_wait_job_idle(const char *job, int timeout_ms);
 /* Poll (every 20 ms, up to timeout_ms) until the query's integer is at least want. */
 bool apitest_wait_sql(long long want, int timeout_ms, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

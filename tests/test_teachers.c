@@ -47,21 +47,6 @@ move_to(const char *iso, const char *local_date)
 	    " AND done_at >= '%s'", iso);
 }
 
-/* /metrics says the flag job neither runs nor has a run asked for. */
-static bool
-flags_idle_now(void *arg)
-{
-	char *raw = NULL;
-	long status = 0;
-	json_t *j = api_call("GET", "/metrics", NULL, NULL, NULL, &status, &raw, NULL);
-	bool idle = status == 200 && raw != NULL &&
-	    strstr(raw, "recalld_job_idle{job=\"flags\"} 1\n") != NULL;
-
-	json_decref(j);
-	free(raw);
-	return idle;
-}
-
 /* Answers kick the flag job (debounced): wait until it has seen them all. */
 static bool
 flags_caught_up(void)
@@ -583,7 +568,7 @@ START_TEST(test_flags_without_webhooks)
 	    " JOIN school_flag_job j1 ON j1.school_id = 1 WHERE j2.school_id = 2"
 	    " AND j2.lease_until IS NULL AND j2.done_at >= j1.done_at"));
 	/* and the runs its own events asked for (their NOTIFY, debounced) are over too */
-	ck_assert(apitest_wait(flags_idle_now, NULL, 10000));
+	ck_assert(apitest_wait_job_idle("flags", 10000));
 	ck_assert(apitest_wait_sql(2, 10000, "SELECT count(*) FROM school_flag_job"
 	    " WHERE lease_until IS NULL"));
 	ck_assert(apitest_sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
