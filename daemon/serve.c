@@ -365,7 +365,7 @@ serve_main(struct config *cfg, const char *config_path)
 	    .interval_ms = cfg->flags_interval_ms, .debounce_ms = cfg->flags_debounce_ms,
 	    .reviews_channel = ANSWERS_REVIEWS_CHANNEL, .busy = batches_running,
 	    .busy_arg = app->batches });
-	app->checks = checks_new(app, answer_link, app);
+	app->checks = checks_new(app->db, answer_link, app);
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;

@@ -603,8 +603,8 @@ detail_names(const json_t *b, const char *field)
 
 /*
  * A setting stored outside its bounds (past a dropped CHECK) is reported,
- * never replaced by a default: the grid and progress answer 500 naming it,
- * and an answer is refused with a 500 naming it, recording nothing.
+ * never replaced by a default: the grid, progress and a check answer 500
+ * naming it, and an answer is refused with a 500 naming it, recording nothing.
  */
 START_TEST(test_settings_refused)
 {
@@ -612,6 +612,9 @@ START_TEST(test_settings_refused)
 	long long prompt;
 	char buf[256];
 
+	ck_assert_int_eq(apitest_json("POST", other, "{\"kind\": \"recheck\"}", &b,
+	    "/v1/classes/23/units/13/checks"), 201);
+	json_decref(b);
 	ck_assert(apitest_sql_ok("ALTER TABLE school DROP CONSTRAINT school_desired_retention_check;"
 	    " UPDATE school SET desired_retention = 0.6 WHERE school_id = 2; SELECT 1"));
 	ck_assert_int_eq(apitest_json("GET", other, NULL, &b, "/v1/classes/23/mastery"), 500);
@@ -621,7 +624,8 @@ START_TEST(test_settings_refused)
 	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
 	json_decref(b);
 	ck_assert_int_eq(apitest_json("POST", other, "{\"kind\": \"recheck\"}", &b,
-	    "/v1/classes/23/units/13/checks"), 201);
+	    "/v1/classes/23/units/13/checks"), 500);
+	ck_assert_msg(detail_names(b, "desired_retention"), "%s", apitest_jstr(b, "detail"));
 	json_decref(b);
 	prompt = apitest_sql_int("SELECT prompt_id FROM prompt WHERE school_id = 2"
 	    " AND answered_at IS NULL ORDER BY prompt_id LIMIT 1");

@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 
-#include "app.h"
 #include "batches.h"
 #include "checks.h"
 #include "clock.h"
@@ -34,7 +33,7 @@ struct op {
 };
 
 struct checks {
-	struct app *app;
+	db_pool *db;
 	batches_link_fn link;
 	void *link_arg;
 	struct op *ops;		/* being pushed */
@@ -73,15 +72,14 @@ checks_kind_parse(const char *s, enum checks_kind *out)
  * The class (as this caller may see it: the teacher's filter is api/scope.h's
  * SCOPE_CLASS, on $4), the unit, and the school's day.
  */
+enum { CTX_SETTINGS = 2, CTX_EXPIRES = CTX_SETTINGS + SETTINGS_NCOLUMNS };
 static const char context_sql[] =
     "SELECT (SELECT k.active FROM class k WHERE k.school_id = s.school_id"
     "   AND k.class_id = $2::bigint AND ($4::bigint IS NULL OR EXISTS (SELECT 1"
     "   FROM class_teacher ct WHERE ct.school_id = k.school_id AND ct.class_id = k.class_id"
     "   AND ct.active AND ct.teacher_id = $4::bigint))),"
     " (SELECT u.active FROM unit u WHERE u.school_id = s.school_id AND u.unit_id = $3::bigint),"
-    " s.max_per_day, s.desired_retention, s.max_interval_days,"
-    " (($5::timestamptz AT TIME ZONE s.tz)::date)::text,"
-    " (($5::timestamptz AT TIME ZONE s.tz)::date - date '1970-01-01'),"
+    " " SETTINGS_COLUMNS("$5") ","
     /* the prompts expire at the end of the local day, as daily ones do */
     " to_char(((($5::timestamptz AT TIME ZONE s.tz)::date + 1)::timestamp AT TIME ZONE s.tz)"
     "   AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
@@ -270,7 +268,7 @@ prepared(const struct db_reply *r, void *arg)
 	clock_now_iso(now, sizeof now);
 	req = db_req_new(written, o);
 	batches_writer_write(o->w, r->results, now, req);
-	o->req = db_submit(o->ck->app->db, req);
+	o->req = db_submit(o->ck->db, req);
 }
 
 static void
@@ -280,6 +278,8 @@ read_done(const struct db_reply *r, void *arg)
 	const PGresult *ctx, *res;
 	fsrs_model *m;
 	char err[256];
+	struct settings set;
+	struct settings_error se;
 	size_t k, nth = 0;
 	int rows, start = 0;
 	struct cand *c;
@@ -314,24 +314,24 @@ read_done(const struct db_reply *r, void *arg)
 		    " self-rated only where the school takes self-ratings)");
 		return;
 	}
-	k = (size_t)pgrow_int(ctx, 0, 2);
-	if (k == 0)
-		k = DEFAULT_QUESTIONS;
-	util_strlcpy(o->local_date, PQgetvalue(ctx, 0, 5), sizeof o->local_date);
-	today = (int32_t)pgrow_int(ctx, 0, 6);
-	util_strlcpy(o->expires_at, PQgetvalue(ctx, 0, 7), sizeof o->expires_at);
-	rows = PQntuples(res);
-	m = fsrs_model_new(NULL, pgrow_f64(ctx, 0, 3), pgrow_int(ctx, 0, 4),
-	    err, sizeof err);
-	if (m == NULL) {
-		log_warnx("checks", "school settings refused", "school=%s err=\"%s\"", o->school, err);
-		op_end(o, 500, NULL, NULL, "the school's memory model settings are refused; it has been logged");
+	if (!settings_parse(ctx, 0, CTX_SETTINGS, &set, &se)) {
+		settings_warn("checks", &se);
+		settings_error_text(&se, err, sizeof err);
+		op_end(o, 500, NULL, NULL, err);
 		return;
 	}
+	k = set.batch.max_per_day;
+	if (k == 0)
+		k = DEFAULT_QUESTIONS;
+	util_strlcpy(o->local_date, set.local_date, sizeof o->local_date);
+	today = set.today;
+	util_strlcpy(o->expires_at, PQgetvalue(ctx, 0, CTX_EXPIRES), sizeof o->expires_at);
+	rows = PQntuples(res);
+	m = settings_model_new(&set);
 	o->w = batches_writer_new(&(struct batches_spec){ .school = o->school,
 	    .local_date = o->local_date, .kind = checks_kind_name(o->rq.kind),
 	    .class_id = o->class_id, .unit_id = o->unit_id, .expires_at = o->expires_at,
-	    .expires_unix = pgrow_i64(ctx, 0, 8),
+	    .expires_unix = pgrow_i64(ctx, 0, CTX_EXPIRES + 1),
 	    .link = o->ck->link, .link_arg = o->ck->link_arg });
 	c = xcalloc((size_t)rows + 1, sizeof *c);
 	for (int i = 1; i <= rows; i++) {
@@ -349,7 +349,7 @@ read_done(const struct db_reply *r, void *arg)
 	}
 	req = db_req_new(prepared, o);
 	batches_writer_prepare(o->w, req);
-	o->req = db_submit(o->ck->app->db, req);
+	o->req = db_submit(o->ck->db, req);
 }
 
 void
@@ -385,15 +385,15 @@ checks_push(checks *ck, const struct checks_request *rq, checks_cb cb, void *arg
 	db_req_add(req, "SELECT count(*) FROM question q JOIN school s ON s.school_id = q.school_id"
 	    " WHERE q.school_id = $1 AND q.unit_id = $2::bigint AND " SETTINGS_QUESTION_COUNTS("q", "s"),
 	    2, (const char *[]){ o->school, o->unit_id });
-	o->req = db_submit(ck->app->db, req);
+	o->req = db_submit(ck->db, req);
 }
 
 checks *
-checks_new(struct app *app, batches_link_fn link, void *link_arg)
+checks_new(db_pool *db, batches_link_fn link, void *link_arg)
 {
 	checks *ck = xcalloc(1, sizeof *ck);
 
-	ck->app = app;
+	ck->db = db;
 	ck->link = link;
 	ck->link_arg = link_arg;
 	return ck;
