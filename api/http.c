@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
+#include "config.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
@@ -527,27 +528,11 @@ bool
 http_server_listen(http_server *s, const char *listen, char *err, size_t errlen)
 {
 	char host[256];
-	const char *colon;
-	char *end;
-	long port;
+	int port;
 	struct evhttp_bound_socket *b;
 
-	if (listen[0] == '[') {
-		const char *close = strchr(listen, ']');
-		if (close == NULL || close[1] != ':')
-			return util_err(err, errlen, "bad listen address '%s'", listen);
-		snprintf(host, sizeof host, "%.*s", (int)(close - listen - 1), listen + 1);
-		colon = close + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (colon == NULL)
-			return util_err(err, errlen,
-			    "bad listen address '%s' (expected host:port)", listen);
-		snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 0 || port > 65535)
-		return util_err(err, errlen, "bad port in listen address '%s'", listen);
+	if (!config_parse_listen(listen, host, sizeof host, &port, err, errlen))
+		return false;
 	if (s->nbound == (int)nitems(s->bound))
 		return util_err(err, errlen, "too many listen addresses");
 	b = evhttp_bind_socket_with_handle(s->http, host[0] ? host : "0.0.0.0",

@@ -53,8 +53,9 @@ static const struct cmd cmds[] = {
 	  "usage: recalld [-c FILE] check-config\n\n"
 	  "Reads the configuration file and RECALLD_<SECTION>_<KEY> environment\n"
 	  "variables, and prints the effective configuration with secrets masked.\n"
-	  "Exits 2 naming the file, line and key on an unknown key, a bad value or a\n"
-	  "syntax error.\n",
+	  "Exits 2 naming the file, line and key on an unknown key, a key set twice,\n"
+	  "a bad value or a syntax error, and on anything serve would refuse (the\n"
+	  "listen address, the answer link keys, clock.start, the database URL).\n",
 	  cmd_check_config, true },
 	{ "school", "create and list schools",
 	  NULL, cmd_school, true },
