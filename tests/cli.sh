@@ -89,9 +89,18 @@ has "clock.start" "the environment's bad key is named"
 
 # The example configuration shipped with recalld documents every key and is valid.
 expect 0 "the example configuration is valid" "$RECALLD" -c "${srcdir:-.}/systemd/recalld.conf" check-config
-"$RECALLD" check-config 2>/dev/null | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u >"$tmp/keys"
-missing=$(while read -r k; do grep -q "^$k =" "${srcdir:-.}/systemd/recalld.conf" || echo "$k"; done <"$tmp/keys")
-if [ -z "$missing" ]; then ok "the example configuration has every key"; else not_ok "keys missing from the example: $missing"; fi
+# section.key pairs: what check-config prints against what the example sets.
+pairs() { awk '/^\[[a-z_]+\]/ { s = substr($1, 2, length($1) - 2); next }
+	s != "" && /^[a-z_]+ =/ { print s "." $1 }' "$@" | sort -u; }
+env -u RECALLD_DATABASE_URL "$RECALLD" check-config 2>/dev/null | pairs >"$tmp/keys"
+pairs "${srcdir:-.}/systemd/recalld.conf" >"$tmp/example-keys"
+nkeys=$(wc -l <"$tmp/keys")
+nlines=$(env -u RECALLD_DATABASE_URL "$RECALLD" check-config 2>/dev/null | grep -c '^[^#[].* = \{0,1\}')
+missing=$(comm -23 "$tmp/keys" "$tmp/example-keys" | tr '\n' ' ')
+if [ "$nkeys" = 0 ] || [ "$nkeys" != "$nlines" ]; then
+	not_ok "check-config's keys not read ($nkeys section.key pairs of $nlines key lines)"
+elif [ -z "$missing" ]; then ok "the example configuration has every key ($nkeys)"
+else not_ok "keys missing from the example: $missing"; fi
 
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" = 0 ]
