@@ -94,6 +94,10 @@ START_TEST(test_static)
 	ck_assert_int_eq(call("GET", NULL, "/dashboard/..%2f..%2fetc%2fpasswd", NULL, NULL), 404);
 	ck_assert_int_eq(call("GET", NULL, "/dashboard/%2e%2e", NULL, NULL), 404);
 	ck_assert_int_eq(call("POST", NULL, "/dashboard/app.js", "{}", NULL), 405);
+	/* A NUL cuts no name short: index.html%00.png is not index.html. */
+	ck_assert_int_eq(call("GET", NULL, "/dashboard/index.html%00.png", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", NULL, "/dashboard/app.js%00", NULL, NULL), 404);
+	ck_assert_int_eq(call("GET", NULL, "/dashboard/%00", NULL, NULL), 404);
 }
 END_TEST
 
