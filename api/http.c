@@ -368,18 +368,24 @@ scan_close_cb(struct evhttp_connection *evcon, void *arg)
 
 /*
  * The first bytes came: evhttp set the bufferevent's callbacks, with its
- * connection as their argument, before it let the socket be read.
+ * connection as their argument, before it let the socket be read. False
+ * (and h freed) if not: nothing would free h when the connection closes.
  */
-static void
-scan_own(struct head_scan *h)
+static bool
+scan_own(struct head_scan *h, struct evbuffer *in)
 {
 	void *arg = NULL;
 	struct evhttp_connection *evcon;
 
 	bufferevent_getcb(h->bev, NULL, NULL, NULL, &arg);
 	evcon = arg;
-	if (evcon == NULL || evhttp_connection_get_bufferevent(evcon) != h->bev)
-		return;
+	if (evcon == NULL || evhttp_connection_get_bufferevent(evcon) != h->bev) {
+		log_warnx("http", "cannot follow a connection's input; its NULs go unseen", "");
+		evbuffer_remove_cb_entry(in, h->cb);
+		scan_unlink(h);
+		free(h);
+		return false;
+	}
 	scan_unlink(h);
 	h->owned = true;
 	h->next = h->srv->owned;
@@ -387,6 +393,7 @@ scan_own(struct head_scan *h)
 		h->next->prev = h;
 	h->srv->owned = h;
 	evhttp_connection_set_closecb(evcon, scan_close_cb, h);
+	return true;
 }
 
 /* Look at the input from h->pos to its end while in a head. */
@@ -431,8 +438,8 @@ scan_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *ar
 	h->pos = h->pos > info->n_deleted ? h->pos - info->n_deleted : 0;
 	if (info->n_added == 0)
 		return;
-	if (!h->owned)
-		scan_own(h);
+	if (!h->owned && !scan_own(h, in))
+		return;
 	scan_run(h, in);
 }
 

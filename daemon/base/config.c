@@ -549,10 +549,15 @@ config_validate(const struct config *c, char *err, size_t errlen)
 	if (!ok)
 		return util_err(err, errlen, "responses.link_key_previous: %s", why);
 	if ((opts = PQconninfoParse(c->database_url, &pqerr)) == NULL) {
-		/* libpq's message ends with a newline; it never repeats a password. */
-		size_t n = pqerr ? strcspn(pqerr, "\n") : 0;
-		util_err(err, errlen, "database.url: not a libpq connection string or"
-		    " postgresql:// URI: %.*s", (int)n, pqerr ? pqerr : "out of memory");
+		/*
+		 * libpq's message may quote a piece of the string (a password's
+		 * too): shown only when it names an unknown option.
+		 */
+		bool named = pqerr != NULL && (strncmp(pqerr, "invalid connection option", 25) == 0 ||
+		    strncmp(pqerr, "invalid URI query parameter", 27) == 0);
+		util_err(err, errlen, "database.url: not a libpq connection string (host=db"
+		    " dbname=recalld) or postgresql:// URI%s%.*s", named ? ": " : "",
+		    named ? (int)strcspn(pqerr, "\n") : 0, named ? pqerr : "");
 		PQfreemem(pqerr);
 		return false;
 	}
