@@ -67,10 +67,11 @@ struct http_server {
 
 /*
  * One connection's input, looked at for NULs as it arrives (see "NUL
- * bytes" below). Linked into its server's fresh list until the first
- * bytes come (then evhttp's close callback owns it), as evhttp gives no
- * hook when a connection opens and none when one that never sent a byte
- * closes: those are freed once evhttp's read timeout must have closed them.
+ * bytes" below). evhttp gives no hook when a connection opens, and none
+ * when one closes that never sent a byte: a scan waits in its server's
+ * fresh list until the first bytes come, then evhttp's close callback
+ * owns it (nothing else may set a server connection's close callback);
+ * the fresh ones are freed once evhttp's read timeout must have closed them.
  */
 enum scan_state {
 	SCAN_LINE_START,	/* at the start of a line of the head */
