@@ -2,7 +2,9 @@
 # test.sh: from a fresh Debian 12 machine to the whole test suite, twice:
 # a plain build through `make distcheck` (which runs `make check` on the
 # distributed tarball), then a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer running `make check` again. Both runs include
+# UndefinedBehaviorSanitizer running `make check` again; then `make fuzz`
+# and a short fixed run of every libFuzzer harness on its seed corpus
+# (tests/fuzz/run.sh, FUZZ_RUNS per harness). Both make check runs include
 # the dashboard's browser test (tests/browser.sh: Debian's chromium driven
 # by playwright-core, which npm installs into build-node/ from
 # tests/browser/package-lock.json); its screenshots are kept in
@@ -51,9 +53,15 @@ mkdir -p build-asan
 	make -j"$jobs" check VERBOSE=1) >"$top/build-asan.log" 2>&1 || status=1
 grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP|# [A-Z]+:)|not ok' "$top/build-asan.log" || true
 cat "$top/build-asan.log" >>"$log"
+
+echo "== fuzz harnesses: make fuzz, ${FUZZ_RUNS:-2000} runs each"
+(cd build-asan && FUZZ_RUNS=${FUZZ_RUNS:-2000} sh "$top/tests/fuzz/run.sh") >"$top/build-fuzz.log" 2>&1 ||
+	status=1
+grep -E '^(PASS|FAIL):' "$top/build-fuzz.log" || true
+cat "$top/build-fuzz.log" >>"$log"
 if [ $status != 0 ]; then
 	echo "== failures (full log in build-test.log)"
-	grep -E -B2 -A30 '^(FAIL|ERROR):|not ok|runtime error|AddressSanitizer|LeakSanitizer' "$log" | head -300
+	grep -E -B2 -A30 '^(FAIL|ERROR):|not ok|runtime error|AddressSanitizer|LeakSanitizer|libFuzzer: deadly' "$log" | head -300
 fi
 
 for d in plain asan; do
@@ -63,6 +71,9 @@ for d in plain asan; do
 done
 pass=$(sed -n 's/^# PASS: *//p' "$log" | awk '{s += $1} END {print s + 0}')
 fail=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$log" | awk '{s += $1} END {print s + 0}')
+# Each fuzz harness counts as one test.
+pass=$((pass + $(grep -c '^PASS: fuzz_' "$top/build-fuzz.log" || true)))
+fail=$((fail + $(grep -c '^FAIL: ' "$top/build-fuzz.log" || true)))
 [ "$status" = 0 ] || [ "$fail" != 0 ] || fail=1
 echo "$pass passed, $fail failed"
 [ "$status" = 0 ] && [ "$fail" = 0 ]

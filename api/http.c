@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
+#include "config.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
@@ -58,6 +59,37 @@ struct http_server {
 	int nbound;
 	size_t max_body;
 	bool rewriting;		/* inside rewrite_cb's own changes */
+	uint64_t timeout_ms;
+	struct head_scan *fresh;	/* scans of connections not yet heard from, oldest first */
+	struct head_scan *fresh_last;
+	struct head_scan *owned;	/* scans evhttp's close callback frees */
+};
+
+/*
+ * One connection's input, looked at for NULs as it arrives (see "NUL
+ * bytes" below). evhttp gives no hook when a connection opens, and none
+ * when one closes that never sent a byte: a scan waits in its server's
+ * fresh list until the first bytes come, then evhttp's close callback
+ * owns it (nothing else may set a server connection's close callback);
+ * the fresh ones are freed once evhttp's read timeout must have closed them.
+ */
+enum scan_state {
+	SCAN_LINE_START,	/* at the start of a line of the head */
+	SCAN_CR_START,		/* a CR at the start of a line */
+	SCAN_LINE,		/* inside a line of the head */
+	SCAN_BODY,		/* past the head: not looked at until the next request */
+};
+
+struct head_scan {
+	http_server *srv;
+	struct bufferevent *bev;
+	struct evbuffer_cb_entry *cb;
+	size_t pos;		/* bytes at the input's front already looked at */
+	enum scan_state st;
+	bool nul;		/* a NUL in the head of the request being read */
+	bool owned;
+	uint64_t born_ms;
+	struct head_scan *prev, *next;
 };
 
 struct http_ctx {
@@ -292,6 +324,170 @@ http_problem(http_ctx *c, int status, const char *type, const char *title,
 	free(s);
 }
 
+/* ---- NUL bytes ---- */
+
+/*
+ * evhttp reads the request line and the headers as C strings, so a raw
+ * NUL cuts one short without a word ("Authorization: Bearer <token>\0junk"
+ * reads as the token alone). Every connection's input is looked at as it
+ * arrives, before evhttp parses it, and a request whose head held a NUL is
+ * refused by gen_cb with the 400 of a request that cannot be read as HTTP
+ * (what evhttp answers to other malformed heads, through rewrite_cb).
+ * Bodies may hold NULs (a roster zip), so only heads are looked at: from
+ * the start of a request (a connection's first byte, or the first byte
+ * after the previous request, which gen_cb marks) to the empty line that
+ * ends it. A NUL decoded from %00 in the path is gen_cb's (path_has_nul).
+ */
+static void
+scan_unlink(struct head_scan *h)
+{
+	http_server *s = h->srv;
+
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else if (h->owned)
+		s->owned = h->next;
+	else
+		s->fresh = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	else if (!h->owned)
+		s->fresh_last = h->prev;
+	h->prev = h->next = NULL;
+}
+
+/* evhttp frees the connection: stop looking at its input, which it may yet drain. */
+static void
+scan_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct head_scan *h = arg;
+
+	evbuffer_remove_cb_entry(bufferevent_get_input(h->bev), h->cb);
+	scan_unlink(h);
+	free(h);
+}
+
+/*
+ * The first bytes came: evhttp set the bufferevent's callbacks, with its
+ * connection as their argument, before it let the socket be read. False
+ * (and h freed) if not: nothing would free h when the connection closes.
+ */
+static bool
+scan_own(struct head_scan *h, struct evbuffer *in)
+{
+	void *arg = NULL;
+	struct evhttp_connection *evcon;
+
+	bufferevent_getcb(h->bev, NULL, NULL, NULL, &arg);
+	evcon = arg;
+	if (evcon == NULL || evhttp_connection_get_bufferevent(evcon) != h->bev) {
+		log_warnx("http", "cannot follow a connection's input; its NULs go unseen", "");
+		evbuffer_remove_cb_entry(in, h->cb);
+		scan_unlink(h);
+		free(h);
+		return false;
+	}
+	scan_unlink(h);
+	h->owned = true;
+	h->next = h->srv->owned;
+	if (h->next != NULL)
+		h->next->prev = h;
+	h->srv->owned = h;
+	evhttp_connection_set_closecb(evcon, scan_close_cb, h);
+	return true;
+}
+
+/* Look at the input from h->pos to its end while in a head. */
+static void
+scan_run(struct head_scan *h, struct evbuffer *in)
+{
+	struct evbuffer_iovec v[8];
+	struct evbuffer_ptr at;
+	size_t len = evbuffer_get_length(in);
+	int n;
+
+	while (h->st != SCAN_BODY && h->pos < len) {
+		if (evbuffer_ptr_set(in, &at, h->pos, EVBUFFER_PTR_SET) != 0)
+			return;
+		n = evbuffer_peek(in, (ev_ssize_t)(len - h->pos), &at, v, (int)nitems(v));
+		for (int i = 0; i < n && i < (int)nitems(v) && h->st != SCAN_BODY; i++) {
+			const unsigned char *b = v[i].iov_base;
+			size_t k;
+
+			for (k = 0; k < v[i].iov_len && h->st != SCAN_BODY; k++) {
+				if (b[k] == '\0')
+					h->nul = true;
+				if (b[k] == '\n')
+					h->st = h->st == SCAN_LINE ? SCAN_LINE_START : SCAN_BODY;
+				else if (b[k] == '\r' && h->st == SCAN_LINE_START)
+					h->st = SCAN_CR_START;
+				else
+					h->st = SCAN_LINE;
+			}
+			h->pos += k;
+		}
+		if (n <= 0)
+			return;
+	}
+}
+
+static void
+scan_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct head_scan *h = arg;
+
+	h->pos = h->pos > info->n_deleted ? h->pos - info->n_deleted : 0;
+	if (info->n_added == 0)
+		return;
+	if (!h->owned && !scan_own(h, in))
+		return;
+	scan_run(h, in);
+}
+
+/*
+ * A request was read: whether its head held a NUL. The next request
+ * starts at the input's front (evhttp took exactly this one's bytes).
+ */
+static bool
+scan_next_request(http_server *s, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	bool nul;
+
+	for (struct head_scan *h = s->owned; bev != NULL && h != NULL; h = h->next) {
+		if (h->bev == bev) {
+			nul = h->nul;
+			h->nul = false;
+			h->st = SCAN_LINE_START;
+			h->pos = 0;
+			scan_run(h, bufferevent_get_input(bev));
+			return nul;
+		}
+	}
+	return false;
+}
+
+/* Scans of connections that never sent a byte and that evhttp's timeout has closed. */
+static void
+scan_sweep(http_server *s)
+{
+	uint64_t now = util_mono_ms();
+	struct head_scan *h;
+
+	while ((h = s->fresh) != NULL && now - h->born_ms > 2 * s->timeout_ms + 1000) {
+		scan_unlink(h);
+		free(h);
+	}
+}
+
+/* "%00" anywhere in the path: a NUL no route can take, and it would cut a parameter short. */
+static bool
+path_has_nul(const char *path)
+{
+	return strstr(path, "%00") != NULL;
+}
+
 static void
 gen_cb(struct evhttp_request *req, void *arg)
 {
@@ -308,8 +504,24 @@ gen_cb(struct evhttp_request *req, void *arg)
 	c->req = req;
 	c->start_ms = util_mono_ms();
 	s->inflight++;
+	if (scan_next_request(s, req)) {
+		/* The stream may no longer be where the client thinks: end it. */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		http_problem(c, 400, "malformed-request", "Bad request",
+		    "a NUL byte in the request line or a header");
+		return;
+	}
 	if (path == NULL || *path == '\0')
 		path = "/";
+	/*
+	 * No path we serve holds a NUL, so such a path names nothing: 404, the
+	 * answer every route gives a path it does not know (/v1/pupils/1%00 is
+	 * not pupil 1, /dashboard/index.html%00.png not index.html).
+	 */
+	if (path_has_nul(path)) {
+		http_problem(c, 404, "not-found", "Not found", "no such route");
+		return;
+	}
 	buf = xstrdup(path);
 	n = split_path(buf, segs, MAX_SEGMENTS);
 	for (int i = 0; n >= 0 && i < s->nroutes; i++) {
@@ -483,12 +695,30 @@ out:
 static struct bufferevent *
 conn_bev_cb(struct event_base *base, void *arg)
 {
+	http_server *s = arg;
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct head_scan *h;
 
-	if (bev != NULL && evbuffer_add_cb(bufferevent_get_output(bev), rewrite_cb, arg) == NULL) {
+	scan_sweep(s);
+	if (bev == NULL)
+		return NULL;
+	h = xcalloc(1, sizeof *h);
+	h->srv = s;
+	h->bev = bev;
+	h->born_ms = util_mono_ms();
+	h->st = SCAN_LINE_START;
+	if (evbuffer_add_cb(bufferevent_get_output(bev), rewrite_cb, arg) == NULL ||
+	    (h->cb = evbuffer_add_cb(bufferevent_get_input(bev), scan_input_cb, h)) == NULL) {
 		bufferevent_free(bev);
+		free(h);
 		return NULL;
 	}
+	h->prev = s->fresh_last;
+	if (s->fresh_last != NULL)
+		s->fresh_last->next = h;
+	else
+		s->fresh = h;
+	s->fresh_last = h;
 	return bev;
 }
 
@@ -512,6 +742,7 @@ http_server_new(struct event_base *base, const struct http_opts *o, void *app)
 	 */
 	evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_max_headers_size(s->http, (ev_ssize_t)o->max_headers);
+	s->timeout_ms = (uint64_t)o->timeout_ms;
 	tv.tv_sec = o->timeout_ms / 1000;
 	tv.tv_usec = (o->timeout_ms % 1000) * 1000;
 	evhttp_set_timeout_tv(s->http, &tv);
@@ -527,27 +758,11 @@ bool
 http_server_listen(http_server *s, const char *listen, char *err, size_t errlen)
 {
 	char host[256];
-	const char *colon;
-	char *end;
-	long port;
+	int port;
 	struct evhttp_bound_socket *b;
 
-	if (listen[0] == '[') {
-		const char *close = strchr(listen, ']');
-		if (close == NULL || close[1] != ':')
-			return util_err(err, errlen, "bad listen address '%s'", listen);
-		snprintf(host, sizeof host, "%.*s", (int)(close - listen - 1), listen + 1);
-		colon = close + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (colon == NULL)
-			return util_err(err, errlen,
-			    "bad listen address '%s' (expected host:port)", listen);
-		snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 0 || port > 65535)
-		return util_err(err, errlen, "bad port in listen address '%s'", listen);
+	if (!config_parse_listen(listen, host, sizeof host, &port, err, errlen))
+		return false;
 	if (s->nbound == (int)nitems(s->bound))
 		return util_err(err, errlen, "too many listen addresses");
 	b = evhttp_bind_socket_with_handle(s->http, host[0] ? host : "0.0.0.0",
@@ -584,7 +799,13 @@ http_server_free(http_server *s)
 {
 	if (s == NULL)
 		return;
-	evhttp_free(s->http);
+	evhttp_free(s->http);	/* its connections' close callbacks free the owned scans */
+	while (s->owned != NULL || s->fresh != NULL) {
+		struct head_scan *h = s->owned != NULL ? s->owned : s->fresh;
+
+		scan_unlink(h);
+		free(h);
+	}
 	for (int i = 0; i < s->nroutes; i++) {
 		free(s->routes[i].pattern);
 		free(s->routes[i].data);

@@ -30,7 +30,7 @@ struct http_opts {
 http_server *http_server_new(struct event_base *base, const struct http_opts *o,
     void *app);
 void http_server_free(http_server *s);
-/* "127.0.0.1:8080", "[::1]:8080" */
+/* "127.0.0.1:8080", "[::1]:8080": the forms config_parse_listen takes. */
 bool http_server_listen(http_server *s, const char *listen, char *err,
     size_t errlen) __attribute__((warn_unused_result));
 /* Close the listening sockets; requests in flight still get answers. */

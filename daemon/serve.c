@@ -297,8 +297,9 @@ link_keys_init(struct app *app)
 	    cfg->responses_link_key_previous[0] ? cfg->responses_link_key_previous : NULL,
 	    app->link_keys, err, sizeof err);
 	free(generated);
+	/* config_load checked the keys (config_validate): check-config and serve agree. */
 	if (!ok)
-		fprintf(stderr, "recalld: responses.link_key: %s\n", err);
+		fatalx("serve", "responses.link_key not validated", "err=\"%s\"", err);
 	return ok;
 }
 
@@ -319,11 +320,9 @@ serve_main(struct config *cfg, const char *config_path)
 	if (strcmp(cfg->clock_mode, "manual") == 0) {
 		int64_t start = clock_now_us();
 
-		if (cfg->clock_start[0] != '\0' && !clock_parse_iso(cfg->clock_start, &start)) {
-			fprintf(stderr, "recalld: clock.start '%s' is not an ISO 8601 time\n",
-			    cfg->clock_start);
-			return 2;
-		}
+		/* config_load checked it (config_validate): check-config and serve agree. */
+		if (cfg->clock_start[0] != '\0' && !clock_parse_iso(cfg->clock_start, &start))
+			fatalx("serve", "clock.start not validated", "value=%s", cfg->clock_start);
 		clock_set_manual(start);
 		log_warnx("serve", "manual clock: time moves only by POST /v1/admin/clock",
 		    "start=%s", cfg->clock_start[0] ? cfg->clock_start : "now");

@@ -68,11 +68,39 @@ has "RECALLD_DATABASE_POOL_SIZE" "env error names the variable"
 expect 0 "environment overrides" env RECALLD_HTTP_LISTEN=127.0.0.1:9 "$RECALLD" -c "$tmp/good.conf" check-config
 has "listen = 127.0.0.1:9" "env value printed"
 
+# What serve refuses, check-config refuses too (exit 2, naming the key).
+refused() {	# refused NAME KEY CONFIG-TEXT
+	printf "$3" >"$tmp/$1.conf"
+	expect 2 "check-config refuses $1" "$RECALLD" -c "$tmp/$1.conf" check-config
+	has "$2" "check-config names $2 for $1"
+	expect 2 "serve refuses $1" env RECALLD_DATABASE_STARTUP_WAIT=0 "$RECALLD" -c "$tmp/$1.conf" serve
+	has "$2" "serve names $2 for $1"
+}
+refused link-key-not-base64 responses.link_key '[responses]\nlink_key = not*base64\n'
+refused link-key-short responses.link_key '[responses]\nlink_key = c2hvcnQ=\n'
+refused clock-start clock.start '[clock]\nmode = manual\nstart = yesterday\n'
+refused listen-no-port http.listen '[http]\nlisten = 127.0.0.1\n'
+refused listen-bad http.listen '[http]\nlisten = 999.1.1.1:99999\n'
+refused database-url database.url '[database]\nurl = host=db dbname\n'
+refused duplicate-key "duplicate-key.conf:4:" '[http]\nlisten = 127.0.0.1:1\n[http]\nlisten = 127.0.0.1:2\n'
+has "listen" "a duplicate key is named"
+expect 2 "a bad key from the environment is refused" env RECALLD_CLOCK_START=yesterday "$RECALLD" check-config
+has "clock.start" "the environment's bad key is named"
+
 # The example configuration shipped with recalld documents every key and is valid.
 expect 0 "the example configuration is valid" "$RECALLD" -c "${srcdir:-.}/systemd/recalld.conf" check-config
-"$RECALLD" check-config 2>/dev/null | sed -n 's/^\([a-z_]*\) = .*/\1/p' | sort -u >"$tmp/keys"
-missing=$(while read -r k; do grep -q "^$k =" "${srcdir:-.}/systemd/recalld.conf" || echo "$k"; done <"$tmp/keys")
-if [ -z "$missing" ]; then ok "the example configuration has every key"; else not_ok "keys missing from the example: $missing"; fi
+# section.key pairs: what check-config prints against what the example sets.
+pairs() { awk '/^\[[a-z_]+\]/ { s = substr($1, 2, length($1) - 2); next }
+	s != "" && /^[a-z_]+ =/ { print s "." $1 }' "$@" | sort -u; }
+env -u RECALLD_DATABASE_URL "$RECALLD" check-config 2>/dev/null | pairs >"$tmp/keys"
+pairs "${srcdir:-.}/systemd/recalld.conf" >"$tmp/example-keys"
+nkeys=$(wc -l <"$tmp/keys")
+nlines=$(env -u RECALLD_DATABASE_URL "$RECALLD" check-config 2>/dev/null | grep -c '^[^#[].* = \{0,1\}')
+missing=$(comm -23 "$tmp/keys" "$tmp/example-keys" | tr '\n' ' ')
+if [ "$nkeys" = 0 ] || [ "$nkeys" != "$nlines" ]; then
+	not_ok "check-config's keys not read ($nkeys section.key pairs of $nlines key lines)"
+elif [ -z "$missing" ]; then ok "the example configuration has every key ($nkeys)"
+else not_ok "keys missing from the example: $missing"; fi
 
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" = 0 ]

@@ -2,14 +2,16 @@
 # deps.sh: install the Debian packages recalld builds, tests and demos with,
 # only those missing. Used by demo.sh, and by test.sh as `deps.sh --test`,
 # which adds what only the tests need: chromium for the dashboard's browser
-# test (tests/browser.sh), and node and npm for its playwright-core when
-# there is no node yet.
+# test (tests/browser.sh), node and npm for its playwright-core when there
+# is no node yet, and clang with libFuzzer for `make fuzz` (clang-14 only
+# recommends libclang-rt-14-dev, which holds libFuzzer; zip makes the
+# roster harness's seeds).
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config ca-certificates curl
 libevent-dev libpq-dev libcurl4-openssl-dev libjansson-dev libssl-dev
 libinih-dev check libcsv-dev libzip-dev libutf8proc-dev libsystemd-dev postgresql postgresql-contrib"
 if [ "${1:-}" = --test ]; then
-	pkgs="$pkgs chromium fonts-dejavu-core"
+	pkgs="$pkgs chromium fonts-dejavu-core clang libclang-rt-14-dev zip"
 	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 missing=

@@ -681,6 +681,28 @@ START_TEST(test_route_get)
 }
 END_TEST
 
+/* A NUL in the path is no link, even after a good token: /a/<token>%00 is not /a/<token>. */
+START_TEST(test_route_nul)
+{
+	struct response r;
+	char path[128], nul[140];
+
+	link_for(1, LIVE, path);
+	snprintf(nul, sizeof nul, "%s%%00", path);
+	request(EVHTTP_REQ_GET, nul, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	response_free(&r);
+	snprintf(nul, sizeof nul, "%s%%00x", path);
+	request(EVHTTP_REQ_POST, nul, FORM, "answer=Paris", &r);
+	ck_assert_int_eq(r.status, 404);
+	response_free(&r);
+	ck_assert_int_eq(seen.calls, 0);
+	request(EVHTTP_REQ_GET, path, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	response_free(&r);
+}
+END_TEST
+
 START_TEST(test_route_links)
 {
 	struct response r;
@@ -901,6 +923,7 @@ answer_page_suite(void)
 	tcase_add_checked_fixture(tu, route_setup, route_teardown);
 	tcase_add_test(tu, test_route_get);
 	tcase_add_test(tu, test_route_links);
+	tcase_add_test(tu, test_route_nul);
 	tcase_add_test(tu, test_route_post);
 	tcase_add_test(tu, test_route_post_bad);
 	tcase_add_test(tu, test_route_unwired);

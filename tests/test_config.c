@@ -203,11 +203,98 @@ START_TEST(test_reload_only_reloadable)
 	ck_assert(config_load(next, NULL, false, err, sizeof err));
 	unsetenv("RECALLD_LOG_LEVEL");
 	unsetenv("RECALLD_HTTP_LISTEN");
+	ck_assert(config_set(next, "webhooks", "retry_schedule", "1s,2d", err, sizeof err));
 	config_reload(cur, next);
 	ck_assert_int_eq(cur->log_level, LOG_LEVEL_DEBUG);
+	ck_assert_int_eq(cur->webhooks_retry_schedule.n, 2);
+	ck_assert_int_eq(cur->webhooks_retry_schedule.ms[1], 2 * 86400000);
+	ck_assert_str_eq(cur->webhooks_retry_schedule.text, "1s,2d");
 	ck_assert_str_eq(cur->http_listen, "127.0.0.1:8080");	/* needs a restart */
 	config_free(cur);
 	config_free(next);
+}
+END_TEST
+
+/* Days are a unit of the schedule like any other duration: 5s,1d is two retries. */
+START_TEST(test_retry_schedule_days)
+{
+	struct config *c = NULL;
+	char err[256];
+
+	ck_assert_msg(load("[webhooks]\nretry_schedule = 5s, 1d\n", &c, err, sizeof err), "%s", err);
+	ck_assert_int_eq(c->webhooks_retry_schedule.n, 2);
+	ck_assert_int_eq(c->webhooks_retry_schedule.ms[0], 5000);
+	ck_assert_int_eq(c->webhooks_retry_schedule.ms[1], 86400000);
+	config_free(c);
+	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "5s,1d", 1);
+	ck_assert_msg(load("", &c, err, sizeof err), "%s", err);
+	unsetenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE");
+	ck_assert_int_eq(c->webhooks_retry_schedule.n, 2);
+	ck_assert_int_eq(c->webhooks_retry_schedule.ms[1], 86400000);
+	ck_assert_str_eq(c->webhooks_retry_schedule.text, "5s,1d");
+	config_free(c);
+	/* The default, from the table. */
+	c = config_new();
+	ck_assert_int_eq(c->webhooks_retry_schedule.n, 9);
+	ck_assert_int_eq(c->webhooks_retry_schedule.ms[0], 5000);
+	ck_assert_int_eq(c->webhooks_retry_schedule.ms[8], 86400000);
+	config_free(c);
+	ck_assert(!load("[webhooks]\nretry_schedule = 5s,,1m\n", NULL, err, sizeof err));
+	ck_assert(!load("[webhooks]\nretry_schedule = 8d\n", NULL, err, sizeof err));
+	ck_assert(!load("[webhooks]\nretry_schedule = 5x\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, "retry_schedule") != NULL, "%s", err);
+}
+END_TEST
+
+/* The checks serve makes are made at load, naming the key. */
+START_TEST(test_validate)
+{
+	static const struct {
+		const char *text, *key;
+	} bad[] = {
+		{ "[responses]\nlink_key = not base64!\n", "responses.link_key" },
+		{ "[responses]\nlink_key = c2hvcnQ=\n", "responses.link_key" },
+		{ "[responses]\nlink_key_previous = c2hvcnQ=\n", "responses.link_key_previous" },
+		{ "[clock]\nmode = manual\nstart = yesterday\n", "clock.start" },
+		{ "[clock]\nstart = yesterday\n", "clock.start" },
+		{ "[http]\nlisten = 127.0.0.1\n", "http.listen" },
+		{ "[http]\nlisten = 999.1.1.1:99999\n", "http.listen" },
+		{ "[http]\nlisten = 999.1.1.1:80\n", "http.listen" },
+		{ "[http]\nlisten = 127.0.0.1:-1\n", "http.listen" },
+		{ "[http]\nlisten = [::g]:80\n", "http.listen" },
+		{ "[http]\nlisten = ::1:80\n", "http.listen" },
+		{ "[database]\nurl = host=db dbname\n", "database.url" },
+		{ "[database]\nurl = postgresql://db/x?nosuchoption=1\n", "database.url" },
+	};
+	static const char *const good[] = {
+		"[responses]\nlink_key = AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+		"[clock]\nmode = manual\nstart = 2026-09-07T06:00:00Z\n",
+		"[http]\nlisten = [::1]:0\n",
+		"[http]\nlisten = localhost:8080\n",
+		"[http]\nlisten = :8080\n",
+		"[database]\nurl = postgresql://r:pw@db.example:5433/recalld?sslmode=require\n",
+	};
+	char err[256];
+
+	for (size_t i = 0; i < nitems(bad); i++) {
+		ck_assert_msg(!load(bad[i].text, NULL, err, sizeof err), "accepted: %s", bad[i].text);
+		ck_assert_msg(strstr(err, bad[i].key) != NULL, "%s: %s", bad[i].text, err);
+	}
+	for (size_t i = 0; i < nitems(good); i++)
+		ck_assert_msg(load(good[i], NULL, err, sizeof err), "%s: %s", good[i], err);
+}
+END_TEST
+
+START_TEST(test_duplicate_key)
+{
+	char err[256];
+
+	ck_assert(!load("[http]\nlisten = 127.0.0.1:1\n[log]\nlevel = info\n[http]\n"
+	    "listen = 127.0.0.1:2\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, ":6:") != NULL && strstr(err, "listen") != NULL &&
+	    strstr(err, "duplicate") != NULL, "%s", err);
+	ck_assert(!load("[log]\nlevel = info\nLevel = debug\n", NULL, err, sizeof err));
+	ck_assert_msg(strstr(err, ":3:") != NULL, "%s", err);
 }
 END_TEST
 
@@ -231,6 +318,9 @@ main(void)
 	tcase_add_test(tc, test_print_masks_secrets);
 	tcase_add_test(tc, test_mask_url);
 	tcase_add_test(tc, test_reload_only_reloadable);
+	tcase_add_test(tc, test_retry_schedule_days);
+	tcase_add_test(tc, test_validate);
+	tcase_add_test(tc, test_duplicate_key);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

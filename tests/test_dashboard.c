@@ -78,6 +78,10 @@ START_TEST(test_static)
 	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "%s", "/dashboard/..%2f..%2fetc%2fpasswd"), 404);
 	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "%s", "/dashboard/%2e%2e"), 404);
 	ck_assert_int_eq(apitest_json("POST", NULL, "{}", NULL, "/dashboard/app.js"), 405);
+	/* A NUL cuts no name short: index.html%00.png is not index.html. */
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "%s", "/dashboard/index.html%00.png"), 404);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "%s", "/dashboard/app.js%00"), 404);
+	ck_assert_int_eq(apitest_json("GET", NULL, NULL, NULL, "%s", "/dashboard/%00"), 404);
 }
 END_TEST
 

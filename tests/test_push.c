@@ -93,10 +93,11 @@ struct env {
 };
 
 static void
-set_str(char **field, const char *v)
+set_schedule(struct config *c, const char *v)
 {
-	free(*field);
-	*field = xstrdup(v);
+	char err[256];
+
+	ck_assert_msg(config_set(c, "webhooks", "retry_schedule", v, err, sizeof err), "%s", err);
 }
 
 static struct config *
@@ -109,7 +110,7 @@ test_config(void)
 	c->webhooks_connect_timeout_ms = 2000;
 	c->webhooks_timeout_ms = 5000;
 	c->webhooks_lease_ms = 20000;
-	set_str(&c->webhooks_retry_schedule, "100ms,200ms,400ms,800ms,1600ms");
+	set_schedule(c, "100ms,200ms,400ms,800ms,1600ms");
 	return c;
 }
 
@@ -463,7 +464,7 @@ START_TEST(test_dead_after_schedule)
 	db_setup();
 	rcv_start(&r, secret, down);
 	add_endpoint(r.url, "json", "{}", secret, NULL);
-	set_str(&cfg->webhooks_retry_schedule, "50ms,50ms");
+	set_schedule(cfg, "50ms,50ms");
 	env_start(&e, base, cfg);
 	enqueue(&e, "digest.teacher", json_pack("{s:i}", "teacher_id", 1), NULL, NULL);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 1, 15000));
@@ -472,6 +473,35 @@ START_TEST(test_dead_after_schedule)
 	/* Nothing more is tried. */
 	pgtest_run_until(base, &(bool){ false }, 500);
 	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt"), 3);
+	case_end(&e, base, secret, &r, NULL);
+}
+END_TEST
+
+/* A step in days is a step: the second failure waits a day, it is not the last. */
+START_TEST(test_schedule_in_days)
+{
+	struct event_base *base = event_base_new();
+	struct env e;
+	struct rcv r;
+	/* base64 of 32 bytes: any whsec_ secret does */
+	char *secret = xstrdup("whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
+	const char *const down[] = { "--status", "500", NULL };
+	struct config *cfg = test_config();
+
+	db_setup();
+	rcv_start(&r, secret, down);
+	add_endpoint(r.url, "json", "{}", secret, NULL);
+	set_schedule(cfg, "50ms,1d");
+	env_start(&e, base, cfg);
+	enqueue(&e, "digest.teacher", json_pack("{s:i}", "teacher_id", 1), NULL, NULL);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery_attempt", 2, 15000));
+	pgtest_run_until(base, &(bool){ false }, 300);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery WHERE status = 'pending'"
+	    " AND attempts = 2"), 1);
+	/* A day, +-20% jitter. */
+	ck_assert_int_ge(pgtest_int(pg, "SELECT extract(epoch FROM d.next_attempt_at - max(a.at))::int"
+	    " FROM delivery d JOIN delivery_attempt a USING (school_id, delivery_id)"
+	    " GROUP BY d.next_attempt_at"), 86400 * 8 / 10);
 	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
@@ -585,7 +615,7 @@ START_TEST(test_ssrf_refused)
 	snprintf(url, sizeof url, "http://localhost:%d/hook", r.port);
 	add_endpoint(url, "json", "{}", secret, NULL);
 	cfg->webhooks_allow_private = false;
-	set_str(&cfg->webhooks_retry_schedule, "50ms");
+	set_schedule(cfg, "50ms");
 	env_start(&e, base, cfg);
 	ck_assert_int_eq(enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 1), NULL, NULL), 2);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 2, 15000));
@@ -611,7 +641,7 @@ START_TEST(test_redirect_not_followed)
 	db_setup();
 	rcv_start(&r, secret, moved);
 	add_endpoint(r.url, "json", "{}", secret, NULL);
-	set_str(&cfg->webhooks_retry_schedule, "50ms");
+	set_schedule(cfg, "50ms");
 	env_start(&e, base, cfg);
 	enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 1), NULL, NULL);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 1, 15000));
@@ -865,7 +895,7 @@ START_TEST(test_receiver_down_connect_error)
 	rcv_start(&r, secret, NULL);
 	add_endpoint(r.url, "json", "{}", secret, NULL);
 	rcv_stop(&r);	/* nobody listens on that port now */
-	set_str(&cfg->webhooks_retry_schedule, "50ms");
+	set_schedule(cfg, "50ms");
 	env_start(&e, base, cfg);
 	enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 1), NULL, NULL);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'dead'", 1, 15000));
@@ -992,6 +1022,7 @@ main(void)
 	tcase_add_test(tc, test_delivered_signed);
 	tcase_add_test(tc, test_retry_until_back);
 	tcase_add_test(tc, test_dead_after_schedule);
+	tcase_add_test(tc, test_schedule_in_days);
 	tcase_add_test(tc, test_gone_disables);
 	tcase_add_test(tc, test_failing_for_days_disables);
 	tcase_add_test(tc, test_retry_after);

@@ -1,6 +1,7 @@
 /* config.c: the configuration table, INI parsing (inih) and env overrides. */
 #include "autoconf.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -8,7 +9,10 @@
 #include <string.h>
 
 #include <ini.h>
+#include <libpq-fe.h>
 
+#include "alink.h"
+#include "clock.h"
 #include "config.h"
 #include "util.h"
 
@@ -19,12 +23,12 @@ enum cfg_type {
 	CFG_DURATION,	/* seconds, optional ms/s/m/h suffix; stored as ms */
 	CFG_LOGLEVEL,
 	CFG_BOOL,	/* true/false, yes/no, on/off, 1/0 */
+	CFG_DURLIST,	/* comma-separated durations: struct config_durlist */
 };
 
 #define CFG_SECRET	0x1	/* masked by check-config */
 #define CFG_RELOAD	0x2	/* SIGHUP applies it */
 #define CFG_URL		0x4	/* a connection string: passwords masked */
-#define CFG_DURLIST	0x8	/* a string: comma-separated durations */
 
 struct cfg_def {
 	const char *section;
@@ -109,8 +113,8 @@ static const struct cfg_def cfg_table[] = {
 	  "allow webhook targets on loopback and private addresses (SSRF guard off)", NULL },
 	{ "webhooks", "lease", CFG_DURATION, OFF(webhooks_lease_ms), "60s", CFG_RELOAD, 1000, 3600000,
 	  "how long a claimed delivery stays reserved; must exceed the timeout", NULL },
-	{ "webhooks", "retry_schedule", CFG_STRING, OFF(webhooks_retry_schedule), "5s,5m,30m,2h,5h,10h,14h,20h,24h",
-	  CFG_RELOAD | CFG_DURLIST, 0, 0,
+	{ "webhooks", "retry_schedule", CFG_DURLIST, OFF(webhooks_retry_schedule), "5s,5m,30m,2h,5h,10h,14h,20h,24h",
+	  CFG_RELOAD, 0, INT64_C(7) * 86400000,
 	  "delays before each retry (+-20% jitter); after the last the delivery is dead", NULL },
 };
 
@@ -183,21 +187,30 @@ config_parse_duration(const char *s, int64_t *ms)
 	return parse_number(s, CFG_DURATION, ms) && *ms >= 0;
 }
 
-/* 1 to 32 comma-separated durations, each 0..7 days. */
+/* 1 to CONFIG_DURLIST_MAX comma-separated durations, each 0..max ms. */
 static bool
-valid_durlist(const char *s)
+durlist_parse(const char *s, int64_t max, struct config_durlist *out)
 {
-	char *copy = xstrdup(s), *save = NULL, *tok;
+	const char *p = s;
+	char item[64];
 	int n = 0;
-	int64_t v;
-	bool ok = true;
 
-	for (tok = strtok_r(copy, ",", &save); tok != NULL && ok; tok = strtok_r(NULL, ",", &save)) {
-		ok = parse_number(tok, CFG_DURATION, &v) && v >= 0 && v <= INT64_C(7) * 86400000;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (n == CONFIG_DURLIST_MAX || len >= sizeof item)
+			return false;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (!config_parse_duration(item, &out->ms[n]) || out->ms[n] > max)
+			return false;
 		n++;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
 	}
-	free(copy);
-	return ok && n >= 1 && n <= 32;
+	out->n = n;
+	return true;
 }
 
 /* Set one key from text; on error explain in err. */
@@ -208,11 +221,20 @@ cfg_set(struct config *c, const struct cfg_def *d, const char *value,
 	int64_t n;
 
 	switch (d->type) {
+	case CFG_DURLIST: {
+		struct config_durlist *dl = field(c, d), parsed = { 0 };
+
+		if (!durlist_parse(value, d->max, &parsed))
+			return util_err(err, errlen, "bad value '%s' (expected durations like"
+			    " 5s,5m,2h,1d, each at most %lldd, 1 to %d of them)", value,
+			    (long long)(d->max / 86400000), CONFIG_DURLIST_MAX);
+		parsed.text = xstrdup(value);
+		free(dl->text);
+		*dl = parsed;
+		return true;
+	}
 	case CFG_STRING: {
 		char **sp = field(c, d);
-		if ((d->flags & CFG_DURLIST) && !valid_durlist(value))
-			return util_err(err, errlen, "bad value '%s' (expected durations like"
-			    " 5s,5m,2h, 1 to 32 of them)", value);
 		if (d->choices != NULL) {
 			size_t vl = strlen(value);
 			const char *at = strstr(d->choices, value);
@@ -295,9 +317,12 @@ config_free(struct config *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < nitems(cfg_table); i++)
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
 		if (cfg_table[i].type == CFG_STRING)
 			free(*(char **)field(c, &cfg_table[i]));
+		else if (cfg_table[i].type == CFG_DURLIST)
+			free(((struct config_durlist *)field(c, &cfg_table[i]))->text);
+	}
 	free(c);
 }
 
@@ -305,6 +330,7 @@ struct ini_ctx {
 	struct config *c;
 	char msg[256];	/* the first error only */
 	bool failed;
+	bool seen[nitems(cfg_table)];	/* set by the file: a second time is an error */
 };
 
 static int
@@ -328,6 +354,16 @@ ini_cb(void *user, const char *section, const char *key, const char *value)
 		    key, section);
 		goto fail;
 	}
+	/*
+	 * A repeated key would silently win over the first; inih also gives an
+	 * indented line as a second value of the key above it.
+	 */
+	if (ctx->seen[d - cfg_table]) {
+		snprintf(ctx->msg, sizeof ctx->msg, "[%s] %s: duplicate key (set above already,"
+		    " or an indented line continues it); keep one", section, key);
+		goto fail;
+	}
+	ctx->seen[d - cfg_table] = true;
 	if (!cfg_set(ctx->c, d, value, why, sizeof why)) {
 		snprintf(ctx->msg, sizeof ctx->msg, "[%s] %s: %s", section, key, why);
 		goto fail;
@@ -412,7 +448,121 @@ config_load(struct config *c, const char *path, bool required, char *err,
 		}
 	}
 env:
-	return env_apply(c, err, errlen);
+	return env_apply(c, err, errlen) && config_validate(c, err, errlen);
+}
+
+bool
+config_set(struct config *c, const char *section, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const struct cfg_def *d = cfg_find(section, key);
+	char why[160];
+
+	if (d == NULL)
+		return util_err(err, errlen, "unknown key '%s' in section [%s]", key, section);
+	if (!cfg_set(c, d, value, why, sizeof why))
+		return util_err(err, errlen, "[%s] %s: %s", section, key, why);
+	return true;
+}
+
+/* A name or an IPv4 address; digits and dots alone must be a valid IPv4 address. */
+static bool
+host_ok(const char *h)
+{
+	struct in_addr a4;
+	size_t n = strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+
+	if (h[n] != '\0')
+		return false;
+	if (h[strspn(h, "0123456789.")] == '\0')
+		return inet_pton(AF_INET, h, &a4) == 1;
+	return h[0] != '-' && h[0] != '.';
+}
+
+bool
+config_parse_listen(const char *listen, char *host, size_t hostlen, int *port,
+    char *err, size_t errlen)
+{
+	const char *colon, *p;
+	struct in6_addr a6;
+	size_t hl;
+	long v = 0;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+		if (close == NULL || close[1] != ':')
+			return util_err(err, errlen, "bad listen address '%s'"
+			    " (expected [IPv6 address]:port)", listen);
+		hl = (size_t)(close - listen - 1);
+		if (hl >= hostlen)
+			return util_err(err, errlen, "bad listen address '%s'", listen);
+		snprintf(host, hostlen, "%.*s", (int)hl, listen + 1);
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return util_err(err, errlen, "bad IPv6 address in listen address '%s'", listen);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (colon == NULL || memchr(listen, ':', (size_t)(colon - listen)) != NULL)
+			return util_err(err, errlen,
+			    "bad listen address '%s' (expected host:port, [::1]:port for IPv6)",
+			    listen);
+		hl = (size_t)(colon - listen);
+		if (hl >= hostlen)
+			return util_err(err, errlen, "bad listen address '%s'", listen);
+		snprintf(host, hostlen, "%.*s", (int)hl, listen);
+		if (host[0] != '\0' && !host_ok(host))
+			return util_err(err, errlen, "bad host in listen address '%s'", listen);
+	}
+	for (p = colon + 1; *p >= '0' && *p <= '9' && v <= 65535; p++)
+		v = v * 10 + (*p - '0');
+	if (p == colon + 1 || *p != '\0' || v > 65535)
+		return util_err(err, errlen, "bad port in listen address '%s' (0 to 65535)",
+		    listen);
+	*port = (int)v;
+	return true;
+}
+
+bool
+config_validate(const struct config *c, char *err, size_t errlen)
+{
+	/* serve makes a random current key when none is set: stand in for it. */
+	static const char placeholder[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	struct alink_keys keys;
+	PQconninfoOption *opts;
+	char host[256], why[256], *pqerr = NULL;
+	int port;
+	int64_t us;
+	bool ok;
+
+	if (!config_parse_listen(c->http_listen, host, sizeof host, &port, why, sizeof why))
+		return util_err(err, errlen, "http.listen: %s", why);
+	if (c->clock_start[0] != '\0' && !clock_parse_iso(c->clock_start, &us))
+		return util_err(err, errlen, "clock.start: '%s' is not an ISO 8601 time"
+		    " (like 2026-09-07T06:00:00Z) or Unix seconds", c->clock_start);
+	ok = alink_keys_parse(c->responses_link_key[0] ? c->responses_link_key : placeholder,
+	    NULL, &keys, why, sizeof why);
+	alink_keys_clear(&keys);
+	if (!ok)
+		return util_err(err, errlen, "responses.link_key: %s", why);
+	ok = alink_keys_parse(placeholder, c->responses_link_key_previous, &keys, why, sizeof why);
+	alink_keys_clear(&keys);
+	if (!ok)
+		return util_err(err, errlen, "responses.link_key_previous: %s", why);
+	if ((opts = PQconninfoParse(c->database_url, &pqerr)) == NULL) {
+		/*
+		 * libpq's message may quote a piece of the string (a password's
+		 * too): shown only when it names an unknown option.
+		 */
+		bool named = pqerr != NULL && (strncmp(pqerr, "invalid connection option", 25) == 0 ||
+		    strncmp(pqerr, "invalid URI query parameter", 27) == 0);
+		util_err(err, errlen, "database.url: not a libpq connection string (host=db"
+		    " dbname=recalld) or postgresql:// URI%s%.*s", named ? ": " : "",
+		    named ? (int)strcspn(pqerr, "\n") : 0, named ? pqerr : "");
+		PQfreemem(pqerr);
+		return false;
+	}
+	PQconninfoFree(opts);
+	return true;
 }
 
 char *
@@ -464,6 +614,9 @@ fmt_value(const struct config *c, const struct cfg_def *d, char *buf, size_t len
 	int64_t n;
 
 	switch (d->type) {
+	case CFG_DURLIST:
+		snprintf(buf, len, "%s", ((const struct config_durlist *)cfield(c, d))->text);
+		return;
 	case CFG_STRING: {
 		const char *s = *(char *const *)cfield(c, d);
 		if (d->flags & CFG_SECRET) {
@@ -538,6 +691,13 @@ config_reload(struct config *cur, const struct config *next)
 			char **sp = field(cur, d);
 			free(*sp);
 			*sp = xstrdup(*(char *const *)cfield(next, d));
+			break;
+		}
+		case CFG_DURLIST: {
+			struct config_durlist *dl = field(cur, d);
+			free(dl->text);
+			*dl = *(const struct config_durlist *)cfield(next, d);
+			dl->text = xstrdup(dl->text);
 			break;
 		}
 		case CFG_LOGLEVEL:

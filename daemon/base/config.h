@@ -16,6 +16,15 @@
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/recalld/recalld.conf"
 
+#define CONFIG_DURLIST_MAX 32
+
+/* A list of durations: the text as written (check-config prints it) and parsed. */
+struct config_durlist {
+	char *text;
+	int n;				/* 1..CONFIG_DURLIST_MAX */
+	int64_t ms[CONFIG_DURLIST_MAX];
+};
+
 /* Read by every module; written only by config.c. Durations in ms. */
 struct config {
 	enum log_level log_level;
@@ -58,7 +67,7 @@ struct config {
 	int64_t webhooks_disable_after_ms;
 	bool webhooks_allow_private;
 	int64_t webhooks_lease_ms;
-	char *webhooks_retry_schedule;	/* durations, comma-separated */
+	struct config_durlist webhooks_retry_schedule;	/* the delay before each retry */
 };
 
 struct config *config_new(void);
@@ -66,11 +75,24 @@ void config_free(struct config *c);
 
 /*
  * Load path (when required is false a missing file is fine), then the
- * environment. On error, err says file, line and key; the config is left
+ * environment, then config_validate: a config that loads is one serve
+ * accepts. On error, err says file, line and key; the config is left
  * half-loaded and must be freed.
  */
 bool config_load(struct config *c, const char *path, bool required,
     char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * The checks that need more than one key's syntax: the listen address,
+ * clock.start, the answer link keys and the database URL. config_load
+ * calls it; err names the key.
+ */
+bool config_validate(const struct config *c, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Set one key from text, as a line of the file would (tools and tests). */
+bool config_set(struct config *c, const char *section, const char *key,
+    const char *value, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Print the effective configuration as INI, secrets masked. */
 void config_print(const struct config *c, FILE *fp);
@@ -83,6 +105,13 @@ void config_reload(struct config *cur, const struct config *next);
 
 /* "90s", "15m", "12h", "7d", "250ms" or plain seconds, into ms (>= 0). */
 bool config_parse_duration(const char *s, int64_t *ms) __attribute__((warn_unused_result));
+
+/*
+ * "127.0.0.1:8080", "[::1]:8080", "localhost:8080", ":8080" (every
+ * address: host is then ""): host into host, port 0..65535 into port.
+ */
+bool config_parse_listen(const char *listen, char *host, size_t hostlen, int *port,
+    char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* A connection string safe to log or print: passwords masked. */
 char *config_mask_url(const char *url);

@@ -28,7 +28,6 @@
 #include "util.h"
 
 #define HEAD_MAX	2048	/* response body kept in the attempt log */
-#define SCHEDULE_MAX	32
 #define RETRY_AFTER_MAX_MS	(INT64_C(24) * 3600 * 1000)
 #define WRITE_RETRY_MS	1000	/* results not written (database down): again after */
 #define FLUSH_DELAY_MS	2	/* results wait this long for more to share a write */
@@ -195,65 +194,6 @@ utf8_clean(char *s, size_t len)
 		}
 		i += n + 1;
 	}
-}
-
-/* One duration of the schedule: a number with ms, s (default), m, min or h. */
-static bool
-parse_ms(const char *s, int64_t *out)
-{
-	char *end;
-	double v, mult = 1000;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(v) || v < 0)
-		return false;
-	while (isspace((unsigned char)*end))
-		end++;
-	if (strncmp(end, "ms", 2) == 0) {
-		mult = 1;
-		end += 2;
-	} else if (strncmp(end, "min", 3) == 0) {
-		mult = 60000;
-		end += 3;
-	} else if (*end == 's') {
-		end++;
-	} else if (*end == 'm') {
-		mult = 60000;
-		end++;
-	} else if (*end == 'h') {
-		mult = 3600000;
-		end++;
-	}
-	while (isspace((unsigned char)*end))
-		end++;
-	if (*end != '\0' || v * mult > 9e15)
-		return false;
-	*out = (int64_t)llround(v * mult);
-	return true;
-}
-
-/* webhooks.retry_schedule as delays in ms; config.c checked its form. */
-static int
-schedule_parse(const char *s, int64_t *out, int max)
-{
-	char *copy = xstrdup(s), *save = NULL, *tok;
-	int n = 0;
-
-	for (tok = strtok_r(copy, ",", &save); tok != NULL && n < max;
-	    tok = strtok_r(NULL, ",", &save))
-		if (parse_ms(tok, &out[n]))
-			n++;
-	free(copy);
-	if (n == 0) {		/* never without retries: the design's default */
-		static const int64_t def[] = { 5000, 300000, 1800000, 7200000, 18000000,
-		    36000000, 50400000, 72000000, 86400000 };
-		for (n = 0; n < (int)nitems(def) && n < max; n++)
-			out[n] = def[n];
-	}
-	return n;
 }
 
 /* ---- endpoint slots ---- */
@@ -493,7 +433,8 @@ job_judge(struct job *j, CURLcode res)
 {
 	push *p = j->p;
 	const struct config *cfg = p->cfg;
-	int64_t sched[SCHEDULE_MAX], delay, ra = -1;
+	const int64_t *sched = cfg->webhooks_retry_schedule.ms;
+	int64_t delay, ra = -1;
 	int n, attempt = j->attempts + 1;
 	char iso[40];
 
@@ -532,7 +473,7 @@ job_judge(struct job *j, CURLcode res)
 		j->disable_reason = xasprintf("every delivery failed since %.19sZ"
 		    " (webhooks.disable_after); the last: %s", iso, j->error);
 	}
-	n = schedule_parse(cfg->webhooks_retry_schedule, sched, SCHEDULE_MAX);
+	n = cfg->webhooks_retry_schedule.n;
 	if (j->disable_reason != NULL || attempt > n) {
 		j->outcome = OUT_DEAD;
 		p->st.dead++;

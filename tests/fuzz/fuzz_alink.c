@@ -1,4 +1,6 @@
 /* fuzz_alink.c: libFuzzer harness for answer link tokens (daemon/auth/alink.h). */
+#include "autoconf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

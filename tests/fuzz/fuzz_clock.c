@@ -1,4 +1,6 @@
 /* fuzz_clock.c: libFuzzer harness for ISO 8601 / Unix time parsing (daemon/base/clock.h). */
+#include "autoconf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

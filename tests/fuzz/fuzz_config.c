@@ -1,7 +1,6 @@
 /* fuzz_config.c: libFuzzer harness for the INI configuration file (daemon/base/config.h). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "autoconf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,4 +1,6 @@
 /* fuzz_csvtab.c: libFuzzer harness for the CSV table reader (daemon/import/csvtab.h). */
+#include "autoconf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

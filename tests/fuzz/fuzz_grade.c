@@ -1,4 +1,6 @@
 /* fuzz_grade.c: libFuzzer harness for answer grading (daemon/answer/grade.h). */
+#include "autoconf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* fuzz_qbank.c: libFuzzer harness for the question bank CSV import (daemon/import/qbank.h). */
+#include "autoconf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 

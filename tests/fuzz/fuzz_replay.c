@@ -1,4 +1,6 @@
 /* fuzz_replay.c: libFuzzer harness for `recalld replay` input (daemon/cli/replay.h). */
+#include "autoconf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

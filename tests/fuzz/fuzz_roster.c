@@ -1,4 +1,6 @@
 /* fuzz_roster.c: libFuzzer harness for the OneRoster zip import (daemon/import/roster.h). */
+#include "autoconf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,23 +1,45 @@
 #!/bin/sh
-# run.sh: build the libFuzzer harnesses of tests/fuzz/ and run each for a while.
+# run.sh: build the libFuzzer harnesses of tests/fuzz/ with `make fuzz` and
+# run each on a seed corpus.
 #
-#   tests/fuzz/run.sh [harness ...]     (default: all)
-#   FUZZ_SECONDS=30   seconds per harness
-#   FUZZ_WORK=dir     build and corpus directory (default: a fresh temp dir,
-#                     removed at the end unless FUZZ_KEEP=1)
+#   tests/fuzz/run.sh [harness ...]     (default: every harness make built)
+#   FUZZ_BUILD=dir    the configured build tree (default: the current directory)
+#   FUZZ_SECONDS=30   seconds per harness, or
+#   FUZZ_RUNS=2000    a fixed number of runs per harness (test.sh uses this)
+#   FUZZ_WORK=dir     corpus directory (default: a fresh temp dir, removed at
+#                     the end unless FUZZ_KEEP=1)
 #
-# Seed corpora are made at run time from tests/roster, tests/questions,
-# tests/demo and systemd/recalld.conf; nothing is written into the tree.
-# Exits non-zero when a harness fails to build or finds a crash (the
-# crashing input is left in the work directory, which is then kept).
+# Which harnesses there are, and what they are built from, is Makefile.am's
+# (fuzz_harnesses, and the daemon's own source lists). Seed corpora are made
+# at run time from tests/roster, tests/questions, tests/demo and
+# systemd/recalld.conf; nothing is written into the tree. Prints PASS: or
+# FAIL: per harness and exits non-zero when the build fails or a harness
+# finds a crash (the crashing input is left in the work directory, which
+# is then kept).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-secs=${FUZZ_SECONDS:-30}
-CC=${CC:-clang}
-all="csvtab qbank roster replay alink grade clock config"
-[ $# -gt 0 ] && all="$*"
+build=$(cd "${FUZZ_BUILD:-.}" && pwd)
+if [ -n "${FUZZ_RUNS:-}" ]; then
+	limit="-runs=$FUZZ_RUNS"
+	what="$FUZZ_RUNS runs"
+else
+	limit="-max_total_time=${FUZZ_SECONDS:-30}"
+	what="${FUZZ_SECONDS:-30}s"
+fi
+
+if ! make -C "$build" -s fuzz >"$build/fuzz-build.log" 2>&1; then
+	cat "$build/fuzz-build.log" >&2
+	echo "FAIL: make fuzz (in $build)"
+	exit 1
+fi
+if [ $# -gt 0 ]; then
+	all="$*"
+else
+	all=$(cd "$build/tests/fuzz" && ls fuzz_* | sed -n 's/^fuzz_\([a-z0-9_]*\)$/\1/p')
+fi
+[ -n "$all" ] || { echo "FAIL: make fuzz built no harness"; exit 1; }
 
 if [ -n "${FUZZ_WORK:-}" ]; then
 	work=$FUZZ_WORK
@@ -28,38 +50,6 @@ fi
 keep=${FUZZ_KEEP:-0}
 cleanup() { [ "$keep" = 1 ] || rm -rf "$work"; }
 trap cleanup EXIT
-
-# A minimal autoconf.h: the parsers need nothing from configure.
-cat > "$work/autoconf.h" <<'H'
-#define PACKAGE "recalld"
-#define PACKAGE_NAME "recalld"
-#define PACKAGE_VERSION "0.1.0"
-#define PACKAGE_STRING "recalld 0.1.0"
-#define VERSION "0.1.0"
-#define _GNU_SOURCE 1
-H
-
-pc() { pkg-config "$@" jansson libpq libzip libcrypto inih libutf8proc; }
-CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-fno-omit-frame-pointer -include $work/autoconf.h -I$work -I$top/daemon -I$top/sched \
-	-I$top/api -DSYSCONFDIR=\"/etc\" -DPKGDATADIR=\"/usr/share/recalld\" $(pc --cflags)"
-LIBS="$(pc --libs) -lcsv -lm"
-
-d=$top/daemon
-common="$d/util.c $d/log.c"
-sources() {
-	case $1 in
-	csvtab)	echo "$d/csvtab.c" ;;
-	qbank)	echo "$d/qbank.c $d/csvtab.c $d/plan.c" ;;
-	roster)	echo "$d/roster.c $d/csvtab.c $d/plan.c" ;;
-	replay)	echo "$d/replay.c $d/clock.c $top/sched/fsrs.c" ;;
-	alink)	echo "$d/alink.c" ;;
-	grade)	echo "$d/grade.c" ;;
-	clock)	echo "$d/clock.c" ;;
-	config)	echo "$d/config.c" ;;
-	*)	echo "run.sh: unknown harness $1" >&2; return 1 ;;
-	esac
-}
 
 # Seeds: the repo's own test data.
 seeds() {
@@ -110,28 +100,25 @@ seeds() {
 
 status=0
 for h in $all; do
-	src=$(sources "$h")
-	echo "== $h: build"
-	# shellcheck disable=SC2086
-	if ! $CC $CFLAGS -o "$work/fuzz_$h" "$here/fuzz_$h.c" $src $common $LIBS \
-	    > "$work/build-$h.log" 2>&1; then
-		cat "$work/build-$h.log" >&2
+	bin=$build/tests/fuzz/fuzz_$h
+	if [ ! -x "$bin" ]; then
+		echo "FAIL: fuzz_$h (no such harness in $build/tests/fuzz)"
 		status=1; continue
 	fi
 	seeds "$h"
 	mkdir -p "$work/crash-$h"
-	echo "== $h: run ${secs}s"
 	if ! (cd "$work/crash-$h" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    "$work/fuzz_$h" -max_total_time="$secs" -print_final_stats=1 \
+	    "$bin" $limit -print_final_stats=1 \
 	    -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 	    "$work/corpus-$h" > "$work/run-$h.log" 2>&1); then
 		tail -n 60 "$work/run-$h.log" >&2
-		echo "== $h: CRASH (inputs in $work/crash-$h)" >&2
+		echo "FAIL: fuzz_$h (inputs in $work/crash-$h)"
 		keep=1; status=1; continue
 	fi
-	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
-	    "$work/run-$h.log" | sed "s/^/   $h /"
+	echo "PASS: fuzz_$h ($what: $(sed -n 's/^stat::number_of_executed_units: *//p' \
+	    "$work/run-$h.log") inputs, peak $(sed -n 's/^stat::peak_rss_mb: *//p' \
+	    "$work/run-$h.log") MB)"
 done
 [ "$keep" = 1 ] && echo "work directory kept: $work"
 exit $status

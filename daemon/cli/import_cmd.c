@@ -1,4 +1,4 @@
-/* cmd_import.c: `recalld import`: parse, check the school, run the plan. */
+/* import_cmd.c: `recalld import`: parse, check the school, run the plan. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -13,8 +13,9 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "cmd_import.h"
+#include "cli.h"
 #include "config.h"
+#include "import_cmd.h"
 #include "log.h"
 #include "migrate.h"
 #include "plan.h"
@@ -22,7 +23,6 @@
 #include "roster.h"
 #include "util.h"
 
-#define EXIT_USAGE	2
 /* A question bank is text a person wrote: far below this. */
 #define QBANK_FILE_MAX	(64UL * 1024 * 1024)
 
@@ -37,7 +37,7 @@ struct args {
 	bool help;
 };
 
-void
+static void
 import_usage(FILE *fp)
 {
 	fputs(
@@ -277,7 +277,7 @@ print_report(const plan *p, const struct args *a, FILE *human)
 	}
 }
 
-int
+static int
 import_main(int argc, char **argv, const struct config *cfg)
 {
 	const char *keys[] = { "fallback_application_name", "dbname", NULL };
@@ -295,12 +295,12 @@ import_main(int argc, char **argv, const struct config *cfg)
 			import_usage(stdout);
 			return 0;
 		}
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (cfg == NULL) {
-		/* Only --help may come without one (main's with_config). */
+		/* Only --help may come without one (cli_with_config). */
 		fprintf(stderr, "recalld import: no configuration\n");
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -341,4 +341,10 @@ done:
 	PQfinish(pg);
 	plan_free(p);
 	return code;
+}
+
+int
+import_cmd_run(int argc, char **argv, const char *path, bool given)
+{
+	return cli_with_config(argc, argv, path, given, import_main);
 }

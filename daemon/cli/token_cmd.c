@@ -1,7 +1,6 @@
-/* cmd_admin.c: `recalld school ...` and `recalld token ...` (blocking libpq). */
+/* token_cmd.c: `recalld token create|link|list|revoke` (blocking libpq). */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,19 +9,10 @@
 
 #include <libpq-fe.h>
 
+#include "cli.h"
 #include "clock.h"
-#include "cmd_admin.h"
 #include "token.h"
-#include "util.h"
-
-#define EXIT_USAGE 2
-
-static const char school_usage[] =
-    "usage: recalld [-c FILE] school create --name NAME [--tz ZONE]\n"
-    "       recalld [-c FILE] school list\n\n"
-    "create prints the new school's id. ZONE is an IANA time zone such as\n"
-    "Europe/London (the default is UTC); the school's days and prompt times\n"
-    "are counted in it.\n";
+#include "token_cmd.h"
 
 static int token_link(const struct config *cfg, const char *sid, bool admin,
     const char *teacher, const char *ttl);
@@ -40,149 +30,7 @@ static const char token_usage[] =
     "for DURATION (dashboard.link_ttl, 24h by default; e.g. 30m, 12h, 7d); it\n"
     "opens a session of dashboard.session_ttl for that teacher (or an admin).\n";
 
-static PGconn *
-connect_db(const struct config *cfg)
-{
-	const char *keys[] = { "fallback_application_name", "dbname", NULL };
-	const char *vals[] = { "recalld-admin", cfg->database_url, NULL };
-	PGconn *pg = PQconnectdbParams(keys, vals, 1);
-
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "recalld: cannot connect to the database: %s", PQerrorMessage(pg));
-		PQfinish(pg);
-		return NULL;
-	}
-	return pg;
-}
-
-/* Run one statement; on failure print why (stripped of libpq's newline). */
-static PGresult *
-run(PGconn *pg, const char *sql, int n, const char *const *params, const char *what)
-{
-	PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
-
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return res;
-	fprintf(stderr, "recalld: %s: %s", what, PQresultErrorMessage(res));
-	PQclear(res);
-	return NULL;
-}
-
-static bool
-parse_id(const char *s, const char *what, char *out, size_t len)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = s ? strtoll(s, &end, 10) : 0;
-	if (s == NULL || *s == '\0' || *end != '\0' || errno != 0 || v < 1) {
-		fprintf(stderr, "recalld: %s must be a positive id\n", what);
-		return false;
-	}
-	snprintf(out, len, "%lld", v);
-	return true;
-}
-
 static int
-school_create(int argc, char **argv, const struct config *cfg)
-{
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "tz", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *name = NULL, *tz = "UTC", *p[3];
-	char now[40];
-	PGconn *pg;
-	PGresult *res;
-	int ch, code = 1;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n': name = optarg; break;
-		case 't': tz = optarg; break;
-		case 'h': fputs(school_usage, stdout); return 0;
-		default: fputs(school_usage, stderr); return EXIT_USAGE;
-		}
-	}
-	if (name == NULL || *name == '\0' || optind != argc) {
-		fputs("recalld school create: --name is required\n", stderr);
-		return EXIT_USAGE;
-	}
-	if ((pg = connect_db(cfg)) == NULL)
-		return 1;
-	p[0] = tz;
-	res = run(pg, "SELECT recalld_valid_tz($1)", 1, p, "checking the time zone");
-	if (res == NULL)
-		goto done;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-		fprintf(stderr, "recalld: unknown time zone '%s' (an IANA name such as Europe/London)\n", tz);
-		PQclear(res);
-		code = EXIT_USAGE;
-		goto done;
-	}
-	PQclear(res);
-	clock_now_iso(now, sizeof now);
-	p[0] = name;
-	p[1] = tz;
-	p[2] = now;
-	res = run(pg, "INSERT INTO school (name, tz, created_at, updated_at)"
-	    " VALUES ($1, $2, $3::timestamptz, $3::timestamptz) RETURNING school_id", 3, p,
-	    "creating the school");
-	if (res == NULL)
-		goto done;
-	printf("%s\n", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	code = 0;
-done:
-	PQfinish(pg);
-	return code;
-}
-
-static int
-school_list(const struct config *cfg)
-{
-	PGconn *pg = connect_db(cfg);
-	PGresult *res;
-
-	if (pg == NULL)
-		return 1;
-	res = run(pg, "SELECT school_id, name, tz, active FROM school ORDER BY school_id", 0,
-	    NULL, "listing schools");
-	if (res == NULL) {
-		PQfinish(pg);
-		return 1;
-	}
-	printf("%-8s %-6s %-24s %s\n", "id", "active", "time zone", "name");
-	for (int i = 0; i < PQntuples(res); i++)
-		printf("%-8s %-6s %-24s %s\n", PQgetvalue(res, i, 0),
-		    strcmp(PQgetvalue(res, i, 3), "t") == 0 ? "yes" : "no", PQgetvalue(res, i, 2),
-		    PQgetvalue(res, i, 1));
-	PQclear(res);
-	PQfinish(pg);
-	return 0;
-}
-
-int
-school_main(int argc, char **argv, const struct config *cfg)
-{
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(school_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
-	}
-	if (strcmp(argv[1], "create") == 0)
-		return school_create(argc - 1, argv + 1, cfg);
-	if (strcmp(argv[1], "list") == 0 && argc == 2)
-		return school_list(cfg);
-	fprintf(stderr, "recalld school: unknown command '%s'\n%s", argv[1], school_usage);
-	return EXIT_USAGE;
-}
-
-int
 token_main(int argc, char **argv, const struct config *cfg)
 {
 	static const struct option opts[] = {
@@ -204,7 +52,7 @@ token_main(int argc, char **argv, const struct config *cfg)
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(token_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : 0;
+		return argc < 2 ? CLI_EXIT_USAGE : 0;
 	}
 	cmd = argv[1];
 	argc--;
@@ -219,11 +67,11 @@ token_main(int argc, char **argv, const struct config *cfg)
 		case 'a': admin = true; break;
 		case 'l': ttl = optarg; break;
 		case 'h': fputs(token_usage, stdout); return 0;
-		default: fputs(token_usage, stderr); return EXIT_USAGE;
+		default: fputs(token_usage, stderr); return CLI_EXIT_USAGE;
 		}
 	}
-	if (!parse_id(school, "--school", sid, sizeof sid))
-		return EXIT_USAGE;
+	if (!cli_parse_id(school, "--school", sid, sizeof sid))
+		return CLI_EXIT_USAGE;
 	clock_now_iso(now, sizeof now);
 
 	if (strcmp(cmd, "create") == 0) {
@@ -233,22 +81,22 @@ token_main(int argc, char **argv, const struct config *cfg)
 		if (optind != argc || role == NULL || (strcmp(role, "admin") != 0 &&
 		    strcmp(role, "teacher") != 0 && strcmp(role, "integration") != 0)) {
 			fputs("recalld token create: --role must be admin, teacher or integration\n", stderr);
-			return EXIT_USAGE;
+			return CLI_EXIT_USAGE;
 		}
 		if ((strcmp(role, "teacher") == 0) != (teacher != NULL)) {
 			fputs("recalld token create: --teacher ID goes with --role teacher, and only with it\n",
 			    stderr);
-			return EXIT_USAGE;
+			return CLI_EXIT_USAGE;
 		}
-		if (teacher != NULL && !parse_id(teacher, "--teacher", tid, sizeof tid))
-			return EXIT_USAGE;
+		if (teacher != NULL && !cli_parse_id(teacher, "--teacher", tid, sizeof tid))
+			return CLI_EXIT_USAGE;
 		if (!token_generate(strtoll(sid, NULL, 10), token, sizeof token)) {
 			fputs("recalld: no randomness for a token\n", stderr);
 			return 1;
 		}
 		token_hash_hex(token, hash);
 		snprintf(bytea, sizeof bytea, "\\x%s", hash);
-		if ((pg = connect_db(cfg)) == NULL)
+		if ((pg = cli_connect_db(cfg)) == NULL)
 			return 1;
 		p[0] = sid;
 		p[1] = role;
@@ -256,7 +104,7 @@ token_main(int argc, char **argv, const struct config *cfg)
 		p[3] = name;
 		p[4] = bytea;
 		p[5] = now;
-		res = run(pg, "INSERT INTO api_token (school_id, role, teacher_id, name, hash, created_at)"
+		res = cli_exec(pg, "INSERT INTO api_token (school_id, role, teacher_id, name, hash, created_at)"
 		    " SELECT s.school_id, $2, $3::bigint, $4, $5::bytea, $6::timestamptz FROM school s"
 		    " WHERE s.school_id = $1::bigint RETURNING token_id", 6, p, "creating the token");
 		if (res == NULL)
@@ -275,9 +123,9 @@ token_main(int argc, char **argv, const struct config *cfg)
 	} else if (strcmp(cmd, "list") == 0 && optind == argc) {
 		const char *p[1] = { sid };
 
-		if ((pg = connect_db(cfg)) == NULL)
+		if ((pg = cli_connect_db(cfg)) == NULL)
 			return 1;
-		res = run(pg, "SELECT token_id, role, coalesce(teacher_id::text, '-'), coalesce(name, ''),"
+		res = cli_exec(pg, "SELECT token_id, role, coalesce(teacher_id::text, '-'), coalesce(name, ''),"
 		    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
 		    " coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '-')"
 		    " FROM api_token WHERE school_id = $1::bigint ORDER BY token_id", 1, p, "listing tokens");
@@ -295,15 +143,15 @@ token_main(int argc, char **argv, const struct config *cfg)
 		char id[24];
 		const char *p[3];
 
-		if (!parse_id(argv[optind], "TOKEN_ID", id, sizeof id))
-			return EXIT_USAGE;
-		if ((pg = connect_db(cfg)) == NULL)
+		if (!cli_parse_id(argv[optind], "TOKEN_ID", id, sizeof id))
+			return CLI_EXIT_USAGE;
+		if ((pg = cli_connect_db(cfg)) == NULL)
 			return 1;
 		p[0] = sid;
 		p[1] = id;
 		p[2] = now;
 		/* The NOTIFY tells running daemons to drop their cached tokens. */
-		res = run(pg, "WITH r AS (UPDATE api_token SET revoked_at = coalesce(revoked_at, $3::timestamptz)"
+		res = cli_exec(pg, "WITH r AS (UPDATE api_token SET revoked_at = coalesce(revoked_at, $3::timestamptz)"
 		    " WHERE school_id = $1::bigint AND token_id = $2::bigint RETURNING token_id)"
 		    " SELECT token_id, pg_notify('recalld_tokens', token_id::text) FROM r", 3, p,
 		    "revoking the token");
@@ -319,7 +167,7 @@ token_main(int argc, char **argv, const struct config *cfg)
 		code = 0;
 	} else {
 		fprintf(stderr, "recalld token: bad command or arguments\n%s", token_usage);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 done:
 	PQfinish(pg);
@@ -347,15 +195,15 @@ token_link(const struct config *cfg, const char *sid, bool admin, const char *te
 
 	if (admin == (teacher != NULL)) {
 		fputs("recalld token link: give --teacher ID or --admin (one of them)\n", stderr);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
-	if (teacher != NULL && !parse_id(teacher, "--teacher", tid, sizeof tid))
-		return EXIT_USAGE;
+	if (teacher != NULL && !cli_parse_id(teacher, "--teacher", tid, sizeof tid))
+		return CLI_EXIT_USAGE;
 	if (ttl != NULL && (!config_parse_duration(ttl, &ttl_ms) || ttl_ms < 1000 ||
 	    ttl_ms > INT64_C(30) * 86400000)) {
 		fputs("recalld token link: --ttl must be a duration from 1s to 30d (e.g. 30m, 12h, 7d)\n",
 		    stderr);
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (!token_signin_generate(strtoll(sid, NULL, 10), code, sizeof code)) {
 		fputs("recalld: no randomness for a sign-in code\n", stderr);
@@ -365,7 +213,7 @@ token_link(const struct config *cfg, const char *sid, bool admin, const char *te
 	snprintf(bytea, sizeof bytea, "\\x%s", hash);
 	clock_format_iso(clock_wall_us(), now, sizeof now);
 	clock_format_iso(clock_wall_us() + ttl_ms * 1000, until, sizeof until);
-	if ((pg = connect_db(cfg)) == NULL)
+	if ((pg = cli_connect_db(cfg)) == NULL)
 		return 1;
 	p[0] = sid;
 	p[1] = admin ? "admin" : "teacher";
@@ -373,7 +221,7 @@ token_link(const struct config *cfg, const char *sid, bool admin, const char *te
 	p[3] = bytea;
 	p[4] = now;
 	p[5] = until;
-	res = run(pg, "INSERT INTO signin_code (school_id, role, teacher_id, hash, created_at, expires_at)"
+	res = cli_exec(pg, "INSERT INTO signin_code (school_id, role, teacher_id, hash, created_at, expires_at)"
 	    " SELECT s.school_id, $2, $3::bigint, $4::bytea, $5::timestamptz, $6::timestamptz"
 	    " FROM school s WHERE s.school_id = $1::bigint AND ($3::bigint IS NULL OR EXISTS"
 	    "  (SELECT 1 FROM teacher t WHERE t.school_id = s.school_id AND t.teacher_id = $3::bigint"
@@ -395,4 +243,10 @@ token_link(const struct config *cfg, const char *sid, bool admin, const char *te
 done:
 	PQfinish(pg);
 	return rc;
+}
+
+int
+token_cmd_run(int argc, char **argv, const char *path, bool given)
+{
+	return cli_with_config(argc, argv, path, given, token_main);
 }
