@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "batches.h"
+#include "batches_writer.h"
 #include "checks.h"
 #include "clock.h"
 #include "db.h"
@@ -34,7 +34,7 @@ struct op {
 
 struct checks {
 	db_pool *db;
-	batches_link_fn link;
+	batches_writer_link_fn link;
 	void *link_arg;
 	struct op *ops;		/* being pushed */
 	int pending;
@@ -328,7 +328,7 @@ read_done(const struct db_reply *r, void *arg)
 	util_strlcpy(o->expires_at, PQgetvalue(ctx, 0, CTX_EXPIRES), sizeof o->expires_at);
 	rows = PQntuples(res);
 	m = settings_model_new(&set);
-	o->w = batches_writer_new(&(struct batches_spec){ .school = o->school,
+	o->w = batches_writer_new(&(struct batches_writer_spec){ .school = o->school,
 	    .local_date = o->local_date, .kind = checks_kind_name(o->rq.kind),
 	    .class_id = o->class_id, .unit_id = o->unit_id, .expires_at = o->expires_at,
 	    .expires_unix = pgrow_i64(ctx, 0, CTX_EXPIRES + 1),
@@ -389,7 +389,7 @@ checks_push(checks *ck, const struct checks_request *rq, checks_cb cb, void *arg
 }
 
 checks *
-checks_new(db_pool *db, batches_link_fn link, void *link_arg)
+checks_new(db_pool *db, batches_writer_link_fn link, void *link_arg)
 {
 	checks *ck = xcalloc(1, sizeof *ck);
 

@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "batches.h"
+#include "batches_writer.h"
 
 #define CHECKS_RECENT_REVIEWS 2
 
@@ -58,7 +58,7 @@ struct checks_request {
 typedef void (*checks_cb)(int status, const json_t *body, const char *field,
     const char *detail, void *arg);
 
-checks *checks_new(db_pool *db, batches_link_fn link, void *link_arg);
+checks *checks_new(db_pool *db, batches_writer_link_fn link, void *link_arg);
 void checks_push(checks *ck, const struct checks_request *rq, checks_cb cb, void *arg);
 /* Checks being pushed. */
 int checks_pending(const checks *ck);
