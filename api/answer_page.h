@@ -1,5 +1,5 @@
 /*
- * answer_page.h: the answer page at /a/{token} (DESIGN.md §5): one
+ * answer_page.h: the answer page at /a/{token}: one
  * question of a pupil's batch, answered from a phone without logging in,
  * then the feedback. The token is an answer link (alink.h): it is the only
  * credential, so the page never leaks it (Referrer-Policy: no-referrer),

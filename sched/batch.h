@@ -8,7 +8,7 @@
  * Days are integer day numbers: days since 1970-01-01 in the school's local
  * calendar, so SQL can compute them with AT TIME ZONE and date arithmetic.
  *
- * Rules (DESIGN.md §3), applied in this order of priority:
+ * Rules, applied in this order of priority:
  *   1. exam: a reviewed question of a course whose exam day is within the
  *      next exam_window_days (today <= exam_day <= today + window) and that
  *      was last reviewed before the window opened (exam_day - window), due

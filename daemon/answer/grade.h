@@ -1,6 +1,7 @@
 /*
- * grade.h: grading one answer to one question (DESIGN.md §3, "Ratings
- * from answers"): whether it is right, and the FSRS rating it gives.
+ * grade.h: grading one answer to one question: whether it is right,
+ * and the FSRS rating it gives (wrong is Again, right is Good, latency
+ * and a caller's grade give Hard or Easy).
  *
  * Pure: no I/O, no globals; memory is allocated only for the time of a
  * call (normalised copies of the texts).

@@ -1,5 +1,5 @@
 /*
- * checks.h: checks on demand (DESIGN.md §3). A teacher pushes an extra
+ * checks.h: checks on demand. A teacher pushes an extra
  * batch now to every active pupil of a class, on one unit, up to the
  * school's max_per_day questions each (5 when the school's is 0):
  *
