@@ -14,6 +14,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api.h"
+#include "settings.h"
 #include "clock.h"
 #include "log.h"
 #include "scope.h"
@@ -145,18 +146,36 @@ api_reply_row_of(struct api_call *c, const struct db_reply *r, int i)
 }
 
 void
-api_row_by_id(struct api_call *c, const char *sql, int n)
+api_settings_refused(struct api_call *c, const char *who, const struct settings_error *e)
+{
+	char detail[320];
+
+	settings_warn(who, e);
+	settings_error_text(e, detail, sizeof detail);
+	api_problem(c, 500, "internal", "Internal error", detail);
+}
+
+bool
+api_id_params(struct api_call *c, const char *p[4])
 {
 	int64_t id;
-	const char *p[4];
 
 	if (!api_param_id(c, "id", &id))
-		return;
+		return false;
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
 	p[2] = scope_teacher(c);
 	p[3] = c->now;
-	api_query_db(c, sql, n, p, api_reply_row);
+	return true;
+}
+
+void
+api_row_by_id(struct api_call *c, const char *sql, int n)
+{
+	const char *p[4];
+
+	if (api_id_params(c, p))
+		api_query_db(c, sql, n, p, api_reply_row);
 }
 
 void

@@ -91,6 +91,11 @@ void api_reply_page(struct api_call *c, const struct db_reply *r);
  * a teacher's token (else NULL) and $4 the clock's now.
  */
 void api_row_by_id(struct api_call *c, const char *sql, int n);
+/* Those four parameters into p; false (answered 404) when {id} is not an id. */
+struct settings_error;
+/* A school setting refused by the settings reader: logged (as who), and a 500 naming it. */
+void api_settings_refused(struct api_call *c, const char *who, const struct settings_error *e);
+bool api_id_params(struct api_call *c, const char *p[4]) __attribute__((warn_unused_result));
 /*
  * ?limit= (1-500, default 100) into c->page_limit and ?cursor= (an id
  * this API gave out) into *cursor (malloc'd, NULL when absent); bad

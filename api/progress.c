@@ -160,17 +160,6 @@ maybe_string(const PGresult *res, int row, int col)
 	return pgrow_null(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
 }
 
-/* A refused setting: logged, and a 500 that says which. */
-static void
-settings_refused(struct api_call *c, const struct settings_error *e)
-{
-	char detail[320];
-
-	settings_warn("progress", e);
-	settings_error_text(e, detail, sizeof detail);
-	api_problem(c, 500, "internal", "Internal error", detail);
-}
-
 static void
 progress_read(struct api_call *c, const struct db_reply *r)
 {
@@ -203,7 +192,7 @@ progress_read(struct api_call *c, const struct db_reply *r)
 		return;
 	}
 	if (!settings_parse(cr, 0, 1, &set, &e)) {
-		settings_refused(c, &e);
+		api_settings_refused(c, "progress", &e);
 		return;
 	}
 	model = settings_model_new(&set);

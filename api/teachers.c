@@ -126,17 +126,6 @@ behind_flag(classview *k, size_t u, size_t p, const fsrs_model *m, const struct 
 	return flags_pupil_concerned(&set->flags, &fp, st == FLAG_AT_RISK);
 }
 
-/* A refused setting: logged, and a 500 that says which. */
-static void
-settings_refused(struct api_call *c, const struct settings_error *e)
-{
-	char detail[320];
-
-	settings_warn("teachers", e);
-	settings_error_text(e, detail, sizeof detail);
-	api_problem(c, 500, "internal", "Internal error", detail);
-}
-
 /* Pupils at each level, by the levels' names. */
 static json_t *
 levels_json(const uint32_t levels[MASTERY_NLEVELS])
@@ -172,7 +161,7 @@ grid_read(struct api_call *c, const struct db_reply *r)
 		return;
 	}
 	if (!settings_parse(cr, 0, 1, &set, &e)) {
-		settings_refused(c, &e);
+		api_settings_refused(c, "teachers", &e);
 		return;
 	}
 	model = settings_model_new(&set);
@@ -248,16 +237,11 @@ grid_read(struct api_call *c, const struct db_reply *r)
 static void
 mastery_get(struct api_call *c)
 {
-	int64_t id;
 	const char *p[4];
 	db_req *req;
 
-	if (!api_param_id(c, "id", &id))
+	if (!api_id_params(c, p))
 		return;
-	p[0] = c->school;
-	p[1] = api_param(c, "id");
-	p[2] = scope_teacher(c);
-	p[3] = c->now;
 	req = api_req_new(c);
 	db_req_add(req, grid_class_sql, 4, p);
 	classview_sql(req, c->school, api_param(c, "id"));

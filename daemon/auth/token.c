@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "token.h"
+#include "util.h"
 
 #define SECRET_BYTES 32
 #define SECRET_CHARS 43		/* base64url of 32 bytes, unpadded */
@@ -94,13 +94,7 @@ token_signin_parse(const char *code, int64_t *school_id)
 void
 token_hash_hex(const char *token, char out[TOKEN_HASH_HEX])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-
-	EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < len && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[64] = '\0';
+	util_sha256_hex(token, out);
 }
 
 #define CACHE_SLOTS 4096	/* a power of two */

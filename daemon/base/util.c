@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "util.h"
 
 static void
@@ -140,4 +142,17 @@ util_jitter(void)
 	s ^= s >> 7;
 	s ^= s << 17;
 	return (double)(s >> 11) / 9007199254740992.0;
+}
+
+void
+util_sha256_hex(const char *s, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+		abort();	/* SHA-256 always works; as out of memory otherwise */
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
 }

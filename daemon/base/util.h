@@ -28,6 +28,9 @@ size_t util_strlcpy(char *dst, const char *src, size_t size);
 bool util_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The SHA-256 of a string as 64 lowercase hex digits and a NUL. */
+void util_sha256_hex(const char *s, char out[65]);
+
 /* Monotonic milliseconds, for latencies and deadlines. */
 uint64_t util_mono_ms(void);
 /* A pseudo-random double in [0, 1) for jitter (not for secrets). */

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "migrate.h"
 #include "pgrow.h"
 #include "util.h"
@@ -92,18 +90,6 @@ read_file(const char *path, char **out, char *err, size_t errlen)
 	return true;
 }
 
-static void
-sha256_hex(const char *data, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	EVP_Digest(data, strlen(data), md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[64] = '\0';
-}
-
 static int
 cmp_migration(const void *a, const void *b)
 {
@@ -136,7 +122,7 @@ migrate_load(const char *dir, char *err, size_t errlen)
 			free(m.name);
 			goto fail;
 		}
-		sha256_hex(m.sql, m.checksum);
+		util_sha256_hex(m.sql, m.checksum);
 		s->m = xreallocarray(s->m, (size_t)s->n + 1, sizeof *s->m);
 		s->m[s->n++] = m;
 	}
