@@ -358,7 +358,7 @@ serve_main(struct config *cfg, const char *config_path)
 	}
 	app->batches = batches_new(app->base, app->db, cfg->scheduler_interval_ms, (int)cfg->scheduler_chunk,
 	    answer_link, app);
-	app->answers = answers_new(app, cfg->responses_late_limit_ms,
+	app->answers = answers_new(app->base, app->db, cfg->responses_late_limit_ms,
 	    cfg->responses_group_window_ms);
 	app->flagjob = flagjob_new(&(struct flagjob_spec){ .base = app->base, .db = app->db,
 	    .interval_ms = cfg->flags_interval_ms, .debounce_ms = cfg->flags_debounce_ms,

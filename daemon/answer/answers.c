@@ -10,7 +10,6 @@
 #include <jansson.h>
 
 #include "answers.h"
-#include "app.h"
 #include "clock.h"
 #include "db.h"
 #include "fsrs.h"
@@ -45,7 +44,7 @@ struct group {
 static void group_begin(struct group *g);
 
 struct answers {
-	struct app *app;
+	db_pool *db;
 	int64_t late_limit_us;
 	int64_t window_ms;
 	struct group *open;	/* collecting */
@@ -867,7 +866,7 @@ group_begin(struct group *g)
 	db_req_add(req, read_endpoints_sql, 1, params);
 	for (int i = 0; i < 3; i++)
 		sbuf_free(&in[i]);
-	g->txn = db_txn_begin(g->a->app->db, req);
+	g->txn = db_txn_begin(g->a->db, req);
 }
 
 static void
@@ -928,14 +927,14 @@ answers_submit(answers *a, const struct answer_in *in, answers_cb cb, void *arg)
 }
 
 answers *
-answers_new(struct app *app, int64_t late_limit_ms, int64_t window_ms)
+answers_new(struct event_base *base, db_pool *db, int64_t late_limit_ms, int64_t window_ms)
 {
 	answers *a = xcalloc(1, sizeof *a);
 
-	a->app = app;
+	a->db = db;
 	a->late_limit_us = late_limit_ms * 1000;
 	a->window_ms = window_ms > 0 ? window_ms : 2;
-	a->flush_ev = evtimer_new(app->base, flush_cb, a);
+	a->flush_ev = evtimer_new(base, flush_cb, a);
 	return a;
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "grade.h"
 
 #define ANSWERS_GROUP_MAX 256
@@ -20,7 +21,6 @@
 /* NOTIFYed by every commit that records answers (the flag job listens). */
 #define ANSWERS_REVIEWS_CHANNEL "recalld_reviews"
 
-struct app;
 typedef struct answers answers;
 
 struct answer_in {
@@ -38,7 +38,8 @@ struct answer_in {
  */
 typedef void (*answers_cb)(int status, const char *result, const char *error, void *arg);
 
-answers *answers_new(struct app *app, int64_t late_limit_ms, int64_t window_ms);
+answers *answers_new(struct event_base *base, db_pool *db, int64_t late_limit_ms,
+    int64_t window_ms);
 void answers_submit(answers *a, const struct answer_in *in, answers_cb cb, void *arg);
 /* Answers queued or in a transaction, for graceful shutdown. */
 int answers_pending(const answers *a);
