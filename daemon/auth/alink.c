@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 
 #include "alink.h"
+#include "b64.h"
 #include "util.h"
 
 #define VARINT_MAX 9	/* 63 bits: any positive int64_t */
@@ -16,88 +17,6 @@
 #define PAYLOAD_MIN (1 + 3 * 1 + 1)
 #define PAYLOAD_MAX (1 + 3 * VARINT_MAX + 1)
 #define RAW_MAX (PAYLOAD_MAX + ALINK_MAC_LEN)
-
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* ---- base64 ---- */
-
-/* Unpadded base64url of n bytes into out (4 * ceil(n / 3) + 1 bytes). */
-static size_t
-b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-	size_t o = 0, i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-		out[o++] = b64url[v & 63];
-	}
-	if (n - i == 1) {
-		out[o++] = b64url[in[i] >> 2];
-		out[o++] = b64url[(in[i] & 3) << 4];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
-
-		out[o++] = b64url[v >> 10 & 63];
-		out[o++] = b64url[v >> 4 & 63];
-		out[o++] = b64url[(v & 15) << 2];
-	}
-	out[o] = '\0';
-	return o;
-}
-
-/* The 6-bit value of c, or -1. url: '-' '_'; else '+' '/'. */
-static int
-b64_value(char c, bool url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
-}
-
-/*
- * Decode n unpadded characters of one alphabet, strictly: no stray
- * characters, no impossible length, unused trailing bits zero (so one
- * byte string has exactly one encoding). Returns the length or -1.
- */
-static int
-b64_decode(const char *in, size_t n, bool url, unsigned char *out, size_t outmax)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > outmax)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64_value(in[i], url);
-
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (acc != 0)
-		return -1;
-	return (int)o;
-}
 
 /* ---- keys ---- */
 
@@ -119,34 +38,12 @@ key_id(struct alink_key *k)
 }
 
 static bool
-key_parse(const char *text, const char *which, struct alink_key *k, char *err,
+key_parse(const char *text, const char *what, struct alink_key *k, char *err,
     size_t errlen)
 {
-	unsigned char buf[4 * ALINK_KEY_MAX];
-	size_t total, n, pad = 0;
-	int got = -1;
-
-	if (strncmp(text, "whsec_", 6) == 0)
-		text += 6;
-	total = n = strlen(text);
-	while (n > 0 && text[n - 1] == '=' && pad < 2) {
-		n--;
-		pad++;
-	}
-	/* Padded means whole groups of four. The alphabet: URL-safe if - or _. */
-	if (n <= 4 * sizeof buf / 3 && (pad == 0 || total % 4 == 0))
-		got = b64_decode(text, n, strcspn(text, "-_") < n, buf, sizeof buf);
-	if (got < 0)
-		return util_err(err, errlen, "%s answer link key is not base64", which);
-	if (got < ALINK_KEY_MIN || got > ALINK_KEY_MAX) {
-		OPENSSL_cleanse(buf, sizeof buf);
-		return util_err(err, errlen,
-		    "%s answer link key must be base64 of %d to %d bytes, not %d", which,
-		    ALINK_KEY_MIN, ALINK_KEY_MAX, got);
-	}
-	memcpy(k->bytes, buf, (size_t)got);
-	OPENSSL_cleanse(buf, sizeof buf);
-	k->len = (size_t)got;
+	if (!b64_key_parse(text, what, ALINK_KEY_MIN, ALINK_KEY_MAX, k->bytes, &k->len, err,
+	    errlen))
+		return false;
 	key_id(k);
 	return true;
 }
@@ -160,10 +57,10 @@ alink_keys_parse(const char *current, const char *previous, struct alink_keys *o
 		util_err(err, errlen, "the current answer link key is not set");
 		goto fail;
 	}
-	if (!key_parse(current, "the current", &out->current, err, errlen))
+	if (!key_parse(current, "the current answer link key", &out->current, err, errlen))
 		goto fail;
 	if (previous != NULL && previous[0] != '\0' &&
-	    !key_parse(previous, "the previous", &out->previous, err, errlen))
+	    !key_parse(previous, "the previous answer link key", &out->previous, err, errlen))
 		goto fail;
 	return true;
 fail:
@@ -232,8 +129,7 @@ alink_make(const struct alink_keys *k, int64_t school_id, int64_t prompt_id,
     int64_t expires_unix, char *out, size_t outlen)
 {
 	unsigned char raw[RAW_MAX], md[EVP_MAX_MD_SIZE];
-	char tok[ALINK_TOKEN_MAX];
-	size_t n = 0, len;
+	size_t n = 0;
 
 	if (outlen > 0)
 		out[0] = '\0';
@@ -249,11 +145,7 @@ alink_make(const struct alink_keys *k, int64_t school_id, int64_t prompt_id,
 		return false;
 	memcpy(raw + n, md, ALINK_MAC_LEN);
 	n += ALINK_MAC_LEN;
-	len = b64url_encode(raw, n, tok);
-	if (len >= outlen)
-		return false;
-	memcpy(out, tok, len + 1);
-	return true;
+	return b64_encode_url(raw, n, out, outlen);
 }
 
 /* Whether key k signed payload with sig; constant time in the signature. */
@@ -274,10 +166,9 @@ alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix
     enum alink_status *st)
 {
 	unsigned char raw[RAW_MAX];
-	size_t tlen, plen, pos = 1;
+	size_t tlen, n, plen, pos = 1;
 	int64_t school, prompt, expires;
 	unsigned char id;
-	int n;
 	bool good;
 	enum alink_status st_unused;
 
@@ -287,10 +178,10 @@ alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix
 	if (k == NULL || token == NULL || (tlen = strnlen(token, ALINK_TOKEN_MAX)) ==
 	    ALINK_TOKEN_MAX)
 		return false;
-	n = b64_decode(token, tlen, true, raw, sizeof raw);
-	if (n < PAYLOAD_MIN + ALINK_MAC_LEN)
+	if (!b64_decode(token, tlen, B64_URL_UNPADDED, raw, sizeof raw, &n) ||
+	    n < PAYLOAD_MIN + ALINK_MAC_LEN)
 		return false;
-	plen = (size_t)n - ALINK_MAC_LEN;
+	plen = n - ALINK_MAC_LEN;
 	if (raw[0] != ALINK_VERSION)
 		return false;
 	if (!varint_get(raw, plen - 1, &pos, &school) ||

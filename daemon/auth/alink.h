@@ -1,7 +1,7 @@
 /*
- * alink.h: answer link tokens (DESIGN.md §5): a signed, expiring
- * reference to one prompt, put in the URL of the answer page (/a/{token})
- * so that a pupil answers without logging in.
+ * alink.h: answer link tokens: a signed, expiring reference to one
+ * prompt, put in the URL of the answer page (/a/{token}) so that a pupil
+ * answers without logging in.
  *
  *   token   = base64url, unpadded, of  payload || first 16 bytes of
  *             HMAC-SHA256(key, payload)
@@ -27,10 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "b64.h"
+
 #define ALINK_VERSION 1
 #define ALINK_MAC_LEN 16
-#define ALINK_KEY_MIN 32	/* bytes */
-#define ALINK_KEY_MAX 64
+#define ALINK_KEY_MIN B64_LINK_KEY_MIN	/* bytes */
+#define ALINK_KEY_MAX B64_LINK_KEY_MAX
 #define ALINK_TOKEN_MAX 72	/* a buffer for any token and its NUL */
 
 struct alink_key {

@@ -11,7 +11,7 @@
 #include <ini.h>
 #include <libpq-fe.h>
 
-#include "alink.h"
+#include "b64.h"
 #include "clock.h"
 #include "config.h"
 #include "util.h"
@@ -525,28 +525,24 @@ config_parse_listen(const char *listen, char *host, size_t hostlen, int *port,
 bool
 config_validate(const struct config *c, char *err, size_t errlen)
 {
-	/* serve makes a random current key when none is set: stand in for it. */
-	static const char placeholder[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-	struct alink_keys keys;
 	PQconninfoOption *opts;
 	char host[256], why[256], *pqerr = NULL;
 	int port;
 	int64_t us;
-	bool ok;
 
 	if (!config_parse_listen(c->http_listen, host, sizeof host, &port, why, sizeof why))
 		return util_err(err, errlen, "http.listen: %s", why);
 	if (c->clock_start[0] != '\0' && !clock_parse_iso(c->clock_start, &us))
 		return util_err(err, errlen, "clock.start: '%s' is not an ISO 8601 time"
 		    " (like 2026-09-07T06:00:00Z) or Unix seconds", c->clock_start);
-	ok = alink_keys_parse(c->responses_link_key[0] ? c->responses_link_key : placeholder,
-	    NULL, &keys, why, sizeof why);
-	alink_keys_clear(&keys);
-	if (!ok)
+	/* Empty is fine: serve makes a random current key, and previous is optional. */
+	if (c->responses_link_key[0] != '\0' && !b64_key_parse(c->responses_link_key,
+	    "the current answer link key", B64_LINK_KEY_MIN, B64_LINK_KEY_MAX, NULL, NULL, why,
+	    sizeof why))
 		return util_err(err, errlen, "responses.link_key: %s", why);
-	ok = alink_keys_parse(placeholder, c->responses_link_key_previous, &keys, why, sizeof why);
-	alink_keys_clear(&keys);
-	if (!ok)
+	if (c->responses_link_key_previous[0] != '\0' &&
+	    !b64_key_parse(c->responses_link_key_previous, "the previous answer link key",
+	    B64_LINK_KEY_MIN, B64_LINK_KEY_MAX, NULL, NULL, why, sizeof why))
 		return util_err(err, errlen, "responses.link_key_previous: %s", why);
 	if ((opts = PQconninfoParse(c->database_url, &pqerr)) == NULL) {
 		/*

@@ -6,62 +6,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "b64.h"
 #include "log.h"
 #include "sign.h"
 #include "util.h"
 
-static size_t
-b64_decode(const char *in, unsigned char *out, size_t outlen)
-{
-	size_t n = strlen(in), pad = 0;
-	int got;
-
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 > outlen)
-		return 0;
-	if (in[n - 1] == '=')
-		pad++;
-	if (in[n - 2] == '=')
-		pad++;
-	got = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-	if (got < 0 || (size_t)got < pad)
-		return 0;
-	return (size_t)got - pad;
-}
+/* The key bytes of a webhook secret. */
+#define SECRET_KEY_MIN 24
+#define SECRET_KEY_MAX 64
 
 /* The HMAC key of a whsec_ secret; 0 when malformed. */
 static size_t
-secret_key(const char *secret, unsigned char *key, size_t keylen)
+secret_key(const char *secret, unsigned char key[SECRET_KEY_MAX])
 {
 	size_t n;
 
-	if (secret == NULL || strncmp(secret, "whsec_", 6) != 0)
+	/* Unlike an answer link key, the prefix is part of the form here. */
+	if (secret == NULL || strncmp(secret, "whsec_", 6) != 0 ||
+	    !b64_key_parse(secret, "the webhook secret", SECRET_KEY_MIN, SECRET_KEY_MAX, key, &n,
+	    NULL, 0))
 		return 0;
-	n = b64_decode(secret + 6, key, keylen);
-	return n >= 24 && n <= 64 ? n : 0;
+	return n;
 }
 
 bool
 sign_secret_valid(const char *secret)
 {
-	unsigned char key[96];
+	unsigned char key[SECRET_KEY_MAX];
+	bool ok = secret != NULL && strlen(secret) < 6 + 4 * SECRET_KEY_MAX &&
+	    secret_key(secret, key) > 0;
 
-	return secret != NULL && strlen(secret) < 6 + 4 * 64 && secret_key(secret, key, sizeof key) > 0;
+	OPENSSL_cleanse(key, sizeof key);
+	return ok;
 }
 
 char *
 sign_secret_new(void)
 {
 	unsigned char key[32];
-	char b64[64];
+	char b64[B64_SIZE(sizeof key)];
+	bool ok;
 
 	if (RAND_bytes(key, sizeof key) != 1)
 		fatalx("sign", "no randomness for a secret", "");
-	EVP_EncodeBlock((unsigned char *)b64, key, sizeof key);
+	ok = b64_encode(key, sizeof key, b64, sizeof b64);
 	OPENSSL_cleanse(key, sizeof key);
+	if (!ok)
+		abort();	/* B64_SIZE always fits */
 	return xasprintf("whsec_%s", b64);
 }
 
@@ -69,14 +65,13 @@ bool
 sign_webhook(const char *secret, const char *msg_id, int64_t ts, const char *body, size_t len,
     char *out, size_t outlen)
 {
-	unsigned char key[96], mac[EVP_MAX_MD_SIZE];
+	unsigned char key[SECRET_KEY_MAX], mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
-	size_t keylen = secret_key(secret, key, sizeof key);
-	char *msg, b64[96];
-	size_t idlen = strlen(msg_id), n;
+	char *msg, b64[B64_SIZE(EVP_MAX_MD_SIZE)];
+	size_t keylen, idlen = strlen(msg_id), n;
 	bool ok;
 
-	if (keylen == 0 || outlen < 64)
+	if (outlen < 64 || (keylen = secret_key(secret, key)) == 0)
 		return false;
 	/* The signed content: id.timestamp.body */
 	msg = xmalloc(idlen + len + 32);
@@ -88,7 +83,8 @@ sign_webhook(const char *secret, const char *msg_id, int64_t ts, const char *bod
 	OPENSSL_cleanse(key, sizeof key);
 	if (!ok)
 		return false;
-	EVP_EncodeBlock((unsigned char *)b64, mac, (int)maclen);
+	if (!b64_encode(mac, maclen, b64, sizeof b64))
+		return false;
 	snprintf(out, outlen, "v1,%s", b64);
 	return true;
 }

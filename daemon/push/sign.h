@@ -12,7 +12,10 @@
 
 /* A new endpoint secret: "whsec_" + base64 of 32 random bytes (malloc'd). */
 char *sign_secret_new(void);
-/* A secret has the whsec_ form with 24 to 64 bytes of key. */
+/*
+ * A secret has the whsec_ form with 24 to 64 bytes of key (base64 as
+ * b64_key_parse reads it: strict, either alphabet, padding optional).
+ */
 bool sign_secret_valid(const char *secret);
 /*
  * "v1,<base64>" for one secret into out (at least 64 bytes); false when
