@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "answer_page.h"
+#include "b64.h"
 #include "clock.h"
 #include "util.h"
 
@@ -305,7 +306,7 @@ answer_page_headers(struct evkeyvalq *h)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1], csp[256];
+	char b64[B64_SIZE(EVP_MAX_MD_SIZE)], csp[256];
 	static const char *const names[] = {
 		"Content-Security-Policy", "Referrer-Policy", "Cache-Control",
 		"X-Frame-Options", "X-Content-Type-Options",
@@ -313,7 +314,8 @@ answer_page_headers(struct evkeyvalq *h)
 
 	if (EVP_Digest(css, sizeof css - 1, md, &mdlen, EVP_sha256(), NULL) != 1)
 		abort();	/* SHA-256 cannot fail but for lack of memory */
-	EVP_EncodeBlock((unsigned char *)b64, md, (int)mdlen);
+	if (!b64_encode(md, mdlen, b64, sizeof b64))
+		abort();	/* B64_SIZE always fits */
 	snprintf(csp, sizeof csp, "default-src 'none'; style-src 'sha256-%s'; "
 	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'", b64);
 	for (size_t i = 0; i < nitems(names); i++)

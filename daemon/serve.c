@@ -7,13 +7,14 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "api.h"
 #include "alink.h"
 #include "answers.h"
 #include "app.h"
+#include "b64.h"
 #include "batches.h"
 #include "checks.h"
 #include "clock.h"
@@ -286,16 +287,20 @@ link_keys_init(struct app *app)
 
 	app->link_keys = xcalloc(1, sizeof *app->link_keys);
 	if (cfg->responses_link_key[0] == '\0') {
-		unsigned char raw[32];
-		generated = xmalloc(64);
-		if (RAND_bytes(raw, sizeof raw) != 1)
+		unsigned char raw[B64_LINK_KEY_MIN];
+
+		generated = xmalloc(B64_SIZE(sizeof raw));
+		if (RAND_bytes(raw, sizeof raw) != 1 ||
+		    !b64_encode(raw, sizeof raw, generated, B64_SIZE(sizeof raw)))
 			fatalx("serve", "no randomness for the answer link key", "");
-		EVP_EncodeBlock((unsigned char *)generated, raw, sizeof raw);
+		OPENSSL_cleanse(raw, sizeof raw);
 		log_warnx("serve", "no responses.link_key: answer links will not survive a restart", "");
 	}
 	ok = alink_keys_parse(generated ? generated : cfg->responses_link_key,
 	    cfg->responses_link_key_previous[0] ? cfg->responses_link_key_previous : NULL,
 	    app->link_keys, err, sizeof err);
+	if (generated != NULL)
+		OPENSSL_cleanse(generated, strlen(generated));
 	free(generated);
 	/* config_load checked the keys (config_validate): check-config and serve agree. */
 	if (!ok)

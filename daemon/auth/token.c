@@ -8,34 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "b64.h"
 #include "token.h"
 #include "util.h"
 
 #define SECRET_BYTES 32
 #define SECRET_CHARS 43		/* base64url of 32 bytes, unpadded */
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 static bool
 generate(const char *prefix, int64_t school_id, char *out, size_t outlen)
 {
-	unsigned char raw[SECRET_BYTES + 1] = { 0 };
-	char secret[SECRET_CHARS + 1];
-	int n = 0;
+	unsigned char raw[SECRET_BYTES];
+	char secret[B64_SIZE(SECRET_BYTES)];
+	int n;
 
-	if (RAND_bytes(raw, SECRET_BYTES) != 1)
+	if (RAND_bytes(raw, SECRET_BYTES) != 1 ||
+	    !b64_encode_url(raw, SECRET_BYTES, secret, sizeof secret))
 		return false;
-	/* 6 bits a character; the last takes the final 4 bits. */
-	for (int bit = 0; n < SECRET_CHARS; bit += 6) {
-		int byte = bit / 8, off = bit % 8;
-		unsigned v = ((unsigned)raw[byte] << 8 | raw[byte + 1]) >> (10 - off);
-		secret[n++] = b64url[v & 0x3f];
-	}
-	secret[n] = '\0';
+	OPENSSL_cleanse(raw, sizeof raw);
 	n = snprintf(out, outlen, "%s%" PRId64 "_%s", prefix, school_id, secret);
+	OPENSSL_cleanse(secret, sizeof secret);
 	return n > 0 && (size_t)n < outlen;
 }
 
@@ -45,6 +40,8 @@ parse(const char *prefix, const char *token, int64_t *school_id)
 	const char *p, *us;
 	char *end;
 	long long id;
+	unsigned char raw[SECRET_BYTES];
+	size_t got;
 
 	if (strncmp(token, prefix, 4) != 0)
 		return false;
@@ -58,11 +55,11 @@ parse(const char *prefix, const char *token, int64_t *school_id)
 	id = strtoll(p, &end, 10);
 	if (errno != 0 || end != us || id <= 0)
 		return false;
-	if (strlen(us + 1) != SECRET_CHARS)
+	if (strlen(us + 1) != SECRET_CHARS ||
+	    !b64_decode(us + 1, SECRET_CHARS, B64_URL_UNPADDED, raw, sizeof raw, &got) ||
+	    got != SECRET_BYTES)
 		return false;
-	for (const char *q = us + 1; *q != '\0'; q++)
-		if (strchr(b64url, *q) == NULL)
-			return false;
+	OPENSSL_cleanse(raw, sizeof raw);
 	*school_id = id;
 	return true;
 }
