@@ -223,7 +223,8 @@ pick_add(batch_pick *out, size_t *n_out, const batch_candidate *cand,
 
 /*
  * Rule 4: top the picks up to floor with reviewed questions not picked,
- * not due (so not in a tier) and not reviewed today, lowest recall first.
+ * not due (so not in a tier) and not reviewed today, and new ones past
+ * their delay that new_per_day left out, lowest recall first (new: 0).
  * floor is at most max_per_day (<= 50), so a scan per pick is cheap.
  */
 static void
@@ -239,15 +240,18 @@ top_up(const fsrs_model *m, const batch_settings *set, int64_t today,
 			bool taken = false;
 			double r;
 
-			if (c->state.reps == 0 || c->taught_day == BATCH_NO_DAY ||
-			    c->taught_day > today || c->last_review_day >= today ||
-			    candidate_tier(c, set, today) >= 0)
+			int tier = candidate_tier(c, set, today);
+
+			/* Reviewed, not due, not today; or new past its delay, over new_per_day. */
+			if (c->state.reps == 0 ? tier != TIER_NEW :
+			    (tier >= 0 || c->taught_day == BATCH_NO_DAY || c->taught_day > today ||
+			    c->last_review_day >= today))
 				continue;
 			for (size_t j = 0; j < *picked && !taken; j++)
 				taken = out[j].index == i;
 			if (taken)
 				continue;
-			r = candidate_recall(m, c, today);
+			r = c->state.reps == 0 ? 0.0 : candidate_recall(m, c, today);
 			/* Ties by question id, then index: the scan order. */
 			if (best == n || r < best_recall || (r == best_recall &&
 			    c->question_id < cand[best].question_id)) {
@@ -258,7 +262,8 @@ top_up(const fsrs_model *m, const batch_settings *set, int64_t today,
 		if (best == n)
 			return;
 		out[*picked] = (batch_pick){ .index = (uint32_t)best,
-		    .question_id = cand[best].question_id, .reason = BATCH_EARLY,
+		    .question_id = cand[best].question_id,
+		    .reason = cand[best].state.reps == 0 ? BATCH_NEW : BATCH_EARLY,
 		    .recall = best_recall };
 		(*picked)++;
 	}

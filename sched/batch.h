@@ -20,10 +20,12 @@
  * unit taught day, then question order, then question id. Remaining ties go
  * by question id, then candidate index. Not-due questions are never picked
  * except by the exam rule.
- *   4. early: when rules 1-3 give fewer than min_per_day prompts, reviewed
- *      questions that are not due (nor reviewed today) top the batch up to
- *      min_per_day, lowest predicted recall first: a daily habit on days
- *      nothing is due. An early review is sound for FSRS-6, which updates
+ *   4. early: when rules 1-3 give fewer than min_per_day prompts, the
+ *      batch is topped up to min_per_day with the pupil's other taught
+ *      questions, lowest predicted recall first: reviewed ones not due
+ *      (nor reviewed today; reason early) and new ones past their delay
+ *      that new_per_day left out (recall 0, so first; reason new). A daily
+ *      habit on days nothing is due. An early review is sound for FSRS-6, which updates
  *      a memory state with the real elapsed time, so a remembered
  *      question's interval still grows, only by less.
  * At most max_per_day prompts, and no unit gets more than

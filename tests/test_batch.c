@@ -642,6 +642,29 @@ START_TEST(test_min_per_day_tops_up)
 }
 END_TEST
 
+/* New questions past their delay that new_per_day left out come first in the top-up. */
+START_TEST(test_min_per_day_new_first)
+{
+	batch_candidate c[4] = {
+		unseen(1, 10, TODAY - 3, 1),
+		unseen(2, 10, TODAY - 3, 2),
+		unseen(3, 10, TODAY, 3),	/* taught today: not yet (delay 1) */
+		rev(4, 20, 30.0, 2, -20),
+	};
+	batch_pick out[8];
+	size_t n;
+
+	set.new_per_day = 1;
+	set.min_per_day = 3;
+	n = run(c, 4, out, 8);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_ne(out[i].question_id, 3);
+		ck_assert_int_eq(out[i].reason, out[i].question_id == 4 ? BATCH_EARLY : BATCH_NEW);
+	}
+}
+END_TEST
+
 /* An early review of a remembered question still lengthens its interval. */
 START_TEST(test_early_review_grows_interval)
 {
@@ -687,6 +710,7 @@ batch_suite(void)
 	tcase_add_test(tc, test_deterministic_ties);
 	tcase_add_test(tc, test_review_after_today);
 	tcase_add_test(tc, test_min_per_day_tops_up);
+	tcase_add_test(tc, test_min_per_day_new_first);
 	tcase_add_test(tc, test_early_review_grows_interval);
 	tcase_add_test(tc, test_selector_reuse_grows);
 	suite_add_tcase(s, tc);
