@@ -182,10 +182,11 @@ flags_assess(const flags_thresholds *t, const flags_pupil *pupils,
 	} else {
 		out->n_fallen = now.n_fallen;
 	}
-	if (unanswered && about == &now) {
+	if (unanswered && about == &now)
 		out->reasons |= FLAG_REASON_UNANSWERED;
+	/* As flags_pupil_behind: a pupil not practising is behind any flag from not practised up. */
+	if (out->status >= FLAG_NOT_PRACTISED)
 		out->n_concerned += n_unanswered - n_both;
-	}
 
 	/* A flag that held on (or got worse) keeps when it started. */
 	out->since_day = today;

@@ -142,8 +142,9 @@ typedef struct flags_result {
  * FLAG_NONE clears it (since_day = today, to be ignored).
  * n_concerned counts the pupils behind the flag at the day it is about
  * (today when forgotten, the horizon when at risk): those with evidence
- * whose own recall is below the threshold, plus those fallen, plus (when
- * the reason holds) those not practising. An empty
+ * whose own recall is below the threshold, plus those fallen, plus (from
+ * not practised up) those not practising: the pupils flags_pupil_behind
+ * names. An empty
  * class, or one where no pupil has evidence and none has fallen, is never
  * flagged.
  */

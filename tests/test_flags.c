@@ -470,6 +470,15 @@ START_TEST(test_not_practised_rank)
 	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
 	ck_assert_uint_eq(r.reasons, FLAG_REASON_LOW_RECALL | FLAG_REASON_UNANSWERED);
 	ck_assert_uint_eq(r.n_concerned, 2);		/* each pupil once */
+	p[0] = idle();					/* recall fine, not practising */
+	p[1] = steady(MASTERY_SECURE, 0.3);		/* answers, but low */
+	th.unanswered_share = 0.6;			/* 1 of 2 is not enough for the reason */
+	r = assess(p, 2, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_LOW_RECALL);
+	ck_assert_uint_eq(r.n_unanswered, 1);
+	ck_assert_uint_eq(r.n_concerned, 2);
+	ck_assert(flags_pupil_behind(&th, &p[0], r.status) && flags_pupil_behind(&th, &p[1], r.status));
 	ck_assert_int_eq(FLAG_AT_RISK < FLAG_NOT_PRACTISED, 1);
 	ck_assert_int_eq(FLAG_NOT_PRACTISED < FLAG_FORGOTTEN, 1);
 }
