@@ -6,7 +6,8 @@
  * answering Cells. Forces is flagged not_practised on the tenth school day
  * after the last answer (never Cells), with its evidence, in the flags, an
  * event and the digest; the grid marks the old levels stale once the
- * evidence window is short enough; answering again clears both. All along,
+ * evidence window is short enough, or the clock passes the default one;
+ * answering again clears both. All along,
  * min_per_day = 3 (the default) gives every pupil at least three prompts a
  * school day, and the intervals of what they remember still grow.
  */
@@ -31,12 +32,15 @@
 static char admin[128], teacher[128], other[128];
 static char conninfo[512];
 
-/* The n-th school day (Monday to Friday) from Monday 2026-09-07: its clock time and date. */
+/*
+ * The n-th school day (Monday to Friday) from Monday 2026-09-07: its clock
+ * time (16:30 in London, summer time until day 35, Monday 26 October) and date.
+ */
 static void
 school_day(int n, char *iso, size_t isolen, char *date, size_t datelen)
 {
 	struct tm tm = { .tm_year = 126, .tm_mon = 8, .tm_mday = 7 + n / 5 * 7 + n % 5,
-	    .tm_hour = 15, .tm_min = 30 };
+	    .tm_hour = n < 35 ? 15 : 16, .tm_min = 30 };
 	time_t t = timegm(&tm);
 
 	gmtime_r(&t, &tm);
@@ -285,6 +289,70 @@ START_TEST(test_answers_again)
 }
 END_TEST
 
+/*
+ * With the school's default evidence window (20 school days), the levels
+ * turn stale as the clock passes it without answers, and fresh again with
+ * the next answers.
+ */
+START_TEST(test_stale_with_clock)
+{
+	char date[16];
+	json_t *b = NULL, *p;
+	size_t i, n_stale = 0, n_cells = 0;
+
+	ck_assert_int_eq(apitest_json("PATCH", admin, "{\"mastery_evidence_days\": 20}", NULL,
+	    "/v1/school"), 200);
+	/* day 44, Friday 6 November: 19 school days after the answers of 12 October */
+	ck_assert(move_to_day(44, date, sizeof date));
+	ck_assert_int_eq(apitest_json("GET", teacher, NULL, &b, "/v1/classes/" CLASS "/mastery"), 200);
+	json_array_foreach(json_object_get(b, "pupils"), i, p) {
+		json_t *cell = grid_cell(b, i, FORCES);
+
+		if (strcmp(apitest_jstr(cell, "last_answered_on"), "2026-10-12") == 0) {
+			n_cells++;
+			n_stale += json_is_true(json_object_get(cell, "stale"));
+		}
+	}
+	ck_assert_uint_gt(n_cells, 0);
+	ck_assert_uint_eq(n_stale, 0);
+	json_decref(b);
+	n_cells = 0;
+	/* day 45, Monday 9 November: the twentieth; nothing answered since */
+	ck_assert(move_to_day(45, date, sizeof date));
+	ck_assert_int_eq(apitest_json("GET", teacher, NULL, &b, "/v1/classes/" CLASS "/mastery"), 200);
+	json_array_foreach(json_object_get(b, "pupils"), i, p) {
+		json_t *cell = grid_cell(b, i, FORCES);
+
+		/* those who answered Forces on 12 October: all of them, unless one was not asked */
+		if (strcmp(apitest_jstr(cell, "last_answered_on"), "2026-10-12") == 0) {
+			n_cells++;
+			n_stale += json_is_true(json_object_get(cell, "stale"));
+		}
+	}
+	ck_assert_uint_gt(n_cells, 0);
+	ck_assert_uint_eq(n_stale, n_cells);
+	json_decref(b);
+	/* answered today: fresh again */
+	ck_assert_int_gt(answer_today(date, true), 0);
+	ck_assert(flags_caught_up());
+	ck_assert_int_eq(apitest_json("GET", teacher, NULL, &b, "/v1/classes/" CLASS "/mastery"), 200);
+	n_cells = 0;
+	json_array_foreach(json_object_get(b, "pupils"), i, p) {
+		json_t *cells = json_object_get(p, "units"), *c;
+		size_t j;
+
+		json_array_foreach(cells, j, c) {
+			if (strcmp(apitest_jstr(c, "last_answered_on"), date) != 0)
+				continue;
+			n_cells++;
+			ck_assert(json_is_false(json_object_get(c, "stale")));
+		}
+	}
+	ck_assert_uint_gt(n_cells, 0);
+	json_decref(b);
+}
+END_TEST
+
 /* What the class kept answering right: each question's stability grew with each review. */
 START_TEST(test_intervals_grow)
 {
@@ -362,6 +430,7 @@ main(void)
 	tcase_add_test(tc, test_not_practised);
 	tcase_add_test(tc, test_stale);
 	tcase_add_test(tc, test_answers_again);
+	tcase_add_test(tc, test_stale_with_clock);
 	tcase_add_test(tc, test_intervals_grow);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
