@@ -148,11 +148,13 @@ Move the demo clock to the next school day's prompt time for the next batches:
   curl -s -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \\
        -d '{"now": "2026-10-20T15:30:00Z"}' $base/v1/admin/clock
 
-Teachers see which topics a class is forgetting. The demo simulated four
-weeks of answers, but 8A Science stopped answering its science units after
-two weeks: most of the class had reached Secure on "Cells and organisation"
-and has fallen since. Look at the class as its teacher, Joy Okafor, would (or
-sign in to the dashboard above):
+Teachers see which topics a class is forgetting or has stopped practising.
+The demo simulated four weeks of answers, but 8A Science stopped answering
+its science units after two weeks: most of the class had reached Secure on
+"Cells and organisation" and has fallen since, and "The particle model" is
+flagged not practised, with each pupil's last answer on it (2 October). Look
+at the class as its teacher, Joy Okafor, would (or sign in to the dashboard
+above):
   curl -s -H "Authorization: Bearer $teacher" $base/v1/classes/$sci8a/flags
   curl -s -H "Authorization: Bearer $teacher" $base/v1/classes/$sci8a/mastery
 

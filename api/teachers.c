@@ -25,6 +25,11 @@
 
 /* ---- GET /v1/classes/{id}/flags ---- */
 
+/*
+ * A not-practised flag names each pupil's last answer on the unit (null:
+ * never), oldest first: who to talk to. The numbers behind each reason
+ * ("evidence") are as daemon/push/payload.c sends them in events.
+ */
 static const char flags_sql[] =
     "SELECT json_build_object("
     " 'class', json_build_object('id', k.class_id, 'name', k.name),"
@@ -40,9 +45,34 @@ static const char flags_sql[] =
     "   'pupils', f.pupils, 'class_pupils', f.class_pupils, 'fallen', f.fallen,"
     "   'class_recall', f.class_recall, 'class_recall_ahead', f.class_recall_ahead,"
     "   'horizon_days', f.horizon_days, 'since', f.since, 'updated_at', f.updated_at,"
+    "   'unanswered', f.unanswered, 'unanswered_days', f.unanswered_days,"
+    "   'evidence', json_strip_nulls(json_build_object("
+    "     'low_recall', CASE WHEN f.reasons & $6::int <> 0 THEN json_build_object("
+    "       'class_recall', CASE WHEN f.status = 'at_risk' THEN f.class_recall_ahead"
+    "         ELSE f.class_recall END, 'below', s.flag_recall,"
+    "       'ahead', f.status = 'at_risk') END,"
+    "     'fallen', CASE WHEN f.reasons & $7::int <> 0 THEN json_build_object("
+    "       'pupils', f.fallen, 'class_pupils', f.class_pupils,"
+    "       'share', s.flag_fallen_share) END,"
+    "     'unanswered', CASE WHEN f.reasons & $8::int <> 0 THEN json_build_object("
+    "       'pupils', f.unanswered, 'class_pupils', f.class_pupils,"
+    "       'share', s.flag_unanswered_share, 'school_days', f.unanswered_days) END)),"
+    "   'last_answers', CASE WHEN f.reasons & $8::int <> 0 THEN"
+    "     (SELECT coalesce(json_agg(json_build_object("
+    "       'pupil', json_build_object('id', p.pupil_id, 'external_id', p.external_id,"
+    "         'given_name', p.given_name, 'family_name', p.family_name),"
+    "       'last_answered_on', la.day) ORDER BY la.day NULLS FIRST, p.pupil_id), '[]')"
+    "      FROM class_pupil cp JOIN pupil p ON p.school_id = cp.school_id"
+    "        AND p.pupil_id = cp.pupil_id AND p.active"
+    "      CROSS JOIN LATERAL (SELECT max((r.reviewed_at AT TIME ZONE s.tz)::date) AS day"
+    "        FROM review r JOIN question q ON q.school_id = r.school_id"
+    "        AND q.question_id = r.question_id AND q.unit_id = f.unit_id"
+    "        WHERE r.school_id = cp.school_id AND r.pupil_id = cp.pupil_id) la"
+    "      WHERE cp.school_id = f.school_id AND cp.class_id = f.class_id AND cp.active) END,"
     "   'retaught_on', (SELECT t.retaught_on FROM taught t WHERE t.school_id = f.school_id"
     "     AND t.class_id = f.class_id AND t.unit_id = f.unit_id))"
-    "   ORDER BY f.status = 'forgotten' DESC, f.since, u.unit_id)"
+    "   ORDER BY f.status = 'forgotten' DESC, f.status = 'not_practised' DESC, f.since,"
+    "   u.unit_id)"
     "  FROM flag f JOIN unit u ON u.school_id = f.school_id AND u.unit_id = f.unit_id"
     "  WHERE f.school_id = k.school_id AND f.class_id = k.class_id AND f.status <> 'none'),"
     "  '[]'))::text"
@@ -77,25 +107,31 @@ static void
 flags_get(struct api_call *c)
 {
 	int64_t id;
-	char *names;
-	const char *p[5];
+	char *names, bits[3][8];
+	const char *p[8];
 
 	if (!api_param_id(c, "id", &id))
 		return;
 	names = reason_names();
+	snprintf(bits[0], sizeof bits[0], "%u", (unsigned)FLAG_REASON_LOW_RECALL);
+	snprintf(bits[1], sizeof bits[1], "%u", (unsigned)FLAG_REASON_FALLEN);
+	snprintf(bits[2], sizeof bits[2], "%u", (unsigned)FLAG_REASON_UNANSWERED);
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
 	p[2] = scope_teacher(c);
 	p[3] = c->now;
 	p[4] = names;
-	api_query_db(c, flags_sql, 5, p, api_reply_row);
+	p[5] = bits[0];
+	p[6] = bits[1];
+	p[7] = bits[2];
+	api_query_db(c, flags_sql, 8, p, api_reply_row);
 	free(names);
 }
 
 /* ---- GET /v1/classes/{id}/mastery ---- */
 
 static const char grid_class_sql[] =
-    "SELECT k.name, " SETTINGS_COLUMNS("$4")
+    "SELECT k.name, " SETTINGS_COLUMNS("$4") "," SETTINGS_WINDOW_COLUMNS("$4")
     " FROM class k JOIN school s ON s.school_id = k.school_id"
     " WHERE k.school_id = $1 AND k.class_id = $2::bigint" SCOPE_CLASS("k");
 
@@ -107,8 +143,9 @@ maybe_string(const char *s)
 
 /*
  * Whether pupil p is behind unit u's stored flag, by the flags' own rule
- * (today for a forgotten unit, at the horizon for an at-risk one): what
- * lets the page say "2 units are being forgotten by 11 of 28 pupils".
+ * (today for a forgotten unit, at the horizon for an at-risk one, not
+ * practising for a not-practised one): what lets the page say "2 units
+ * are being forgotten by 11 of 28 pupils".
  */
 static bool
 behind_flag(classview *k, size_t u, size_t p, const fsrs_model *m, const struct settings *set,
@@ -123,7 +160,27 @@ behind_flag(classview *k, size_t u, size_t p, const fsrs_model *m, const struct 
 		return false;
 	classview_assess_ahead(k, u, p, m, set, &ahead);
 	fp = flags_pupil_from_mastery(high >= 0 ? (mastery_level)high : MASTERY_EMERGING, now, &ahead);
-	return flags_pupil_concerned(&set->flags, &fp, st == FLAG_AT_RISK);
+	fp.unanswered = classview_unanswered(k, u, p, set);
+	return flags_pupil_behind(&set->flags, &fp, st);
+}
+
+/*
+ * The evidence beside pupil p's level of unit u: their last answer on it,
+ * the share of its prompts they answered in the not-practised window
+ * (null when none came), their answers on it ever, and whether the level
+ * rests on answers older than the school's evidence window (stale).
+ */
+static void
+cell_evidence(json_t *cell, const classview *k, size_t u, size_t p, const struct settings *set)
+{
+	const struct classview_evidence *ev = classview_evidence(k, u, p);
+
+	json_object_set_new(cell, "last_answered_on", ev->last_answered_on[0] != '\0' ?
+	    json_string(ev->last_answered_on) : json_null());
+	json_object_set_new(cell, "answered_share", ev->prompts > 0 ?
+	    json_real((double)ev->answered / ev->prompts) : json_null());
+	json_object_set_new(cell, "reviews", json_integer(ev->reviews));
+	json_object_set_new(cell, "stale", json_boolean(classview_stale(k, u, p, set)));
 }
 
 /* Pupils at each level, by the levels' names. */
@@ -164,6 +221,7 @@ grid_read(struct api_call *c, const struct db_reply *r)
 		api_settings_refused(c, "teachers", &e);
 		return;
 	}
+	settings_parse_windows(cr, 0, 1 + SETTINGS_NCOLUMNS, &set);
 	model = settings_model_new(&set);
 	k = classview_parse(&r->results[1]);
 	nu = classview_nunits(k);
@@ -180,6 +238,7 @@ grid_read(struct api_call *c, const struct db_reply *r)
 
 		for (size_t u = 0; u < nu; u++) {
 			mastery_result m;
+			json_t *cell;
 			bool behind;
 
 			classview_assess(k, u, p, model, &set.mastery, set.today, &m);
@@ -190,14 +249,16 @@ grid_read(struct api_call *c, const struct db_reply *r)
 			}
 			behind = behind_flag(k, u, p, model, &set, &m);
 			behind_any |= behind;
-			json_array_append_new(cells, json_pack("{s:I, s:s, s:f, s:f, s:i, s:i, s:b}",
+			cell = json_pack("{s:I, s:s, s:f, s:f, s:i, s:i, s:b}",
 			    "unit_id", (json_int_t)classview_unit(k, u)->id,
 			    "level", mastery_level_name(m.level),
 			    "recall", m.mean_recall,
 			    "coverage", m.coverage,
 			    "reviewed", (int)m.n_reviewed,
 			    "questions", (int)m.n_questions,
-			    "behind_flag", behind));
+			    "behind_flag", behind);
+			cell_evidence(cell, k, u, p, &set);
+			json_array_append_new(cells, cell);
 		}
 		n_behind += behind_any;
 		json_array_append_new(pupils, json_pack("{s:I, s:s, s:o, s:o, s:o}",
@@ -244,7 +305,7 @@ mastery_get(struct api_call *c)
 		return;
 	req = api_req_new(c);
 	db_req_add(req, grid_class_sql, 4, p);
-	classview_sql(req, c->school, api_param(c, "id"));
+	classview_sql(req, c->school, api_param(c, "id"), c->now);
 	api_submit(c, req, grid_read);
 }
 
@@ -260,6 +321,9 @@ static const char progress_sql[] =
     "   'level', ($5::text[])[ml.level + 1],"
     "   'best_level', ($5::text[])[ml.best_level + 1],"
     "   'recall', ml.recall, 'coverage', ml.coverage, 'updated_at', ml.updated_at,"
+    "   'last_answered_on', ev.last_day, 'reviews', ev.n,"
+    "   'answered_share', CASE WHEN pr.prompts > 0 THEN pr.answered::float8 / pr.prompts END,"
+    "   'stale', coalesce(ev.last_day < win.evidence, false),"
     "   'history', coalesce((SELECT json_agg(json_build_object("
     "     'at', h.changed_at, 'date', (h.changed_at AT TIME ZONE s.tz)::date,"
     "     'from', ($5::text[])[h.from_level + 1], 'to', ($5::text[])[h.to_level + 1],"
@@ -268,16 +332,31 @@ static const char progress_sql[] =
     "    AND h.pupil_id = ml.pupil_id AND h.unit_id = ml.unit_id), '[]'))"
     "   ORDER BY u.course_id, u.position, u.unit_id)"
     "  FROM mastery ml JOIN unit u ON u.school_id = ml.school_id AND u.unit_id = ml.unit_id"
+    /* the evidence, as the grid gives it (classview.c) */
+    "  CROSS JOIN LATERAL (SELECT max((r.reviewed_at AT TIME ZONE s.tz)::date) AS last_day,"
+    "    count(*) AS n FROM review r JOIN question q ON q.school_id = r.school_id"
+    "    AND q.question_id = r.question_id AND q.unit_id = ml.unit_id"
+    "    WHERE r.school_id = ml.school_id AND r.pupil_id = ml.pupil_id) ev"
+    "  CROSS JOIN LATERAL (SELECT count(*) AS prompts, count(pp.answered_at) AS answered"
+    "    FROM prompt pp JOIN question q ON q.school_id = pp.school_id"
+    "    AND q.question_id = pp.question_id AND q.unit_id = ml.unit_id"
+    "    JOIN batch b ON b.school_id = pp.school_id AND b.batch_id = pp.batch_id"
+    "    WHERE pp.school_id = ml.school_id AND pp.pupil_id = ml.pupil_id"
+    "    AND b.local_date >= win.unanswered) pr"
     "  WHERE ml.school_id = p.school_id AND ml.pupil_id = p.pupil_id"
     "  AND ($4::bigint IS NULL OR ml.unit_id = $4::bigint)), '[]'))::text"
     " FROM pupil p JOIN school s ON s.school_id = p.school_id"
+    " CROSS JOIN LATERAL (SELECT recalld_school_days_back(s.school_id,"
+    "   ($6::timestamptz AT TIME ZONE s.tz)::date, s.flag_unanswered_days) AS unanswered,"
+    "   recalld_school_days_back(s.school_id, ($6::timestamptz AT TIME ZONE s.tz)::date,"
+    "   s.mastery_evidence_days) AS evidence) win"
     " WHERE p.school_id = $1 AND p.pupil_id = $2::bigint" SCOPE_PUPIL("p");
 
 static void
 progress_get(struct api_call *c)
 {
 	int64_t id;
-	const char *unit = api_query(c, "unit_id"), *p[5];
+	const char *unit = api_query(c, "unit_id"), *p[6];
 	char *names;
 
 	if (!api_param_id(c, "id", &id))
@@ -297,7 +376,8 @@ progress_get(struct api_call *c)
 	p[2] = scope_teacher(c);
 	p[3] = unit;
 	p[4] = names = level_names();
-	api_query_db(c, progress_sql, 5, p, api_reply_row);
+	p[5] = c->now;
+	api_query_db(c, progress_sql, 6, p, api_reply_row);
 	free(names);
 }
 

@@ -69,6 +69,8 @@ batch_reason_name(batch_reason r)
 		return "new";
 	case BATCH_EXAM:
 		return "exam";
+	case BATCH_EARLY:
+		return "early";
 	}
 	return "?";
 }
@@ -220,6 +222,54 @@ pick_add(batch_pick *out, size_t *n_out, const batch_candidate *cand,
 }
 
 /*
+ * Rule 4: top the picks up to floor with reviewed questions not picked,
+ * not due (so not in a tier) and not reviewed today, and new ones past
+ * their delay that new_per_day left out, lowest recall first (new: 0).
+ * floor is at most max_per_day (<= 50), so a scan per pick is cheap.
+ */
+static void
+top_up(const fsrs_model *m, const batch_settings *set, int64_t today,
+    const batch_candidate *cand, size_t n, batch_pick *out, size_t *picked, size_t floor)
+{
+	while (*picked < floor) {
+		size_t best = n;
+		double best_recall = 0.0;
+
+		for (size_t i = 0; i < n; i++) {
+			const batch_candidate *c = &cand[i];
+			bool taken = false;
+			double r;
+
+			int tier = candidate_tier(c, set, today);
+
+			/* Reviewed, not due, not today; or new past its delay, over new_per_day. */
+			if (c->state.reps == 0 ? tier != TIER_NEW :
+			    (tier >= 0 || c->taught_day == BATCH_NO_DAY || c->taught_day > today ||
+			    c->last_review_day >= today))
+				continue;
+			for (size_t j = 0; j < *picked && !taken; j++)
+				taken = out[j].index == i;
+			if (taken)
+				continue;
+			r = c->state.reps == 0 ? 0.0 : candidate_recall(m, c, today);
+			/* Ties by question id, then index: the scan order. */
+			if (best == n || r < best_recall || (r == best_recall &&
+			    c->question_id < cand[best].question_id)) {
+				best = i;
+				best_recall = r;
+			}
+		}
+		if (best == n)
+			return;
+		out[*picked] = (batch_pick){ .index = (uint32_t)best,
+		    .question_id = cand[best].question_id,
+		    .reason = cand[best].state.reps == 0 ? BATCH_NEW : BATCH_EARLY,
+		    .recall = best_recall };
+		(*picked)++;
+	}
+}
+
+/*
  * Reorder the picks so consecutive prompts come from different units when
  * possible (interleaved retrieval), otherwise keeping priority order.
  */
@@ -322,6 +372,7 @@ batch_select(batch_selector *s, const fsrs_model *m,
 		if (k->tier == TIER_NEW)
 			new_taken++;
 	}
+	top_up(m, set, today, cand, n, out, &picked, set->min_per_day < want ? set->min_per_day : want);
 	interleave(out, picked, cand);
 	*n_out = picked;
 	return true;

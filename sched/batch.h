@@ -20,6 +20,14 @@
  * unit taught day, then question order, then question id. Remaining ties go
  * by question id, then candidate index. Not-due questions are never picked
  * except by the exam rule.
+ *   4. early: when rules 1-3 give fewer than min_per_day prompts, the
+ *      batch is topped up to min_per_day with the pupil's other taught
+ *      questions, lowest predicted recall first: reviewed ones not due
+ *      (nor reviewed today; reason early) and new ones past their delay
+ *      that new_per_day left out (recall 0, so first; reason new). A daily
+ *      habit on days nothing is due. An early review is sound for FSRS-6, which updates
+ *      a memory state with the real elapsed time, so a remembered
+ *      question's interval still grows, only by less.
  * At most max_per_day prompts, and no unit gets more than
  * ceil(max_per_day / 2) unless nothing else is left to fill the batch.
  * The picks are then interleaved: each next prompt is the highest-priority
@@ -40,11 +48,12 @@
 typedef struct batch_settings {
 	uint32_t max_per_day;		/* prompts per batch; 0 = no batch */
 	uint32_t new_per_day;		/* first retrievals per batch */
+	uint32_t min_per_day;		/* top-up floor (rule 4); 0 = none */
 	int32_t first_retrieval_delay_days; /* days after the taught day */
 	int32_t exam_window_days;	/* exam rule starts this long before */
 } batch_settings;
 
-/* max 5, new 2, delay 1, exam window 42 days. */
+/* max 5, new 2, min 0, delay 1, exam window 42 days. */
 batch_settings batch_settings_default(void);
 
 /* Settings a school may save: delay and window >= 0. */
@@ -72,6 +81,7 @@ typedef enum {
 	BATCH_DUE = 1,
 	BATCH_NEW = 2,
 	BATCH_EXAM = 3,
+	BATCH_EARLY = 4,
 } batch_reason;
 
 /* One chosen prompt. */
@@ -82,7 +92,7 @@ typedef struct batch_pick {
 	double recall;			/* predicted on the day; new: 0 */
 } batch_pick;
 
-/* "due", "new", "exam"; "?" for anything else. */
+/* "due", "new", "exam", "early"; "?" for anything else. */
 const char *batch_reason_name(batch_reason r);
 
 /*

@@ -13,6 +13,8 @@ flags_thresholds_default(void)
 		.recall = 0.7,
 		.fallen_share = 0.3,
 		.horizon_days = 7,
+		.unanswered_share = 0.5,
+		.unanswered_days = 10,
 	};
 	return t;
 }
@@ -30,6 +32,10 @@ flags_thresholds_valid(const flags_thresholds *t, char *err, size_t errlen)
 		why = "fallen_share must be in [0, 1]";
 	else if (t->horizon_days < 1)
 		why = "horizon_days must be >= 1";
+	else if (!(t->unanswered_share >= 0.0 && t->unanswered_share <= 1.0))
+		why = "unanswered_share must be in [0, 1]";
+	else if (t->unanswered_days < 1)
+		why = "unanswered_days must be >= 1";
 	if (why != NULL && err != NULL && errlen > 0)
 		snprintf(err, errlen, "%s", why);
 	return why == NULL;
@@ -40,6 +46,16 @@ flags_practising(const flags_thresholds *t, int32_t last_review_day, int32_t tod
 {
 	return last_review_day != INT32_MIN &&
 	    (int64_t)last_review_day >= (int64_t)today - t->horizon_days;
+}
+
+bool
+flags_pupil_unanswered(const flags_answers *a)
+{
+	int32_t ref = a->last_answered_day;
+
+	if (ref == INT32_MIN || ref < a->taught_day)
+		ref = a->taught_day;
+	return a->missed > 0 && ref < a->window_start;
 }
 
 flags_pupil
@@ -81,6 +97,16 @@ flags_pupil_concerned(const flags_thresholds *t, const flags_pupil *p, bool ahea
 	return pupil_fallen(p, ahead) || (p->evidence && recall < t->recall);
 }
 
+bool
+flags_pupil_behind(const flags_thresholds *t, const flags_pupil *p, flags_status status)
+{
+	if (status == FLAG_NONE)
+		return false;
+	if (status >= FLAG_NOT_PRACTISED && p->unanswered)
+		return true;
+	return flags_pupil_concerned(t, p, status == FLAG_AT_RISK);
+}
+
 static void
 class_eval(const flags_thresholds *t, const flags_pupil *pupils, size_t n,
     bool ahead, struct class_eval *e)
@@ -118,18 +144,32 @@ flags_assess(const flags_thresholds *t, const flags_pupil *pupils,
 {
 	struct class_eval now, ahead;
 	const struct class_eval *about = NULL;
+	uint32_t n_unanswered = 0, n_both = 0;
+	bool unanswered;
 
 	class_eval(t, pupils, n, false, &now);
 	class_eval(t, pupils, n, true, &ahead);
+	for (size_t i = 0; i < n; i++) {
+		if (!pupils[i].unanswered)
+			continue;
+		n_unanswered++;
+		n_both += flags_pupil_concerned(t, &pupils[i], false);
+	}
+	/* n_unanswered > 0: a share of 0 must not flag a class that answers. */
+	unanswered = n_unanswered > 0 && (double)n_unanswered / n >= t->unanswered_share;
 
 	*out = (flags_result){ 0 };
 	out->n_pupils = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	out->n_evidence = now.n_evidence;
 	out->mean_recall = now.mean_recall;
 	out->mean_recall_ahead = ahead.mean_recall;
+	out->n_unanswered = n_unanswered;
 	out->status = FLAG_NONE;
 	if (now.forgotten) {
 		out->status = FLAG_FORGOTTEN;
+		about = &now;
+	} else if (unanswered) {
+		out->status = FLAG_NOT_PRACTISED;
 		about = &now;
 	} else if (ahead.forgotten) {
 		out->status = FLAG_AT_RISK;
@@ -142,6 +182,11 @@ flags_assess(const flags_thresholds *t, const flags_pupil *pupils,
 	} else {
 		out->n_fallen = now.n_fallen;
 	}
+	if (unanswered && about == &now)
+		out->reasons |= FLAG_REASON_UNANSWERED;
+	/* As flags_pupil_behind: a pupil not practising is behind any flag from not practised up. */
+	if (out->status >= FLAG_NOT_PRACTISED)
+		out->n_concerned += n_unanswered - n_both;
 
 	/* A flag that held on (or got worse) keeps when it started. */
 	out->since_day = today;
@@ -158,6 +203,8 @@ flags_status_name(flags_status s)
 		return "none";
 	case FLAG_AT_RISK:
 		return "at_risk";
+	case FLAG_NOT_PRACTISED:
+		return "not_practised";
 	case FLAG_FORGOTTEN:
 		return "forgotten";
 	}
@@ -186,6 +233,8 @@ flags_reason_name(unsigned reason)
 		return "low_recall";
 	case FLAG_REASON_FALLEN:
 		return "fallen";
+	case FLAG_REASON_UNANSWERED:
+		return "unanswered";
 	}
 	return NULL;
 }

@@ -111,6 +111,8 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(batch_reason_name(BATCH_DUE), "due");
 	ck_assert_str_eq(batch_reason_name(BATCH_NEW), "new");
 	ck_assert_str_eq(batch_reason_name(BATCH_EXAM), "exam");
+	ck_assert_str_eq(batch_reason_name(BATCH_EARLY), "early");
+	ck_assert_uint_eq(d.min_per_day, 0);
 	ck_assert_str_eq(batch_reason_name((batch_reason)0), "?");
 }
 END_TEST
@@ -606,6 +608,76 @@ START_TEST(test_selector_reuse_grows)
 }
 END_TEST
 
+/* min_per_day: few due, so not-due reviewed questions top up, lowest recall first. */
+START_TEST(test_min_per_day_tops_up)
+{
+	batch_candidate c[6] = {
+		rev(1, 10, 5.0, 2, 0),		/* due today */
+		rev(2, 10, 30.0, 2, -20),	/* not due, recall high */
+		rev(3, 20, 4.0, 3, -1),		/* not due, recall lowest */
+		rev(4, 20, 2.0, 0, -2),		/* reviewed today: never again today */
+		unseen(5, 20, TODAY + 5, 1),	/* not taught yet */
+		rev(6, 10, 10.0, 5, -3),	/* not due, recall between */
+	};
+	batch_pick out[8];
+	size_t n;
+	bool seen[7] = { false };
+
+	n = run(c, 6, out, 8);		/* 0: today's behaviour */
+	ck_assert_uint_eq(n, 1);
+	set.min_per_day = 3;
+	n = run(c, 6, out, 8);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		seen[out[i].question_id] = true;
+		ck_assert_int_eq(out[i].reason, out[i].question_id == 1 ? BATCH_DUE : BATCH_EARLY);
+	}
+	ck_assert(seen[1] && seen[3] && seen[6]);
+	set.min_per_day = 10;		/* all that may be asked, and no more */
+	n = run(c, 6, out, 8);
+	ck_assert_uint_eq(n, 4);
+	set.max_per_day = 2;		/* the floor never passes max_per_day */
+	n = run(c, 6, out, 8);
+	ck_assert_uint_eq(n, 2);
+}
+END_TEST
+
+/* New questions past their delay that new_per_day left out come first in the top-up. */
+START_TEST(test_min_per_day_new_first)
+{
+	batch_candidate c[4] = {
+		unseen(1, 10, TODAY - 3, 1),
+		unseen(2, 10, TODAY - 3, 2),
+		unseen(3, 10, TODAY, 3),	/* taught today: not yet (delay 1) */
+		rev(4, 20, 30.0, 2, -20),
+	};
+	batch_pick out[8];
+	size_t n;
+
+	set.new_per_day = 1;
+	set.min_per_day = 3;
+	n = run(c, 4, out, 8);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_ne(out[i].question_id, 3);
+		ck_assert_int_eq(out[i].reason, out[i].question_id == 4 ? BATCH_EARLY : BATCH_NEW);
+	}
+}
+END_TEST
+
+/* An early review of a remembered question still lengthens its interval. */
+START_TEST(test_early_review_grows_interval)
+{
+	fsrs_state st = { .stability = 20.0, .difficulty = 5.0, .reps = 3 };
+	uint32_t before = fsrs_interval(model, st.stability), after = 0;
+
+	/* Five days into a twenty-day interval, answered right. */
+	fsrs_review(model, &st, 5, FSRS_GOOD, &after);
+	ck_assert_uint_gt(after, before);
+	ck_assert_double_gt(st.stability, 20.0);
+}
+END_TEST
+
 static Suite *
 batch_suite(void)
 {
@@ -637,6 +709,9 @@ batch_suite(void)
 	tcase_add_test(tc, test_exam_ordered_by_recall_and_capped);
 	tcase_add_test(tc, test_deterministic_ties);
 	tcase_add_test(tc, test_review_after_today);
+	tcase_add_test(tc, test_min_per_day_tops_up);
+	tcase_add_test(tc, test_min_per_day_new_first);
+	tcase_add_test(tc, test_early_review_grows_interval);
 	tcase_add_test(tc, test_selector_reuse_grows);
 	suite_add_tcase(s, tc);
 	return s;

@@ -128,8 +128,9 @@ START_TEST(test_school_days_and_prompt_time)
 	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch b WHERE NOT EXISTS (SELECT 1 FROM"
 	    " class_pupil cp JOIN class k USING (school_id, class_id) WHERE cp.pupil_id = b.pupil_id"
 	    " AND k.external_id = 'class-8a-sci')"), 0);
-	/* first retrievals only, so new_per_day (2) caps every batch */
-	ck_assert_int_eq(pgtest_int(pg, "SELECT max(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 2);
+	/* first retrievals only: new_per_day (2), topped up to min_per_day (3) with more */
+	ck_assert_int_eq(pgtest_int(pg, "SELECT max(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 3);
+	ck_assert_int_eq(pgtest_int(pg, "SELECT min(n) FROM (SELECT count(*) n FROM prompt GROUP BY batch_id) x"), 3);
 	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM prompt p JOIN question q USING (school_id, question_id)"
 	    " JOIN unit u USING (school_id, unit_id) WHERE u.external_id <> 'sci-cells'"), 0);
 	/* prompts expire at the end of the local day */

@@ -47,6 +47,8 @@ START_TEST(test_defaults_and_validation)
 	ck_assert_double_eq(t.recall, 0.7);
 	ck_assert_double_eq(t.fallen_share, 0.3);
 	ck_assert_int_eq(t.horizon_days, 7);
+	ck_assert_double_eq(t.unanswered_share, 0.5);
+	ck_assert_int_eq(t.unanswered_days, 10);
 	ck_assert(flags_thresholds_valid(&t, err, sizeof(err)));
 	t.recall = 1.5;
 	ck_assert(!flags_thresholds_valid(&t, err, sizeof(err)));
@@ -58,9 +60,17 @@ START_TEST(test_defaults_and_validation)
 	t.horizon_days = 0;
 	ck_assert(!flags_thresholds_valid(&t, err, sizeof(err)));
 	ck_assert(!flags_thresholds_valid(NULL, err, sizeof(err)));
+	t = flags_thresholds_default();
+	t.unanswered_share = 1.01;
+	ck_assert(!flags_thresholds_valid(&t, NULL, 0));
+	t = flags_thresholds_default();
+	t.unanswered_days = 0;
+	ck_assert(!flags_thresholds_valid(&t, err, sizeof(err)));
+	ck_assert_str_eq(err, "unanswered_days must be >= 1");
 	ck_assert_str_eq(flags_status_name(FLAG_NONE), "none");
 	ck_assert_str_eq(flags_status_name(FLAG_AT_RISK), "at_risk");
 	ck_assert_str_eq(flags_status_name(FLAG_FORGOTTEN), "forgotten");
+	ck_assert_str_eq(flags_status_name(FLAG_NOT_PRACTISED), "not_practised");
 	ck_assert_str_eq(flags_status_name((flags_status)7), "?");
 }
 END_TEST
@@ -82,7 +92,8 @@ START_TEST(test_names)
 	ck_assert_str_eq(flags_reason_name(FLAG_REASON_LOW_RECALL), "low_recall");
 	ck_assert_str_eq(flags_reason_name(FLAG_REASON_FALLEN), "fallen");
 	ck_assert(flags_reason_name(FLAG_REASONS_ALL) == NULL);
-	ck_assert(flags_reason_name(4) == NULL);
+	ck_assert_str_eq(flags_reason_name(FLAG_REASON_UNANSWERED), "unanswered");
+	ck_assert(flags_reason_name(8) == NULL);
 	ck_assert(flags_reason_parse("fallen", &bit));
 	ck_assert_uint_eq(bit, FLAG_REASON_FALLEN);
 	ck_assert(!flags_reason_parse("none", &bit));
@@ -90,10 +101,10 @@ START_TEST(test_names)
 	ck_assert_str_eq(buf, "[]");
 	flags_reasons_json(FLAG_REASON_FALLEN, buf, sizeof buf);
 	ck_assert_str_eq(buf, "[\"fallen\"]");
-	ck_assert_int_eq(flags_reasons_json(FLAG_REASONS_ALL | 8, buf, sizeof buf), 23);
-	ck_assert_str_eq(buf, "[\"low_recall\",\"fallen\"]");
+	ck_assert_int_eq(flags_reasons_json(FLAG_REASONS_ALL | 8, buf, sizeof buf), 36);
+	ck_assert_str_eq(buf, "[\"low_recall\",\"fallen\",\"unanswered\"]");
 	/* cut short: what it needed, and still a terminated string */
-	ck_assert_int_eq(flags_reasons_json(FLAG_REASONS_ALL, buf, 5), 23);
+	ck_assert_int_eq(flags_reasons_json(FLAG_REASONS_ALL, buf, 5), 36);
 	ck_assert_str_eq(buf, "[\"lo");
 }
 END_TEST
@@ -380,6 +391,99 @@ START_TEST(test_from_mastery)
 }
 END_TEST
 
+/* A pupil is not practising from unanswered_days school days after their last answer. */
+START_TEST(test_pupil_unanswered)
+{
+	flags_answers a = { .last_answered_day = 90, .taught_day = 50, .window_start = 91,
+	    .missed = 3 };
+
+	ck_assert(flags_pupil_unanswered(&a));
+	a.window_start = 90;		/* answered on the window's first day */
+	ck_assert(!flags_pupil_unanswered(&a));
+	a.window_start = 91;
+	a.missed = 0;			/* not asked: nothing was left */
+	ck_assert(!flags_pupil_unanswered(&a));
+	a.missed = 1;
+	a.last_answered_day = INT32_MIN;	/* never answered: from the taught day */
+	ck_assert(flags_pupil_unanswered(&a));
+	a.taught_day = 91;		/* taught inside the window: too soon to say */
+	ck_assert(!flags_pupil_unanswered(&a));
+	a.last_answered_day = 40;	/* an answer before the unit was (re)taught */
+	ck_assert(!flags_pupil_unanswered(&a));
+}
+END_TEST
+
+static flags_pupil
+idle(void)
+{
+	flags_pupil p = steady(MASTERY_SECURE, 0.9);
+
+	p.unanswered = true;
+	return p;
+}
+
+/* Half the class (the default share) not practising flags it, and names them. */
+START_TEST(test_not_practised_share)
+{
+	flags_pupil p[4] = { idle(), idle(), steady(MASTERY_SECURE, 0.9),
+	    steady(MASTERY_SECURE, 0.9) };
+	flags_state was = { FLAG_NOT_PRACTISED, TODAY - 3 };
+	flags_result r = assess(p, 4, NULL);
+	char buf[64];
+
+	ck_assert_int_eq(r.status, FLAG_NOT_PRACTISED);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_UNANSWERED);
+	ck_assert_uint_eq(r.n_unanswered, 2);
+	ck_assert_uint_eq(r.n_concerned, 2);
+	ck_assert_int_eq(r.since_day, TODAY);
+	ck_assert(flags_pupil_behind(&th, &p[0], r.status));
+	ck_assert(!flags_pupil_behind(&th, &p[2], r.status));
+	flags_reasons_json(r.reasons, buf, sizeof buf);
+	ck_assert_str_eq(buf, "[\"unanswered\"]");
+	r = assess(p, 4, &was);		/* held on: keeps since */
+	ck_assert_int_eq(r.since_day, TODAY - 3);
+	p[1].unanswered = false;	/* a quarter: not enough */
+	r = assess(p, 4, &was);
+	ck_assert_int_eq(r.status, FLAG_NONE);
+	ck_assert_uint_eq(r.n_unanswered, 1);
+	th.unanswered_share = 0.0;	/* a share of 0 still needs one pupil */
+	p[0].unanswered = false;
+	r = assess(p, 4, NULL);
+	ck_assert_int_eq(r.status, FLAG_NONE);
+}
+END_TEST
+
+/* Forgotten beats not practised, which beats at risk; reasons say all that holds now. */
+START_TEST(test_not_practised_rank)
+{
+	flags_pupil p[2] = { idle(), idle() };
+	flags_state risk = { FLAG_AT_RISK, TODAY - 5 };
+	flags_result r;
+
+	p[0].recall_ahead = p[1].recall_ahead = 0.5;	/* at risk too */
+	r = assess(p, 2, &risk);
+	ck_assert_int_eq(r.status, FLAG_NOT_PRACTISED);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_UNANSWERED);
+	ck_assert_int_eq(r.since_day, TODAY - 5);	/* worse than at risk: keeps */
+	p[0].recall_now = p[1].recall_now = 0.5;	/* forgotten too */
+	r = assess(p, 2, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_LOW_RECALL | FLAG_REASON_UNANSWERED);
+	ck_assert_uint_eq(r.n_concerned, 2);		/* each pupil once */
+	p[0] = idle();					/* recall fine, not practising */
+	p[1] = steady(MASTERY_SECURE, 0.3);		/* answers, but low */
+	th.unanswered_share = 0.6;			/* 1 of 2 is not enough for the reason */
+	r = assess(p, 2, NULL);
+	ck_assert_int_eq(r.status, FLAG_FORGOTTEN);
+	ck_assert_uint_eq(r.reasons, FLAG_REASON_LOW_RECALL);
+	ck_assert_uint_eq(r.n_unanswered, 1);
+	ck_assert_uint_eq(r.n_concerned, 2);
+	ck_assert(flags_pupil_behind(&th, &p[0], r.status) && flags_pupil_behind(&th, &p[1], r.status));
+	ck_assert_int_eq(FLAG_AT_RISK < FLAG_NOT_PRACTISED, 1);
+	ck_assert_int_eq(FLAG_NOT_PRACTISED < FLAG_FORGOTTEN, 1);
+}
+END_TEST
+
 static Suite *
 flags_suite(void)
 {
@@ -404,6 +508,9 @@ flags_suite(void)
 	tcase_add_test(tc, test_since_day);
 	tcase_add_test(tc, test_from_mastery);
 	tcase_add_test(tc, test_practising);
+	tcase_add_test(tc, test_pupil_unanswered);
+	tcase_add_test(tc, test_not_practised_share);
+	tcase_add_test(tc, test_not_practised_rank);
 	suite_add_tcase(s, tc);
 	return s;
 }

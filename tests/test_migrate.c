@@ -240,6 +240,10 @@ START_TEST(test_settings_bounds)
 		{ "flag_recall", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
 		{ "flag_fallen_share", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
 		{ "flag_horizon_days", SETTINGS_HORIZON_MIN, SETTINGS_HORIZON_MAX, 1 },
+		{ "flag_unanswered_share", SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, 0.001 },
+		{ "flag_unanswered_days", SETTINGS_HORIZON_MIN, SETTINGS_HORIZON_MAX, 1 },
+		{ "mastery_evidence_days", SETTINGS_EVIDENCE_MIN, SETTINGS_EVIDENCE_MAX, 1 },
+		{ "min_per_day", SETTINGS_PER_DAY_MIN, SETTINGS_PER_DAY_MAX, 1 },
 		{ "digest_weekday", SETTINGS_WEEKDAY_MIN, SETTINGS_WEEKDAY_MAX, 1 },
 	};
 	const char *ci = pgtest_new_db("m_bounds");

@@ -357,7 +357,11 @@ expect_flag(const char *status, const char *reasons, const char *since)
 	json_decref(b);
 }
 
-/* The class stops answering: at risk, then forgotten, with events. */
+/*
+ * The class stops answering: at risk, then forgotten, with events. The
+ * clock jumps past every prompt time, so no prompt is left unanswered and
+ * the not-practised rule (test_evidence) stays out of it.
+ */
 START_TEST(test_forgetting)
 {
 	json_t *b = NULL;
@@ -683,7 +687,8 @@ static const char setup_sql[] =
     " (1, 21, 41, now()), (1, 22, 42, now());"
     "INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at) VALUES"
     " (1, 21, 11, '2026-09-18', now());"
-    "UPDATE school SET new_per_day = 5, max_per_day = 5;"
+    /* this story was timed without the daily top-up; test_evidence has it */
+    "UPDATE school SET new_per_day = 5, max_per_day = 5, min_per_day = 0;"
     /* an endpoint, so events are queued (its deliveries fail: loopback is refused) */
     "INSERT INTO endpoint (school_id, url, secret, created_at) VALUES"
     " (1, 'http://127.0.0.1:9/hook', 'whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz', now());"

@@ -440,6 +440,11 @@
 					    pct(f.class_recall_ahead) + ' within ' + plural(f.horizon_days || 7, 'day') + '.');
 			} else if (r === 'fallen') {
 				out.push(plural(f.fallen || 0, 'pupil') + ' fell back from Secure or Mastery.');
+			} else if (r === 'unanswered') {
+				out.push((f.unanswered || 0) + ' of ' + plural(f.class_pupils || 0, 'pupil') +
+				    ' left every question on this unit unanswered for ' +
+				    plural(f.unanswered_days || 10, 'school day') + ' or more, so their levels rest on ' +
+				    'old answers: recalld cannot tell what they still remember.');
 			} else {
 				out.push(sentence(String(r).replace(/_/g, ' ')));
 			}
@@ -447,12 +452,37 @@
 		return out.join(' ');
 	}
 
+	/* Whose last answers a not-practised flag rests on, oldest first (at most five named). */
+	function lastAnswers(f) {
+		var rows = f.last_answers || [];
+		if (!rows.length)
+			return '';
+		var named = rows.slice(0, 5).map(function (a) {
+			return pupilName(a.pupil || {}) + ' (' + (a.last_answered_on ? fmtDate(a.last_answered_on, shortDate) :
+			    'never') + ')';
+		});
+		return 'Last answers on this unit: ' + named.join(', ') +
+		    (rows.length > 5 ? ' and ' + plural(rows.length - 5, 'more pupil') : '') + '.';
+	}
+
+	var FLAG = {
+		forgotten: { cls: 'forgotten', badge: 'Forgotten', verb: ' are forgetting it.', since: 'Flagged since ' },
+		not_practised: { cls: 'not-practised', badge: 'Not practised', verb: ' have stopped answering it.',
+		    since: 'Not practised since ' },
+		at_risk: { cls: 'at-risk', badge: 'At risk', verb: ' are losing it.', since: 'At risk since ' }
+	};
+
+	function flagKind(status) {
+		return FLAG[status] || FLAG.at_risk;
+	}
+
 	/* "2 units are being forgotten by 11 of 28 pupils": the pupils are counted
 	 * once across the units (the grid's behind_flags); without the grid, the
 	 * largest unit's count. */
 	function flagHeadline(items) {
-		var forgotten = items.filter(function (f) { return f.status === 'forgotten'; }).length;
-		var risk = items.length - forgotten;
+		var count = function (st) { return items.filter(function (f) { return f.status === st; }).length; };
+		var forgotten = count('forgotten'), idle = count('not_practised');
+		var risk = items.length - forgotten - idle;
 		var grid = state.mastery && state.mastery.data, behind = grid && grid.behind_flags;
 		var units, who;
 
@@ -463,11 +493,17 @@
 			    ' of ' + plural(items[0].class_pupils || 0, 'pupil');
 		}
 		units = function (n) { return n === 1 ? '1 unit is' : n + ' units are'; };
-		if (forgotten && risk)
-			return units(forgotten) + ' being forgotten and ' + risk + ' at risk, by ' + who + '.';
+		var parts = [];
 		if (forgotten)
-			return units(forgotten) + ' being forgotten by ' + who + '.';
-		return units(risk) + ' at risk of being forgotten by ' + who + '.';
+			parts.push([forgotten, 'being forgotten']);
+		if (idle)
+			parts.push([idle, 'not being practised']);
+		if (risk)
+			parts.push([risk, forgotten || idle ? 'at risk' : 'at risk of being forgotten']);
+		var text = units(parts[0][0]) + ' ' + parts[0][1];
+		for (var i = 1; i < parts.length; i++)
+			text += (i === parts.length - 1 ? ' and ' : ', ') + parts[i][0] + ' ' + parts[i][1];
+		return text + (parts.length > 1 ? ', by ' : ' by ') + who + '.';
 	}
 
 	function renderFlags() {
@@ -486,24 +522,25 @@
 			    String(r.data.as_of).slice(11, 16) + ' UTC.';
 		if (!items.length) {
 			head.className = 'headline calm';
-			head.textContent = 'No forgotten or at-risk units. Nothing to re-teach for now.';
+			head.textContent = 'No forgotten, unpractised or at-risk units. Nothing to re-teach for now.';
 			return;
 		}
 		head.className = 'headline alarm';
 		head.textContent = flagHeadline(items);
 		items.forEach(function (f) {
-			var unit = f.unit || {}, forgotten = f.status === 'forgotten';
-			var hid = 'flag-' + unit.id;
-			append(list, el('li', { className: 'flag ' + (forgotten ? 'forgotten' : 'at-risk'), 'aria-labelledby': hid },
+			var unit = f.unit || {}, kind = flagKind(f.status);
+			var hid = 'flag-' + unit.id, last = lastAnswers(f);
+			append(list, el('li', { className: 'flag ' + kind.cls, 'aria-labelledby': hid },
 				el('h3', { id: hid },
-				    el('span', { className: 'badge', text: forgotten ? 'Forgotten' : 'At risk' }), ' ',
+				    el('span', { className: 'badge', text: kind.badge }), ' ',
 				    el('span', { className: 'unit', text: unit.name })),
 				el('p', { className: 'count' },
 				    el('strong', { text: (f.pupils || 0) + ' of ' + plural(f.class_pupils || 0, 'pupil') }),
-				    forgotten ? ' are forgetting it.' : ' are losing it.'),
+				    kind.verb),
 				el('p', { text: flagReasons(f) }),
+				last ? el('p', { className: 'evidence', text: last }) : null,
 				el('p', { className: 'dates' },
-				    f.since ? (forgotten ? 'Flagged since ' : 'At risk since ') + fmtDate(f.since) + '.' : '',
+				    f.since ? kind.since + fmtDate(f.since) + '.' : '',
 				    f.retaught_on ? ' Re-taught ' + fmtDate(f.retaught_on) + '.' : ''),
 				el('div', { className: 'actions' },
 				    el('button', { type: 'button', 'aria-label': 'Mark ' + unit.name + ' re-taught today',
@@ -564,6 +601,18 @@
 			append(ul, el('li', null, el('span', { className: 'cell lv-' + l, 'aria-hidden': 'true', text: LEVEL_LETTER[l] }),
 			    ' ' + LEVEL_NAME[l]));
 		});
+		append(ul, el('li', null, el('span', { className: 'cell lv-secure stale', 'aria-hidden': 'true', text: 'S?' }),
+		    ' Unconfirmed: no recent answer on the unit'));
+	}
+
+	/* A level resting on old answers: what the cell says instead of a plain level. */
+	function cellEvidence(c) {
+		var bits = [];
+		bits.push(c.last_answered_on ? 'last answered ' + fmtDate(c.last_answered_on, shortDate) : 'never answered');
+		if (c.answered_share != null)
+			bits.push(pct(c.answered_share) + ' of recent prompts answered');
+		bits.push(plural(c.reviews || 0, 'answer') + ' in all');
+		return bits.join(', ');
 	}
 
 	function weakness(p) {
@@ -633,14 +682,19 @@
 					return;
 				}
 				var lv = LEVELS.indexOf(c.level) >= 0 ? c.level : 'emerging';
-				var full = name + ', ' + u.name + ': ' + LEVEL_NAME[lv] + ', predicted recall ' + pct(c.recall) +
+				/* A stale level is unconfirmed: "S?" and said in words, not a plain Secure. */
+				var levelName = LEVEL_NAME[lv] + (c.stale ? ' (unconfirmed)' : '');
+				var full = name + ', ' + u.name + ': ' + levelName + ', predicted recall ' + pct(c.recall) +
 				    (c.questions ? ' (' + (c.reviewed || 0) + ' of ' + plural(c.questions, 'question') + ' reviewed)' : '') +
+				    '; ' + cellEvidence(c) +
+				    (c.stale ? '; no answer on this unit for weeks, so this level is not confirmed' : '') +
 				    (c.behind_flag ? '; one of the pupils behind this unit’s flag' : '');
 				/* "!" marks the pupils behind a flag, in text, not only colour. */
-				append(tr, el('td', { className: 'cell lv-' + lv + (c.behind_flag ? ' behind' : ''), title: full },
-				    el('span', { 'aria-hidden': 'true' }, el('b', { text: LEVEL_LETTER[lv] }), ' ' + pct(c.recall) +
-				        (c.behind_flag ? ' !' : '')),
-				    el('span', { className: 'vh', text: LEVEL_NAME[lv] + ', ' + pct(c.recall) +
+				append(tr, el('td', { className: 'cell lv-' + lv + (c.stale ? ' stale' : '') +
+				    (c.behind_flag ? ' behind' : ''), title: full },
+				    el('span', { 'aria-hidden': 'true' }, el('b', { text: LEVEL_LETTER[lv] + (c.stale ? '?' : '') }),
+				        ' ' + pct(c.recall) + (c.behind_flag ? ' !' : '')),
+				    el('span', { className: 'vh', text: levelName + ', ' + pct(c.recall) +
 				        (c.behind_flag ? ', behind the flag' : '') })));
 			});
 			append(body, tr);
@@ -917,6 +971,7 @@
 			if (u.questions != null)
 				status.push(plural(u.questions, 'question') + '.');
 			var badge = u.flag === 'forgotten' ? el('span', { className: 'badge forgotten', text: 'Forgotten' }) :
+			    u.flag === 'not_practised' ? el('span', { className: 'badge not-practised', text: 'Not practised' }) :
 			    u.flag === 'at_risk' ? el('span', { className: 'badge at-risk', text: 'At risk' }) :
 			    u.taught_on ? el('span', { className: 'badge taught', text: 'Taught' }) : null;
 			var li = el('li', { className: 'unit' + (u.taught_on ? ' taught' : ''), 'aria-labelledby': hid },

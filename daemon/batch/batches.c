@@ -54,10 +54,9 @@ static const char claim_sql[] =
     " FROM (SELECT s2.school_id FROM school s2 WHERE s2.active"
     "   AND (s2.batch_lease_until IS NULL OR s2.batch_lease_until < $1::timestamptz)"
     "   AND s2.batches_done_for IS DISTINCT FROM ($1::timestamptz AT TIME ZONE s2.tz)::date"
-    "   AND extract(isodow FROM ($1::timestamptz AT TIME ZONE s2.tz))::smallint = ANY (s2.school_days)"
     "   AND ($1::timestamptz AT TIME ZONE s2.tz)::time >= s2.prompt_time"
-    "   AND NOT EXISTS (SELECT 1 FROM school_calendar c WHERE c.school_id = s2.school_id"
-    "     AND c.day = ($1::timestamptz AT TIME ZONE s2.tz)::date)"
+    /* the one rule of a school day, which the flags' windows count by too */
+    "   AND recalld_school_day(s2.school_id, ($1::timestamptz AT TIME ZONE s2.tz)::date)"
     "   ORDER BY s2.school_id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) pick"
     " WHERE s.school_id = pick.school_id"
     " RETURNING"

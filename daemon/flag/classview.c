@@ -12,6 +12,7 @@ struct cell {
 	int level;		/* stored, -1 none */
 	int high;		/* highest since taught, -1 none */
 	size_t first, n;	/* its reviewed states in states[] */
+	struct classview_evidence ev;
 };
 
 struct classview {
@@ -69,15 +70,43 @@ static const char class_states_sql[] =
     "   AND m.question_id = q.question_id"
     " WHERE t.school_id = $1 AND t.class_id = $2::bigint ORDER BY 1, 2";
 
+/*
+ * Per unit and pupil: the latest answer on the unit (in the school's
+ * calendar) and how many; the unit's prompts since the first day of the
+ * not-practised window ($3: now) and how many were answered; and how many
+ * expired unanswered after the later of the last answer and the taught day.
+ */
+static const char class_evidence_sql[] =
+    "SELECT t.unit_id, cp.pupil_id, la.last_day - date '1970-01-01', la.last_day::text, la.n,"
+    " pr.prompts, pr.answered, pr.missed"
+    " FROM taught t JOIN school s ON s.school_id = t.school_id"
+    " CROSS JOIN LATERAL (SELECT recalld_school_days_back(s.school_id,"
+    "   ($3::timestamptz AT TIME ZONE s.tz)::date, s.flag_unanswered_days) AS day) win"
+    " JOIN class_pupil cp ON cp.school_id = t.school_id AND cp.class_id = t.class_id AND cp.active"
+    " CROSS JOIN LATERAL (SELECT max((r.reviewed_at AT TIME ZONE s.tz)::date) AS last_day,"
+    "   count(*) AS n FROM review r JOIN question q ON q.school_id = r.school_id"
+    "   AND q.question_id = r.question_id AND q.unit_id = t.unit_id"
+    "   WHERE r.school_id = t.school_id AND r.pupil_id = cp.pupil_id) la"
+    " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE b.local_date >= win.day) AS prompts,"
+    "   count(*) FILTER (WHERE b.local_date >= win.day AND p.answered_at IS NOT NULL) AS answered,"
+    "   count(*) FILTER (WHERE p.answered_at IS NULL AND p.expires_at <= $3::timestamptz"
+    "     AND b.local_date > greatest(la.last_day, t.taught_on)) AS missed"
+    "   FROM prompt p JOIN question q ON q.school_id = p.school_id"
+    "   AND q.question_id = p.question_id AND q.unit_id = t.unit_id"
+    "   JOIN batch b ON b.school_id = p.school_id AND b.batch_id = p.batch_id"
+    "   WHERE p.school_id = t.school_id AND p.pupil_id = cp.pupil_id) pr"
+    " WHERE t.school_id = $1 AND t.class_id = $2::bigint ORDER BY 1, 2";
+
 void
-classview_sql(db_req *r, const char *school, const char *class_id)
+classview_sql(db_req *r, const char *school, const char *class_id, const char *now)
 {
-	const char *p[2] = { school, class_id };
+	const char *p[3] = { school, class_id, now };
 
 	db_req_add(r, class_units_sql, 2, p);
 	db_req_add(r, class_pupils_sql, 2, p);
 	db_req_add(r, class_mastery_sql, 2, p);
 	db_req_add(r, class_states_sql, 2, p);
+	db_req_add(r, class_evidence_sql, 3, p);
 }
 
 /* Index of id in the sorted units or pupils; -1 when absent. */
@@ -163,8 +192,10 @@ parse_levels(classview *k, const PGresult *mr)
 	size_t ncells = k->nunits * k->npupils;
 
 	k->cells = xcalloc(ncells + 1, sizeof *k->cells);
-	for (size_t i = 0; i < ncells; i++)
+	for (size_t i = 0; i < ncells; i++) {
 		k->cells[i].level = k->cells[i].high = -1;
+		k->cells[i].ev.last_answered_day = INT32_MIN;
+	}
 	for (int row = 0; row < PQntuples(mr); row++) {
 		struct cell *c = cell_of(k, mr, row);
 
@@ -207,6 +238,28 @@ parse_states(classview *k, const PGresult *sr)
 	}
 }
 
+static void
+parse_evidence(classview *k, const PGresult *er)
+{
+	for (int row = 0; row < PQntuples(er); row++) {
+		struct cell *c = cell_of(k, er, row);
+		struct classview_evidence *ev;
+
+		if (c == NULL)
+			continue;
+		ev = &c->ev;
+		if (!pgrow_null(er, row, 2)) {
+			ev->last_answered_day = (int32_t)pgrow_int(er, row, 2);
+			util_strlcpy(ev->last_answered_on, PQgetvalue(er, row, 3),
+			    sizeof ev->last_answered_on);
+		}
+		ev->reviews = (uint32_t)pgrow_i64(er, row, 4);
+		ev->prompts = (uint32_t)pgrow_i64(er, row, 5);
+		ev->answered = (uint32_t)pgrow_i64(er, row, 6);
+		ev->missed = (uint32_t)pgrow_i64(er, row, 7);
+	}
+}
+
 classview *
 classview_parse(PGresult *const *res)
 {
@@ -217,6 +270,7 @@ classview_parse(PGresult *const *res)
 	parse_pupils(k, res[1]);
 	parse_levels(k, res[2]);
 	parse_states(k, res[3]);
+	parse_evidence(k, res[4]);
 	return k;
 }
 
@@ -275,6 +329,34 @@ int
 classview_high(const classview *k, size_t u, size_t p)
 {
 	return k->cells[u * k->npupils + p].high;
+}
+
+const struct classview_evidence *
+classview_evidence(const classview *k, size_t u, size_t p)
+{
+	return &k->cells[u * k->npupils + p].ev;
+}
+
+bool
+classview_unanswered(const classview *k, size_t u, size_t p, const struct settings *set)
+{
+	const struct classview_evidence *ev = classview_evidence(k, u, p);
+	flags_answers a = {
+		.last_answered_day = ev->last_answered_day,
+		.taught_day = k->units[u].taught_day,
+		.window_start = set->unanswered_from,
+		.missed = ev->missed,
+	};
+
+	return flags_pupil_unanswered(&a);
+}
+
+bool
+classview_stale(const classview *k, size_t u, size_t p, const struct settings *set)
+{
+	int32_t last = classview_evidence(k, u, p)->last_answered_day;
+
+	return last != INT32_MIN && last < set->evidence_from;
 }
 
 /* Pupil p's items for unit u in k->scratch (unseen ones zero); how many. */

@@ -80,7 +80,8 @@ static const char claim_sql[] =
     " extract(isodow FROM ($1::timestamptz AT TIME ZONE s.tz))::int = s.digest_weekday"
     "   AND ($1::timestamptz AT TIME ZONE s.tz)::time >= s.prompt_time,"
     " date_trunc('week', $1::timestamptz AT TIME ZONE s.tz)::date::text, "
-    SETTINGS_COLUMNS("$1")
+    SETTINGS_COLUMNS("$1") ","
+    SETTINGS_WINDOW_COLUMNS("$1")
     " FROM j JOIN school s ON s.school_id = j.school_id";
 
 static void
@@ -187,6 +188,7 @@ claimed(const struct db_reply *r, void *arg)
 		run_next_school(f);
 		return;
 	}
+	settings_parse_windows(res, 0, 3 + SETTINGS_NCOLUMNS, &f->set);
 	f->model = settings_model_new(&f->set);
 	f->n_flagged = f->n_changed = f->n_digests = 0;
 	p[0] = f->school;
@@ -298,7 +300,8 @@ start_class(flagjob *f)
 	db_req_add(req, "SELECT k.name, EXISTS (SELECT 1 FROM class_digest d WHERE"
 	    " d.school_id = k.school_id AND d.class_id = k.class_id AND d.week = $3::date)"
 	    " FROM class k WHERE k.school_id = $1 AND k.class_id = $2::bigint", 3, p);
-	classview_sql(req, f->school, cls);
+	/* The windows as the claim counted them. */
+	classview_sql(req, f->school, cls, f->claimed_at);
 	f->in_txn = true;
 	f->txn = db_txn_begin(f->db, req);
 }
@@ -409,18 +412,21 @@ class_written(const struct db_reply *r, void *arg)
 
 static const char write_flags_sql[] =
     "INSERT INTO flag AS f (school_id, class_id, unit_id, status, reasons, pupils, class_pupils,"
-    " fallen, class_recall, class_recall_ahead, horizon_days, since, updated_at)"
+    " fallen, class_recall, class_recall_ahead, horizon_days, since, updated_at, unanswered,"
+    " unanswered_days)"
     " SELECT $1, $2::bigint, x.unit_id, x.status, x.reasons, x.pupils, x.class_pupils, x.fallen,"
-    "  x.recall, x.ahead, x.horizon, date '1970-01-01' + x.since, $3::timestamptz"
+    "  x.recall, x.ahead, x.horizon, date '1970-01-01' + x.since, $3::timestamptz,"
+    "  x.unanswered, x.unanswered_days"
     " FROM jsonb_to_recordset($4::jsonb) AS x(unit_id bigint, status text, reasons int,"
     "  pupils int, class_pupils int, fallen int, recall float8, ahead float8, horizon int,"
-    "  since int)"
+    "  since int, unanswered int, unanswered_days int)"
     " ON CONFLICT (school_id, class_id, unit_id) DO UPDATE SET status = EXCLUDED.status,"
     " reasons = EXCLUDED.reasons, pupils = EXCLUDED.pupils,"
     " class_pupils = EXCLUDED.class_pupils, fallen = EXCLUDED.fallen,"
     " class_recall = EXCLUDED.class_recall, class_recall_ahead = EXCLUDED.class_recall_ahead,"
     " horizon_days = EXCLUDED.horizon_days, since = EXCLUDED.since,"
-    " updated_at = EXCLUDED.updated_at";
+    " updated_at = EXCLUDED.updated_at, unanswered = EXCLUDED.unanswered,"
+    " unanswered_days = EXCLUDED.unanswered_days";
 
 /* Levels forgetting moved: the history row, then the level (rows exist: they were read). */
 static const char write_mastery_sql[] =
@@ -499,6 +505,7 @@ assess_pupils(flagjob *f, struct class_work *w, size_t u)
 		classview_assess(w->k, u, p, f->model, &f->set.mastery, f->set.today, &now_r);
 		classview_assess_ahead(w->k, u, p, f->model, &f->set, &ahead_r);
 		w->fp[p] = flags_pupil_from_mastery(previous, &now_r, &ahead_r);
+		w->fp[p].unanswered = classview_unanswered(w->k, u, p, &f->set);
 		w->out[u].levels[now_r.level]++;
 		if (stored >= 0 && stored != (int)now_r.level)
 			level_moved(f, w, u, p, stored, &now_r);
@@ -514,11 +521,11 @@ flag_unit(flagjob *f, struct class_work *w, size_t u)
 	flags_state prev = { unit->flag, unit->flag_since };
 	flags_result *res = &w->out[u].res;
 	int32_t horizon = f->set.flags.horizon_days;
+	json_t *row;
 
 	flags_assess(&f->set.flags, w->fp, w->np, f->set.today,
 	    unit->flag != FLAG_NONE ? &prev : NULL, res);
-	json_array_append_new(w->flag_rows, json_pack(
-	    "{s:I, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:i, s:o}",
+	row = json_pack("{s:I, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:i, s:o}",
 	    "unit_id", (json_int_t)unit->id,
 	    "status", flags_status_name(res->status),
 	    "reasons", (int)res->reasons,
@@ -528,12 +535,15 @@ flag_unit(flagjob *f, struct class_work *w, size_t u)
 	    "recall", res->n_evidence > 0 ? json_real(res->mean_recall) : json_null(),
 	    "ahead", res->n_evidence > 0 ? json_real(res->mean_recall_ahead) : json_null(),
 	    "horizon", (int)horizon,
-	    "since", res->status != FLAG_NONE ? json_integer(res->since_day) : json_null()));
+	    "since", res->status != FLAG_NONE ? json_integer(res->since_day) : json_null());
+	json_object_set_new(row, "unanswered", json_integer(res->n_unanswered));
+	json_object_set_new(row, "unanswered_days", json_integer(f->set.flags.unanswered_days));
+	json_array_append_new(w->flag_rows, row);
 	/* A new flag, or a worse one (at risk -> forgotten), is news. */
 	if (res->status <= unit->flag)
 		return;
 	add_event(w, "topic.flagged", payload_topic_flagged(f->set.school_id, &w->cls,
-	    &pu, res, horizon, unit->flag));
+	    &pu, res, &f->set.flags, unit->flag));
 	f->n_flagged++;
 	log_debug("flagjob", "flagged", "school=%s class=%s unit=%" PRId64 " status=%s"
 	    " since_day=%" PRId32, f->school, w->cls_id, unit->id, flags_status_name(res->status),
@@ -553,7 +563,7 @@ add_digest(flagjob *f, struct class_work *w, db_req *req)
 		struct payload_unit pu = unit_of(unit);
 
 		payload_digest_add_unit(data, &pu, unit->taught_on, &w->out[u].res,
-		    f->set.flags.horizon_days, w->out[u].levels);
+		    &f->set.flags, w->out[u].levels);
 	}
 	add_event(w, "digest.teacher", data);
 	db_req_add(req, "INSERT INTO class_digest (school_id, class_id, week, sent_at)"

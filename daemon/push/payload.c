@@ -58,14 +58,40 @@ recall_or_null(const flags_result *res, double v)
 	return res->n_evidence > 0 ? json_real(v) : json_null();
 }
 
+/*
+ * What each of the flag's reasons rests on: the class's number beside the
+ * threshold it crossed. The API's flags answer the same (api/teachers.c).
+ */
+static json_t *
+evidence_json(const flags_result *res, const flags_thresholds *t)
+{
+	json_t *e = json_object();
+	bool ahead = res->status == FLAG_AT_RISK;
+
+	if (res->reasons & FLAG_REASON_LOW_RECALL)
+		json_object_set_new(e, "low_recall", json_pack("{s:o, s:f, s:b}",
+		    "class_recall", recall_or_null(res, ahead ? res->mean_recall_ahead :
+		    res->mean_recall), "below", t->recall, "ahead", ahead));
+	if (res->reasons & FLAG_REASON_FALLEN)
+		json_object_set_new(e, "fallen", json_pack("{s:i, s:i, s:f}",
+		    "pupils", (int)res->n_fallen, "class_pupils", (int)res->n_pupils,
+		    "share", t->fallen_share));
+	if (res->reasons & FLAG_REASON_UNANSWERED)
+		json_object_set_new(e, "unanswered", json_pack("{s:i, s:i, s:f, s:i}",
+		    "pupils", (int)res->n_unanswered, "class_pupils", (int)res->n_pupils,
+		    "share", t->unanswered_share, "school_days", (int)t->unanswered_days));
+	return e;
+}
+
 /* A flag as topic.flagged and the digest show it. */
 static json_t *
-flag_json(const struct payload_unit *u, const flags_result *res, int32_t horizon)
+flag_json(const struct payload_unit *u, const flags_result *res, const flags_thresholds *t)
 {
 	char since[32], reasons[128];
+	json_t *o;
 
 	flags_reasons_json(res->reasons, reasons, sizeof reasons);
-	return json_pack("{s:o, s:s, s:o, s:i, s:i, s:i, s:o, s:o, s:i, s:s}",
+	o = json_pack("{s:o, s:s, s:o, s:i, s:i, s:i, s:o, s:o, s:i, s:s}",
 	    "unit", unit_json(u),
 	    "status", flags_status_name(res->status),
 	    "reasons", json_loads(reasons, 0, NULL),
@@ -74,16 +100,20 @@ flag_json(const struct payload_unit *u, const flags_result *res, int32_t horizon
 	    "fallen", (int)res->n_fallen,
 	    "class_recall", recall_or_null(res, res->mean_recall),
 	    "class_recall_ahead", recall_or_null(res, res->mean_recall_ahead),
-	    "horizon_days", (int)horizon,
+	    "horizon_days", (int)t->horizon_days,
 	    "since", day_text(res->since_day, since, sizeof since));
+	json_object_set_new(o, "unanswered", json_integer(res->n_unanswered));
+	json_object_set_new(o, "unanswered_days", json_integer(t->unanswered_days));
+	json_object_set_new(o, "evidence", evidence_json(res, t));
+	return o;
 }
 
 json_t *
 payload_topic_flagged(int64_t school_id, const struct payload_class *k,
-    const struct payload_unit *u, const flags_result *res, int32_t horizon_days,
+    const struct payload_unit *u, const flags_result *res, const flags_thresholds *t,
     flags_status previous)
 {
-	json_t *data = flag_json(u, res, horizon_days);
+	json_t *data = flag_json(u, res, t);
 
 	json_object_set_new(data, "school_id", json_integer(school_id));
 	json_object_set_new(data, "class", class_json(k));
@@ -102,13 +132,13 @@ payload_digest_new(int64_t school_id, const struct payload_class *k, const char 
 
 void
 payload_digest_add_unit(json_t *digest, const struct payload_unit *u, const char *taught_on,
-    const flags_result *res, int32_t horizon_days, const uint32_t levels[MASTERY_NLEVELS])
+    const flags_result *res, const flags_thresholds *t, const uint32_t levels[MASTERY_NLEVELS])
 {
 	json_t *counts = json_object();
 
 	if (res->status != FLAG_NONE)
 		json_array_append_new(json_object_get(digest, "flags"),
-		    flag_json(u, res, horizon_days));
+		    flag_json(u, res, t));
 	for (int l = 0; l < MASTERY_NLEVELS; l++)
 		json_object_set_new(counts, mastery_level_name((mastery_level)l),
 		    json_integer(levels[l]));

@@ -44,9 +44,12 @@ struct payload_class {
 	const char *name;
 };
 
-/* A new or worse flag of the class x unit; previous: the flag stored before. */
+/*
+ * A new or worse flag of the class x unit; previous: the flag stored before;
+ * t: the thresholds it was assessed with (the numbers behind its reasons).
+ */
 json_t *payload_topic_flagged(int64_t school_id, const struct payload_class *k,
-    const struct payload_unit *u, const flags_result *res, int32_t horizon_days,
+    const struct payload_unit *u, const flags_result *res, const flags_thresholds *t,
     flags_status previous);
 
 /*
@@ -56,7 +59,7 @@ json_t *payload_topic_flagged(int64_t school_id, const struct payload_class *k,
 json_t *payload_digest_new(int64_t school_id, const struct payload_class *k, const char *week,
     const char *local_date, size_t pupils);
 void payload_digest_add_unit(json_t *digest, const struct payload_unit *u, const char *taught_on,
-    const flags_result *res, int32_t horizon_days, const uint32_t levels[MASTERY_NLEVELS]);
+    const flags_result *res, const flags_thresholds *t, const uint32_t levels[MASTERY_NLEVELS]);
 
 /* ---- prompt.batch ---- */
 

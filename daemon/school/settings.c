@@ -14,7 +14,8 @@ enum {
 	C_SCHOOL, C_RETENTION, C_INTERVAL, C_MAX_PER_DAY, C_NEW_PER_DAY, C_DELAY,
 	C_SELF_RATING, C_MIN_COVERAGE, C_DEVELOPING, C_SECURE_RECALL, C_SECURE_SHARE,
 	C_STABILITY, C_DURABLE_SHARE, C_FLAG_RECALL, C_FALLEN_SHARE, C_HORIZON, C_TODAY,
-	C_LOCAL_DATE, C_COUNT
+	C_LOCAL_DATE, C_UNANSWERED_SHARE, C_UNANSWERED_DAYS, C_EVIDENCE_DAYS, C_MIN_PER_DAY,
+	C_COUNT
 };
 
 _Static_assert(C_COUNT == SETTINGS_NCOLUMNS, "SETTINGS_COLUMNS and its parse disagree");
@@ -55,7 +56,10 @@ settings_parse(const PGresult *res, int row, int col, struct settings *out,
 	s->mastery.durable_share = pgrow_f64(res, row, col + C_DURABLE_SHARE);
 	s->flags.recall = pgrow_f64(res, row, col + C_FLAG_RECALL);
 	s->flags.fallen_share = pgrow_f64(res, row, col + C_FALLEN_SHARE);
+	s->flags.unanswered_share = pgrow_f64(res, row, col + C_UNANSWERED_SHARE);
 	s->today = (int32_t)pgrow_int(res, row, col + C_TODAY);
+	/* Until settings_parse_windows: today alone. */
+	s->unanswered_from = s->evidence_from = s->today;
 	util_strlcpy(s->local_date, PQgetvalue(res, row, col + C_LOCAL_DATE), sizeof s->local_date);
 
 	/* Integers are checked as read, before they are narrowed to their fields. */
@@ -88,6 +92,14 @@ settings_parse(const PGresult *res, int row, int col, struct settings *out,
 			    SETTINGS_SHARE_MAX },
 			{ "flag_horizon_days", pgrow_f64(res, row, col + C_HORIZON),
 			    SETTINGS_HORIZON_MIN, SETTINGS_HORIZON_MAX },
+			{ "flag_unanswered_share", s->flags.unanswered_share, SETTINGS_SHARE_MIN,
+			    SETTINGS_SHARE_MAX },
+			{ "flag_unanswered_days", pgrow_f64(res, row, col + C_UNANSWERED_DAYS),
+			    SETTINGS_HORIZON_MIN, SETTINGS_HORIZON_MAX },
+			{ "mastery_evidence_days", pgrow_f64(res, row, col + C_EVIDENCE_DAYS),
+			    SETTINGS_EVIDENCE_MIN, SETTINGS_EVIDENCE_MAX },
+			{ "min_per_day", pgrow_f64(res, row, col + C_MIN_PER_DAY),
+			    SETTINGS_PER_DAY_MIN, SETTINGS_PER_DAY_MAX },
 		};
 
 		for (size_t i = 0; i < nitems(b); i++) {
@@ -100,6 +112,9 @@ settings_parse(const PGresult *res, int row, int col, struct settings *out,
 	s->batch.new_per_day = (uint32_t)pgrow_int(res, row, col + C_NEW_PER_DAY);
 	s->batch.first_retrieval_delay_days = (int32_t)pgrow_int(res, row, col + C_DELAY);
 	s->flags.horizon_days = (int32_t)pgrow_int(res, row, col + C_HORIZON);
+	s->flags.unanswered_days = (int32_t)pgrow_int(res, row, col + C_UNANSWERED_DAYS);
+	s->evidence_days = (int32_t)pgrow_int(res, row, col + C_EVIDENCE_DAYS);
+	s->batch.min_per_day = (uint32_t)pgrow_int(res, row, col + C_MIN_PER_DAY);
 
 	/* Within the bounds sched takes them all; a refusal here means the bounds drifted. */
 	if (!batch_settings_valid(&s->batch, err, sizeof err) ||
@@ -110,6 +125,13 @@ settings_parse(const PGresult *res, int row, int col, struct settings *out,
 		return false;
 	}
 	return true;
+}
+
+void
+settings_parse_windows(const PGresult *res, int row, int col, struct settings *s)
+{
+	s->unanswered_from = (int32_t)pgrow_int(res, row, col);
+	s->evidence_from = (int32_t)pgrow_int(res, row, col + 1);
 }
 
 fsrs_model *

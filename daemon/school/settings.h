@@ -4,7 +4,7 @@
  * column list, one parse, one validation against one set of bounds.
  *
  * The bounds below are also what PATCH /v1/school accepts (api/v1.c) and
- * what the school table's CHECK constraints allow (sql/0002, sql/0008;
+ * what the school table's CHECK constraints allow (sql/0002, sql/0008, sql/0009;
  * tests/test_migrate holds the two together). A stored value outside them
  * (written by hand past a dropped constraint) is never replaced by a
  * default: settings_parse refuses it, naming the setting, and the caller
@@ -25,7 +25,7 @@
 #include "mastery.h"
 
 /* Inclusive bounds of each setting. */
-#define SETTINGS_PER_DAY_MIN 0			/* max_per_day, new_per_day */
+#define SETTINGS_PER_DAY_MIN 0			/* max_per_day, new_per_day, min_per_day */
 #define SETTINGS_PER_DAY_MAX 50
 #define SETTINGS_RETENTION_MIN 0.7		/* desired_retention */
 #define SETTINGS_RETENTION_MAX 0.99
@@ -37,8 +37,10 @@
 #define SETTINGS_SHARE_MAX 1
 #define SETTINGS_STABILITY_MIN 1		/* mastery_stability_days */
 #define SETTINGS_STABILITY_MAX 3650
-#define SETTINGS_HORIZON_MIN 1			/* flag_horizon_days */
+#define SETTINGS_HORIZON_MIN 1			/* flag_horizon_days, flag_unanswered_days */
 #define SETTINGS_HORIZON_MAX 60
+#define SETTINGS_EVIDENCE_MIN 1			/* mastery_evidence_days */
+#define SETTINGS_EVIDENCE_MAX 200
 #define SETTINGS_WEEKDAY_MIN 1			/* digest_weekday (ISO) */
 #define SETTINGS_WEEKDAY_MAX 7
 
@@ -64,8 +66,23 @@
 	" s.mastery_secure_share, s.mastery_stability_days, s.mastery_durable_share," \
 	" s.flag_recall, s.flag_fallen_share, s.flag_horizon_days," \
 	" ((" now "::timestamptz AT TIME ZONE s.tz)::date - date '1970-01-01')," \
-	" ((" now "::timestamptz AT TIME ZONE s.tz)::date)::text"
-#define SETTINGS_NCOLUMNS 18
+	" ((" now "::timestamptz AT TIME ZONE s.tz)::date)::text," \
+	" s.flag_unanswered_share, s.flag_unanswered_days, s.mastery_evidence_days," \
+	" s.min_per_day"
+#define SETTINGS_NCOLUMNS 22
+
+/*
+ * The two windows counted in school days (struct settings' unanswered_from
+ * and evidence_from), for the readers that need them (the flag job, the
+ * grid, progress): a walk back over the calendar, so not on every answer.
+ * settings_parse_windows reads them.
+ */
+#define SETTINGS_WINDOW_COLUMNS(now) \
+	" recalld_school_days_back(s.school_id, (" now "::timestamptz AT TIME ZONE s.tz)::date," \
+	"   s.flag_unanswered_days) - date '1970-01-01'," \
+	" recalld_school_days_back(s.school_id, (" now "::timestamptz AT TIME ZONE s.tz)::date," \
+	"   s.mastery_evidence_days) - date '1970-01-01'"
+#define SETTINGS_NWINDOW_COLUMNS 2
 
 struct settings {
 	int64_t school_id;
@@ -77,6 +94,15 @@ struct settings {
 	flags_thresholds flags;
 	int32_t today;			/* day number of now in the school's calendar */
 	char local_date[16];		/* the same, YYYY-MM-DD */
+	/*
+	 * The first of the last flags.unanswered_days school days (the window
+	 * of the not-practised rule and of answered_share), and of the last
+	 * evidence_days school days: a level whose latest answer came before
+	 * evidence_from is stale. Set by settings_parse_windows only.
+	 */
+	int32_t unanswered_from;
+	int32_t evidence_days;
+	int32_t evidence_from;
 };
 
 /* Why settings_parse refused. */
@@ -89,6 +115,9 @@ struct settings_error {
 /* Parse and check the columns from col on; false with e filled for a refused value. */
 bool settings_parse(const PGresult *res, int row, int col, struct settings *out,
     struct settings_error *e) __attribute__((warn_unused_result));
+
+/* The SETTINGS_WINDOW_COLUMNS from col on into s. */
+void settings_parse_windows(const PGresult *res, int row, int col, struct settings *s);
 
 /* The school's FSRS model (caller frees). Parsed settings always make one. */
 fsrs_model *settings_model_new(const struct settings *s);

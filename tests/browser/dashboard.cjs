@@ -192,14 +192,23 @@ async function run(browser) {
 
 	/* 3. Its flags: the science units it stopped answering. */
 	const headline = (await page.locator('#flags-headline').textContent()).trim();
-	ok(/\d+ units? (is|are) being forgotten by \d+ of 30 pupils/.test(headline),
-	    'the headline says how many units are being forgotten by how many pupils', headline);
+	ok(/\d+ units? (is|are) being forgotten( and \d+ not being practised,)? by \d+ of 30 pupils/.test(headline),
+	    'the headline says how many units are being forgotten (or not practised) by how many pupils', headline);
 	const flags = page.locator('#flags > li');
 	const nflags = await flags.count();
 	const flagText = nflags ? await flags.first().textContent() : '';
 	ok(nflags >= 1 && /(Cells and organisation|The particle model)/.test(flagText) &&
 	    /\d+ of \d+ pupils/.test(flagText) && /since/i.test(flagText),
 	    'a flagged science unit shows its pupils and since when', flagText);
+	/* 3b. The unit the class stopped answering is not practised, with its evidence and the same actions. */
+	const idle = page.locator('#flags > li.not-practised');
+	const idleText = (await idle.count()) ? await idle.first().textContent() : '';
+	ok(/Not practised/i.test(idleText) && /unanswered for 10 school days/.test(idleText) &&
+	    /Last answers on this unit: .*\(2 Oct\)/.test(idleText) && /Not practised since/.test(idleText),
+	    'a not-practised unit says in plain words what it rests on, with last answers', idleText);
+	ok((await idle.first().getByRole('button', { name: /re-check/i }).count()) === 1 &&
+	    (await idle.first().getByRole('button', { name: /re-taught/i }).count()) === 1,
+	    'a not-practised unit has the re-check and re-taught actions');
 	await page.locator('#flags').scrollIntoViewIfNeeded();
 	await screenshot(page, 'flags', { fullPage: false });
 
@@ -293,7 +302,7 @@ async function run(browser) {
 	await page.selectOption('#grid-sort', 'weakest');
 	const order = await page.evaluate(() => Array.from(document.querySelectorAll('#grid tbody tr')).map((tr) => {
 		const cells = Array.from(tr.querySelectorAll('td.cell:not(.none)')).map((td) => {
-			const m = /^([EDSM]) (\d+)%/.exec(td.textContent.trim());
+			const m = /^([EDSM])\?? (\d+)%/.exec(td.textContent.trim());
 			return m ? 'EDSM'.indexOf(m[1]) * 1000 + +m[2] : 99999;
 		});
 		return Math.min.apply(null, cells);
@@ -301,6 +310,30 @@ async function run(browser) {
 	ok(order.length > 1 && order.every((v, i) => i === 0 || order[i - 1] <= v + 1),
 	    'sorting by weakest unit puts the weakest pupils first', order.join(' '));
 	await page.selectOption('#grid-sort', 'name');
+
+	/* 6b. Levels resting on old answers are unconfirmed: with a 10-school-day
+	 * evidence window, 8A Science's last answers (2 October) are too old. */
+	const staleCells = async (days) => {
+		const r = await api('PATCH', '/v1/school', { mastery_evidence_days: days });
+		await page.reload();
+		await page.waitForFunction(() => !document.querySelector('#class-view').hidden &&
+		    !document.querySelector('#class-view').hasAttribute('aria-busy') &&
+		    document.querySelectorAll('#grid td.cell').length > 0);
+		return Object.assign({ status: r.status }, await page.evaluate(() => {
+			const cells = document.querySelectorAll('#grid td.cell.stale');
+			const c = cells[0];
+			return { n: cells.length, text: c ? c.textContent : '', title: c ? c.title : '' };
+		}));
+	};
+	const stale = await staleCells(10);
+	ok(stale.status === 200 && stale.n > 0 && /^[EDSM]\? /.test(stale.text) && /unconfirmed/.test(stale.text) &&
+	    /last answered 2 Oct/.test(stale.title), 'levels resting on old answers show as unconfirmed',
+	    JSON.stringify(stale));
+	await page.locator('#grid-wrap').scrollIntoViewIfNeeded();
+	await screenshot(page, 'stale-cells', { fullPage: false });
+	const fresh = await staleCells(20);
+	ok(fresh.status === 200 && fresh.n === 0, 'with the default 20 school days they are plain levels again',
+	    JSON.stringify(fresh));
 
 	/* 7. At 360 px: nothing overflows but the grid's own scroller; every control labelled. */
 	await page.setViewportSize({ width: 360, height: 780 });
