@@ -8,7 +8,9 @@
 # the dashboard's browser test (tests/browser.sh: Debian's chromium driven
 # by playwright-core, which npm installs into build-node/ from
 # tests/browser/package-lock.json); its screenshots are kept in
-# build-artifacts/plain and build-artifacts/asan.
+# build-artifacts/plain and build-artifacts/asan. As root, the Debian
+# package too (tests/package.sh: build it, lintian, install it here, run it,
+# purge it; the .deb is kept in build-artifacts/deb).
 # Needs root or sudo only to install missing packages, and the npm registry
 # once for playwright-core.
 set -eu
@@ -45,6 +47,18 @@ mkdir -p build-plain
 	make -j"$jobs" distcheck VERBOSE=1 DISTCHECK_CONFIGURE_FLAGS=-q) 2>&1 | tee -a "$log" |
 	grep -E '^(PASS|FAIL|ERROR|XFAIL|XPASS|SKIP|# [A-Z]+:)|not ok|archives ready' || true
 grep -q 'archives ready for distribution' "$log" || status=1
+
+echo "== Debian package: build, lintian, install, migrate, serve, purge"
+if [ "$(id -u)" = 0 ]; then
+	sh tests/package.sh "$top" "$top/build-artifacts/deb" >"$top/build-package.log" 2>&1 || status=1
+	grep -E '^(not ok|Bail out)|passed, .* failed$' "$top/build-package.log" || true
+	# Counted as one suite's results, like make check's.
+	sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/# PASS: \1\n# FAIL: \2/p' \
+		"$top/build-package.log" >>"$log"
+	cat "$top/build-package.log" >>"$log"
+else
+	echo "SKIP: tests/package.sh installs a package: run test.sh as root"
+fi
 
 echo "== sanitized build: ASan + UBSan, make check"
 RECALLD_BROWSER_ARTIFACTS="$top/build-artifacts/asan"

@@ -14,6 +14,7 @@
 
 #include "app.h"
 #include "dashboard.h"
+#include "embed.h"
 #include "util.h"
 
 #define MAX_FILES 64
@@ -27,7 +28,8 @@ struct file {
 	char *name;
 	const char *type;
 	char etag[36];		/* "…" around 32 hex digits of SHA-256 */
-	unsigned char *data;
+	const unsigned char *data;	/* owned, or the files built into recalld */
+	unsigned char *owned;
 	size_t len;
 };
 
@@ -75,12 +77,23 @@ plain_name(const char *s)
 	return true;
 }
 
+static void
+set_etag(struct file *f)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(f->data, f->len, md, &mdlen, EVP_sha256(), NULL);
+	f->etag[0] = '"';
+	for (unsigned int i = 0; i < 16 && i < mdlen; i++)
+		snprintf(f->etag + 1 + 2 * i, 3, "%02x", md[i]);
+	util_strlcpy(f->etag + 33, "\"", 2);
+}
+
 static bool
 read_file(const char *path, struct file *f, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "rb");
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	struct stat st;
 	bool ok = false;
 
@@ -93,30 +106,56 @@ read_file(const char *path, struct file *f, char *err, size_t errlen)
 		goto done;
 	}
 	f->len = (size_t)st.st_size;
-	f->data = xmalloc(f->len + 1);
-	if (f->len > 0 && fread(f->data, 1, f->len, fp) != f->len) {
+	f->owned = xmalloc(f->len + 1);
+	f->data = f->owned;
+	if (f->len > 0 && fread(f->owned, 1, f->len, fp) != f->len) {
 		snprintf(err, errlen, "%s: short read", path);
 		goto done;
 	}
-	EVP_Digest(f->data, f->len, md, &mdlen, EVP_sha256(), NULL);
-	f->etag[0] = '"';
-	for (unsigned int i = 0; i < 16 && i < mdlen; i++)
-		snprintf(f->etag + 1 + 2 * i, 3, "%02x", md[i]);
-	util_strlcpy(f->etag + 33, "\"", 2);
+	set_etag(f);
 	ok = true;
 done:
 	fclose(fp);
 	return ok;
 }
 
+/* The build lists the files: the same rules as for a directory, strictly. */
+static dashboard *
+load_embedded(char *err, size_t errlen)
+{
+	dashboard *d = xcalloc(1, sizeof *d);
+
+	for (size_t i = 0; i < embed_dashboard.n; i++) {
+		const struct embed_file *e = &embed_dashboard.files[i];
+		struct file *f;
+
+		if (!plain_name(e->name) || type_of(e->name) == NULL || d->n == MAX_FILES) {
+			snprintf(err, errlen, "built-in dashboard file %s: not a plain name of a"
+			    " known type, or more than %d files", e->name, MAX_FILES);
+			dashboard_free(d);
+			return NULL;
+		}
+		f = &d->files[d->n++];
+		f->name = xstrdup(e->name);
+		f->type = type_of(e->name);
+		f->data = e->data;
+		f->len = e->len;
+		set_etag(f);
+	}
+	return d;
+}
+
 dashboard *
 dashboard_load(const char *dir, char *err, size_t errlen)
 {
-	dashboard *d = xcalloc(1, sizeof *d);
-	DIR *dp = opendir(dir);
+	dashboard *d;
+	DIR *dp;
 	struct dirent *de;
 
-	if (dp == NULL) {
+	if (dir == NULL || dir[0] == '\0')
+		return load_embedded(err, errlen);
+	d = xcalloc(1, sizeof *d);
+	if ((dp = opendir(dir)) == NULL) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		goto fail;
 	}
@@ -162,7 +201,7 @@ dashboard_free(dashboard *d)
 		return;
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->files[i].name);
-		free(d->files[i].data);
+		free(d->files[i].owned);
 	}
 	free(d);
 }
@@ -195,7 +234,7 @@ serve_file(http_ctx *ctx, struct app *app, const char *name)
 
 	if (f == NULL) {
 		http_problem(ctx, 404, "not-found", "Not found", app->dashboard == NULL ?
-		    "the dashboard's files are not installed (see dashboard.dir)" :
+		    "the dashboard's files could not be read (see dashboard.dir)" :
 		    "no such file in the dashboard");
 		return;
 	}

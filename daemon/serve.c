@@ -379,7 +379,8 @@ serve_main(struct config *cfg, const char *config_path)
 	if (app->dashboard == NULL)
 		log_warnx("serve", "no dashboard", "err=\"%s\"", err);
 	else
-		log_info("serve", "dashboard loaded", "dir=%s files=%zu", cfg->dashboard_dir,
+		log_info("serve", "dashboard loaded", "dir=%s files=%zu",
+		    cfg->dashboard_dir[0] ? cfg->dashboard_dir : "(built in)",
 		    dashboard_nfiles(app->dashboard));
 	ops_routes(app->http);
 	dashboard_routes(app->http);

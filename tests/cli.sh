@@ -102,5 +102,67 @@ if [ "$nkeys" = 0 ] || [ "$nkeys" != "$nlines" ]; then
 elif [ -z "$missing" ]; then ok "the example configuration has every key ($nkeys)"
 else not_ok "keys missing from the example: $missing"; fi
 
+# The man pages: recalld.conf(5) against the configuration table as
+# check-config sees it (keys, defaults, SIGHUP), recalld(8) against the
+# subcommand table. RECALLD_MAN_DIR: pages elsewhere (the installed ones).
+mandir=${RECALLD_MAN_DIR:-${top_builddir:-.}/man}
+cat_man() {	# cat_man NAME: the page's roff source, escapes undone
+	if [ -f "$mandir/$1" ]; then cat "$mandir/$1"; else zcat "$mandir/$1.gz"; fi |
+		sed -e 's/\\-/-/g' -e 's/\\e/\\/g' -e 's/\\&//g'
+}
+if ! cat_man recalld.conf.5 >"$tmp/conf.5" 2>/dev/null || ! cat_man recalld.8 >"$tmp/recalld.8" 2>/dev/null; then
+	not_ok "man pages not found in $mandir"
+else
+	awk '/^\.SS \[/ { s = substr($2, 2, length($2) - 2); next }
+		/^\.BI "[a-z_]+ = "/ { split($0, q, "\""); k = q[2]; sub(/ = $/, "", k); key = s "." k; print key }' \
+		"$tmp/conf.5" | sort >"$tmp/man-keys"
+	if [ -s "$tmp/man-keys" ] && cmp -s "$tmp/man-keys" "$tmp/keys"; then
+		ok "recalld.conf(5) has every key and no other ($(wc -l <"$tmp/man-keys"))"
+	else
+		not_ok "recalld.conf(5) and check-config list different keys"; diff "$tmp/man-keys" "$tmp/keys"
+	fi
+	# The defaults the page states, loaded as a file, give the defaults.
+	awk '/^\.SS \[/ { print "[" substr($2, 2, length($2) - 2) "]"; next }
+		/^\.BI "[a-z_]+ = "/ { split($0, q, "\""); print q[2] q[4] }' "$tmp/conf.5" >"$tmp/man-defaults.conf"
+	env -u RECALLD_DATABASE_URL "$RECALLD" -c /dev/null check-config 2>&1 | grep -v '^# effective' >"$tmp/defaults.out"
+	env -u RECALLD_DATABASE_URL "$RECALLD" -c "$tmp/man-defaults.conf" check-config 2>&1 |
+		grep -v '^# effective' >"$tmp/man-defaults.out"
+	if [ -s "$tmp/defaults.out" ] && cmp -s "$tmp/defaults.out" "$tmp/man-defaults.out"; then
+		ok "recalld.conf(5)'s defaults are the daemon's"
+	else
+		not_ok "recalld.conf(5)'s defaults differ from the daemon's"; diff "$tmp/defaults.out" "$tmp/man-defaults.out"
+	fi
+	# Which keys SIGHUP reloads: check-config says "(SIGHUP reloads)" in the comment.
+	awk '/^\[[a-z_]+\]/ { s = substr($1, 2, length($1) - 2); next }
+		/^#/ { r = /\(SIGHUP reloads\)$/ ? "reload" : "restart"; next }
+		s != "" && /^[a-z_]+ =/ { print s "." $1, r }' "$tmp/defaults.out" | sort >"$tmp/reload"
+	awk '/^\.SS \[/ { s = substr($2, 2, length($2) - 2); next }
+		/^\.BI "[a-z_]+ = "/ { split($0, q, "\""); k = q[2]; sub(/ = $/, "", k); key = s "." k; next }
+		/^SIGHUP reloads it/ { print key, "reload" }
+		/^A change needs a restart/ { print key, "restart" }' "$tmp/conf.5" | sort >"$tmp/man-reload"
+	if [ -s "$tmp/reload" ] && cmp -s "$tmp/reload" "$tmp/man-reload"; then
+		ok "recalld.conf(5) says which keys SIGHUP reloads ($(grep -c ' reload$' "$tmp/reload"))"
+	else
+		not_ok "recalld.conf(5) and the table disagree on SIGHUP"; diff "$tmp/reload" "$tmp/man-reload"
+	fi
+	missing=
+	for c in $("$RECALLD" --help | awk '/^subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }'); do
+		grep -q "^\.SS $c\( \|$\)" "$tmp/recalld.8" || missing="$missing $c"
+	done
+	ncmd=$("$RECALLD" --help | awk '/^subcommands:/ { on = 1; next } on && /^  [a-z]/' | wc -l)
+	if [ "$ncmd" -gt 0 ] && [ -z "$missing" ]; then ok "recalld(8) documents every subcommand ($ncmd)"
+	else not_ok "recalld(8) lacks subcommands:$missing"; fi
+	codes=$(awk '/^\.SH / { on = ($0 == ".SH EXIT STATUS"); next } on && /^\.B [0-9]+$/ { print $2 }' "$tmp/recalld.8" | tr '\n' ' ')
+	check_codes="0 1 2 "
+	if [ "$codes" = "$check_codes" ]; then ok "recalld(8) documents exit statuses $codes"
+	else not_ok "recalld(8)'s exit statuses are '$codes', want '$check_codes'"; fi
+	if command -v groff >/dev/null 2>&1; then
+		for p in recalld.8 recalld.conf.5; do
+			if [ -f "$mandir/$p" ]; then w=$(groff -man -ww -z "$mandir/$p" 2>&1); else w=$(zcat "$mandir/$p.gz" | groff -man -ww -z 2>&1); fi
+			if [ -z "$w" ]; then ok "groff formats $p without a warning"; else not_ok "groff warns on $p: $w"; fi
+		done
+	fi
+fi
+
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" = 0 ]

@@ -1,7 +1,8 @@
 #!/bin/sh
 # daemon.sh: black-box tests of `recalld serve` on a private port against a
 # throwaway PostgreSQL: start-up checks, health routes, the database going
-# away and coming back, SIGHUP, and SIGTERM exiting 0.
+# away and coming back, SIGHUP, and SIGTERM exiting 0. The one test that
+# sets no migrations or dashboard directory: the binary's own files serve.
 set -u
 RECALLD=${RECALLD:-./recalld}
 srcdir=${srcdir:-.}
@@ -50,7 +51,7 @@ wait_log() {
 
 url=$(sh "$harness" start "$pgdir") || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
 export RECALLD_DATABASE_URL="$url"
-export RECALLD_DATABASE_MIGRATIONS="${RECALLD_SQL:-$srcdir/sql}"
+unset RECALLD_DATABASE_MIGRATIONS RECALLD_DASHBOARD_DIR
 export RECALLD_DATABASE_STARTUP_WAIT=2s
 export RECALLD_SERVE_SHUTDOWN_TIMEOUT=5s
 
@@ -60,8 +61,25 @@ code=$?
 check "serve refuses an unmigrated database (exit 1)" '[ $code = 1 ]'
 check "the refusal says to run recalld migrate" 'grep -q "recalld migrate" "$tmp/refuse.log"'
 
+# Built-in migrations: every file of sql/, none from the disk.
+nsql=$(ls "$srcdir"/sql/[0-9][0-9][0-9][0-9]_*.sql | wc -l)
+"$RECALLD" migrate --status >"$tmp/status.log" 2>&1
+check "migrate --status exits 1 on a fresh database" '[ $? = 1 ]'
+check "migrate --status lists the $nsql built-in migrations as pending" \
+	'[ "$(grep -c " pending$" "$tmp/status.log")" = "$nsql" ] && grep -q "built into recalld: $nsql" "$tmp/status.log"'
 "$RECALLD" migrate >"$tmp/migrate.log" 2>&1
 check "migrate applies" '[ $? = 0 ] && grep -q "applied 0001_init.sql" "$tmp/migrate.log"'
+check "migrate applies every built-in migration" '[ "$(grep -c "^applied " "$tmp/migrate.log")" = "$nsql" ]'
+"$RECALLD" migrate --status >"$tmp/status.log" 2>&1
+check "migrate --status exits 0 once current" '[ $? = 0 ] && grep -q "the database is current" "$tmp/status.log"'
+check "migrate --status shows when each was applied" \
+	'[ "$(grep -c " applied 20[0-9-]* [0-9:]*Z$" "$tmp/status.log")" = "$nsql" ]'
+# A directory that lacks the newest file: the database is ahead of it.
+mkdir "$tmp/older"
+ls "$srcdir"/sql/[0-9][0-9][0-9][0-9]_*.sql | sed '$d' | xargs -I{} cp {} "$tmp/older/"
+RECALLD_DATABASE_MIGRATIONS="$tmp/older" "$RECALLD" migrate --status >"$tmp/status.log" 2>&1
+check "migrate --status names a migration this set does not know (exit 1)" \
+	'[ $? = 1 ] && grep -q "unknown to this recalld" "$tmp/status.log" && grep -q "newer version" "$tmp/status.log"'
 "$RECALLD" migrate >"$tmp/migrate2.log" 2>&1
 check "migrate again is a no-op" '[ $? = 0 ] && grep -q "nothing to apply" "$tmp/migrate2.log"'
 
@@ -82,6 +100,14 @@ check "serve answers /healthz" '[ -n "$pid" ]'
 t=$(wait_status 200 "$base/readyz" 5000)
 check "/readyz 200 once the pool is up" '[ $? = 0 ]'
 check "/readyz says ready" 'grep -q ready "$tmp/body"'
+
+# The dashboard from the binary itself, byte for byte.
+s=$(status "$base/dashboard/")
+check "the built-in dashboard is served (GET /dashboard/ $s)" '[ "$s" = 200 ] && cmp -s "$tmp/body" "$srcdir/api/dashboard/index.html"'
+check "the dashboard page is text/html" 'grep -qi "^content-type: text/html" "$tmp/headers"'
+s=$(status "$base/dashboard/app.js")
+check "the built-in app.js is served" '[ "$s" = 200 ] && cmp -s "$tmp/body" "$srcdir/api/dashboard/app.js"'
+check "the served dashboard came from the binary" 'grep -q "dashboard loaded.*dir=(built in)" "$tmp/serve.log"'
 
 s=$(status "$base/nope")
 check "unknown route 404" '[ "$s" = 404 ]'

@@ -5,13 +5,16 @@
 # test (tests/browser.sh), node and npm for its playwright-core when there
 # is no node yet, and clang with libFuzzer for `make fuzz` (clang-14 only
 # recommends libclang-rt-14-dev, which holds libFuzzer; zip makes the
-# roster harness's seeds).
+# roster harness's seeds), and what tests/package.sh builds and checks the
+# Debian package with (debhelper, dpkg-dev, lintian; groff-base lets
+# tests/cli.sh check the man pages' formatting).
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config ca-certificates curl
 libevent-dev libpq-dev libcurl4-openssl-dev libjansson-dev libssl-dev
 libinih-dev check libcsv-dev libzip-dev libutf8proc-dev libsystemd-dev postgresql postgresql-contrib"
 if [ "${1:-}" = --test ]; then
-	pkgs="$pkgs chromium fonts-dejavu-core clang libclang-rt-14-dev zip"
+	pkgs="$pkgs chromium fonts-dejavu-core clang libclang-rt-14-dev zip
+debhelper dpkg-dev lintian groff-base"
 	command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 missing=

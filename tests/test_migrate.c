@@ -55,6 +55,30 @@ START_TEST(test_apply_twice)
 }
 END_TEST
 
+/* The migrations built into recalld are the source tree's, byte for byte. */
+START_TEST(test_embedded_are_the_files)
+{
+	const char *ci = pgtest_new_db("m_embedded");
+	char err[1024];
+	migrate_set *files = migrate_load(pgtest_sql_dir(), err, sizeof err), *built;
+	PGconn *pg;
+	enum migrate_verdict v;
+
+	ck_assert_msg(files != NULL, "%s", err);
+	built = migrate_load("", err, sizeof err);
+	ck_assert_msg(built != NULL, "%s", err);
+	ck_assert_str_eq(migrate_source(built), "the migrations built into recalld");
+	ck_assert_int_eq(migrate_count(built), migrate_count(files));
+	pg = pgtest_connect(ci);
+	ck_assert_msg(migrate_apply(pg, files, NULL, err, sizeof err), "%s", err);
+	ck_assert(migrate_check(pg, built, &v, NULL, err, sizeof err));
+	ck_assert_msg(v == MIGRATE_CURRENT, "%s", err);
+	PQfinish(pg);
+	migrate_set_free(files);
+	migrate_set_free(built);
+}
+END_TEST
+
 START_TEST(test_apply_concurrently)
 {
 	const char *ci = pgtest_new_db("m_concurrent");
@@ -329,6 +353,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_apply_twice);
 	tcase_add_test(tc, test_apply_concurrently);
+	tcase_add_test(tc, test_embedded_are_the_files);
 	tcase_add_test(tc, test_changed_checksum);
 	tcase_add_test(tc, test_behind_ahead_and_broken);
 	tcase_add_test(tc, test_answer_result_moves);

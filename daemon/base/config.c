@@ -58,8 +58,9 @@ static const struct cfg_def cfg_table[] = {
 	  "read/write timeout of an HTTP connection", NULL },
 	{ "http", "public_url", CFG_STRING, OFF(http_public_url), "http://127.0.0.1:8080", 0, 0, 0,
 	  "the address pupils' answer links start with (as seen from their phones)", NULL },
-	{ "dashboard", "dir", CFG_STRING, OFF(dashboard_dir), PKGDATADIR "/dashboard", 0, 0, 0,
-	  "directory of the teachers' dashboard files, served under /dashboard/", NULL },
+	{ "dashboard", "dir", CFG_STRING, OFF(dashboard_dir), "", 0, 0, 0,
+	  "directory of the teachers' dashboard files, served under /dashboard/"
+	  " (empty: the files built into recalld)", NULL },
 	{ "dashboard", "session_ttl", CFG_DURATION, OFF(dashboard_session_ttl_ms), "12h", 0, 60000, INT64_C(30) * 86400000,
 	  "how long a dashboard sign-in lasts (real time, even with a manual clock)", NULL },
 	{ "dashboard", "link_ttl", CFG_DURATION, OFF(dashboard_link_ttl_ms), "24h", 0, 1000, INT64_C(30) * 86400000,
@@ -72,8 +73,8 @@ static const struct cfg_def cfg_table[] = {
 	  "give up on one connection attempt after this long", NULL },
 	{ "database", "startup_wait", CFG_DURATION, OFF(database_startup_wait_ms), "60s", 0, 0, 3600000,
 	  "how long serve waits for the database at start-up", NULL },
-	{ "database", "migrations", CFG_STRING, OFF(database_migrations), PKGDATADIR "/sql", 0, 0, 0,
-	  "directory of the NNNN_name.sql migration files", NULL },
+	{ "database", "migrations", CFG_STRING, OFF(database_migrations), "", 0, 0, 0,
+	  "directory of the NNNN_name.sql migration files (empty: those built into recalld)", NULL },
 	{ "serve", "shutdown_timeout", CFG_DURATION, OFF(serve_shutdown_timeout_ms), "10s", 0, 0, 600000,
 	  "on SIGTERM, exit after this long even if work is in flight", NULL },
 	{ "clock", "mode", CFG_STRING, OFF(clock_mode), "system", 0, 0, 0,
@@ -708,5 +709,106 @@ config_reload(struct config *cur, const struct config *next)
 		}
 		log_info("config", "reloaded key", "key=%s.%s value=\"%s\"", d->section,
 		    d->key, (d->flags & CFG_SECRET) ? "********" : b);
+	}
+}
+
+/* Text for roff: backslashes and hyphens escaped, no control character first. */
+static void
+man_text(FILE *fp, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\e", fp);
+		else if (*s == '-')
+			fputs("\\-", fp);
+		else
+			fputc(*s, fp);
+	}
+}
+
+/* A limit in the unit it is written in: 1048576 -> 1M, 3600000 ms -> 1h. */
+static void
+fmt_limit(enum cfg_type type, int64_t n, char *buf, size_t len)
+{
+	static const struct {
+		int64_t div;
+		const char *unit;
+	} dur[] = { { 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" } },
+	  size[] = { { INT64_C(1) << 30, "G" }, { 1 << 20, "M" }, { 1 << 10, "K" } };
+
+	if (type == CFG_DURATION || type == CFG_DURLIST) {
+		for (size_t i = 0; i < nitems(dur); i++)
+			if (n != 0 && n % dur[i].div == 0) {
+				snprintf(buf, len, "%lld%s", (long long)(n / dur[i].div), dur[i].unit);
+				return;
+			}
+		snprintf(buf, len, "%lldms", (long long)n);
+		return;
+	}
+	if (type == CFG_SIZE)
+		for (size_t i = 0; i < nitems(size); i++)
+			if (n != 0 && n % size[i].div == 0) {
+				snprintf(buf, len, "%lld%s", (long long)(n / size[i].div), size[i].unit);
+				return;
+			}
+	snprintf(buf, len, "%lld", (long long)n);
+}
+
+void
+config_print_man(FILE *fp)
+{
+	static const char *const type_names[] = {
+		[CFG_STRING] = "text", [CFG_INT] = "integer", [CFG_SIZE] = "size",
+		[CFG_DURATION] = "duration", [CFG_LOGLEVEL] = "log level",
+		[CFG_BOOL] = "boolean", [CFG_DURLIST] = "list of durations",
+	};
+	const char *section = NULL;
+	char name[128], lo[32], hi[32];
+
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
+		const struct cfg_def *d = &cfg_table[i];
+		size_t n;
+
+		if (section == NULL || strcmp(section, d->section) != 0) {
+			fprintf(fp, ".SS [%s]\n", d->section);
+			section = d->section;
+		}
+		fprintf(fp, ".TP\n.BI \"%s = \" \"", d->key);
+		man_text(fp, d->def);
+		/* .br: a tag shorter than the indent would share its line with the text. */
+		fprintf(fp, "\"\n.br\n");
+		man_text(fp, d->help);
+		fprintf(fp, ".\n.br\nDefault: ");
+		if (d->def[0] != '\0') {
+			fputs("\\fB", fp);
+			man_text(fp, d->def);
+			fputs("\\fR", fp);
+		} else {
+			fputs("empty", fp);
+		}
+		fprintf(fp, "; %s", type_names[d->type]);
+		if (d->type == CFG_INT || d->type == CFG_SIZE || d->type == CFG_DURATION) {
+			fmt_limit(d->type, d->min, lo, sizeof lo);
+			fmt_limit(d->type, d->max, hi, sizeof hi);
+			fprintf(fp, ", %s to %s", lo, hi);
+		} else if (d->type == CFG_DURLIST) {
+			fmt_limit(d->type, d->max, hi, sizeof hi);
+			fprintf(fp, ", 1 to %d of them, each at most %s", CONFIG_DURLIST_MAX, hi);
+		} else if (d->choices != NULL) {
+			fputs(": ", fp);
+			man_text(fp, d->choices);
+		}
+		fprintf(fp, "%s.\n", (d->flags & CFG_SECRET) ? "; a secret, masked by check\\-config" : "");
+		n = (size_t)snprintf(name, sizeof name, "RECALLD_%s_%s", d->section, d->key);
+		for (size_t j = 0; j < n && j < sizeof name; j++)
+			name[j] = (char)toupper((unsigned char)name[j]);
+		fputs(".br\n", fp);
+		fputs((d->flags & CFG_RELOAD) ? "SIGHUP reloads it" :
+		    "A change needs a restart (SIGHUP leaves it as it was)", fp);
+		fputs("; environment: \\fB", fp);
+		man_text(fp, name);
+		fputs("\\fR.\n", fp);
 	}
 }

@@ -94,6 +94,12 @@ bool config_validate(const struct config *c, char *err, size_t errlen)
 bool config_set(struct config *c, const char *section, const char *key,
     const char *value, char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * Every key as roff for recalld.conf(5)'s KEYS section: its default,
+ * type and limits, whether SIGHUP reloads it, its environment variable.
+ */
+void config_print_man(FILE *fp);
+
 /* Print the effective configuration as INI, secrets masked. */
 void config_print(const struct config *c, FILE *fp);
 

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "check_config_cmd.h"
 #include "cli.h"
@@ -20,6 +21,11 @@ check_config_cmd_run(int argc, char **argv, const char *path, bool given)
 	struct config *c;
 	int code;
 
+	/* Not in the usage: the build makes recalld.conf(5) from the table with it. */
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) {
+		config_print_man(stdout);
+		return 0;
+	}
 	if (!cli_no_args(argc, argv, "check-config", check_config_cmd_usage, &code))
 		return code;
 	/* The same load as serve's: what passes here, serve accepts. */

@@ -1,4 +1,7 @@
-/* migrate.c: load, compare and apply the sql/NNNN_name.sql migrations. */
+/*
+ * migrate.c: load, compare and apply the sql/NNNN_name.sql migrations, the
+ * ones built into recalld (embed.h) or those of a directory.
+ */
 #include "autoconf.h"
 
 #include <ctype.h>
@@ -7,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "embed.h"
 #include "migrate.h"
 #include "pgrow.h"
 #include "util.h"
@@ -24,7 +28,11 @@ struct migration {
 struct migrate_set {
 	struct migration *m;
 	int n;
+	char *source;	/* the directory, or EMBEDDED */
 };
+
+#define EMBEDDED "the migrations built into recalld"
+
 
 const char migrate_status_sql[] =
     "SELECT version, name, checksum FROM schema_migrations ORDER BY version";
@@ -58,8 +66,35 @@ parse_name(const char *file, int *version, char **name)
 	return true;
 }
 
+static int
+cmp_migration(const void *a, const void *b)
+{
+	const struct migration *x = a, *y = b;
+	return (x->version > y->version) - (x->version < y->version);
+}
+
+/* Takes sql (len bytes and a NUL) over, checksums it and adds it to s. */
 static bool
-read_file(const char *path, char **out, char *err, size_t errlen)
+add_one(migrate_set *s, int version, char *name, char *sql, size_t len, char *err,
+    size_t errlen)
+{
+	struct migration m = { .version = version, .name = name, .sql = sql };
+
+	if (strlen(sql) != len) {
+		util_err(err, errlen, "%04d_%s.sql in %s: contains a NUL byte", version, name,
+		    s->source);
+		free(name);
+		free(sql);
+		return false;
+	}
+	util_sha256_hex(m.sql, m.checksum);
+	s->m = xreallocarray(s->m, (size_t)s->n + 1, sizeof *s->m);
+	s->m[s->n++] = m;
+	return true;
+}
+
+static bool
+read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf = NULL;
@@ -82,68 +117,87 @@ read_file(const char *path, char **out, char *err, size_t errlen)
 	}
 	fclose(fp);
 	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		free(buf);
-		return util_err(err, errlen, "%s: contains a NUL byte", path);
-	}
 	*out = buf;
+	*outlen = len;
 	return true;
 }
 
-static int
-cmp_migration(const void *a, const void *b)
+static bool
+load_dir(migrate_set *s, const char *dir, char *err, size_t errlen)
 {
-	const struct migration *x = a, *y = b;
-	return (x->version > y->version) - (x->version < y->version);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return util_err(err, errlen, "migrations directory %s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		int version;
+		char *name, *path, *sql = NULL;
+		size_t len = 0;
+		bool ok;
+
+		if (de->d_name[0] == '.' || !parse_name(de->d_name, &version, &name))
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		ok = read_file(path, &sql, &len, err, errlen);
+		free(path);
+		if (!ok) {
+			free(name);
+			closedir(d);
+			return false;
+		}
+		if (!add_one(s, version, name, sql, len, err, errlen)) {
+			closedir(d);
+			return false;
+		}
+	}
+	closedir(d);
+	return true;
+}
+
+/* The build lists the files: a name that is no migration is a build mistake. */
+static bool
+load_embedded(migrate_set *s, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < embed_sql.n; i++) {
+		const struct embed_file *f = &embed_sql.files[i];
+		int version;
+		char *name, *sql;
+
+		if (!parse_name(f->name, &version, &name))
+			return util_err(err, errlen, "%s: %s is not named NNNN_name.sql",
+			    s->source, f->name);
+		sql = xmalloc(f->len + 1);
+		memcpy(sql, f->data, f->len + 1);
+		if (!add_one(s, version, name, sql, f->len, err, errlen))
+			return false;
+	}
+	return true;
 }
 
 migrate_set *
 migrate_load(const char *dir, char *err, size_t errlen)
 {
 	migrate_set *s = xcalloc(1, sizeof *s);
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	bool embedded = dir == NULL || dir[0] == '\0';
 
-	if (d == NULL) {
-		util_err(err, errlen, "migrations directory %s: %s", dir, strerror(errno));
+	s->source = xstrdup(embedded ? EMBEDDED : dir);
+	if (!(embedded ? load_embedded(s, err, errlen) : load_dir(s, dir, err, errlen)))
 		goto fail;
-	}
-	while ((de = readdir(d)) != NULL) {
-		struct migration m = { 0 };
-		char *path;
-		bool ok;
-
-		if (de->d_name[0] == '.' || !parse_name(de->d_name, &m.version, &m.name))
-			continue;
-		path = xasprintf("%s/%s", dir, de->d_name);
-		ok = read_file(path, &m.sql, err, errlen);
-		free(path);
-		if (!ok) {
-			free(m.name);
-			goto fail;
-		}
-		util_sha256_hex(m.sql, m.checksum);
-		s->m = xreallocarray(s->m, (size_t)s->n + 1, sizeof *s->m);
-		s->m[s->n++] = m;
-	}
-	closedir(d);
-	d = NULL;
 	if (s->n == 0) {
-		util_err(err, errlen, "no NNNN_name.sql files in %s", dir);
+		util_err(err, errlen, "no NNNN_name.sql files in %s", s->source);
 		goto fail;
 	}
 	qsort(s->m, (size_t)s->n, sizeof *s->m, cmp_migration);
 	for (int i = 1; i < s->n; i++) {
 		if (s->m[i].version == s->m[i - 1].version) {
 			util_err(err, errlen, "two migrations with version %04d in %s",
-			    s->m[i].version, dir);
+			    s->m[i].version, s->source);
 			goto fail;
 		}
 	}
 	return s;
 fail:
-	if (d != NULL)
-		closedir(d);
 	migrate_set_free(s);
 	return NULL;
 }
@@ -158,6 +212,7 @@ migrate_set_free(migrate_set *s)
 		free(s->m[i].sql);
 	}
 	free(s->m);
+	free(s->source);
 	free(s);
 }
 
@@ -165,6 +220,12 @@ int
 migrate_count(const migrate_set *s)
 {
 	return s->n;
+}
+
+const char *
+migrate_source(const migrate_set *s)
+{
+	return s->source;
 }
 
 static const struct migration *
@@ -195,9 +256,9 @@ migrate_compare(const migrate_set *s, const PGresult *res, int *pending,
 		if (strcmp(m->checksum, PQgetvalue(res, i, 2)) != 0) {
 			util_err(err, errlen,
 			    "migration %04d_%s.sql changed after it was applied (checksum "
-			    "%.12s... in the database, %.12s... on disk): restore the "
+			    "%.12s... in the database, %.12s... in %s): restore the "
 			    "original file and put changes in a new migration",
-			    v, m->name, PQgetvalue(res, i, 2), m->checksum);
+			    v, m->name, PQgetvalue(res, i, 2), m->checksum, s->source);
 			return MIGRATE_CHANGED;
 		}
 		applied++;
@@ -227,32 +288,83 @@ exec_ok(PGconn *pg, const char *sql, ExecStatusType want, char *err, size_t errl
 	return ok;
 }
 
+/* The rows of sql, or *res NULL when schema_migrations does not exist yet. */
+static bool
+read_applied(PGconn *pg, const char *sql, PGresult **res, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(pg, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+	bool exists;
+
+	*res = NULL;
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		util_err(err, errlen, "cannot read schema_migrations: %s", PQerrorMessage(pg));
+		PQclear(r);
+		return false;
+	}
+	exists = pgrow_bool(r, 0, 0);
+	PQclear(r);
+	if (!exists)
+		return true;
+	r = PQexec(pg, sql);
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		util_err(err, errlen, "cannot read schema_migrations: %s", PQerrorMessage(pg));
+		PQclear(r);
+		return false;
+	}
+	*res = r;
+	return true;
+}
+
 bool
 migrate_check(PGconn *pg, const migrate_set *s, enum migrate_verdict *v,
     int *pending, char *err, size_t errlen)
 {
-	PGresult *res = PQexec(pg, "SELECT to_regclass('schema_migrations') IS NOT NULL");
-	bool exists;
+	PGresult *res;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		util_err(err, errlen, "cannot read schema_migrations: %s",
-		    PQerrorMessage(pg));
-		PQclear(res);
+	if (!read_applied(pg, migrate_status_sql, &res, err, errlen))
 		return false;
-	}
-	exists = pgrow_bool(res, 0, 0);
+	*v = migrate_compare(s, res, pending, err, errlen);
 	PQclear(res);
-	res = NULL;
-	if (exists) {
-		res = PQexec(pg, migrate_status_sql);
-		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-			util_err(err, errlen, "cannot read schema_migrations: %s",
-			    PQerrorMessage(pg));
-			PQclear(res);
-			return false;
+	return true;
+}
+
+bool
+migrate_status(PGconn *pg, const migrate_set *s, FILE *out, enum migrate_verdict *v,
+    char *err, size_t errlen)
+{
+	/* migrate_status_sql's columns first, as migrate_compare reads them. */
+	static const char sql[] =
+	    "SELECT version, name, checksum,"
+	    " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS\"Z\"')"
+	    " FROM schema_migrations ORDER BY version";
+	PGresult *res;
+	int rows, r = 0, i = 0;
+
+	if (!read_applied(pg, sql, &res, err, errlen))
+		return false;
+	rows = res ? PQntuples(res) : 0;
+	fprintf(out, "%s: %d\n", s->source, s->n);
+	/* Both lists are sorted by version: walk them side by side. */
+	while (i < s->n || r < rows) {
+		int dbv = r < rows ? pgrow_int(res, r, 0) : 0;
+
+		if (r == rows || (i < s->n && s->m[i].version < dbv)) {
+			fprintf(out, "  %04d_%-28s pending\n", s->m[i].version, s->m[i].name);
+			i++;
+		} else if (i == s->n || dbv < s->m[i].version) {
+			fprintf(out, "  %04d_%-28s applied %s, unknown to this recalld\n", dbv,
+			    PQgetvalue(res, r, 1), PQgetvalue(res, r, 3));
+			r++;
+		} else {
+			bool same = strcmp(s->m[i].checksum, PQgetvalue(res, r, 2)) == 0;
+
+			fprintf(out, "  %04d_%-28s applied %s%s\n", dbv, s->m[i].name,
+			    PQgetvalue(res, r, 3), same ? "" : ", CHANGED since (checksum differs)");
+			i++;
+			r++;
 		}
 	}
-	*v = migrate_compare(s, res, pending, err, errlen);
+	*v = migrate_compare(s, res, NULL, err, errlen);
 	PQclear(res);
 	return true;
 }

@@ -1,5 +1,6 @@
 /*
- * migrate.h: schema migrations. sql/NNNN_name.sql files are applied in
+ * migrate.h: schema migrations. sql/NNNN_name.sql files (built into
+ * recalld, or from a directory that overrides them) are applied in
  * order, each in its own transaction, under a PostgreSQL advisory lock,
  * and recorded in schema_migrations with a SHA-256 checksum. Applying is
  * blocking (the `migrate` command and start-up only); comparing a
@@ -27,11 +28,16 @@ enum migrate_verdict {
 /* The query whose result migrate_compare reads (version, checksum). */
 extern const char migrate_status_sql[];
 
-/* Read and checksum every NNNN_name.sql in dir. */
+/*
+ * Read and checksum every NNNN_name.sql in dir; NULL or "": the
+ * migrations built into recalld (embed.h).
+ */
 migrate_set *migrate_load(const char *dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 void migrate_set_free(migrate_set *s);
 int migrate_count(const migrate_set *s);
+/* Where the set came from, for messages: the directory, or a phrase. */
+const char *migrate_source(const migrate_set *s);
 
 /*
  * res: the result of migrate_status_sql, or NULL when schema_migrations
@@ -43,6 +49,14 @@ enum migrate_verdict migrate_compare(const migrate_set *s, const PGresult *res,
 /* Blocking: where does this database stand? */
 bool migrate_check(PGconn *pg, const migrate_set *s, enum migrate_verdict *v,
     int *pending, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Blocking: print one line per migration known here or applied to the
+ * database (pending, applied when, changed since, unknown here); *v and
+ * err as for migrate_compare.
+ */
+bool migrate_status(PGconn *pg, const migrate_set *s, FILE *out,
+    enum migrate_verdict *v, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Blocking: apply what is pending; progress lines go to out (may be NULL). */
 bool migrate_apply(PGconn *pg, const migrate_set *s, FILE *out, char *err,
