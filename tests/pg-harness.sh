@@ -6,6 +6,13 @@
 #   pg-harness.sh resume DIR   start the stopped server again
 #   pg-harness.sh destroy DIR  stop and remove DIR
 #   pg-harness.sh ensure DIR   start, or resume, whichever DIR needs (the demo)
+#   pg-harness.sh standby DIR PRIMARY_DIR
+#                              a streaming standby of PRIMARY_DIR's server in
+#                              DIR (pg_basebackup -R), started; prints its
+#                              connection string. The primary then waits for
+#                              it on every commit (synchronous_standby_names)
+#   pg-harness.sh crash DIR    stop at once, as a lost machine would (immediate)
+#   pg-harness.sh promote DIR  promote DIR's standby to primary
 # Unix socket only (in DIR), so clusters never collide on a TCP port. As
 # root, the server runs as the postgres system user (initdb refuses root).
 set -eu
@@ -70,6 +77,29 @@ ensure)
 	else
 		exec "$0" start "$dir"
 	fi
+	;;
+standby)
+	primary=${3:?usage: pg-harness.sh standby DIR PRIMARY_DIR}
+	mkdir -p "$dir"
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres "$dir"
+		chmod 755 "$dir"
+	fi
+	as_owner "$bindir/pg_basebackup" -h "$primary" -p $port -U postgres -D "$dir/data" \
+		-R -X stream -c fast --no-sync >"$dir/basebackup.log" 2>&1 || {
+		cat "$dir/basebackup.log" >&2
+		exit 1
+	}
+	pg_start
+	"$bindir/psql" -X -q -h "$primary" -p $port -U postgres -d postgres \
+		-c "ALTER SYSTEM SET synchronous_standby_names = '*'" -c "SELECT pg_reload_conf()" >/dev/null
+	echo "host=$dir port=$port user=postgres dbname=recalld"
+	;;
+crash)
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+	;;
+promote)
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -w promote >/dev/null
 	;;
 destroy)
 	if [ -f "$dir/data/postmaster.pid" ]; then

@@ -4,6 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <check.h>
 #include <event2/event.h>
@@ -437,6 +442,66 @@ START_TEST(test_unreachable_fails)
 }
 END_TEST
 
+/* A loopback TCP port nobody listens on (bound, then released). */
+static int
+closed_tcp_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port;
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+
+/*
+ * A host list whose first host is dead: libpq closes the dead host's
+ * socket inside PQconnectPoll and opens the next one, usually under the
+ * same descriptor number, which the kernel's epoll set no longer holds.
+ * The pool must still come up on the live host, within one connect.
+ */
+START_TEST(test_host_list_first_dead)
+{
+	struct event_base *base = event_base_new();
+	const char *host = strstr(conninfo, "host=");
+	char ci[1024];
+	db_pool *p;
+	struct tally t = { 0 };
+
+	ck_assert_ptr_nonnull(host);
+	/*
+	 * "host=127.0.0.1,<live dir> port=<closed>,5432": a TCP connect that
+	 * is refused only after libpq has asked to wait for writability.
+	 */
+	snprintf(ci, sizeof ci, "%.*shost=127.0.0.1,%s target_session_attrs=read-write",
+	    (int)(host - conninfo), conninfo, host + strlen("host="));
+	{
+		char *port = strstr(ci, "port=5432");
+		char dead[16];
+		int n;
+
+		ck_assert_ptr_nonnull(port);
+		n = snprintf(dead, sizeof dead, "%d,", closed_tcp_port());
+		memmove(port + 5 + n, port + 5, strlen(port + 5) + 1);
+		memcpy(port + 5, dead, (size_t)n);
+	}
+	p = new_pool(base, ci, 2);
+	ck_assert(pgtest_run_while(base, live_pred, p, 10000));
+	query_int(p, &t, "SELECT $1::int", 7, 7);
+	ck_assert(wait_done(base, &t, 1, 10000));
+	ck_assert_int_eq(t.ok, 1);
+	db_pool_free(p);
+	event_base_free(base);
+}
+END_TEST
+
 struct listen_state {
 	int ups;
 	int notes;
@@ -563,6 +628,7 @@ main(void)
 	tcase_add_test(tc, test_txn_server_lost);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_unreachable_fails);
+	tcase_add_test(tc, test_host_list_first_dead);
 	tcase_add_test(tc, test_listen_notify);
 	tcase_add_test(tc, test_server_restart);
 	suite_add_tcase(s, tc);

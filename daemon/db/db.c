@@ -373,9 +373,19 @@ listener_start(struct db_conn *c)
 static void
 conn_poll_connect(struct db_conn *c)
 {
-	switch (PQconnectPoll(c->pg)) {
+	PostgresPollingStatusType st = PQconnectPoll(c->pg);
+
+	/*
+	 * While connecting, libpq may close one host's socket and open the
+	 * next (a host list, target_session_attrs, a refused SSL attempt),
+	 * often under the same number. Closing dropped the kernel's epoll
+	 * registration but libevent still counts it as pending, so a
+	 * same-number socket must be registered afresh, not trusted.
+	 */
+	c->ev_fd = -1;
+	switch (st) {
 	case PGRES_POLLING_READING:
-		conn_arm(c, EV_READ);	/* the socket may have changed */
+		conn_arm(c, EV_READ);
 		return;
 	case PGRES_POLLING_WRITING:
 		conn_arm(c, EV_WRITE);
