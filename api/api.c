@@ -26,6 +26,7 @@ struct api_route_def {
 	unsigned roles;
 	api_handler h;
 	bool raw;		/* the body is not JSON: the handler reads it */
+	bool reads_replica;	/* may read database.read_url (api_route_reads) */
 };
 
 /* The wrapper's state per call, before the handler runs. */
@@ -40,6 +41,7 @@ struct call_priv {
 	char idem_hash[65];	/* SHA-256 of method, URI and body */
 	int idem_status;	/* the answer, kept while it is being stored */
 	char *idem_body;
+	db_pool *pool;		/* where this call's statements go, chosen once */
 };
 
 static struct call_priv *
@@ -463,8 +465,14 @@ void
 api_submit(struct api_call *c, db_req *r,
     void (*cb)(struct api_call *c, const struct db_reply *r))
 {
-	priv(c)->next = cb;
-	c->req = db_submit(c->app->db, r);
+	struct call_priv *p = priv(c);
+
+	/* One choice per call: its reads see one database, not a mix. */
+	if (p->pool == NULL)
+		p->pool = p->def != NULL && p->def->reads_replica ?
+		    replica_pick(c->app->reads, c->app->db) : c->app->db;
+	p->next = cb;
+	c->req = db_submit(p->pool, r);
 }
 
 void
@@ -715,13 +723,14 @@ route_cb(http_ctx *ctx, void *arg, const void *route_data)
 
 static void
 route_add(http_server *s, enum evhttp_cmd_type method, const char *pattern,
-    unsigned roles, api_handler h, bool raw)
+    unsigned roles, api_handler h, bool raw, bool from_replica)
 {
 	struct api_route_def *d = xcalloc(1, sizeof *d);
 
 	d->roles = roles;
 	d->h = h;
 	d->raw = raw;
+	d->reads_replica = from_replica;
 	http_route_data(s, method, pattern, route_cb, d);
 }
 
@@ -729,19 +738,26 @@ void
 api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     unsigned roles, api_handler h)
 {
-	route_add(s, method, pattern, roles, h, false);
+	route_add(s, method, pattern, roles, h, false, false);
 }
 
 void
 api_route_public(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     api_handler h)
 {
-	route_add(s, method, pattern, 0, h, false);
+	route_add(s, method, pattern, 0, h, false, false);
+}
+
+void
+api_route_reads(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    unsigned roles, api_handler h)
+{
+	route_add(s, method, pattern, roles, h, false, true);
 }
 
 void
 api_route_raw(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     unsigned roles, api_handler h)
 {
-	route_add(s, method, pattern, roles, h, true);
+	route_add(s, method, pattern, roles, h, true, false);
 }

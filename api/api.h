@@ -50,6 +50,14 @@ typedef void (*api_handler)(struct api_call *call);
  */
 void api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     unsigned roles, api_handler h);
+/*
+ * The same for a route that only reads teachers' views (flags, the mastery
+ * grid, progress): its statements may go to database.read_url's standby
+ * while that is no further behind than database.max_read_lag. Never for a
+ * route that writes or must read its own writes.
+ */
+void api_route_reads(http_server *s, enum evhttp_cmd_type method, const char *pattern,
+    unsigned roles, api_handler h);
 /* The same for bodies that are not JSON (zip, CSV): the handler reads them. */
 void api_route_raw(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     unsigned roles, api_handler h);

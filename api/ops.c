@@ -123,6 +123,22 @@ metrics(http_ctx *c, void *arg, const void *data)
 	    (unsigned long long)st.completed, (unsigned long long)st.failed,
 	    (unsigned long long)st.reconnects,
 	    (double)(util_mono_ms() - app->started_ms) / 1000.0);
+	if (app->reads != NULL) {
+		struct replica_stats rs;
+
+		replica_get_stats(app->reads, &rs);
+		evbuffer_add_printf(b,
+		    "# HELP recalld_db_read_lag_seconds How far database.read_url's standby is behind"
+		    " the primary (-1: not known, or down).\n"
+		    "# TYPE recalld_db_read_lag_seconds gauge\n"
+		    "recalld_db_read_lag_seconds %.3f\n"
+		    "# HELP recalld_db_reads_total Teachers' reads, by the database that served them.\n"
+		    "# TYPE recalld_db_reads_total counter\n"
+		    "recalld_db_reads_total{db=\"replica\"} %llu\n"
+		    "recalld_db_reads_total{db=\"primary\"} %llu\n",
+		    rs.lag_ms < 0 ? -1.0 : (double)rs.lag_ms / 1000.0,
+		    (unsigned long long)rs.to_replica, (unsigned long long)rs.to_primary);
+	}
 	if (app->push != NULL) {
 		struct push_stats ps;
 

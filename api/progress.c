@@ -370,7 +370,8 @@ progress_get(struct api_call *c)
 void
 progress_routes(http_server *s)
 {
-	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/units", ROLE_ADMIN | ROLE_TEACHER, units_get);
-	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/progress", ROLE_ADMIN | ROLE_TEACHER,
+	api_route_reads(s, EVHTTP_REQ_GET, "/v1/classes/{id}/units", ROLE_ADMIN | ROLE_TEACHER,
+	    units_get);
+	api_route_reads(s, EVHTTP_REQ_GET, "/v1/classes/{id}/progress", ROLE_ADMIN | ROLE_TEACHER,
 	    progress_get);
 }

@@ -439,11 +439,11 @@ check_post(struct api_call *c)
 void
 teachers_routes(http_server *s)
 {
-	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/flags", ROLE_ADMIN | ROLE_TEACHER,
+	api_route_reads(s, EVHTTP_REQ_GET, "/v1/classes/{id}/flags", ROLE_ADMIN | ROLE_TEACHER,
 	    flags_get);
-	api_route(s, EVHTTP_REQ_GET, "/v1/classes/{id}/mastery", ROLE_ADMIN | ROLE_TEACHER,
+	api_route_reads(s, EVHTTP_REQ_GET, "/v1/classes/{id}/mastery", ROLE_ADMIN | ROLE_TEACHER,
 	    mastery_get);
-	api_route(s, EVHTTP_REQ_GET, "/v1/pupils/{id}/progress", ROLE_ADMIN | ROLE_TEACHER,
+	api_route_reads(s, EVHTTP_REQ_GET, "/v1/pupils/{id}/progress", ROLE_ADMIN | ROLE_TEACHER,
 	    progress_get);
 	api_route(s, EVHTTP_REQ_POST, "/v1/classes/{id}/units/{unit_id}/checks",
 	    ROLE_ADMIN | ROLE_TEACHER, check_post);

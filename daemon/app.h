@@ -13,6 +13,7 @@
 #include "config.h"
 #include "db.h"
 #include "migrate.h"
+#include "replica.h"
 #include "token.h"
 
 struct http_server;
@@ -27,6 +28,7 @@ struct app {
 	struct config *cfg;
 	const char *config_path;	/* NULL: defaults and environment only */
 	db_pool *db;
+	replica *reads;			/* database.read_url, or NULL */
 	migrate_set *migrations;
 	struct http_server *http;
 	token_cache *tokens;		/* checked API tokens, cleared on revocation */

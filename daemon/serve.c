@@ -244,6 +244,7 @@ serve_free(struct serve *sv)
 		free(sv->app.link_keys);
 	}
 	push_free(sv->app.push);	/* before the pool: it holds requests and a LISTEN */
+	replica_free(sv->app.reads);	/* before the primary it samples */
 	db_pool_free(sv->app.db);
 	migrate_set_free(sv->app.migrations);
 	token_cache_free(sv->app.tokens);
@@ -354,6 +355,11 @@ serve_main(struct config *cfg, const char *config_path)
 	po.connect_timeout_ms = (int)cfg->database_connect_timeout_ms;
 	po.queue_timeout_ms = (int)cfg->database_connect_timeout_ms;
 	app->db = db_pool_new(app->base, &po);
+	if (cfg->database_read_url[0] != '\0')
+		app->reads = replica_new(app->base, app->db, &(struct replica_opts){
+		    .conninfo = cfg->database_read_url, .size = po.size,
+		    .connect_timeout_ms = po.connect_timeout_ms,
+		    .max_lag_ms = cfg->database_max_read_lag_ms, .tick_ms = 250 });
 	app->tokens = token_cache_new(TOKEN_CACHE_TTL_MS);
 	db_listen(app->db, "recalld_tokens", tokens_notify, tokens_up, app);
 	app->push = push_new(app->base, app->db, cfg);

@@ -67,6 +67,10 @@ static const struct cfg_def cfg_table[] = {
 	  "how long a `recalld token link` sign-in link stays valid by default", NULL },
 	{ "database", "url", CFG_STRING, OFF(database_url), "dbname=recalld", CFG_URL, 0, 0,
 	  "libpq connection string or postgresql:// URI", NULL },
+	{ "database", "read_url", CFG_STRING, OFF(database_read_url), "", CFG_URL, 0, 0,
+	  "a hot standby for teachers' reads (flags, mastery grid, progress); empty: none", NULL },
+	{ "database", "max_read_lag", CFG_DURATION, OFF(database_max_read_lag_ms), "5s", 0, 0, 3600000,
+	  "reads go back to the primary while the standby is further behind than this", NULL },
 	{ "database", "pool_size", CFG_INT, OFF(database_pool_size), "4", 0, 1, 256,
 	  "connections in the pool", NULL },
 	{ "database", "connect_timeout", CFG_DURATION, OFF(database_connect_timeout_ms), "5s", 0, 100, 600000,
@@ -523,11 +527,34 @@ config_parse_listen(const char *listen, char *host, size_t hostlen, int *port,
 	return true;
 }
 
+/* Whether libpq can parse a connection string, without ever quoting a password. */
+static bool
+conninfo_check(const char *key, const char *url, char *err, size_t errlen)
+{
+	PQconninfoOption *opts;
+	char *pqerr = NULL;
+
+	if ((opts = PQconninfoParse(url, &pqerr)) == NULL) {
+		/*
+		 * libpq's message may quote a piece of the string (a password's
+		 * too): shown only when it names an unknown option.
+		 */
+		bool named = pqerr != NULL && (strncmp(pqerr, "invalid connection option", 25) == 0 ||
+		    strncmp(pqerr, "invalid URI query parameter", 27) == 0);
+		util_err(err, errlen, "%s: not a libpq connection string (host=db"
+		    " dbname=recalld) or postgresql:// URI%s%.*s", key, named ? ": " : "",
+		    named ? (int)strcspn(pqerr, "\n") : 0, named ? pqerr : "");
+		PQfreemem(pqerr);
+		return false;
+	}
+	PQconninfoFree(opts);
+	return true;
+}
+
 bool
 config_validate(const struct config *c, char *err, size_t errlen)
 {
-	PQconninfoOption *opts;
-	char host[256], why[256], *pqerr = NULL;
+	char host[256], why[256];
 	int port;
 	int64_t us;
 
@@ -545,21 +572,10 @@ config_validate(const struct config *c, char *err, size_t errlen)
 	    !b64_key_parse(c->responses_link_key_previous, "the previous answer link key",
 	    B64_LINK_KEY_MIN, B64_LINK_KEY_MAX, NULL, NULL, why, sizeof why))
 		return util_err(err, errlen, "responses.link_key_previous: %s", why);
-	if ((opts = PQconninfoParse(c->database_url, &pqerr)) == NULL) {
-		/*
-		 * libpq's message may quote a piece of the string (a password's
-		 * too): shown only when it names an unknown option.
-		 */
-		bool named = pqerr != NULL && (strncmp(pqerr, "invalid connection option", 25) == 0 ||
-		    strncmp(pqerr, "invalid URI query parameter", 27) == 0);
-		util_err(err, errlen, "database.url: not a libpq connection string (host=db"
-		    " dbname=recalld) or postgresql:// URI%s%.*s", named ? ": " : "",
-		    named ? (int)strcspn(pqerr, "\n") : 0, named ? pqerr : "");
-		PQfreemem(pqerr);
+	if (!conninfo_check("database.url", c->database_url, err, errlen))
 		return false;
-	}
-	PQconninfoFree(opts);
-	return true;
+	return c->database_read_url[0] == '\0' ||
+	    conninfo_check("database.read_url", c->database_read_url, err, errlen);
 }
 
 char *

@@ -44,6 +44,8 @@ struct config {
 	int64_t database_connect_timeout_ms;
 	int64_t database_startup_wait_ms;
 	char *database_migrations;
+	char *database_read_url;
+	int64_t database_max_read_lag_ms;
 
 	int64_t serve_shutdown_timeout_ms;
 
