@@ -111,7 +111,9 @@ build-demo/tests/receiver --port "$sinkport" --secret "$sink_secret" --print &
 sink=$!
 sleep 0.3
 # It is a school day afternoon: the prompt time (16:00 in London) has come.
-api POST /v1/admin/clock "{\"now\": \"$prompt_time\"}" >/dev/null
+# The clock is kept in the database: a later run may find it moved on already.
+api POST /v1/admin/clock "{\"now\": \"$prompt_time\"}" >/dev/null 2>&1 ||
+	echo "(the demo clock is past $prompt_time already: it stays where the last run left it)"
 sleep 2
 # A sign-in link is single-use: a new one on every run.
 signin=$(recalld token link --school "$school" --teacher "$teacher_id" | grep -o 'http[^ ]*#signin=[^ ]*' | head -n 1)

@@ -16,6 +16,9 @@
 #include "replica.h"
 #include "token.h"
 
+/* The shared manual clock moves on this NOTIFY channel (payload: Unix us). */
+#define CLOCK_CHANNEL "recalld_clock"
+
 struct http_server;
 typedef struct batches batches;
 typedef struct answers answers;

@@ -46,6 +46,35 @@ struct serve {
  * Start-up may block (nothing is served yet): wait for the database, then
  * refuse a schema that is behind, edited or newer than this binary.
  */
+/*
+ * A manual clock is shared by every daemon on the database: the later of
+ * the stored time and this daemon's clock.start wins, for all of them.
+ */
+static bool
+clock_join(PGconn *pg)
+{
+	char start[24];
+	const char *p[1] = { start };
+	PGresult *res;
+	bool ok;
+
+	snprintf(start, sizeof start, "%lld", (long long)clock_now_us());
+	/* Ours may be the later: the others follow (the NOTIFY). */
+	res = PQexecParams(pg, "WITH up AS (INSERT INTO manual_clock (id, now_us)"
+	    " VALUES (true, $1::bigint) ON CONFLICT (id) DO UPDATE"
+	    "  SET now_us = greatest(manual_clock.now_us, EXCLUDED.now_us) RETURNING now_us)"
+	    " SELECT now_us, pg_notify('" CLOCK_CHANNEL "', now_us::text) FROM up",
+	    1, NULL, p, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (!ok)
+		log_errorx("serve", "cannot read the shared manual clock", "err=\"%.*s\"",
+		    (int)strcspn(PQerrorMessage(pg), "\n"), PQerrorMessage(pg));
+	else if (!clock_set(strtoll(PQgetvalue(res, 0, 0), NULL, 10)))
+		ok = false;	/* cannot be: the stored time is never earlier */
+	PQclear(res);
+	return ok;
+}
+
 static bool
 startup_check(struct app *app)
 {
@@ -81,12 +110,17 @@ startup_check(struct app *app)
 		PQfinish(pg);
 		return false;
 	}
-	PQfinish(pg);
 	if (v != MIGRATE_CURRENT) {
+		PQfinish(pg);
 		log_errorx("serve", "refusing to start", "err=\"%s\"", err);
 		fprintf(stderr, "recalld: %s\n", err);
 		return false;
 	}
+	if (clock_is_manual() && !clock_join(pg)) {
+		PQfinish(pg);
+		return false;
+	}
+	PQfinish(pg);
 	return true;
 }
 
@@ -214,6 +248,44 @@ tokens_up(void *arg)
 	struct app *app = arg;
 
 	token_cache_clear(app->tokens);
+}
+
+/* Another daemon moved the shared manual clock: move ours, jobs run. */
+static void
+clock_moved(int64_t us)
+{
+	char iso[40];
+
+	if (us <= clock_now_us() || !clock_set(us))
+		return;
+	clock_format_iso(us, iso, sizeof iso);
+	log_info("clock", "manual clock moved", "now=%s", iso);
+}
+
+static void
+clock_notify(const char *channel, const char *payload, void *arg)
+{
+	char *end;
+	long long us = strtoll(payload, &end, 10);
+
+	if (end != payload && *end == '\0')
+		clock_moved(us);
+}
+
+static void
+clock_read(const struct db_reply *r, void *arg)
+{
+	if (r->status == DB_OK && PQntuples(r->results[0]) == 1)
+		clock_moved(strtoll(PQgetvalue(r->results[0], 0, 0), NULL, 10));
+}
+
+/* (Re)listening: a move made while we were not may have been missed. */
+static void
+clock_up(void *arg)
+{
+	struct app *app = arg;
+
+	db_query(app->db, "SELECT now_us FROM manual_clock", 0, NULL, clock_read, NULL);
 }
 
 static void
@@ -362,6 +434,8 @@ serve_main(struct config *cfg, const char *config_path)
 		    .max_lag_ms = cfg->database_max_read_lag_ms, .tick_ms = 250 });
 	app->tokens = token_cache_new(TOKEN_CACHE_TTL_MS);
 	db_listen(app->db, "recalld_tokens", tokens_notify, tokens_up, app);
+	if (clock_is_manual())
+		db_listen(app->db, CLOCK_CHANNEL, clock_notify, clock_up, app);
 	app->push = push_new(app->base, app->db, cfg);
 	if (!link_keys_init(app)) {
 		serve_free(&sv);
