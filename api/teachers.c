@@ -311,8 +311,13 @@ mastery_get(struct api_call *c)
 
 /* ---- GET /v1/pupils/{id}/progress ---- */
 
+/* The windows are computed once (MATERIALIZED), as in classview.c. */
 static const char progress_sql[] =
-    "SELECT json_build_object("
+    "WITH win AS MATERIALIZED (SELECT recalld_school_days_back(s.school_id,"
+    "   ($6::timestamptz AT TIME ZONE s.tz)::date, s.flag_unanswered_days) AS unanswered,"
+    "   recalld_school_days_back(s.school_id, ($6::timestamptz AT TIME ZONE s.tz)::date,"
+    "   s.mastery_evidence_days) AS evidence FROM school s WHERE s.school_id = $1)"
+    " SELECT json_build_object("
     " 'pupil', json_build_object('id', p.pupil_id, 'external_id', p.external_id,"
     "   'given_name', p.given_name, 'family_name', p.family_name),"
     " 'units', coalesce((SELECT json_agg(json_build_object("
@@ -345,11 +350,7 @@ static const char progress_sql[] =
     "    AND b.local_date >= win.unanswered) pr"
     "  WHERE ml.school_id = p.school_id AND ml.pupil_id = p.pupil_id"
     "  AND ($4::bigint IS NULL OR ml.unit_id = $4::bigint)), '[]'))::text"
-    " FROM pupil p JOIN school s ON s.school_id = p.school_id"
-    " CROSS JOIN LATERAL (SELECT recalld_school_days_back(s.school_id,"
-    "   ($6::timestamptz AT TIME ZONE s.tz)::date, s.flag_unanswered_days) AS unanswered,"
-    "   recalld_school_days_back(s.school_id, ($6::timestamptz AT TIME ZONE s.tz)::date,"
-    "   s.mastery_evidence_days) AS evidence) win"
+    " FROM pupil p JOIN school s ON s.school_id = p.school_id CROSS JOIN win"
     " WHERE p.school_id = $1 AND p.pupil_id = $2::bigint" SCOPE_PUPIL("p");
 
 static void

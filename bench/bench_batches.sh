@@ -16,36 +16,12 @@ PORT=${PORT:-18183}
 
 export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T06:00:00Z
 . "$here/common.sh"
+. "$here/gen_school.sh"
 school=$("$RECALLD" school create --name "Bench School" --tz UTC)
 token=$("$RECALLD" token create --school "$school" --role admin)
 echo "generating $PUPILS pupils x $STATES states..." >&2
 t0=$(ms)
-psql -X -q "$url" <<SQL
-INSERT INTO course (school_id, external_id, name, updated_at) VALUES ($school, 'c', 'C', now());
-INSERT INTO unit (school_id, course_id, external_id, name, position, updated_at)
-  SELECT $school, course_id, 'u' || g, 'Unit ' || g, g, now() FROM course, generate_series(1, 4) g;
-INSERT INTO question (school_id, unit_id, external_id, kind, prompt, accepted_answers, updated_at)
-  SELECT $school, u.unit_id, 'q' || u.unit_id || '-' || g, 'short', 'Question', '["x"]', now()
-  FROM unit u, generate_series(1, ($STATES + 3) / 4) g;
-INSERT INTO class (school_id, external_id, name, course_id, updated_at)
-  SELECT $school, 'k' || g, 'Class ' || g, (SELECT course_id FROM course), now()
-  FROM generate_series(1, greatest($PUPILS / 30, 1)) g;
-INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)
-  SELECT $school, k.class_id, u.unit_id, '2026-06-01', now() FROM class k, unit u;
-INSERT INTO pupil (school_id, external_id, updated_at)
-  SELECT $school, 'p' || g, now() FROM generate_series(1, $PUPILS) g;
-INSERT INTO class_pupil (school_id, class_id, pupil_id, updated_at)
-  SELECT $school, (SELECT min(class_id) FROM class) + (p.pupil_id % greatest($PUPILS / 30, 1)), p.pupil_id, now()
-  FROM pupil p;
-INSERT INTO memory_state (school_id, pupil_id, question_id, stability, difficulty, reps, lapses,
-    last_review, last_review_day, due_day)
-  SELECT $school, p.pupil_id, q.question_id, 1 + (p.pupil_id * 7 + q.question_id) % 60,
-    1 + (p.pupil_id + q.question_id) % 9, 3, 0, '2026-09-01',
-    date '2026-09-01' + ((p.pupil_id + q.question_id) % 15)::int,
-    date '2026-09-10' + ((p.pupil_id * 3 + q.question_id) % 30)::int
-  FROM pupil p CROSS JOIN (SELECT question_id FROM question ORDER BY question_id LIMIT $STATES) q;
-VACUUM ANALYZE;
-SQL
+gen_school "$school" "$PUPILS" "$STATES"
 echo "generated in $(( ($(ms) - t0) / 1000 )) s" >&2
 states=$(psql -X -At "$url" -c "SELECT count(*) FROM memory_state")
 
