@@ -12,7 +12,7 @@
 # package too (tests/package.sh: build it, lintian, install it here, run it,
 # purge it; the .deb is kept in build-artifacts/deb).
 # Needs root or sudo only to install missing packages, and the npm registry
-# once for playwright-core.
+# once for playwright-core and the OpenAPI tooling (tests/openapi).
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
@@ -32,6 +32,17 @@ if ! cmp -s tests/browser/package-lock.json build-node/package-lock.json ||
 fi
 RECALLD_NODE_PATH="$top/build-node/node_modules"
 export RECALLD_NODE_PATH
+# ajv, yaml and @redocly/cli, which hold the API and its webhooks to
+# api/openapi.yaml (tests/openapi.sh, and every black-box suite's answers).
+mkdir -p build-node/openapi
+if ! cmp -s tests/openapi/package-lock.json build-node/openapi/package-lock.json ||
+    [ ! -f build-node/openapi/node_modules/ajv/package.json ]; then
+	cp tests/openapi/package.json tests/openapi/package-lock.json build-node/openapi/
+	npm ci --prefix build-node/openapi --no-audit --no-fund --loglevel=error >/dev/null ||
+		{ echo "npm ci of tests/openapi failed" >&2; exit 1; }
+fi
+RECALLD_OPENAPI_NODE_PATH="$top/build-node/openapi/node_modules"
+export RECALLD_OPENAPI_NODE_PATH
 
 autoreconf -fi >/dev/null
 

@@ -734,6 +734,31 @@ route_add(http_server *s, enum evhttp_cmd_type method, const char *pattern,
 	http_route_data(s, method, pattern, route_cb, d);
 }
 
+static void
+dump_route(const char *method, const char *pattern, http_handler fn, void *data, void *arg)
+{
+	const struct api_route_def *d = data;
+	FILE *out = arg;
+
+	fprintf(out, "%s %s ", method, pattern);
+	if (fn != route_cb)
+		fputs("-\n", out);
+	else if (d->roles == 0)
+		fputs("public\n", out);
+	else
+		fprintf(out, "%s%s%s%s%s\n", d->roles & ROLE_ADMIN ? "admin" : "",
+		    (d->roles & ROLE_ADMIN) && (d->roles & ~ROLE_ADMIN) ? "," : "",
+		    d->roles & ROLE_TEACHER ? "teacher" : "",
+		    (d->roles & ROLE_TEACHER) && (d->roles & ROLE_INTEGRATION) ? "," : "",
+		    d->roles & ROLE_INTEGRATION ? "integration" : "");
+}
+
+void
+api_routes_dump(const http_server *s, FILE *out)
+{
+	http_server_each_route(s, dump_route, out);
+}
+
 void
 api_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     unsigned roles, api_handler h)

@@ -8,6 +8,7 @@
 #define RECALLD_API_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -136,6 +137,13 @@ void api_submit(struct api_call *c, db_req *r,
     void (*cb)(struct api_call *c, const struct db_reply *r));
 
 void api_routes(http_server *s);
+/*
+ * Every route as "METHOD PATTERN ROLES" lines: ROLES is the /v1 roles
+ * (admin,teacher,integration), "public" for a /v1 route without a token,
+ * "-" for the routes that are not /v1 (tests/openapi.sh compares them
+ * with api/openapi.yaml).
+ */
+void api_routes_dump(const http_server *s, FILE *out);
 /* /v1/admin/clock (admin.c), registered by api_routes. */
 void admin_routes(http_server *s);
 /* /v1/import/roster and /v1/import/questions (imports.c). */

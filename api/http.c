@@ -151,6 +151,14 @@ http_route(http_server *s, enum evhttp_cmd_type method, const char *pattern,
 }
 
 void
+http_server_each_route(const http_server *s, http_route_visit visit, void *arg)
+{
+	for (int i = 0; i < s->nroutes; i++)
+		visit(method_name(s->routes[i].method), s->routes[i].pattern, s->routes[i].fn,
+		    s->routes[i].data, arg);
+}
+
+void
 http_route_data(http_server *s, enum evhttp_cmd_type method, const char *pattern,
     http_handler fn, void *data)
 {

@@ -43,6 +43,10 @@ void http_route_data(http_server *s, enum evhttp_cmd_type method,
     const char *pattern, http_handler fn, void *data);
 /* Prometheus text for the request counters and latency histogram. */
 void http_server_metrics(const http_server *s, struct evbuffer *out);
+/* Every registered route, in registration order. */
+typedef void (*http_route_visit)(const char *method, const char *pattern, http_handler fn,
+    void *data, void *arg);
+void http_server_each_route(const http_server *s, http_route_visit visit, void *arg);
 
 struct evhttp_request *http_ctx_req(http_ctx *c);
 /* A {name} segment of the route pattern, or NULL. */

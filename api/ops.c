@@ -1,10 +1,14 @@
-/* ops.c: /healthz, /readyz and /metrics for load balancers and Prometheus. */
+/*
+ * ops.c: /healthz, /readyz and /metrics for load balancers and Prometheus,
+ * and /v1/openapi.yaml, the API's description, for client generators.
+ */
 #include "autoconf.h"
 
 #include <stdlib.h>
 
 #include "app.h"
 #include "batches.h"
+#include "embed.h"
 #include "flagjob.h"
 #include "http.h"
 #include "log.h"
@@ -26,6 +30,19 @@ static void
 healthz(http_ctx *c, void *arg, const void *data)
 {
 	http_reply_text(c, 200, "application/json", "{\"status\":\"ok\"}");
+}
+
+/* The document built into the binary (embed.sh), public like /healthz. */
+static void
+openapi_get(http_ctx *c, void *arg, const void *data)
+{
+	const struct embed_file *f = embed_find(&embed_api, "openapi.yaml");
+
+	if (f == NULL) {
+		http_problem(c, 404, "not-found", "Not found", "no API document in this build");
+		return;
+	}
+	http_reply_text(c, 200, "application/yaml", (const char *)f->data);
 }
 
 static void
@@ -184,4 +201,5 @@ ops_routes(http_server *s)
 	http_route(s, EVHTTP_REQ_GET, "/healthz", healthz);
 	http_route(s, EVHTTP_REQ_GET, "/readyz", readyz);
 	http_route(s, EVHTTP_REQ_GET, "/metrics", metrics);
+	http_route(s, EVHTTP_REQ_GET, "/v1/openapi.yaml", openapi_get);
 }

@@ -381,6 +381,34 @@ link_keys_init(struct app *app)
 	return ok;
 }
 
+/* Every route serve answers, in one place for serve and serve_routes. */
+static void
+register_routes(struct app *app)
+{
+	ops_routes(app->http);
+	dashboard_routes(app->http);
+	api_routes(app->http);
+	endpoints_routes(app->http);
+	answer_ops_routes(app->http, app);
+}
+
+int
+serve_routes(FILE *out)
+{
+	struct app app = { 0 };
+	struct http_opts ho = { .max_body = 1 << 20, .max_headers = 16384, .timeout_ms = 1000 };
+
+	app.base = event_base_new();
+	if (app.base == NULL)
+		return 1;
+	app.http = http_server_new(app.base, &ho, &app);
+	register_routes(&app);
+	api_routes_dump(app.http, out);
+	http_server_free(app.http);
+	event_base_free(app.base);
+	return ferror(out) ? 1 : 0;
+}
+
 int
 serve_main(struct config *cfg, const char *config_path)
 {
@@ -462,11 +490,7 @@ serve_main(struct config *cfg, const char *config_path)
 		log_info("serve", "dashboard loaded", "dir=%s files=%zu",
 		    cfg->dashboard_dir[0] ? cfg->dashboard_dir : "(built in)",
 		    dashboard_nfiles(app->dashboard));
-	ops_routes(app->http);
-	dashboard_routes(app->http);
-	api_routes(app->http);
-	endpoints_routes(app->http);
-	answer_ops_routes(app->http, app);
+	register_routes(app);
 	if (!http_server_listen(app->http, cfg->http_listen, err, sizeof err)) {
 		log_errorx("serve", "cannot listen", "err=\"%s\"", err);
 		fprintf(stderr, "recalld: %s\n", err);

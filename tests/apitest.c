@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,6 +131,47 @@ apitest_base(void)
 	return base_url;
 }
 
+/*
+ * With RECALLD_API_RECORD set, every exchange is appended to that file as
+ * one JSON line (method, path, status, content type, request and response
+ * bodies) for tests/openapi/validate.cjs, which holds each response to the
+ * OpenAPI document. One write per line: Check's forked tests share the file.
+ */
+static void
+record(const char *method, const char *path, const char *body, size_t body_len, long status,
+    const char *headers, json_t *resp)
+{
+	const char *file = getenv("RECALLD_API_RECORD");
+	char ctype[128] = "";
+	json_t *line, *req = NULL;
+	char *s;
+	int fd;
+
+	if (file == NULL || *file == '\0' || status == 0)
+		return;
+	if (headers != NULL)
+		apitest_header(headers, "Content-Type", ctype, sizeof ctype);
+	if (body != NULL)
+		req = json_loadb(body, body_len, 0, NULL);
+	line = json_pack("{s:s, s:s, s:i, s:s, s:o, s:O}", "method", method, "path", path,
+	    "status", (json_int_t)status, "content_type", ctype,
+	    "request", req ? req : json_null(), "response", resp ? resp : json_null());
+	s = json_dumps(line, JSON_COMPACT);
+	json_decref(line);
+	if (s == NULL)
+		return;
+	fd = open(file, O_WRONLY | O_APPEND | O_CREAT, 0644);
+	if (fd >= 0) {
+		char *nl = xasprintf("%s\n", s);
+
+		if (write(fd, nl, strlen(nl)) < 0)
+			perror("apitest: record");
+		free(nl);
+		close(fd);
+	}
+	free(s);
+}
+
 json_t *
 api_call_ex(const char *method, const char *path, const char *token,
     const char *content_type, const char *body, size_t body_len,
@@ -183,6 +225,7 @@ api_call_ex(const char *method, const char *path, const char *token,
 	free(url);
 	if (rb.s != NULL)
 		j = json_loads(rb.s, 0, NULL);
+	record(method, path, body, body_len, *status, hb.s, j);
 	if (raw != NULL)
 		*raw = rb.s ? rb.s : xstrdup("");
 	else
@@ -618,9 +661,62 @@ apitest_wait_job_idle(const char *job, int timeout_ms)
 	return apitest_wait(job_idle_now, (void *)(uintptr_t)job, timeout_ms);
 }
 
+/*
+ * With RECALLD_OPENAPI_NODE_PATH (test.sh installs tests/openapi's npm
+ * packages there), the suite records every answer and webhook delivery it
+ * gets, and apitest_finish holds them to api/openapi.yaml.
+ */
+static char openapi_dir[64];
+
+static void
+openapi_begin(void)
+{
+	char *f;
+
+	if (getenv("RECALLD_OPENAPI_NODE_PATH") == NULL || getenv("RECALLD_API_RECORD") != NULL)
+		return;
+	snprintf(openapi_dir, sizeof openapi_dir, "/tmp/recalld-openapi.XXXXXX");
+	if (mkdtemp(openapi_dir) == NULL) {
+		openapi_dir[0] = '\0';
+		return;
+	}
+	f = xasprintf("%s/answers.jsonl", openapi_dir);
+	setenv("RECALLD_API_RECORD", f, 1);
+	free(f);
+	f = xasprintf("%s/webhooks.jsonl", openapi_dir);
+	setenv("RECALLD_WEBHOOK_RECORD", f, 1);
+	free(f);
+}
+
+bool
+apitest_openapi_check(void)
+{
+	char *cmd, *script;
+	int st;
+
+	if (openapi_dir[0] == '\0')
+		return true;
+	/* pgtest_srcpath answers in one static buffer: one path at a time. */
+	script = xstrdup(pgtest_srcpath("tests/openapi/validate.cjs"));
+	cmd = xasprintf("'%s' serve --routes >'%s/routes' && NODE_PATH='%s' node '%s' '%s' '%s/routes'"
+	    " '%s/answers.jsonl' '%s/webhooks.jsonl' >&2", recalld_path(), openapi_dir,
+	    getenv("RECALLD_OPENAPI_NODE_PATH"), script, pgtest_srcpath("api/openapi.yaml"),
+	    openapi_dir, openapi_dir, openapi_dir);
+	st = system(cmd);
+	free(script);
+	free(cmd);
+	cmd = xasprintf("rm -rf '%s'", openapi_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "apitest: cannot remove %s\n", openapi_dir);
+	free(cmd);
+	openapi_dir[0] = '\0';
+	return st == 0;
+}
+
 void
 apitest_env(const char *conninfo, const char *shutdown_timeout)
 {
+	openapi_begin();
 	setenv("RECALLD_DATABASE_URL", conninfo, 1);
 	setenv("RECALLD_DATABASE_MIGRATIONS", pgtest_sql_dir(), 1);
 	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
@@ -714,5 +810,9 @@ apitest_finish(int failed)
 	apitest_db_close();
 	apitest_daemon_cleanup();
 	pgtest_destroy();
+	if (!apitest_openapi_check()) {
+		fprintf(stderr, "apitest: answers or deliveries that api/openapi.yaml does not describe (above)\n");
+		return EXIT_FAILURE;
+	}
 	return failed == 0 && code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -56,6 +56,14 @@ void apitest_daemon_cleanup(void);
  * Returns EXIT_SUCCESS when failed is 0 and the daemon exited 0.
  */
 int apitest_finish(int failed);
+/*
+ * With RECALLD_OPENAPI_NODE_PATH set, apitest_env makes the suite record
+ * every answer and webhook delivery; this holds them to api/openapi.yaml
+ * (tests/openapi/validate.cjs, mismatches on stderr). True when they match
+ * or nothing was recorded. apitest_finish calls it; a suite that ends
+ * otherwise calls it once at its end.
+ */
+bool apitest_openapi_check(void);
 /* "http://127.0.0.1:PORT" */
 const char *apitest_base(void);
 

@@ -109,6 +109,10 @@ s=$(status "$base/dashboard/app.js")
 check "the built-in app.js is served" '[ "$s" = 200 ] && cmp -s "$tmp/body" "$srcdir/api/dashboard/app.js"'
 check "the served dashboard came from the binary" 'grep -q "dashboard loaded.*dir=(built in)" "$tmp/serve.log"'
 
+s=$(status "$base/v1/openapi.yaml")
+check "GET /v1/openapi.yaml serves api/openapi.yaml from the binary, without a token" \
+	'[ "$s" = 200 ] && cmp -s "$tmp/body" "$srcdir/api/openapi.yaml" && grep -qi "^content-type: application/yaml" "$tmp/headers"'
+
 s=$(status "$base/nope")
 check "unknown route 404" '[ "$s" = 404 ]'
 check "404 is problem+json" 'grep -qi "content-type: application/problem+json" "$tmp/headers"'

@@ -2056,5 +2056,7 @@ done:
 	apitest_daemon_cleanup();
 	apitest_db_close();
 	pgtest_destroy();
+	if (!apitest_openapi_check())
+		failed++;
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

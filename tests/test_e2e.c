@@ -1448,5 +1448,7 @@ out:
 		pgtest_destroy();
 	free_all();
 	curl_global_cleanup();
+	if (!apitest_openapi_check())
+		failed++;
 	return failed == 0 && code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -25,6 +25,9 @@ extern const struct embed_set embed_sql;
 /* The teachers' dashboard's files, api/dashboard (dist_dashboard_DATA). */
 extern const struct embed_set embed_dashboard;
 
+/* The API's OpenAPI document, api/openapi.yaml (dist_doc_DATA). */
+extern const struct embed_set embed_api;
+
 /* The file called name in s, or NULL. */
 const struct embed_file *embed_find(const struct embed_set *s, const char *name);
 

@@ -1,6 +1,9 @@
 /* serve_cmd.c: `recalld serve`: the configuration loaded, then serve_main. */
 #include "autoconf.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
 #include "serve.h"
 #include "serve_cmd.h"
@@ -18,6 +21,9 @@ serve_cmd_run(int argc, char **argv, const char *path, bool given)
 	struct config *c;
 	int code;
 
+	/* Hidden, like check-config --man: the router table for the tests. */
+	if (argc == 2 && strcmp(argv[1], "--routes") == 0)
+		return serve_routes(stdout);
 	if (!cli_no_args(argc, argv, "serve", serve_cmd_usage, &code))
 		return code;
 	if ((c = cli_load_config(path, given)) == NULL)
