@@ -81,12 +81,32 @@ idem_stored(const struct db_reply *r, void *arg)
 	call_free(c);
 }
 
+/*
+ * The answer as kept for a replay: member (a secret) replaced by a note
+ * that it was shown once. The database, its dumps and a replay never see it.
+ */
+static char *
+without_secret(const char *json, const char *member)
+{
+	json_t *j = json_loads(json, 0, NULL);
+	char *s;
+
+	if (!json_is_object(j) || json_object_get(j, member) == NULL) {
+		json_decref(j);
+		return NULL;
+	}
+	json_object_set_new(j, member, json_string(API_SECRET_SHOWN));
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
 void
 api_reply_raw(struct api_call *c, int status, const char *json)
 {
 	struct call_priv *p = priv(c);
 	const char *params[6];
-	char st[8];
+	char st[8], *kept;
 
 	if (p->idem_key == NULL || status < 200 || status > 299) {
 		http_reply_text(c->ctx, status, "application/json", json);
@@ -96,17 +116,19 @@ api_reply_raw(struct api_call *c, int status, const char *json)
 	/* Keep the answer for a retry with the same key, then answer. */
 	p->idem_status = status;
 	p->idem_body = xstrdup(json);
+	kept = c->secret_member != NULL ? without_secret(json, c->secret_member) : NULL;
 	snprintf(st, sizeof st, "%d", status);
 	params[0] = c->school;
 	params[1] = p->idem_key;
 	params[2] = p->idem_hash;
 	params[3] = st;
-	params[4] = json;
+	params[4] = kept != NULL ? kept : json;
 	params[5] = c->now;
 	c->req = db_query(c->app->db,
 	    "INSERT INTO idempotency (school_id, key, request_hash, status, body, created_at)"
 	    " VALUES ($1, $2, $3, $4::integer, $5, $6::timestamptz) ON CONFLICT DO NOTHING",
 	    6, params, idem_stored, c);
+	free(kept);	/* db_query copied it */
 }
 
 void

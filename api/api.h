@@ -40,7 +40,14 @@ struct api_call {
 	int status;		/* api_reply_row's success status; 0 means 200 */
 	int page_limit;		/* rows a page of api_reply_page shows */
 	db_req *req;		/* in flight, cancelled if the call ends first */
+	/*
+	 * A member of the success answer that is shown once and never kept:
+	 * a retry with the same Idempotency-Key gets API_SECRET_SHOWN there.
+	 */
+	const char *secret_member;
 };
+
+#define API_SECRET_SHOWN "(shown once, in the first answer: rotate the secret to get a new one)"
 
 typedef void (*api_handler)(struct api_call *call);
 

@@ -319,7 +319,8 @@ endpoint_create(struct api_call *c)
 	p[5] = secret;
 	p[6] = c->now;
 	c->status = 201;
-	/* The secret is in this answer and never again. */
+	/* The secret is in this answer and never again (not in a replay either). */
+	c->secret_member = "secret";
 	api_query_db(c,
 	    "INSERT INTO endpoint AS e (school_id, url, format, event_types, class_id, enabled,"
 	    " secret, created_at) SELECT $1::bigint, $2, $3, $4::text[], $5::bigint, true, $6,"
@@ -445,6 +446,7 @@ endpoint_rotate(struct api_call *c)
 	p[1] = api_param(c, "id");
 	p[2] = c->now;
 	p[3] = secret;
+	c->secret_member = "secret";
 	/* The old secret keeps signing beside the new one for 24 hours. */
 	api_query_db(c, "UPDATE endpoint e SET previous_secret = e.secret,"
 	    " previous_secret_until = $3::timestamptz + interval '24 hours', secret = $4"

@@ -134,6 +134,44 @@ START_TEST(test_endpoint_crud)
 }
 END_TEST
 
+/*
+ * A secret is shown once: a retry with the same Idempotency-Key answers
+ * as the first time but without it, and it is never kept in idempotency.
+ */
+START_TEST(test_secret_not_replayed)
+{
+	const char *key[] = { "Idempotency-Key: endpoint-secret-once", NULL };
+	const char *rkey[] = { "Idempotency-Key: rotate-secret-once", NULL };
+	const char *body = "{\"url\": \"https://example.com/once\"}";
+	long long before = apitest_sql_int("SELECT count(*) FROM endpoint"), id;
+	char *first;
+
+	apitest_req_ex("POST", tok_a, "application/json", body, key, "/v1/endpoints");
+	APITEST_ST(201);
+	id = apitest_jint(apitest_r.j, "id");
+	first = xstrdup(apitest_jstr(apitest_r.j, "secret"));
+	ck_assert(strncmp(first, "whsec_", 6) == 0);
+	apitest_req_ex("POST", tok_a, "application/json", body, key, "/v1/endpoints");
+	APITEST_ST(201);
+	ck_assert_int_eq(apitest_jint(apitest_r.j, "id"), id);	/* the same endpoint */
+	ck_assert_ptr_nonnull(strstr(apitest_jstr(apitest_r.j, "secret"), "shown once"));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM endpoint"), before + 1);
+
+	apitest_req_ex("POST", tok_a, "application/json", "{}", rkey,
+	    "/v1/endpoints/%lld/rotate-secret", id);
+	APITEST_ST(200);
+	ck_assert(strncmp(apitest_jstr(apitest_r.j, "secret"), "whsec_", 6) == 0);
+	ck_assert_str_ne(apitest_jstr(apitest_r.j, "secret"), first);
+	apitest_req_ex("POST", tok_a, "application/json", "{}", rkey,
+	    "/v1/endpoints/%lld/rotate-secret", id);
+	APITEST_ST(200);
+	ck_assert_ptr_nonnull(strstr(apitest_jstr(apitest_r.j, "secret"), "shown once"));
+	/* Neither secret is kept beside the answers. */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM idempotency WHERE body LIKE '%%whsec_%%'"), 0);
+	free(first);
+}
+END_TEST
+
 START_TEST(test_ping_rotate_retry)
 {
 	struct rcv r, r_old, r_new;
@@ -294,6 +332,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_endpoint_crud);
 	tcase_add_test(tc, test_ping_rotate_retry);
+	tcase_add_test(tc, test_secret_not_replayed);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
 	apitest_req_done();
