@@ -86,6 +86,7 @@ check "dpkg-buildpackage -us -uc -b builds recalld_${version}_${arch}.deb ($(($(
 	/usr/share/doc/recalld/changelog.gz
 	/usr/share/doc/recalld/copyright
 	/usr/share/doc/recalld/examples/recalld.conf
+	/usr/share/doc/recalld/openapi.yaml
 	/usr/share/man/man5/recalld.conf.5.gz
 	/usr/share/man/man8/recalld.8.gz
 	EOF
