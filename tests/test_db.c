@@ -399,6 +399,33 @@ START_TEST(test_txn_server_lost)
 }
 END_TEST
 
+/*
+ * A transaction waits in the queue behind a busy connection when the server
+ * goes away: it fails as unavailable and its handle is freed (ASan).
+ */
+START_TEST(test_txn_queued_server_lost)
+{
+	struct event_base *base = event_base_new();
+	db_pool *p = new_pool(base, conninfo, 1);
+	struct txstep a, b;
+
+	ck_assert(pgtest_run_while(base, live_pred, p, 10000));
+	db_submit(p, one("SELECT pg_sleep(30)", &a));
+	db_txn_begin(p, one("SELECT 1", &b));
+	pgtest_run_until(base, &a.done, 300);
+	ck_assert(!a.done && !b.done);
+	pgtest_stop();
+	ck_assert(pgtest_run_until(base, &a.done, 10000));
+	ck_assert(pgtest_run_until(base, &b.done, 10000));
+	pgtest_resume();
+	ck_assert_int_ne(a.status, DB_OK);	/* the server's FATAL, or the lost socket */
+	ck_assert_int_eq(b.status, DB_UNAVAILABLE);
+	ck_assert(pgtest_run_while(base, live_pred, p, 15000));
+	db_pool_free(p);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_cancel)
 {
 	struct event_base *base = event_base_new();
@@ -626,6 +653,7 @@ main(void)
 	tcase_add_test(tc, test_prepared_reuse);
 	tcase_add_test(tc, test_txn);
 	tcase_add_test(tc, test_txn_server_lost);
+	tcase_add_test(tc, test_txn_queued_server_lost);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_unreachable_fails);
 	tcase_add_test(tc, test_host_list_first_dead);

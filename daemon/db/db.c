@@ -444,6 +444,7 @@ pool_fail_queue(db_pool *p, const char *why)
 		TAILQ_REMOVE(&p->queue, r, entry);
 		p->nqueued--;
 		r->queued = false;
+		r->txn_orphan = r->txn != NULL;	/* its BEGIN never ran */
 		req_set_error(r, DB_UNAVAILABLE, why, NULL);
 		req_finish(r);
 	}
