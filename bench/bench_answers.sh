@@ -19,12 +19,11 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-16 64}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18182}
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-command -v wrk >/dev/null || { echo "bench_answers: wrk is not installed" >&2; exit 1; }
 
 export PG_DURABLE=1
 export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T12:00:00Z
 . "$here/common.sh"
+need wrk
 school=$("$RECALLD" school create --name "Bench School" --tz UTC)
 token=$("$RECALLD" token create --school "$school" --role integration)
 # One pupil per 5 prompts, one short-answer question per prompt's pupil slot.
@@ -52,7 +51,6 @@ serve_start
 
 # The raw baseline's tables, made before recalld starts: pgbench's simple-update
 # transactions on the same cluster.
-host=$(echo "$url" | sed -n 's/.*host=\([^ ]*\).*/\1/p')
 "$bindir/psql" -X -q -h "$host" -U postgres -d postgres -c "CREATE DATABASE bench" >/dev/null
 "$bindir/pgbench" -q -i -s 10 -h "$host" -U postgres bench >/dev/null 2>&1
 # Their writes flushed now, not by a checkpoint in the middle of a run.

@@ -14,9 +14,9 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18181}
-command -v wrk >/dev/null || { echo "bench_api: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
 . "$here/common.sh"
+need wrk
 school=$("$RECALLD" school create --name "Bench School" --tz Europe/London)
 token=$("$RECALLD" token create --school "$school" --role admin)
 psql -X -q "$url" -c "INSERT INTO pupil (school_id, external_id, updated_at)

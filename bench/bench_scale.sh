@@ -24,14 +24,12 @@ STATES=${STATES:-200}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-16}
 PORT=${PORT:-18185}
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-command -v wrk >/dev/null || { echo "bench_scale: wrk is not installed" >&2; exit 1; }
 
 export PG_DURABLE=1
 export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T06:00:00Z
 . "$here/common.sh"
+need wrk
 . "$here/gen_school.sh"
-host=$(echo "$url" | sed -n 's/.*host=\([^ ]*\).*/\1/p')
 base="http://127.0.0.1:$PORT"
 pg_sql() { "$bindir/psql" -X -q -h "$host" -U postgres -d postgres "$@"; }
 

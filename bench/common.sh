@@ -1,6 +1,12 @@
 # common.sh: what the recalld benchmarks share, sourced after they set
-# top, RECALLD and PORT: a throwaway cluster (PG_DURABLE=1 keeps fsync),
-# a migrated database, cleanup on exit, and starting `recalld serve`.
+# top, RECALLD and PORT: a throwaway cluster (PG_DURABLE=1 keeps fsync)
+# with its server binaries ($bindir) and socket directory ($host), a
+# migrated database, cleanup on exit, starting `recalld serve`, and
+# `need TOOL` for the tools a benchmark runs beside it.
+bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+need() {
+	command -v "$1" >/dev/null || { echo "${0##*/}: $1 is not installed (apt-get install $1)" >&2; exit 1; }
+}
 pg=$(mktemp -d /tmp/recalld-bench-pg.XXXXXX)
 tmp=$(mktemp -d)
 pid=
@@ -13,6 +19,7 @@ trap cleanup EXIT INT TERM
 ms() { date +%s%3N; }
 
 url=$(sh "$top/tests/pg-harness.sh" start "$pg")
+host=$(echo "$url" | sed -n 's/.*host=\([^ ]*\).*/\1/p')
 export RECALLD_DATABASE_URL="$url" RECALLD_DATABASE_MIGRATIONS="$top/sql"
 export RECALLD_HTTP_LISTEN="127.0.0.1:$PORT" RECALLD_LOG_LEVEL=warn
 "$RECALLD" migrate >/dev/null

@@ -713,6 +713,28 @@ apitest_openapi_check(void)
 	return st == 0;
 }
 
+bool
+apitest_import_demo(bool questions)
+{
+	char *roster = xstrdup(pgtest_srcpath("tests/demo/roster"));
+	bool ok = apitest_recalld(NULL, "import", "roster", roster, "--school", "1",
+	    (char *)NULL) == 0 && (!questions || apitest_recalld(NULL, "import", "questions",
+	    pgtest_srcpath("tests/demo/questions.csv"), "--school", "1", (char *)NULL) == 0);
+
+	free(roster);
+	return ok;
+}
+
+bool
+apitest_teach_demo_cells(void)
+{
+	return apitest_sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
+	    " SELECT 1, k.class_id, u.unit_id, '2026-09-18', now() FROM class k, unit u"
+	    " WHERE k.school_id = 1 AND u.school_id = 1"
+	    " AND k.external_id IN ('class-8a-sci', 'class-8b-sci') AND u.external_id = 'sci-cells'") &&
+	    apitest_sql_ok("UPDATE school SET new_per_day = 5 WHERE school_id = 1");
+}
+
 void
 apitest_env(const char *conninfo, const char *shutdown_timeout)
 {

@@ -35,6 +35,17 @@ bool apitest_token(char *dst, size_t len, const char *school, const char *role,
  */
 bool apitest_two_schools(const char *a, const char *b, char *admin_a, char *admin_b,
     size_t len);
+/*
+ * The demo school of tests/demo into school 1 by `recalld import`: its
+ * OneRoster roster and, with questions, its question bank. False on failure.
+ */
+bool apitest_import_demo(bool questions);
+/*
+ * After apitest_import_demo(true) and apitest_db_open: "Cells and
+ * organisation" taught to 8A and 8B Science on Friday 18 September 2026,
+ * five new questions a day, so Monday's batches have prompts to answer.
+ */
+bool apitest_teach_demo_cells(void);
 /* Poll pred(arg) every 20 ms until it holds or timeout_ms passes; returns its last answer. */
 bool apitest_wait(bool (*pred)(void *), void *arg, int timeout_ms);
 /* Wait until /metrics says the job ("batches", "flags") has nothing to do. */

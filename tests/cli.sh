@@ -2,13 +2,10 @@
 # cli.sh: the recalld command line: help, version, config errors (exit 2).
 set -u
 RECALLD=${RECALLD:-./recalld}
-fails=0
-n=0
+. "${srcdir:-.}/tests/tap.sh"
 tmp=$(mktemp -d /tmp/recalld-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
 expect() {	# expect CODE DESCRIPTION CMD...: exit code, output in $tmp/out
 	want=$1 desc=$2
 	shift 2
@@ -164,5 +161,4 @@ else
 	fi
 fi
 
-echo "$((n - fails)) passed, $fails failed"
-[ "$fails" = 0 ]
+tap_done

@@ -7,8 +7,7 @@ set -u
 RECALLD=${RECALLD:-./recalld}
 srcdir=${srcdir:-.}
 harness="$srcdir/tests/pg-harness.sh"
-fails=0
-n=0
+. "${srcdir:-.}/tests/tap.sh"
 tmp=$(mktemp -d /tmp/recalld-daemon.XXXXXX)
 pgdir=$(mktemp -d /tmp/recalld-pg.XXXXXX)	# its own: the server user must reach it
 pid=
@@ -20,10 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
-ms() { date +%s%3N; }
 
 # status URL: prints the HTTP status code (000 when nothing answers)
 status() { curl -s -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' --max-time 5 "$@"; }
@@ -170,5 +165,4 @@ if [ "$fails" != 0 ]; then
 	echo "--- serve.log"
 	cat "$tmp/serve.log"
 fi
-echo "$((n - fails)) passed, $fails failed"
-[ "$fails" = 0 ]
+tap_done

@@ -7,8 +7,7 @@ set -u
 RECALLD=${RECALLD:-./recalld}
 srcdir=${srcdir:-.}
 harness="$srcdir/tests/pg-harness.sh"
-fails=0
-n=0
+. "${srcdir:-.}/tests/tap.sh"
 tmp=$(mktemp -d /tmp/recalld-daemons.XXXXXX)
 pgdir=$(mktemp -d /tmp/recalld-pg.XXXXXX)
 pids=
@@ -20,10 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
-ms() { date +%s%3N; }
 
 # call TOKEN METHOD URL [BODY]: the body into $tmp/body, prints the status
 call() {
@@ -115,5 +110,4 @@ check "every daemon exits 0 on SIGTERM" '[ "$(echo "$codes" | tr -d 0)" = "" ]'
 if [ "$fails" != 0 ]; then
 	for f in "$tmp"/*.log; do echo "--- $f"; cat "$f"; done
 fi
-echo "$((n - fails)) passed, $fails failed"
-[ "$fails" = 0 ]
+tap_done

@@ -15,10 +15,7 @@ if [ -z "$node_path" ] || [ ! -d "$node_path/ajv" ]; then
 fi
 tmp=$(mktemp -d /tmp/recalld-openapi.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+. "${srcdir:-.}/tests/tap.sh"
 
 "$RECALLD" serve --routes >"$tmp/routes"
 if [ $? = 0 ] && grep -q '^GET /v1/pupils admin,teacher,integration$' "$tmp/routes"; then
@@ -52,5 +49,4 @@ else
 	cat "$tmp/lint"
 	not_ok "redocly lint passes"
 fi
-echo "$((n - fails)) passed, $fails failed"
-[ "$fails" = 0 ]
+tap_done

@@ -13,14 +13,10 @@ set -u
 src=$(cd "${1:?usage: package.sh SRCDIR [ARTIFACTS]}" && pwd)
 artifacts=${2:-}
 harness="$src/tests/pg-harness.sh"
-fails=0
-n=0
+. "$src/tests/tap.sh"
 pid=
 installed=0
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; return 1; fi; }
 bail() { echo "Bail out! $1"; exit 1; }
 
 [ "$(id -u)" = 0 ] || bail "package.sh installs a package: run it as root"
@@ -193,5 +189,4 @@ bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 applied=$("$bindir/psql" -X -At -d "$url" -c "SELECT count(*) FROM schema_migrations" 2>&1)
 check "the database is untouched by the purge ($applied of $nsql migrations)" '[ "$applied" = "$nsql" ]'
 
-echo "$((n - fails)) passed, $fails failed"
-[ "$fails" = 0 ]
+tap_done

@@ -16,6 +16,9 @@
 static char pg_dir[256];
 static char pg_conninfo[512];
 static char pg_scratch[512];
+static char standby_dir[256];	/* pgtest_standby's, or "" */
+static char standby_conninfo[512];
+static char both_conninfo[1024];
 
 const char *
 pgtest_srcpath(const char *rel)
@@ -37,33 +40,95 @@ pgtest_sql_dir(void)
 	return path;
 }
 
+/* tests/pg-harness.sh CMD DIR [ARG], its output dropped; whether it worked. */
+static bool
+harness_in(const char *cmd, const char *dir, const char *arg)
+{
+	char *script = xstrdup(pgtest_srcpath("tests/pg-harness.sh"));
+	char *line = xasprintf("sh '%s' %s '%s' %s%s%s >/dev/null", script, cmd, dir,
+	    arg ? "'" : "", arg ? arg : "", arg ? "'" : "");
+	bool ok = system(line) == 0;
+
+	free(line);
+	free(script);
+	return ok;
+}
+
 static void
 harness(const char *cmd)
 {
-	char *line = xasprintf("sh '%s' %s '%s'", pgtest_srcpath("tests/pg-harness.sh"),
-	    cmd, pg_dir);
-	int rc = system(line);
-
-	free(line);
-	if (rc != 0) {
+	if (!harness_in(cmd, pg_dir, NULL)) {
 		fprintf(stderr, "pgtest: pg-harness.sh %s failed\n", cmd);
 		exit(1);
 	}
 }
 
+/* A fresh directory for a cluster under $TMPDIR, into dir; exits on failure. */
+static void
+new_dir(char *dir, size_t len, const char *what)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/recalld-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", what);
+	if (mkdtemp(dir) == NULL) {
+		perror("pgtest: mkdtemp");
+		exit(1);
+	}
+}
+
+const char *
+pgtest_standby(void)
+{
+	new_dir(standby_dir, sizeof standby_dir, "standby");
+	if (!harness_in("standby", standby_dir, pg_dir)) {
+		fprintf(stderr, "pgtest: pg-harness.sh standby failed\n");
+		exit(1);
+	}
+	snprintf(standby_conninfo, sizeof standby_conninfo,
+	    "host=%s port=5432 user=postgres dbname=recalld", standby_dir);
+	snprintf(both_conninfo, sizeof both_conninfo, "host=%s,%s port=5432,5432 user=postgres"
+	    " dbname=recalld target_session_attrs=read-write", pg_dir, standby_dir);
+	return standby_conninfo;
+}
+
+const char *
+pgtest_both(void)
+{
+	return both_conninfo;
+}
+
+bool
+pgtest_crash(void)
+{
+	return harness_in("crash", pg_dir, NULL);
+}
+
+bool
+pgtest_promote(void)
+{
+	return harness_in("promote", standby_dir, NULL);
+}
+
+bool
+pgtest_standby_stop(void)
+{
+	return harness_in("stop", standby_dir, NULL);
+}
+
+bool
+pgtest_standby_resume(void)
+{
+	return harness_in("resume", standby_dir, NULL);
+}
+
 const char *
 pgtest_start(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	char *line;
 	FILE *fp;
 	size_t n;
 
-	snprintf(pg_dir, sizeof pg_dir, "%s/recalld-pg.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(pg_dir) == NULL) {
-		perror("pgtest: mkdtemp");
-		exit(1);
-	}
+	new_dir(pg_dir, sizeof pg_dir, "pg");
 	line = xasprintf("sh '%s' start '%s'", pgtest_srcpath("tests/pg-harness.sh"), pg_dir);
 	fp = popen(line, "r");
 	free(line);
@@ -84,6 +149,9 @@ pgtest_start(void)
 void
 pgtest_destroy(void)
 {
+	if (standby_dir[0] != '\0')
+		harness_in("destroy", standby_dir, NULL);
+	standby_dir[0] = '\0';
 	if (pg_dir[0] != '\0')
 		harness("destroy");
 	pg_dir[0] = '\0';

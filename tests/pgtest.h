@@ -17,6 +17,21 @@ void pgtest_destroy(void);
 /* Stop the server (fast shutdown) / start it again, keeping the data. */
 void pgtest_stop(void);
 void pgtest_resume(void);
+/*
+ * A streaming standby of the cluster (pg_basebackup), started; the primary
+ * then waits for it on every commit (synchronous_standby_names; with
+ * PG_DURABLE=1, synchronous_commit is on). Returns its connection string;
+ * pgtest_destroy removes it too. Exits on failure.
+ */
+const char *pgtest_standby(void);
+/* Both hosts, primary first, with target_session_attrs=read-write. */
+const char *pgtest_both(void);
+/* Stop the primary at once, as a lost machine would (immediate). */
+bool pgtest_crash(void);
+/* Promote the standby; stop it (fast) / start it again as a standby. */
+bool pgtest_promote(void);
+bool pgtest_standby_stop(void);
+bool pgtest_standby_resume(void);
 /* Create a fresh database; returns its connection string (static buffer). */
 const char *pgtest_new_db(const char *name);
 /* Path of a file under $srcdir. */

@@ -301,7 +301,6 @@ main(void)
 {
 	Suite *s = suite_create("answers");
 	TCase *tc = tcase_create("answers");
-	char *cmd;
 	int failed;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -310,17 +309,9 @@ main(void)
 	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
 	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);
 	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
-	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "roster", pgtest_srcpath("tests/demo/roster"),
-	    "--school", "1", (char *)NULL));
-	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "questions",
-	    pgtest_srcpath("tests/demo/questions.csv"), "--school", "1", (char *)NULL));
+	CKTEST_MUST(apitest_import_demo(true));
 	apitest_db_open(conninfo);
-	cmd = apitest_sql("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
-	    " SELECT 1, k.class_id, u.unit_id, '2026-09-18', now() FROM class k, unit u"
-	    " WHERE k.external_id IN ('class-8a-sci', 'class-8b-sci') AND u.external_id = 'sci-cells'"
-	    " RETURNING 1");
-	free(cmd);
-	free(apitest_sql("UPDATE school SET new_per_day = 5 RETURNING 1"));
+	CKTEST_MUST(apitest_teach_demo_cells());
 	/* an endpoint, so events are queued (its deliveries fail: loopback is refused) */
 	free(apitest_sql("INSERT INTO endpoint (school_id, url, secret, created_at) VALUES"
 	    " (1, 'http://127.0.0.1:9/hook', 'whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz', now()) RETURNING 1"));

@@ -1391,10 +1391,7 @@ main(void)
 	MUST(apitest_recalld(NULL, "migrate", (char *)NULL) == 0);
 	MUST(apitest_recalld(NULL, "school", "create", "--name", "Northfield Academy (e2e)",
 	    "--tz", "Europe/London", (char *)NULL) == 0);
-	MUST(apitest_recalld(NULL, "import", "roster", pgtest_srcpath("tests/demo/roster"),
-	    "--school", "1", (char *)NULL) == 0);
-	MUST(apitest_recalld(NULL, "import", "questions", pgtest_srcpath("tests/demo/questions.csv"),
-	    "--school", "1", (char *)NULL) == 0);
+	MUST(apitest_import_demo(true));
 	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
 	MUST(apitest_token(integ, sizeof integ, "1", "integration", NULL));
 	MUST(load_school());

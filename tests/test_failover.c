@@ -27,8 +27,6 @@
 enum { KIDS = 3, EACH = 40 };
 
 static char admin[128], other[128];
-static char both[1024];		/* host=primary,standby ... read-write */
-static char primary_dir[256], standby_dir[300];
 
 static long long
 now_ms(void)
@@ -37,34 +35,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* tests/pg-harness.sh CMD DIR [ARG]; whether it succeeded. */
-static bool
-harness(const char *cmd, const char *dir, const char *arg)
-{
-	char *line = xasprintf("sh '%s' %s '%s' %s%s%s >/dev/null", pgtest_srcpath("tests/pg-harness.sh"),
-	    cmd, dir, arg ? "'" : "", arg ? arg : "", arg ? "'" : "");
-	bool ok = system(line) == 0;
-
-	free(line);
-	return ok;
-}
-
-/* The socket directory of a "host=DIR port=..." connection string. */
-static void
-host_of(const char *conninfo, char *dst, size_t len)
-{
-	const char *h = strstr(conninfo, "host=");
-	size_t n;
-
-	if (h == NULL) {
-		fprintf(stderr, "test_failover: no host= in %s\n", conninfo);
-		exit(EXIT_FAILURE);
-	}
-	h += strlen("host=");
-	n = strcspn(h, " ");
-	snprintf(dst, len, "%.*s", (int)n, h);
 }
 
 static long
@@ -144,9 +114,9 @@ START_TEST(test_failover_loses_no_answer)
 	}
 	close(fds[1]);
 	usleep(400 * 1000);	/* answers are flowing */
-	ck_assert(harness("crash", primary_dir, NULL));
+	ck_assert(pgtest_crash());
 	usleep(300 * 1000);	/* the gap: clients are refused meanwhile */
-	ck_assert(harness("promote", standby_dir, NULL));
+	ck_assert(pgtest_promote());
 	promoted = now_ms();
 	while (now_ms() - promoted < 30000) {
 		long st;
@@ -187,7 +157,7 @@ START_TEST(test_failover_loses_no_answer)
 	ck_assert_int_eq(acked, KIDS * EACH);
 	ck_assert_int_gt(refused, 0);	/* the failover did happen under the clients */
 	/* Every acknowledged answer is on the new primary, exactly once. */
-	apitest_db_open(both);
+	apitest_db_open(pgtest_both());
 	ck_assert_int_eq(apitest_sql_int("SELECT (NOT pg_is_in_recovery())::int"), 1);
 	{
 		char *list = xstrdup("");
@@ -214,35 +184,19 @@ main(void)
 {
 	Suite *s = suite_create("failover");
 	TCase *tc = tcase_create("failover");
-	char primary[512], *tmp;
-	int failed;
 
 	/* Commits must wait for the standby: no test-speed shortcuts here. */
 	setenv("PG_DURABLE", "1", 1);
-	snprintf(primary, sizeof primary, "%s", pgtest_start());
-	host_of(primary, primary_dir, sizeof primary_dir);
-	tmp = getenv("TMPDIR");
-	snprintf(standby_dir, sizeof standby_dir, "%s/recalld-standby.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	CKTEST_MUST(mkdtemp(standby_dir) != NULL);
-	CKTEST_MUST(harness("standby", standby_dir, primary_dir));
-	snprintf(both, sizeof both, "host=%s,%s port=5432,5432 user=postgres dbname=recalld"
-	    " target_session_attrs=read-write", primary_dir, standby_dir);
-	apitest_env(both, "5s");
+	pgtest_start();
+	pgtest_standby();
+	apitest_env(pgtest_both(), "5s");
 	setenv("RECALLD_CLOCK_MODE", "manual", 1);
 	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
 	setenv("RECALLD_DATABASE_CONNECT_TIMEOUT", "2s", 1);
 	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
-	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "roster", pgtest_srcpath("tests/demo/roster"),
-	    "--school", "1", (char *)NULL));
-	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "questions",
-	    pgtest_srcpath("tests/demo/questions.csv"), "--school", "1", (char *)NULL));
-	apitest_db_open(both);
-	free(apitest_sql("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
-	    " SELECT 1, k.class_id, u.unit_id, '2026-09-18', now() FROM class k, unit u"
-	    " WHERE k.external_id IN ('class-8a-sci', 'class-8b-sci') AND u.external_id = 'sci-cells'"
-	    " RETURNING 1"));
-	free(apitest_sql("UPDATE school SET new_per_day = 5 RETURNING 1"));
+	CKTEST_MUST(apitest_import_demo(true));
+	apitest_db_open(pgtest_both());
+	CKTEST_MUST(apitest_teach_demo_cells());
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;
@@ -253,7 +207,5 @@ main(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_failover_loses_no_answer);
 	suite_add_tcase(s, tc);
-	failed = apitest_finish(cktest_run(s));	/* the primary goes with pgtest */
-	harness("destroy", standby_dir, NULL);
-	return failed;
+	return apitest_finish(cktest_run(s));	/* the standby goes with pgtest too */
 }

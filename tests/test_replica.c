@@ -21,19 +21,8 @@
 #include "util.h"
 
 static char admin[128], other[128];
-static char primary_dir[256], standby_dir[300], standby[512];
+static char standby[512];
 static long long class_id;
-
-static bool
-harness(const char *cmd, const char *dir, const char *arg)
-{
-	char *line = xasprintf("sh '%s' %s '%s' %s%s%s >/dev/null", pgtest_srcpath("tests/pg-harness.sh"),
-	    cmd, dir, arg ? "'" : "", arg ? arg : "", arg ? "'" : "");
-	bool ok = system(line) == 0;
-
-	free(line);
-	return ok;
-}
 
 /* SQL on the standby (read-only statements and replay control). */
 static bool
@@ -64,96 +53,84 @@ metric(const char *name)
 	return v;
 }
 
+static double
+lag(void)
+{
+	return metric("recalld_db_read_lag_seconds ");
+}
+
 static bool
 lag_within(void *arg)
 {
-	double lag = metric("recalld_db_read_lag_seconds ");
+	double l = lag();
 
 	(void)arg;
-	return lag >= 0 && lag < 1.0;
+	return l >= 0 && l < 1.0;
 }
 
 static bool
 lag_beyond(void *arg)
 {
 	(void)arg;
-	return metric("recalld_db_read_lag_seconds ") > 2.0;	/* database.max_read_lag */
+	return lag() > 2.0;	/* database.max_read_lag */
 }
 
-/* The grid's class name, as whichever database answered saw it. */
-static char *
-grid_class_name(void)
+static bool
+lag_unknown(void *arg)
 {
+	(void)arg;
+	return lag() < 0;
+}
+
+/*
+ * GET the grid: the class name is want, as the database db ("replica" or
+ * "primary") saw it, and /metrics counts the read against db.
+ */
+static void
+grid_from(const char *db, const char *want)
+{
+	char *counter = xasprintf("recalld_db_reads_total{db=\"%s\"} ", db);
+	double before = metric(counter);
 	json_t *b = NULL;
-	char *name;
 
 	ck_assert_int_eq(apitest_json("GET", admin, NULL, &b, "/v1/classes/%lld/mastery", class_id), 200);
-	name = xstrdup(apitest_jstr(json_object_get(b, "class"), "name"));
+	ck_assert_str_eq(apitest_jstr(json_object_get(b, "class"), "name"), want);
 	json_decref(b);
-	return name;
+	ck_assert_double_eq(metric(counter), before + 1);
+	free(counter);
 }
 
 START_TEST(test_reads_follow_the_lag)
 {
-	double to_replica, to_primary;
-	char *name;
-
 	/* The standby keeps up: it answers. */
 	ck_assert(apitest_wait(lag_within, NULL, 15000));
-	to_replica = metric("recalld_db_reads_total{db=\"replica\"} ");
-	name = grid_class_name();
-	ck_assert_str_eq(name, "8A Science");
-	free(name);
-	ck_assert_double_eq(metric("recalld_db_reads_total{db=\"replica\"} "), to_replica + 1);
+	grid_from("replica", "8A Science");
 
 	/* Paused: a change on the primary is not on the standby yet. */
 	ck_assert(on_standby("SELECT pg_wal_replay_pause()"));
 	ck_assert(apitest_sql_ok("UPDATE class SET name = '8A Science, renamed'"
 	    " WHERE school_id = 1 AND class_id = %lld", class_id));
-	name = grid_class_name();	/* within max_read_lag: the standby's, stale */
-	ck_assert_str_eq(name, "8A Science");
-	free(name);
+	grid_from("replica", "8A Science");	/* within max_read_lag: stale */
 
 	/* Further behind than max_read_lag: the primary answers, fresh. */
 	ck_assert(apitest_wait(lag_beyond, NULL, 15000));
-	to_primary = metric("recalld_db_reads_total{db=\"primary\"} ");
-	name = grid_class_name();
-	ck_assert_str_eq(name, "8A Science, renamed");
-	free(name);
-	ck_assert_double_eq(metric("recalld_db_reads_total{db=\"primary\"} "), to_primary + 1);
+	grid_from("primary", "8A Science, renamed");
 
 	/* Caught up again: back to the standby, which now has the change. */
 	ck_assert(on_standby("SELECT pg_wal_replay_resume()"));
 	ck_assert(apitest_wait(lag_within, NULL, 15000));
-	to_replica = metric("recalld_db_reads_total{db=\"replica\"} ");
-	name = grid_class_name();
-	ck_assert_str_eq(name, "8A Science, renamed");
-	free(name);
-	ck_assert_double_eq(metric("recalld_db_reads_total{db=\"replica\"} "), to_replica + 1);
+	grid_from("replica", "8A Science, renamed");
 }
 END_TEST
 
 /* The standby gone: reads fall back to the primary instead of failing. */
 START_TEST(test_standby_down_falls_back)
 {
-	char *name;
-
 	ck_assert(apitest_wait(lag_within, NULL, 15000));
-	ck_assert(harness("stop", standby_dir, NULL));
-	{
-		bool gone = false;
-
-		for (int i = 0; i < 300 && !gone; i++) {
-			gone = metric("recalld_db_read_lag_seconds ") < 0;
-			if (!gone)
-				usleep(50 * 1000);
-		}
-		ck_assert(gone);
-	}
-	name = grid_class_name();
-	ck_assert_str_eq(name, "8A Science, renamed");
-	free(name);
-	ck_assert(harness("resume", standby_dir, NULL));
+	ck_assert(pgtest_standby_stop());
+	ck_assert(apitest_wait(lag_unknown, NULL, 15000));
+	grid_from("primary", "8A Science, renamed");
+	ck_assert(pgtest_standby_resume());
 	ck_assert(apitest_wait(lag_within, NULL, 15000));
 }
 END_TEST
@@ -163,29 +140,17 @@ main(void)
 {
 	Suite *s = suite_create("replica");
 	TCase *tc = tcase_create("replica");
-	char primary[512], *tmp;
-	const char *h, *e;
-	int failed;
+	char primary[512];
 
 	snprintf(primary, sizeof primary, "%s", pgtest_start());
-	h = strstr(primary, "host=") + strlen("host=");
-	e = strchr(h, ' ');
-	snprintf(primary_dir, sizeof primary_dir, "%.*s", (int)(e - h), h);
-	tmp = getenv("TMPDIR");
-	snprintf(standby_dir, sizeof standby_dir, "%s/recalld-standby.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	CKTEST_MUST(mkdtemp(standby_dir) != NULL);
-	CKTEST_MUST(harness("standby", standby_dir, primary_dir));
-	snprintf(standby, sizeof standby, "host=%s port=5432 user=postgres dbname=recalld",
-	    standby_dir);
+	snprintf(standby, sizeof standby, "%s", pgtest_standby());
 	apitest_env(primary, "5s");
 	setenv("RECALLD_DATABASE_READ_URL", standby, 1);
 	setenv("RECALLD_DATABASE_MAX_READ_LAG", "2s", 1);
 	setenv("RECALLD_CLOCK_MODE", "manual", 1);
 	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
 	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
-	CKTEST_MUST(0 == apitest_recalld(NULL, "import", "roster", pgtest_srcpath("tests/demo/roster"),
-	    "--school", "1", (char *)NULL));
+	CKTEST_MUST(apitest_import_demo(false));
 	apitest_db_open(primary);
 	class_id = apitest_sql_int("SELECT class_id FROM class WHERE school_id = 1"
 	    " AND external_id = 'class-8a-sci'");
@@ -198,7 +163,5 @@ main(void)
 	tcase_add_test(tc, test_reads_follow_the_lag);
 	tcase_add_test(tc, test_standby_down_falls_back);
 	suite_add_tcase(s, tc);
-	failed = apitest_finish(cktest_run(s));
-	harness("destroy", standby_dir, NULL);
-	return failed;
+	return apitest_finish(cktest_run(s));	/* the standby goes with pgtest too */
 }
