@@ -11,6 +11,7 @@
 #include "embed.h"
 #include "flagjob.h"
 #include "http.h"
+#include "lease.h"
 #include "log.h"
 #include "ops.h"
 #include "push.h"
@@ -108,6 +109,12 @@ readyz(http_ctx *c, void *arg, const void *data)
 }
 
 static void
+lease_line(const char *job, const char *school, void *arg)
+{
+	evbuffer_add_printf(arg, "recalld_lease_held{job=\"%s\",school=\"%s\"} 1\n", job, school);
+}
+
+static void
 metrics(http_ctx *c, void *arg, const void *data)
 {
 	struct app *app = arg;
@@ -191,6 +198,12 @@ metrics(http_ctx *c, void *arg, const void *data)
 	if (app->flagjob != NULL)
 		evbuffer_add_printf(b, "recalld_job_idle{job=\"flags\"} %d\n",
 		    flagjob_idle(app->flagjob));
+	if (app->leases != NULL) {
+		evbuffer_add_printf(b,
+		    "# HELP recalld_lease_held 1 for each school whose share of a job this daemon holds.\n"
+		    "# TYPE recalld_lease_held gauge\n");
+		lease_each(app->leases, lease_line, b);
+	}
 	http_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b);
 	evbuffer_free(b);
 }

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "lease.h"
 #include "migrate.h"
 #include "replica.h"
 #include "token.h"
@@ -35,6 +36,7 @@ struct app {
 	migrate_set *migrations;
 	struct http_server *http;
 	token_cache *tokens;		/* checked API tokens, cleared on revocation */
+	lease_keeper *leases;		/* the jobs' leases on schools (lease.h) */
 	batches *batches;		/* the daily batch job */
 	answers *answers;		/* answers in, group commit */
 	flagjob *flagjob;		/* mastery refresh, flags, digests */

@@ -311,6 +311,7 @@ serve_free(struct serve *sv)
 	answers_free(sv->app.answers);
 	checks_free(sv->app.checks);
 	flagjob_free(sv->app.flagjob);	/* before the pool: it holds a LISTEN */
+	lease_keeper_free(sv->app.leases);	/* after every job that holds one */
 	if (sv->app.link_keys != NULL) {
 		alink_keys_clear(sv->app.link_keys);
 		free(sv->app.link_keys);
@@ -469,11 +470,16 @@ serve_main(struct config *cfg, const char *config_path)
 		serve_free(&sv);
 		return 2;
 	}
-	app->batches = batches_new(app->base, app->db, cfg->scheduler_interval_ms, (int)cfg->scheduler_chunk,
-	    answer_link, app);
+	app->leases = lease_keeper_new(cfg->jobs_lease_timeout_ms);
+	log_info("serve", "job leases", "holder=%s timeout_ms=%lld", lease_holder(app->leases),
+	    (long long)cfg->jobs_lease_timeout_ms);
+	app->batches = batches_new(&(struct batches_spec){ .base = app->base, .db = app->db,
+	    .leases = app->leases, .interval_ms = cfg->scheduler_interval_ms,
+	    .chunk = (int)cfg->scheduler_chunk, .link = answer_link, .link_arg = app });
 	app->answers = answers_new(app->base, app->db, cfg->responses_late_limit_ms,
 	    cfg->responses_group_window_ms);
 	app->flagjob = flagjob_new(&(struct flagjob_spec){ .base = app->base, .db = app->db,
+	    .leases = app->leases,
 	    .interval_ms = cfg->flags_interval_ms, .debounce_ms = cfg->flags_debounce_ms,
 	    .reviews_channel = ANSWERS_REVIEWS_CHANNEL, .busy = batches_running,
 	    .busy_arg = app->batches });

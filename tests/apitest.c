@@ -743,6 +743,8 @@ apitest_env(const char *conninfo, const char *shutdown_timeout)
 	setenv("RECALLD_DATABASE_MIGRATIONS", pgtest_sql_dir(), 1);
 	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
 	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", shutdown_timeout, 1);
+	/* a daemon restarted after SIGKILL waits out its predecessor's leases */
+	setenv("RECALLD_JOBS_LEASE_TIMEOUT", "3s", 1);
 }
 
 void

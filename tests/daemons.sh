@@ -2,7 +2,9 @@
 # daemons.sh: several `recalld serve` on one database. The manual clock
 # (tests, the demo) is shared through the database: a move posted to one
 # daemon is seen by the others, it never goes backwards, and a daemon
-# (re)started with an earlier clock.start joins the others' time.
+# (re)started with an earlier clock.start joins the others' time. A school
+# whose job lease a dead daemon left behind is taken over once the lease
+# lapses (real time, whatever the manual clock says).
 set -u
 RECALLD=${RECALLD:-./recalld}
 srcdir=${srcdir:-.}
@@ -71,6 +73,7 @@ url=$(sh "$harness" start "$pgdir") || { echo "Bail out! cannot start PostgreSQL
 export RECALLD_DATABASE_URL="$url"
 unset RECALLD_DATABASE_MIGRATIONS RECALLD_DASHBOARD_DIR
 export RECALLD_SERVE_SHUTDOWN_TIMEOUT=5s RECALLD_CLOCK_MODE=manual
+export RECALLD_SCHEDULER_INTERVAL=300ms RECALLD_JOBS_LEASE_TIMEOUT=3s
 "$RECALLD" migrate >/dev/null || { echo "Bail out! migrate failed"; exit 1; }
 "$RECALLD" school create --name "Shared clock" >/dev/null
 admin=$("$RECALLD" token create --school 1 --role admin)
@@ -100,6 +103,28 @@ check "a daemon restarted with an earlier clock.start joins the shared time" \
 start c 2026-09-22T06:00:00Z || { echo "Bail out! daemon c did not start"; exit 1; }
 check "a daemon started later in time moves the others with it" \
 	'clock_is "$base_c" 2026-09-22T06:00:00 2000 && clock_is "$base_a" 2026-09-22T06:00:00 5000 && clock_is "$base_b" 2026-09-22T06:00:00 5000'
+
+# sql QUERY: one value
+sql() { psql "$url" -qAtX -c "$1"; }
+
+# A daemon died holding the school's batch lease for the coming day.
+sql "INSERT INTO job_lease (school_id, job, holder, until)
+	VALUES (1, 'batches', 'gone:1:000000', clock_timestamp() + interval '4 s')" >/dev/null
+lease_from=$(ms)
+s=$(call "$admin" POST "$base_a/v1/admin/clock" '{"now": "2026-09-22T16:30:00Z"}')
+sleep 1.5
+check "while a dead daemon's lease holds, no daemon builds its school's batches" \
+	'[ "$s" = 200 ] && [ -z "$(sql "SELECT batches_done_for FROM school WHERE school_id = 1")" ]'
+done_ms=
+while [ $(($(ms) - lease_from)) -lt 20000 ]; do
+	if [ "$(sql "SELECT batches_done_for FROM school WHERE school_id = 1")" = 2026-09-22 ]; then
+		done_ms=$(($(ms) - lease_from)); break
+	fi
+	sleep 0.1
+done
+check "once it lapses another daemon takes the school over (after ${done_ms:-never} ms)" \
+	'[ -n "$done_ms" ] && [ "$done_ms" -ge 3900 ]'
+check "and releases its lease when done" '[ "$(sql "SELECT count(*) FROM job_lease WHERE job = '"'batches'"'")" = 0 ]'
 
 for p in $pids; do kill -TERM "$p" 2>/dev/null; done
 codes=

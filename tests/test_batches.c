@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "batches.h"
+#include "lease.h"
 #include "cktest.h"
 #include "clock.h"
 #include "db.h"
@@ -67,6 +68,7 @@ teardown(void)
 
 struct job {
 	db_pool *db;
+	lease_keeper *leases;	/* each job its own, as each daemon has */
 	batches *b;
 };
 
@@ -80,7 +82,9 @@ job_start(struct job *j, struct event_base *base)
 	memset(j, 0, sizeof *j);
 	jobs[jobs[0] == NULL ? 0 : 1] = j;
 	j->db = db_pool_new(base, &o);
-	j->b = batches_new(base, j->db, 3600 * 1000, 7, NULL, NULL);	/* small chunks */
+	j->leases = lease_keeper_new(2000);
+	j->b = batches_new(&(struct batches_spec){ .base = base, .db = j->db, .leases = j->leases,
+	    .interval_ms = 3600 * 1000, .chunk = 7 });	/* small chunks */
 }
 
 static void
@@ -91,6 +95,7 @@ job_free(struct job *j)
 			jobs[i] = NULL;
 	batches_free(j->b);
 	db_pool_free(j->db);
+	lease_keeper_free(j->leases);
 }
 
 static bool
@@ -239,6 +244,59 @@ START_TEST(test_claim_not_skipped_under_key_share)
 }
 END_TEST
 
+static bool
+never(void *arg)
+{
+	return false;
+}
+
+/* What the lease functions refuse, SQLSTATE included ("" when accepted). */
+static const char *
+lease_sql(const char *sql, char state[6])
+{
+	PGresult *res = PQexec(pg, sql);
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	snprintf(state, 6, "%s", st != NULL ? st : "");
+	PQclear(res);
+	return state;
+}
+
+/*
+ * A daemon died holding a school's lease: the school waits for the lease
+ * to lapse (real time, whatever the manual clock says), then another
+ * daemon builds it, once. A holder renews only its own lease.
+ */
+START_TEST(test_dead_daemons_lease_lapses)
+{
+	struct event_base *base = event_base_new();
+	struct job j;
+	char st[6];
+
+	pgtest_exec(pg, "INSERT INTO job_lease (school_id, job, holder, until)"
+	    " VALUES (1, 'batches', 'gone:1:000000', clock_timestamp() + interval '2 s')");
+	/* the lease functions: held by another, a take fails and a renewal raises */
+	ck_assert_int_eq(pgtest_int(pg, "SELECT recalld_lease_take(1, 'batches', 'me:2:aa', 1000)::int"), 0);
+	ck_assert_str_eq(lease_sql("SELECT recalld_lease_renew(1, 'batches', 'me:2:aa', 1000)", st),
+	    LEASE_LOST);
+	ck_assert_str_eq(lease_sql("SELECT recalld_lease_renew(1, 'batches', 'gone:1:000000', 2000)", st),
+	    "");
+	job_start(&j, base);
+	at(base, "2026-09-21T15:30:00Z");
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch"), 0);
+	pgtest_run_while(base, never, NULL, 2500);	/* real time passes; the clock stands */
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch"), 0);	/* no timer ran */
+	batches_kick(j.b);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert(pgtest_run_while(base, idle, NULL, 30000));
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM batch WHERE local_date = '2026-09-21'"), 30);
+	/* released when done */
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM job_lease"), 0);
+	job_free(&j);
+	event_base_free(base);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -256,6 +314,7 @@ main(void)
 	tcase_add_test(tc, test_two_jobs_no_duplicates);
 	tcase_add_test(tc, test_due_reviews_first);
 	tcase_add_test(tc, test_claim_not_skipped_under_key_share);
+	tcase_add_test(tc, test_dead_daemons_lease_lapses);
 	suite_add_tcase(s, tc);
 	failed = cktest_run(s);	/* forked: each test starts from the same clock */
 	pgtest_destroy();

@@ -69,7 +69,8 @@ static bool
 flags_caught_up(void)
 {
 	return apitest_wait_sql(1, 10000, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
-	    " AND lease_until IS NULL AND review_mark >= (SELECT coalesce(max(review_id), 0)"
+	    " AND NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.school_id = school_flag_job.school_id"
+	    " AND l.job = 'flags') AND review_mark >= (SELECT coalesce(max(review_id), 0)"
 	    " FROM review WHERE school_id = 1)");
 }
 

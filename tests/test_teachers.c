@@ -52,7 +52,8 @@ static bool
 flags_caught_up(void)
 {
 	return apitest_wait_sql(1, 10000, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
-	    " AND lease_until IS NULL AND review_mark >= (SELECT max(review_id) FROM review"
+	    " AND NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.school_id = school_flag_job.school_id"
+	    " AND l.job = 'flags') AND review_mark >= (SELECT max(review_id) FROM review"
 	    " WHERE school_id = 1)");
 }
 
@@ -570,11 +571,12 @@ START_TEST(test_flags_without_webhooks)
 	/* the run of the last clock move is over for school 2 too */
 	ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM school_flag_job j2"
 	    " JOIN school_flag_job j1 ON j1.school_id = 1 WHERE j2.school_id = 2"
-	    " AND j2.lease_until IS NULL AND j2.done_at >= j1.done_at"));
+	    " AND NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.school_id = 2 AND l.job = 'flags')"
+	    " AND j2.done_at >= j1.done_at"));
 	/* and the runs its own events asked for (their NOTIFY, debounced) are over too */
 	ck_assert(apitest_wait_job_idle("flags", 10000));
-	ck_assert(apitest_wait_sql(2, 10000, "SELECT count(*) FROM school_flag_job"
-	    " WHERE lease_until IS NULL"));
+	ck_assert(apitest_wait_sql(2, 10000, "SELECT count(*) FROM school_flag_job j"
+	    " WHERE NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.school_id = j.school_id)"));
 	ck_assert(apitest_sql_ok("INSERT INTO taught (school_id, class_id, unit_id, taught_on, updated_at)"
 	    " VALUES (2, 23, 13, '2027-03-01', now()) RETURNING 1"));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM flag WHERE school_id = 2"), 0);
@@ -589,7 +591,8 @@ START_TEST(test_flags_without_webhooks)
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 2"), 0);
 	/* the flag job visited school 2 for that review: the class x unit has its row */
 	ck_assert(apitest_wait_sql(1, 5000, "SELECT count(*) FROM school_flag_job WHERE school_id = 2"
-	    " AND lease_until IS NULL AND review_mark >= (SELECT max(review_id) FROM review"
+	    " AND NOT EXISTS (SELECT 1 FROM job_lease l WHERE l.school_id = school_flag_job.school_id"
+	    " AND l.job = 'flags') AND review_mark >= (SELECT max(review_id) FROM review"
 	    " WHERE school_id = 2)"));
 	ck_assert(apitest_wait_sql(1, 5000, "SELECT count(*) FROM flag WHERE school_id = 2"
 	    " AND class_id = 23 AND unit_id = 13"));

@@ -89,6 +89,9 @@ static const struct cfg_def cfg_table[] = {
 	  "how often the daily batch job looks for schools whose prompt time has come", NULL },
 	{ "scheduler", "chunk", CFG_INT, OFF(scheduler_chunk), "2000", 0, 1, 100000,
 	  "pupils whose batches are built in one transaction", NULL },
+	{ "jobs", "lease_timeout", CFG_DURATION, OFF(jobs_lease_timeout_ms), "60s", 0, 1000, 3600000,
+	  "a job's claim on a school lapses this long after its daemon stops renewing it"
+	  " (real time): then another daemon takes the school over", NULL },
 	{ "flags", "interval", CFG_DURATION, OFF(flags_interval_ms), "1h", 0, 100, 86400000,
 	  "how often the flag job refreshes mastery levels, forgotten-topic flags and digests", NULL },
 	{ "flags", "debounce", CFG_DURATION, OFF(flags_debounce_ms), "30s", 0, 1, 3600000,

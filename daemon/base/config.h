@@ -53,6 +53,7 @@ struct config {
 	char *clock_start;		/* manual: ISO start time, "" for now */
 	int64_t scheduler_interval_ms;
 	int64_t scheduler_chunk;
+	int64_t jobs_lease_timeout_ms;
 	int64_t flags_interval_ms;
 	int64_t flags_debounce_ms;
 

@@ -19,10 +19,11 @@
 #include "settings.h"
 #include "util.h"
 
-#define LEASE "interval '5 minutes'"
+#define JOB "batches"
 
 struct batches {
 	db_pool *db;
+	lease_keeper *leases;
 	runner *run;
 	int chunk;
 	batches_writer_link_fn link;
@@ -49,22 +50,24 @@ struct batches {
 static void run_next_school(batches *b);
 static void load_chunk(batches *b);
 
+/* The first school due, if no daemon holds it; the take says whether we won it. */
 static const char claim_sql[] =
-    "UPDATE school s SET batch_lease_until = $1::timestamptz + " LEASE
-    " FROM (SELECT s2.school_id FROM school s2 WHERE s2.active"
-    "   AND (s2.batch_lease_until IS NULL OR s2.batch_lease_until < $1::timestamptz)"
+    "WITH pick AS MATERIALIZED (SELECT s2.school_id FROM school s2 WHERE s2.active"
+    "   AND " LEASE_FREE(JOB, "s2.school_id")
     "   AND s2.batches_done_for IS DISTINCT FROM ($1::timestamptz AT TIME ZONE s2.tz)::date"
     "   AND ($1::timestamptz AT TIME ZONE s2.tz)::time >= s2.prompt_time"
     /* the one rule of a school day, which the flags' windows count by too */
     "   AND recalld_school_day(s2.school_id, ($1::timestamptz AT TIME ZONE s2.tz)::date)"
-    "   ORDER BY s2.school_id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) pick"
-    " WHERE s.school_id = pick.school_id"
-    " RETURNING"
+    "   ORDER BY s2.school_id LIMIT 1),"
+    " won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(JOB, "school_id", "$2", "$3")
+    "   AS won FROM pick)"
+    " SELECT won.won,"
     /* prompts expire at the end of the local day */
     " to_char(((($1::timestamptz AT TIME ZONE s.tz)::date + 1)::timestamp AT TIME ZONE s.tz)"
     "   AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " extract(epoch FROM ((($1::timestamptz AT TIME ZONE s.tz)::date + 1)::timestamp AT TIME ZONE s.tz))::bigint,"
-    " " SETTINGS_COLUMNS("$1");
+    " " SETTINGS_COLUMNS("$1")
+    " FROM won JOIN school s ON s.school_id = won.school_id";
 
 /*
  * A chunk's candidates come as three results, each read in key order (a
@@ -140,13 +143,14 @@ run_done(batches *b)
 {
 	fsrs_model_free(b->model);
 	b->model = NULL;
+	lease_let_go(b->leases, JOB, b->db);
 	runner_done(b->run);
 }
 
 static void
 school_failed(batches *b, const struct db_reply *r, const char *step)
 {
-	/* The lease runs out and this (or another) daemon tries again. */
+	/* The lease lapses and this (or another) daemon tries again. */
 	log_warnx("batches", "batch run failed", "school=%s step=%s err=\"%s\"", b->school,
 	    step, r->error);
 	run_done(b);
@@ -172,17 +176,23 @@ claimed(const struct db_reply *r, void *arg)
 		run_done(b);	/* nothing due anywhere */
 		return;
 	}
+	if (!pgrow_bool(res, 0, 0)) {
+		run_next_school(b);	/* another daemon took it first: the next */
+		return;
+	}
 	/* A school whose settings are refused is reported and left leased: on to the next. */
-	if (!settings_parse(res, 0, 2, &set, &e)) {
+	if (!settings_parse(res, 0, 3, &set, &e)) {
+		lease_forget(b->leases, JOB);
 		settings_warn("batches", &e);
 		run_next_school(b);
 		return;
 	}
 	snprintf(b->school, sizeof b->school, "%" PRId64, set.school_id);
+	lease_held(b->leases, JOB, b->school);
 	util_strlcpy(b->local_date, set.local_date, sizeof b->local_date);
 	b->today = set.today;
-	util_strlcpy(b->expires_at, PQgetvalue(res, 0, 0), sizeof b->expires_at);
-	b->expires_unix = pgrow_i64(res, 0, 1);
+	util_strlcpy(b->expires_at, PQgetvalue(res, 0, 1), sizeof b->expires_at);
+	b->expires_unix = pgrow_i64(res, 0, 2);
 	b->set = set.batch;
 	fsrs_model_free(b->model);
 	b->model = settings_model_new(&set);
@@ -200,14 +210,14 @@ static void
 run_next_school(batches *b)
 {
 	char now[40];
-	const char *p[1] = { now };
+	const char *p[3] = { now, lease_holder(b->leases), lease_timeout_param(b->leases) };
 
 	if (runner_stopping(b->run)) {
 		run_done(b);
 		return;
 	}
 	clock_now_iso(now, sizeof now);
-	b->req = db_query(b->db, claim_sql, 1, p, claimed, b);
+	b->req = db_query(b->db, claim_sql, 3, p, claimed, b);
 }
 
 static void
@@ -229,10 +239,11 @@ static void
 finish_school(batches *b)
 {
 	const char *p[2] = { b->school, b->local_date };
+	db_req *req = db_req_new(school_done, b);
 
-	b->req = db_query(b->db,
-	    "UPDATE school SET batches_done_for = $2::date, batch_lease_until = NULL"
-	    " WHERE school_id = $1", 2, p, school_done, b);
+	db_req_add(req, "UPDATE school SET batches_done_for = $2::date WHERE school_id = $1", 2, p);
+	lease_add_release(req, b->leases, JOB);
+	b->req = db_submit(b->db, req);
 }
 
 static int32_t
@@ -416,7 +427,6 @@ write_chunk(const struct db_reply *r, void *arg)
 {
 	batches *b = arg;
 	char now[40];
-	const char *p[2] = { now, b->school };
 	db_req *req;
 
 	b->req = NULL;
@@ -431,8 +441,8 @@ write_chunk(const struct db_reply *r, void *arg)
 	}
 	clock_now_iso(now, sizeof now);
 	req = db_req_new(chunk_written, b);
-	db_req_add(req, "UPDATE school SET batch_lease_until = $1::timestamptz + " LEASE
-	    " WHERE school_id = $2", 2, p);
+	/* first: a chunk written under a lost lease must not commit */
+	lease_add_renew(req, b->leases, JOB);
 	batches_writer_write(b->w, r->results, now, req);
 	b->built += (int)batches_writer_npupils(b->w);
 	b->req = db_submit(b->db, req);
@@ -480,20 +490,20 @@ load_chunk(batches *b)
 }
 
 batches *
-batches_new(struct event_base *base, db_pool *db, int64_t interval_ms, int chunk,
-    batches_writer_link_fn link, void *link_arg)
+batches_new(const struct batches_spec *spec)
 {
 	batches *b = xcalloc(1, sizeof *b);
 
-	b->db = db;
-	b->chunk = chunk > 0 ? chunk : 500;
-	b->link = link;
-	b->link_arg = link_arg;
+	b->db = spec->db;
+	b->leases = spec->leases;
+	b->chunk = spec->chunk > 0 ? spec->chunk : 500;
+	b->link = spec->link;
+	b->link_arg = spec->link_arg;
 	b->sel = batch_selector_new();
 	if (b->sel == NULL)
 		fatalx("batches", "out of memory", "");
-	b->run = runner_new(base, &(struct runner_spec){ .name = "batches",
-	    .interval_ms = interval_ms, .on_clock = true, .at_start = true }, run_start, b);
+	b->run = runner_new(spec->base, &(struct runner_spec){ .name = "batches",
+	    .interval_ms = spec->interval_ms, .on_clock = true, .at_start = true }, run_start, b);
 	return b;
 }
 

@@ -1,6 +1,6 @@
 /*
  * batches.h: the daily batch job. On a timer (and whenever the manual
- * clock moves) it claims, one school at a time under a lease, the schools
+ * clock moves) it claims, one school at a time under a lease (lease.h), the schools
  * whose local prompt time has come on a school day and whose batches for
  * that local date are not built yet; for each chunk of pupils it reads
  * their candidates, chooses with sched/batch, and writes the batches, the
@@ -16,11 +16,21 @@
 
 #include "batches_writer.h"
 #include "db.h"
+#include "lease.h"
 
 typedef struct batches batches;
 
-batches *batches_new(struct event_base *base, db_pool *db, int64_t interval_ms, int chunk,
-    batches_writer_link_fn link, void *link_arg);
+struct batches_spec {
+	struct event_base *base;
+	db_pool *db;
+	lease_keeper *leases;
+	int64_t interval_ms;
+	int chunk;		/* pupils a transaction */
+	batches_writer_link_fn link;
+	void *link_arg;
+};
+
+batches *batches_new(const struct batches_spec *spec);
 /* Run now (again after the current run, if one is going). */
 void batches_kick(batches *b);
 /* No new runs; the current chunk finishes. */

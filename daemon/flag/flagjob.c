@@ -13,6 +13,7 @@
 #include "flagjob.h"
 #include "flags.h"
 #include "fsrs.h"
+#include "lease.h"
 #include "log.h"
 #include "mastery.h"
 #include "payload.h"
@@ -22,8 +23,7 @@
 #include "settings.h"
 #include "util.h"
 
-#define LEASE "interval '15 minutes'"
-#define LEASE_EVERY 20		/* classes between lease renewals */
+#define JOB "flags"
 #define CLASS_TRIES 3		/* serialization failures before a class is skipped */
 #define YIELD_MS 200		/* while the batch job runs, look again after this */
 
@@ -32,6 +32,7 @@
 
 struct flagjob {
 	db_pool *db;
+	lease_keeper *leases;
 	runner *run;
 	int64_t debounce_ms;
 	bool (*busy)(void *arg);
@@ -63,26 +64,28 @@ static void run_done(flagjob *f);
 
 /*
  * Claim the next school after $2 (all of them, or with $3 only those with
- * reviews past their mark), and move the mark to the newest review now.
+ * reviews past their mark) that no daemon holds, and, when the take wins
+ * it, move the mark to the newest review now.
  */
 static const char claim_sql[] =
-    "WITH j AS (UPDATE school_flag_job j SET lease_until = $1::timestamptz + " LEASE ","
-    "  review_mark = coalesce((SELECT max(r.review_id) FROM review r"
-    "   WHERE r.school_id = j.school_id), 0)"
-    " FROM (SELECT j2.school_id FROM school_flag_job j2 JOIN school s2"
+    "WITH pick AS MATERIALIZED (SELECT j2.school_id FROM school_flag_job j2 JOIN school s2"
     "   ON s2.school_id = j2.school_id AND s2.active WHERE j2.school_id > $2::bigint"
-    "   AND (j2.lease_until IS NULL OR j2.lease_until < $1::timestamptz)"
+    "   AND " LEASE_FREE(JOB, "j2.school_id")
     "   AND (NOT $3::boolean OR EXISTS (SELECT 1 FROM review r WHERE r.school_id = j2.school_id"
     "     AND r.review_id > j2.review_mark))"
-    "   ORDER BY j2.school_id LIMIT 1 FOR UPDATE OF j2 SKIP LOCKED) pick"
-    " WHERE j.school_id = pick.school_id RETURNING j.school_id)"
-    " SELECT s.school_id,"
+    "   ORDER BY j2.school_id LIMIT 1),"
+    " won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(JOB, "school_id", "$4", "$5")
+    "   AS won FROM pick),"
+    " j AS (UPDATE school_flag_job j SET review_mark = coalesce((SELECT max(r.review_id)"
+    "   FROM review r WHERE r.school_id = j.school_id), 0)"
+    "   FROM won WHERE won.won AND j.school_id = won.school_id)"
+    " SELECT s.school_id, won.won,"
     " extract(isodow FROM ($1::timestamptz AT TIME ZONE s.tz))::int = s.digest_weekday"
     "   AND ($1::timestamptz AT TIME ZONE s.tz)::time >= s.prompt_time,"
     " date_trunc('week', $1::timestamptz AT TIME ZONE s.tz)::date::text, "
     SETTINGS_COLUMNS("$1") ","
     SETTINGS_WINDOW_COLUMNS("$1")
-    " FROM j JOIN school s ON s.school_id = j.school_id";
+    " FROM won JOIN school s ON s.school_id = won.school_id";
 
 static void
 rows_made(const struct db_reply *r, void *arg)
@@ -151,6 +154,7 @@ run_done(flagjob *f)
 	free(f->classes);
 	f->classes = NULL;
 	f->nclasses = 0;
+	lease_let_go(f->leases, JOB, f->db);
 	runner_done(f->run);
 }
 
@@ -179,16 +183,25 @@ claimed(const struct db_reply *r, void *arg)
 	}
 	util_strlcpy(f->school, PQgetvalue(res, 0, 0), sizeof f->school);
 	f->last_school = pgrow_i64(res, 0, 0);
-	f->digest_due = pgrow_bool(res, 0, 1);
-	util_strlcpy(f->week, PQgetvalue(res, 0, 2), sizeof f->week);
-	fsrs_model_free(f->model);
-	f->model = NULL;
-	if (!settings_parse(res, 0, 3, &f->set, &e)) {
-		settings_warn("flagjob", &e);
+	if (!pgrow_bool(res, 0, 1)) {
+		/* Another daemon took it first; answers it has not seen get another run. */
+		if (!f->full)
+			flagjob_kick_answers(f);
 		run_next_school(f);
 		return;
 	}
-	settings_parse_windows(res, 0, 3 + SETTINGS_NCOLUMNS, &f->set);
+	lease_held(f->leases, JOB, f->school);
+	f->digest_due = pgrow_bool(res, 0, 2);
+	util_strlcpy(f->week, PQgetvalue(res, 0, 3), sizeof f->week);
+	fsrs_model_free(f->model);
+	f->model = NULL;
+	if (!settings_parse(res, 0, 4, &f->set, &e)) {
+		settings_warn("flagjob", &e);
+		lease_forget(f->leases, JOB);	/* left to lapse, as the batch job does */
+		run_next_school(f);
+		return;
+	}
+	settings_parse_windows(res, 0, 4 + SETTINGS_NCOLUMNS, &f->set);
 	f->model = settings_model_new(&f->set);
 	f->n_flagged = f->n_changed = f->n_digests = 0;
 	p[0] = f->school;
@@ -208,7 +221,8 @@ claimed(const struct db_reply *r, void *arg)
 static void
 run_next_school(flagjob *f)
 {
-	const char *p[3] = { f->claimed_at, NULL, f->full ? "false" : "true" };
+	const char *p[5] = { f->claimed_at, NULL, f->full ? "false" : "true",
+	    lease_holder(f->leases), lease_timeout_param(f->leases) };
 	char last[24];
 
 	if (runner_stopping(f->run)) {
@@ -218,7 +232,7 @@ run_next_school(flagjob *f)
 	clock_now_iso(f->claimed_at, sizeof f->claimed_at);
 	snprintf(last, sizeof last, "%" PRId64, f->last_school);
 	p[1] = last;
-	f->req = db_query(f->db, claim_sql, 3, p, claimed, f);
+	f->req = db_query(f->db, claim_sql, 5, p, claimed, f);
 }
 
 static void
@@ -236,6 +250,7 @@ static void
 finish_school(flagjob *f)
 {
 	const char *p[2] = { f->school, f->claimed_at };
+	db_req *req;
 
 	log_debug("flagjob", "school done", "school=%s classes=%zu flagged=%d level_changes=%d"
 	    " digests=%d", f->school, f->nclasses, f->n_flagged, f->n_changed, f->n_digests);
@@ -243,8 +258,11 @@ finish_school(flagjob *f)
 		log_info("flagjob", "flags updated", "school=%s flagged=%d digests=%d",
 		    f->school, f->n_flagged, f->n_digests);
 	/* Done as of the claim: what the flags were computed for. */
-	f->req = db_query(f->db, "UPDATE school_flag_job SET lease_until = NULL,"
-	    " done_at = $2::timestamptz WHERE school_id = $1", 2, p, school_released, f);
+	req = db_req_new(school_released, f);
+	db_req_add(req, "UPDATE school_flag_job SET done_at = $2::timestamptz WHERE school_id = $1",
+	    2, p);
+	lease_add_release(req, f->leases, JOB);
+	f->req = db_submit(f->db, req);
 }
 
 static void
@@ -329,9 +347,9 @@ yield_to_batches(flagjob *f)
 }
 
 /*
- * f->ci counts two steps a class: even, renew the lease (every LEASE_EVERY
- * classes, and after waiting for the batch job) and start it; odd, it is
- * in its transaction.
+ * f->ci counts two steps a class: even, renew the lease (when a third of
+ * its time has gone, and after waiting for the batch job) and start it;
+ * odd, it is in its transaction.
  */
 static void
 next_class(flagjob *f)
@@ -349,14 +367,12 @@ next_class(flagjob *f)
 	if (f->ci % 2 == 0) {
 		if (yield_to_batches(f))
 			return;
-		if ((k > 0 && k % LEASE_EVERY == 0) || f->yielded) {
-			f->yielded = false;
-			char now[40];
-			const char *p[2] = { now, f->school };
+		if (lease_renew_due(f->leases, JOB) || f->yielded) {
+			db_req *req = db_req_new(lease_renewed, f);
 
-			clock_now_iso(now, sizeof now);
-			f->req = db_query(f->db, "UPDATE school_flag_job SET lease_until ="
-			    " $1::timestamptz + " LEASE " WHERE school_id = $2", 2, p, lease_renewed, f);
+			f->yielded = false;
+			lease_add_renew(req, f->leases, JOB);
+			f->req = db_submit(f->db, req);
 			return;
 		}
 		f->ci++;
@@ -379,6 +395,12 @@ class_failed(flagjob *f, const struct db_reply *r, const char *step)
 	f->in_txn = false;
 	f->txn = NULL;	/* a failed reply ends the transaction */
 	if (r->status == DB_UNAVAILABLE) {
+		run_done(f);
+		return;
+	}
+	if (strcmp(r->sqlstate, LEASE_LOST) == 0) {
+		/* Another daemon has the school now: its writes count, not ours. */
+		log_warnx("flagjob", "lease lost", "school=%s", f->school);
 		run_done(f);
 		return;
 	}
@@ -581,6 +603,8 @@ write_class(flagjob *f, struct class_work *w, bool digest)
 	size_t i;
 	json_t *e;
 
+	/* A class written under a lost lease must not commit (its events would go twice). */
+	lease_add_renew(req, f->leases, JOB);
 	db_req_add(req, write_flags_sql, 4, p);
 	free(rows);
 	if (json_array_size(w->mastery_rows) > 0) {
@@ -669,6 +693,7 @@ flagjob_new(const struct flagjob_spec *spec)
 	flagjob *f = xcalloc(1, sizeof *f);
 
 	f->db = spec->db;
+	f->leases = spec->leases;
 	f->debounce_ms = spec->debounce_ms > 0 ? spec->debounce_ms : 1;
 	f->busy = spec->busy;
 	f->busy_arg = spec->busy_arg;

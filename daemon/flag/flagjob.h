@@ -29,12 +29,14 @@
 #include <event2/event.h>
 
 #include "db.h"
+#include "lease.h"
 
 typedef struct flagjob flagjob;
 
 struct flagjob_spec {
 	struct event_base *base;
 	db_pool *db;
+	lease_keeper *leases;		/* one school at a time, under its lease */
 	int64_t interval_ms;		/* between full runs */
 	int64_t debounce_ms;		/* from the first answer to the run it asks for */
 	const char *reviews_channel;	/* NOTIFYed by every commit of answers */
