@@ -80,6 +80,7 @@ check "dpkg-buildpackage -us -uc -b builds recalld_${version}_${arch}.deb ($(($(
 	/usr/lib/tmpfiles.d/recalld.conf
 	/usr/share/doc/recalld/README.md.gz
 	/usr/share/doc/recalld/changelog.gz
+	/usr/share/doc/recalld/citus/distribute.sql
 	/usr/share/doc/recalld/copyright
 	/usr/share/doc/recalld/examples/recalld.conf
 	/usr/share/doc/recalld/openapi.yaml

@@ -796,7 +796,7 @@ add_writes(struct work *w)
 	if (reviewed)
 		db_req_add(w->req, "NOTIFY " ANSWERS_REVIEWS_CHANNEL, 0, NULL);
 	if (w->nevents > 0)
-		outbox_notify_sql(w->req);	/* once for the whole group */
+		outbox_notify_sql(w->req, NULL);	/* once for the whole group, events queued */
 }
 
 /*

@@ -263,7 +263,7 @@ batches_writer_write(batches_writer *w, PGresult *const *prepared, const char *n
 		json_decref(data);
 	}
 	if (w->events)
-		outbox_notify_sql(r);
+		outbox_notify_sql(r, w->school);
 	{
 		char *bids = sbuf_ids_literal(ids.batch, w->npupils, sizeof *ids.batch);
 		char *pups = sbuf_ids_literal(w->pupils, w->npupils, sizeof *w->pupils);

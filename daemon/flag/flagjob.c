@@ -628,7 +628,7 @@ write_class(flagjob *f, struct class_work *w, bool digest)
 		outbox_enqueue_sql(req, &ev);
 	}
 	if (json_array_size(w->events) > 0)
-		outbox_notify_sql(req);
+		outbox_notify_sql(req, f->school);
 	db_txn_continue(f->txn, req, true);
 }
 

@@ -8,9 +8,9 @@
 
 static const char enqueue_sql[] = OUTBOX_INSERT_SQL " RETURNING delivery_id, webhook_id";
 
-/* NOTIFY takes a global lock at commit: only when some endpoint could send. */
+/* NOTIFY takes a global lock at commit: only when the school has an endpoint that could send. */
 static const char notify_sql[] = "SELECT pg_notify('" OUTBOX_CHANNEL "', '')"
-    " FROM (SELECT 1 FROM endpoint WHERE enabled LIMIT 1) e";
+    " FROM (SELECT 1 FROM endpoint WHERE school_id = $1 AND enabled LIMIT 1) e";
 
 /* The renderings ev asks for, as a text[] in enum event_format order, NULL where left out. */
 static char *
@@ -52,12 +52,17 @@ outbox_enqueue_sql(db_req *r, const struct outbox_event *ev)
 	outbox_params(ev, params, &renderings);
 	db_req_add(r, enqueue_sql, OUTBOX_NPARAMS, params);
 	if (!ev->no_notify)
-		outbox_notify_sql(r);
+		outbox_notify_sql(r, ev->school_id);
 	free(renderings);
 }
 
 void
-outbox_notify_sql(db_req *r)
+outbox_notify_sql(db_req *r, const char *school)
 {
-	db_req_add(r, notify_sql, 0, NULL);
+	const char *p[1] = { school };
+
+	if (school == NULL)
+		db_req_add(r, "NOTIFY " OUTBOX_CHANNEL, 0, NULL);
+	else
+		db_req_add(r, notify_sql, 1, p);
 }

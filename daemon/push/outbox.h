@@ -54,8 +54,12 @@ struct outbox_event {
  * NOTIFY (none with ev->no_notify).
  */
 void outbox_enqueue_sql(db_req *r, const struct outbox_event *ev);
-/* The NOTIFY alone: one statement, for many outbox_enqueue_sql with no_notify. */
-void outbox_notify_sql(db_req *r);
+/*
+ * The NOTIFY alone: one statement, for many outbox_enqueue_sql with
+ * no_notify. With school, only if that school has an enabled endpoint;
+ * NULL (a write that spans schools and knows it queued something): always.
+ */
+void outbox_notify_sql(db_req *r, const char *school);
 
 /*
  * For a statement that queues an event as part of more work (a WITH in

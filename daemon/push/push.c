@@ -1201,7 +1201,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		TAILQ_FOREACH(j, &p->writing, entry)
 			if (j->disable_reason != NULL)
 				add_disable(r, j);
-		outbox_notify_sql(r);
+		outbox_notify_sql(r, NULL);	/* each disable queued an event */
 	}
 	p->write_req = db_submit(p->db, r);
 	free(s1);
