@@ -29,10 +29,16 @@
 
 struct apitest_reply apitest_r;
 
+/* The current daemon; the others wait in slots (apitest_daemon_use). */
 static pid_t daemon_pid = -1;
 static char daemon_dir[256];
 static char daemon_log[300];
 static char base_url[64];
+static struct {
+	pid_t pid;
+	char dir[256], log[300], base[64];
+} slots[APITEST_DAEMONS] = { { -1 }, { -1 }, { -1 }, { -1 } };
+static int cur_slot;
 static CURL *curl;
 static PGconn *pg;
 
@@ -312,7 +318,7 @@ apitest_daemon_start(void)
 	const char *tmp = getenv("TMPDIR");
 	char conf[300];
 	FILE *f;
-	int port = 20000 + (int)(getpid() % 20000);
+	int port = 20000 + (int)(getpid() % 19000) + cur_slot * 211;
 
 	snprintf(daemon_dir, sizeof daemon_dir, "%s/recalld-api.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(daemon_dir) == NULL)
@@ -354,6 +360,28 @@ apitest_daemon_start(void)
 		daemon_pid = -1;
 	}
 	return false;
+}
+
+void
+apitest_daemon_use(int i)
+{
+	if (i < 0 || i >= APITEST_DAEMONS || i == cur_slot)
+		return;
+	slots[cur_slot].pid = daemon_pid;
+	memcpy(slots[cur_slot].dir, daemon_dir, sizeof daemon_dir);
+	memcpy(slots[cur_slot].log, daemon_log, sizeof daemon_log);
+	memcpy(slots[cur_slot].base, base_url, sizeof base_url);
+	daemon_pid = slots[i].pid;
+	memcpy(daemon_dir, slots[i].dir, sizeof daemon_dir);
+	memcpy(daemon_log, slots[i].log, sizeof daemon_log);
+	memcpy(base_url, slots[i].base, sizeof base_url);
+	cur_slot = i;
+}
+
+const char *
+apitest_daemon_base(int i)
+{
+	return i == cur_slot ? base_url : slots[i].base;
 }
 
 void

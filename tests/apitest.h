@@ -20,6 +20,14 @@ int apitest_recalld(char **out, ...) __attribute__((sentinel));
 
 /* Start `recalld serve` on 127.0.0.1 and a free port; false if it never got up. */
 bool apitest_daemon_start(void);
+/*
+ * Several daemons on one database: the apitest_daemon_* calls and every
+ * request act on the current one, slot 0 unless chosen here.
+ */
+#define APITEST_DAEMONS 4
+void apitest_daemon_use(int i);
+/* The base URL of slot i's daemon ("" before it started). */
+const char *apitest_daemon_base(int i);
 /* SIGTERM, wait; returns the exit status (-1 killed by a signal or timed out). */
 int apitest_daemon_stop(void);
 /* POST /v1/admin/clock {"now": iso} with token (manual clock); true on 200. */

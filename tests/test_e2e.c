@@ -20,6 +20,14 @@
  *      signature valid;
  *   6. an answer posted twice makes one review;
  *   7. the SIGKILL loses no answer that got its 200 and no delivery.
+ *
+ * Built a second time as test_e2e3 (E2E_DAEMONS 3): three daemons on the
+ * one database take the requests in turn, and one of them is SIGKILLed
+ * and restarted at 15 moments (while building a day's batches, or halfway
+ * through its answers); then also every pupil has each school day's batch
+ * once, every delivery arrives (duplicates from the kills are counted and
+ * reported), and the flags and levels are what one daemon computes from
+ * the same answers.
  */
 #include "autoconf.h"
 
@@ -42,6 +50,10 @@
 #include "rcvtest.h"
 #include "util.h"
 
+#ifndef E2E_DAEMONS
+#define E2E_DAEMONS	1
+#endif
+#define MULTI		(E2E_DAEMONS > 1)
 #define SCHOOL_DAYS	40
 #define FIRST_DAY	"2026-09-07"	/* a Monday; British Summer Time ends on day 34 */
 #define GMT_DAY		34		/* the first school day after the clocks went back */
@@ -57,6 +69,9 @@
 #define PARALLEL	32		/* answers in flight at once */
 #define ABSENT		0.03		/* a prompt a pupil just does not answer */
 #define DUP_EVERY	17		/* every so many answers is also posted twice */
+/* With several daemons: which school days one of them is killed, and when. */
+#define KILL_IN_ANSWERS(si)	(MULTI && (si) % 4 == 1)
+#define KILL_IN_BATCHES(si)	(MULTI && (si) % 8 == 3)
 
 /* Set-up runs outside Check's tests: fail loudly by hand. */
 #define MUST(x) do { if (!(x)) { fprintf(stderr, "test_e2e: set-up failed: %s\n", #x); \
@@ -136,7 +151,7 @@ static struct {
 	json_t *received;	/* prompt.batch data received (2xx), not yet used */
 	int days, weekend_days, batches, prompts, answers, dups, absent, skipped_stopped;
 	int grew, not_grew, shrank;
-	int stale_batches, kill_ok, kill_lost_reply;
+	int stale_batches, kill_ok, kill_lost_reply, kills;
 	int pending_at_restart;
 	char *restart_pending;	/* webhook ids pending when recalld came back */
 	bool finished;
@@ -277,22 +292,50 @@ slot_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+static int cur_d;	/* the daemon today's requests go to */
+
+/* SIGKILL daemon d, as a crash would. */
+static void
+kill_daemon(int d)
+{
+	apitest_daemon_use(d);
+	apitest_daemon_kill9();
+	apitest_daemon_use(cur_d);
+	run.kills++;
+}
+
+/* Start daemon d again (it joins the shared clock), then back to today's. */
+static bool
+restart_daemon(int d, const char *now)
+{
+	bool ok;
+
+	apitest_daemon_use(d);
+	apitest_daemon_cleanup();	/* the dead one's directory */
+	setenv("RECALLD_CLOCK_START", now, 1);
+	ok = apitest_daemon_start();
+	apitest_daemon_use(cur_d);
+	return ok;
+}
+
 /*
- * POST every answer, PARALLEL at a time. With kill_after > 0, SIGKILL the
- * daemon once that many got their reply: the ones in flight fail, the
- * ones not sent yet stay status -1. Returns whether it killed.
+ * POST every answer, PARALLEL at a time, the daemons taking them in turn.
+ * With kill_after > 0, SIGKILL daemon kill_d once that many got their
+ * reply: the ones in flight fail, the ones not sent yet stay status -1.
+ * Returns whether it killed.
  */
 static bool
-post_all(struct post *v, int n, int kill_after)
+post_all(struct post *v, int n, int kill_after, int kill_d)
 {
 	CURLM *m = curl_multi_init();
 	struct slot slots[PARALLEL];
 	struct curl_slist *h = NULL;
-	char url[160], auth[200];
+	char url[E2E_DAEMONS][160], auth[200];
 	int next = 0, done = 0, active = 0;
 	bool killed = false;
 
-	snprintf(url, sizeof url, "%s/v1/responses", apitest_base());
+	for (int d = 0; d < E2E_DAEMONS; d++)
+		snprintf(url[d], sizeof url[d], "%s/v1/responses", apitest_daemon_base(d));
 	snprintf(auth, sizeof auth, "Authorization: Bearer %s", integ);
 	h = curl_slist_append(h, auth);
 	h = curl_slist_append(h, "Content-Type: application/json");
@@ -312,7 +355,7 @@ post_all(struct post *v, int n, int kill_after)
 			s->e = curl_easy_init();
 			s->idx = next++;
 			s->len = 0;
-			curl_easy_setopt(s->e, CURLOPT_URL, url);
+			curl_easy_setopt(s->e, CURLOPT_URL, url[s->idx % E2E_DAEMONS]);
 			curl_easy_setopt(s->e, CURLOPT_HTTPHEADER, h);
 			curl_easy_setopt(s->e, CURLOPT_POSTFIELDS, v[s->idx].body);
 			curl_easy_setopt(s->e, CURLOPT_WRITEFUNCTION, slot_write);
@@ -348,7 +391,7 @@ post_all(struct post *v, int n, int kill_after)
 			s->len = 0;
 			active--;
 			if (++done == kill_after && kill_after > 0) {
-				apitest_daemon_kill9();
+				kill_daemon(kill_d);
 				killed = true;
 			}
 		}
@@ -886,7 +929,7 @@ down_day(int day, const char *ymd, int nb)
 
 /* SIGKILL came halfway: every 200 has its review; the rest is answered again. */
 static void
-after_kill(struct post *v, int n, const char *now)
+after_kill(struct post *v, int n, const char *now, int kill_d, bool record)
 {
 	char *ids;
 	size_t cap = 16, len = 0;
@@ -907,21 +950,24 @@ after_kill(struct post *v, int n, const char *now)
 	}
 	ids[len++] = '}';
 	ids[len] = '\0';
-	/* What the outbox held when recalld died: all of it must still go out. */
-	run.restart_pending = apitest_sql("SELECT string_agg(webhook_id, ',' ORDER BY webhook_id)"
-	    " FROM delivery WHERE status = 'pending'");
-	run.pending_at_restart = (int)apitest_sql_int("SELECT count(*) FROM delivery"
-	    " WHERE status = 'pending'");
-	apitest_daemon_cleanup();	/* the dead one's directory */
-	setenv("RECALLD_CLOCK_START", now, 1);
-	ck_assert_msg(apitest_daemon_start(), "recalld did not come back after SIGKILL");
+	if (record) {
+		/* What the outbox held when recalld died: all of it must still go out. */
+		free(run.restart_pending);
+		run.restart_pending = apitest_sql("SELECT string_agg(webhook_id, ','"
+		    " ORDER BY webhook_id) FROM delivery WHERE status = 'pending'");
+		run.pending_at_restart = (int)apitest_sql_int("SELECT count(*) FROM delivery"
+		    " WHERE status = 'pending'");
+	}
+	ck_assert_msg(restart_daemon(kill_d, now), "recalld did not come back after SIGKILL");
 	ck_assert_msg(ok > 0 && ok < n, "the kill was not in the middle (%d of %d)", ok, n);
+	/* every prompt with a 200 reviewed once (a prompt posted twice may have two) */
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"
-	    " AND prompt_id = ANY ('%s'::bigint[])", ids), ok);
+	    " AND prompt_id = ANY ('%s'::bigint[])", ids),
+	    apitest_sql_int("SELECT count(DISTINCT x) FROM unnest('%s'::bigint[]) x", ids));
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM prompt WHERE school_id = 1"
 	    " AND prompt_id = ANY ('%s'::bigint[]) AND answered_at IS NULL", ids), 0);
 	free(ids);
-	run.kill_ok = ok;
+	run.kill_ok += ok;
 	/* What got no 200 is sent again: once committed, the first result comes back. */
 	again = xcalloc((size_t)n + 1, sizeof *again);
 	for (int i = 0; i < n; i++) {
@@ -934,7 +980,7 @@ after_kill(struct post *v, int n, const char *now)
 		again[retry].resp = NULL;
 		retry++;
 	}
-	post_all(again, retry, 0);
+	post_all(again, retry, 0, 0);
 	for (int i = 0, k = 0; i < n; i++) {
 		if (v[i].status == 200)
 			continue;
@@ -955,6 +1001,8 @@ school_day(int si, int day)
 	struct post *v;
 
 	ymd_of(day, ymd, sizeof ymd);
+	cur_d = run.days % E2E_DAEMONS;
+	apitest_daemon_use(cur_d);	/* today's requests go to this one */
 	if (si > 0 && si % TEACH_EVERY == 0)
 		teach(si / TEACH_EVERY + 1, day);
 	if (si == DOWN_DAY)
@@ -971,6 +1019,13 @@ school_day(int si, int day)
 	at = local_instant(day, "16:00");
 	ck_assert(at != NULL);
 	ck_assert(apitest_set_clock(admin, at));
+	if (KILL_IN_BATCHES(si)) {
+		/* Killed while the day's batches are built: another daemon takes them over. */
+		int d = (cur_d + 1) % E2E_DAEMONS;
+
+		kill_daemon(d);
+		ck_assert_msg(restart_daemon(d, at), "recalld did not come back after SIGKILL");
+	}
 	ck_assert_msg(apitest_wait_sql(1, 30000, "SELECT count(*) FROM school WHERE school_id = 1"
 	    " AND batches_done_for = '%s'", ymd), "no batches for %s", ymd);
 	nb = (int)apitest_sql_int("SELECT count(*) FROM batch WHERE school_id = 1"
@@ -1004,15 +1059,25 @@ school_day(int si, int day)
 	}
 	json_array_sort_by_pupil(today);
 	v = plan_answers(today, si, day, &n);
-	if (si == KILL_DAY)	/* the feedback events of the day wait in the outbox */
+	if (!MULTI && si == KILL_DAY)	/* the feedback events of the day wait in the outbox */
 		ck_assert(rcv_set_status(&rx, 503));
-	if (post_all(v, n, si == KILL_DAY ? n / 2 : 0))
-		after_kill(v, n, at);
+	if (!MULTI && si == KILL_DAY) {
+		if (post_all(v, n, n / 2, 0))
+			after_kill(v, n, at, 0, true);
+	} else if (KILL_IN_ANSWERS(si)) {
+		/* a moment of the day's answers, from its own sequence: the answers stay the same */
+		int after = n / 4 + (int)(mix64((uint64_t)si) % (uint64_t)(n / 2 + 1));
+		int d = (cur_d + si) % E2E_DAEMONS;
+
+		if (post_all(v, n, after, d))
+			after_kill(v, n, at, d, false);
+	} else
+		post_all(v, n, 0, 0);
 	check_replies(v, n);
 	check_intervals(day);
 	posts_free(v, n);
-	if (si == KILL_DAY) {
-		/* The deliveries pending at the kill go out (the dead run's leases end). */
+	if (!MULTI && si == KILL_DAY) {
+		/* The deliveries pending at the kill go out (the dead run's leases lapse). */
 		char *later = local_instant(day, "16:05");
 
 		ck_assert(rcv_set_status(&rx, 200));
@@ -1119,6 +1184,10 @@ START_TEST(test_batches_school_days)
 	    " (extract(isodow FROM local_date) IN (6, 7) OR local_date = '" HOLIDAY "')"), 0);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(DISTINCT local_date) FROM batch"
 	    " WHERE school_id = 1"), SCHOOL_DAYS);
+	/* each pupil's daily batch once a day, whichever daemon built it */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM (SELECT 1 FROM batch"
+	    " WHERE school_id = 1 AND kind = 'daily' GROUP BY pupil_id, local_date"
+	    " HAVING count(*) > 1) x"), 0);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM batch WHERE school_id = 1"
 	    " AND (local_date < '%s' OR local_date > '%s')", first, last), 0);
 	ck_assert_int_le(apitest_sql_int("SELECT max(n) FROM (SELECT count(*) AS n FROM prompt p"
@@ -1315,7 +1384,12 @@ START_TEST(test_deliveries)
 	free(ids);
 	printf("test_e2e: %d deliveries, each arrived (%d twice);"
 	    " %d attempts refused by the receiver\n", delivered, dups, failed_attempts);
-	ck_assert_int_eq(dups, 0);
+	/*
+	 * One daemon's kill came when the receiver refused: none twice. A kill
+	 * while deliveries are in flight may send those again (at least once).
+	 */
+	if (!MULTI)
+		ck_assert_int_eq(dups, 0);
 	/* one feedback event per review, and one batch event per daily batch */
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE event_type ="
 	    " 'response.feedback'"), apitest_sql_int("SELECT count(*) FROM review"));
@@ -1343,10 +1417,68 @@ START_TEST(test_sigkill)
 {
 	ck_assert(run.finished);
 	ck_assert_int_gt(run.kill_ok, 0);
+	if (MULTI) {
+		ck_assert_int_ge(run.kills, 10);
+		printf("test_e2e: %d daemons, %d SIGKILLs; %d answers got their 200 in the killed"
+		    " days before the kill (%d in flight lost their reply)\n", E2E_DAEMONS, run.kills,
+		    run.kill_ok, run.kill_lost_reply);
+		return;
+	}
 	ck_assert_int_gt(run.pending_at_restart, 0);
 	printf("test_e2e: SIGKILL after %d answers got their 200 (%d in flight lost their reply);"
 	    " %d deliveries pending at the kill, all delivered since\n", run.kill_ok,
 	    run.kill_lost_reply, run.pending_at_restart);
+}
+END_TEST
+
+/* The flags and levels, without their times: one text to compare. */
+static char *
+flags_and_levels(void)
+{
+	return apitest_sql("SELECT string_agg(x, ';' ORDER BY x) FROM ("
+	    " SELECT format('f %%s/%%s %%s %%s %%s/%%s %%s %%s', class_id, unit_id, status, reasons,"
+	    "  pupils, class_pupils, fallen, round(class_recall::numeric, 6)) x"
+	    " FROM flag WHERE school_id = 1"
+	    " UNION ALL SELECT format('m %%s/%%s %%s %%s', pupil_id, unit_id, level, best_level)"
+	    " FROM mastery WHERE school_id = 1) y");
+}
+
+static bool others_stopped;
+
+/* 8. Several daemons: the flags and levels are what one daemon computes afresh. */
+START_TEST(test_same_as_one_daemon)
+{
+	char *before, *after, *now;
+
+	ck_assert(run.finished);
+	before = flags_and_levels();
+	ck_assert(before != NULL);
+	now = apitest_sql("SELECT to_char(to_timestamp(now_us / 1e6) AT TIME ZONE 'UTC',"
+	    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM manual_clock");
+	ck_assert(now != NULL);
+	/* One daemon alone, started afresh at the same time: a full flag run. */
+	for (int d = 1; d < E2E_DAEMONS; d++) {
+		apitest_daemon_use(d);
+		ck_assert_int_eq(apitest_daemon_stop(), 0);
+	}
+	others_stopped = true;
+	cur_d = 0;
+	apitest_daemon_use(0);
+	ck_assert_int_eq(apitest_daemon_stop(), 0);
+	ck_assert(apitest_sql_ok("UPDATE school_flag_job SET done_at = NULL, review_mark = 0"));
+	ck_assert(restart_daemon(0, now));
+	ck_assert(apitest_wait_sql(1, 60000, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
+	    " AND done_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_lease l"
+	    " WHERE l.school_id = 1 AND l.job = 'flags')"));
+	after = flags_and_levels();
+	ck_assert(after != NULL);
+	ck_assert_msg(strcmp(before, after) == 0, "three daemons' flags and levels differ from"
+	    " one daemon's:\n%s\n%s", before, after);
+	printf("test_e2e: the flags and levels of %d daemons are one daemon's (%zu bytes compared)\n",
+	    E2E_DAEMONS, strlen(before));
+	free(before);
+	free(after);
+	free(now);
 }
 END_TEST
 
@@ -1387,6 +1519,9 @@ main(void)
 	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "1s,1s,2s,5s", 1);
 	setenv("RECALLD_WEBHOOKS_POLL_INTERVAL", "200ms", 1);
 	setenv("RECALLD_WEBHOOKS_MAX_IN_FLIGHT_PER_ENDPOINT", "16", 1);
+	/* a dead daemon's claimed deliveries go out this soon after (real time) */
+	setenv("RECALLD_WEBHOOKS_TIMEOUT", "2s", 1);
+	setenv("RECALLD_WEBHOOKS_LEASE", "9s", 1);
 	apitest_db_open(conninfo);
 	MUST(apitest_recalld(NULL, "migrate", (char *)NULL) == 0);
 	MUST(apitest_recalld(NULL, "school", "create", "--name", "Northfield Academy (e2e)",
@@ -1395,7 +1530,10 @@ main(void)
 	MUST(apitest_token(admin, sizeof admin, "1", "admin", NULL));
 	MUST(apitest_token(integ, sizeof integ, "1", "integration", NULL));
 	MUST(load_school());
-	MUST(daemon = apitest_daemon_start());
+	for (int d = E2E_DAEMONS - 1; d >= 0; d--) {
+		apitest_daemon_use(d);
+		MUST(daemon = apitest_daemon_start());
+	}
 	/* The school's settings and calendar, as its IT would set them. */
 	{
 		char body[160];
@@ -1418,6 +1556,8 @@ main(void)
 	tcase_add_test(tc, test_deliveries);
 	tcase_add_test(tc, test_once_per_prompt);
 	tcase_add_test(tc, test_sigkill);
+	if (MULTI)
+		tcase_add_test(tc, test_same_as_one_daemon);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
 
@@ -1431,14 +1571,24 @@ main(void)
 	    (double)(util_mono_ms() - run.t_start) / 1000.0);
 	free(start);
 out:
-	if (daemon) {
-		code = apitest_daemon_stop();
-		if (failed != 0 || code != 0)
+	for (int d = E2E_DAEMONS - 1; daemon && d >= 0; d--) {
+		int c;
+
+		apitest_daemon_use(d);
+		c = d > 0 && others_stopped ? 0 : apitest_daemon_stop();
+		if (failed != 0 || c != 0)
 			apitest_daemon_dump_log();
+		if (c != 0)
+			code = c;
+		else if (d == 0 && code == -1)
+			code = 0;
 	}
 	rcv_stop(&rx);
 	apitest_db_close();
-	apitest_daemon_cleanup();
+	for (int d = 0; d < E2E_DAEMONS; d++) {
+		apitest_daemon_use(d);
+		apitest_daemon_cleanup();
+	}
 	if (getenv("E2E_KEEP_DB") != NULL)	/* to look at what went wrong */
 		fprintf(stderr, "test_e2e: the database stays: %s\n", conninfo);
 	else

@@ -120,7 +120,7 @@ static const struct cfg_def cfg_table[] = {
 	{ "webhooks", "allow_private", CFG_BOOL, OFF(webhooks_allow_private), "false", CFG_RELOAD, 0, 0,
 	  "allow webhook targets on loopback and private addresses (SSRF guard off)", NULL },
 	{ "webhooks", "lease", CFG_DURATION, OFF(webhooks_lease_ms), "60s", CFG_RELOAD, 1000, 3600000,
-	  "how long a claimed delivery stays reserved; must exceed the timeout", NULL },
+	  "how long a claimed delivery stays reserved (real time); must exceed the timeout", NULL },
 	{ "webhooks", "retry_schedule", CFG_DURLIST, OFF(webhooks_retry_schedule), "5s,5m,30m,2h,5h,10h,14h,20h,24h",
 	  CFG_RELOAD, 0, INT64_C(7) * 86400000,
 	  "delays before each retry (+-20% jitter); after the last the delivery is dead", NULL },

@@ -173,7 +173,12 @@ claimed(const struct db_reply *r, void *arg)
 	}
 	res = r->results[0];
 	if (PQntuples(res) == 0) {
-		run_done(b);	/* nothing due anywhere */
+		int64_t lapse = lease_next_lapse_ms(r->results[1]);
+
+		/* Nothing due that is free; a school another daemon holds: look again then. */
+		if (lapse >= 0)
+			runner_kick_after(b->run, lapse + 100, RUNNER_KICK);
+		run_done(b);
 		return;
 	}
 	if (!pgrow_bool(res, 0, 0)) {
@@ -211,13 +216,17 @@ run_next_school(batches *b)
 {
 	char now[40];
 	const char *p[3] = { now, lease_holder(b->leases), lease_timeout_param(b->leases) };
+	db_req *req;
 
 	if (runner_stopping(b->run)) {
 		run_done(b);
 		return;
 	}
 	clock_now_iso(now, sizeof now);
-	b->req = db_query(b->db, claim_sql, 3, p, claimed, b);
+	req = db_req_new(claimed, b);
+	db_req_add(req, claim_sql, 3, p);
+	lease_add_next_lapse(req, b->leases, JOB);
+	b->req = db_submit(b->db, req);
 }
 
 static void

@@ -162,6 +162,27 @@ lease_let_go(lease_keeper *k, const char *job, db_pool *db)
 }
 
 void
+lease_add_next_lapse(db_req *req, lease_keeper *k, const char *job)
+{
+	const char *p[2] = { job, k->holder };
+
+	/* NULL when there is none (greatest() would make that 0) */
+	db_req_add(req, "SELECT ceil(extract(epoch FROM min(until) - clock_timestamp()) * 1000)::bigint"
+	    " FROM job_lease WHERE job = $1 AND holder <> $2", 2, p);
+}
+
+int64_t
+lease_next_lapse_ms(const PGresult *res)
+{
+	long long ms;
+
+	if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		return -1;
+	ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	return ms > 0 ? ms : 0;
+}
+
+void
 lease_each(const lease_keeper *k, lease_each_fn fn, void *arg)
 {
 	for (int i = 0; i < LEASE_JOBS; i++)

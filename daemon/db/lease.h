@@ -62,6 +62,15 @@ void lease_forget(lease_keeper *k, const char *job);
  */
 void lease_let_go(lease_keeper *k, const char *job, db_pool *db);
 
+/*
+ * Add to req the time until the first lease of job that another daemon
+ * holds lapses; lease_next_lapse_ms reads it from that statement's result:
+ * -1 when there is none. A job whose claim found nothing free asks again
+ * then, rather than leave a dead daemon's school to its next interval.
+ */
+void lease_add_next_lapse(db_req *req, lease_keeper *k, const char *job);
+int64_t lease_next_lapse_ms(const PGresult *res);
+
 /* For /metrics: each lease this daemon holds. */
 typedef void (*lease_each_fn)(const char *job, const char *school, void *arg);
 void lease_each(const lease_keeper *k, lease_each_fn fn, void *arg);

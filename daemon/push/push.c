@@ -661,7 +661,9 @@ timer_cb(CURLM *m, long timeout_ms, void *userp)
  * endpoint ids, $5 their transfers; endpoint ids are unique across
  * schools), and the claim of at most $3 takes them least loaded endpoint
  * first, oldest first among equals: round-robin, so one endpoint's
- * backlog never keeps the others waiting. Leased until $1 + $2 ms. Each
+ * backlog never keeps the others waiting. Leased for $2 ms of the
+ * database's real time (as the jobs' leases: a dead sender's claims lapse
+ * even while a test's manual clock stands still). Each
  * endpoint's rows are locked as they are taken, skipping those another
  * sender holds, so a sender claiming at the same moment takes the next
  * ones; a row another sender leased meanwhile fails the re-check under its
@@ -690,7 +692,7 @@ static const char claim_sql[] =
     "   d.next_attempt_at FROM delivery d WHERE d.school_id = r.school_id"
     "   AND d.endpoint_id = r.endpoint_id AND d.status = 'pending'"
     "   AND d.next_attempt_at <= $1::timestamptz"
-    "   AND (d.lease_until IS NULL OR d.lease_until < $1::timestamptz)"
+    "   AND (d.lease_until IS NULL OR d.lease_until < clock_timestamp())"
     /* never a delivery this sender still holds, even past its lease */
     "   AND d.delivery_id <> ALL ($7::bigint[])"
     "   ORDER BY d.next_attempt_at, d.delivery_id LIMIT least($6::int - r.used, $3::int)"
@@ -698,7 +700,7 @@ static const char claim_sql[] =
     "  WHERE r.used < $6::int),"
     " pick AS (SELECT c.school_id, c.delivery_id, c.endpoint_id FROM cand c"
     "  ORDER BY c.load, c.next_attempt_at, c.delivery_id LIMIT $3::int)"
-    " UPDATE delivery d SET lease_until = $1::timestamptz + $2::bigint * interval '1 millisecond'"
+    " UPDATE delivery d SET lease_until = clock_timestamp() + $2::bigint * interval '1 millisecond'"
     " FROM pick l JOIN endpoint e ON e.school_id = l.school_id AND e.endpoint_id = l.endpoint_id"
     " WHERE d.school_id = l.school_id AND d.delivery_id = l.delivery_id"
     " RETURNING d.school_id, d.delivery_id, d.endpoint_id, d.webhook_id, d.event_type, d.payload,"
