@@ -107,35 +107,41 @@ lease_renew_due(const lease_keeper *k, const char *job)
 	    util_mono_ms() - h->renewed_ms >= (uint64_t)(k->timeout_ms / 3);
 }
 
-void
-lease_add_renew(db_req *req, lease_keeper *k, const char *job)
+/* Add sql with (school, job, holder, timeout) of the lease job holds; what: for the crash. */
+static struct hold *
+add_held(db_req *req, lease_keeper *k, const char *job, const char *sql, int nparams,
+    const char *what)
 {
 	struct hold *h = find(k, job, false);
 	const char *p[4];
 
 	if (h == NULL || h->school[0] == '\0')
-		fatalx("lease", "renewing a lease not held", "job=%s", job);
+		fatalx("lease", what, "job=%s", job);
 	p[0] = h->school;
 	p[1] = job;
 	p[2] = k->holder;
 	p[3] = k->timeout;
-	db_req_add(req, "SELECT recalld_lease_renew($1::bigint, $2, $3, $4::bigint)", 4, p);
+	db_req_add(req, sql, nparams, p);
+	return h;
+}
+
+void
+lease_add_renew(db_req *req, lease_keeper *k, const char *job)
+{
+	struct hold *h = add_held(req, k, job,
+	    "SELECT recalld_lease_renew($1::bigint, $2, $3, $4::bigint)", 4,
+	    "renewing a lease not held");
+
 	h->renewed_ms = util_mono_ms();
 }
 
 void
 lease_add_release(db_req *req, lease_keeper *k, const char *job)
 {
-	struct hold *h = find(k, job, false);
-	const char *p[3];
+	struct hold *h = add_held(req, k, job,
+	    "DELETE FROM job_lease WHERE school_id = $1::bigint AND job = $2 AND holder = $3", 3,
+	    "releasing a lease not held");
 
-	if (h == NULL || h->school[0] == '\0')
-		fatalx("lease", "releasing a lease not held", "job=%s", job);
-	p[0] = h->school;
-	p[1] = job;
-	p[2] = k->holder;
-	db_req_add(req, "DELETE FROM job_lease WHERE school_id = $1::bigint AND job = $2"
-	    " AND holder = $3", 3, p);
 	h->school[0] = '\0';
 }
 
