@@ -163,6 +163,8 @@ void answer_ops_routes(http_server *s, struct app *app);
 void teachers_routes(http_server *s);
 /* Class units and progress over time, for the dashboard (progress.c). */
 void progress_routes(http_server *s);
+/* A pupil's data on request: erasure (privacy.c). */
+void privacy_routes(http_server *s);
 /* Sign-in links, sign-out and /v1/me (session.c). */
 void session_routes(http_server *s);
 

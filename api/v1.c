@@ -562,5 +562,6 @@ api_routes(http_server *s)
 	responses_routes(s);
 	teachers_routes(s);
 	progress_routes(s);
+	privacy_routes(s);
 	session_routes(s);
 }

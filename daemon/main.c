@@ -12,6 +12,7 @@
 #include "log.h"
 #include "migrate_cmd.h"
 #include "replay.h"
+#include "pupil_cmd.h"
 #include "school_cmd.h"
 #include "serve_cmd.h"
 #include "token_cmd.h"
@@ -38,6 +39,8 @@ static const struct cmd cmds[] = {
 	  check_config_cmd_usage, check_config_cmd_run, true },
 	{ "school", "create and list schools",
 	  NULL, school_cmd_run, true },
+	{ "pupil", "erase one pupil's data",
+	  NULL, pupil_cmd_run, true },
 	{ "token", "create, list and revoke API tokens",
 	  NULL, token_cmd_run, true },
 	{ "import", "import a OneRoster roster or a question bank CSV",

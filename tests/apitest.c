@@ -35,9 +35,10 @@ static char daemon_dir[256];
 static char daemon_log[300];
 static char base_url[64];
 static struct {
+	bool saved;		/* else it never held a daemon */
 	pid_t pid;
 	char dir[256], log[300], base[64];
-} slots[APITEST_DAEMONS] = { { -1 }, { -1 }, { -1 }, { -1 } };
+} slots[APITEST_DAEMONS];
 static int cur_slot;
 static CURL *curl;
 static PGconn *pg;
@@ -367,11 +368,12 @@ apitest_daemon_use(int i)
 {
 	if (i < 0 || i >= APITEST_DAEMONS || i == cur_slot)
 		return;
+	slots[cur_slot].saved = true;
 	slots[cur_slot].pid = daemon_pid;
 	memcpy(slots[cur_slot].dir, daemon_dir, sizeof daemon_dir);
 	memcpy(slots[cur_slot].log, daemon_log, sizeof daemon_log);
 	memcpy(slots[cur_slot].base, base_url, sizeof base_url);
-	daemon_pid = slots[i].pid;
+	daemon_pid = slots[i].saved ? slots[i].pid : -1;
 	memcpy(daemon_dir, slots[i].dir, sizeof daemon_dir);
 	memcpy(daemon_log, slots[i].log, sizeof daemon_log);
 	memcpy(base_url, slots[i].base, sizeof base_url);

@@ -47,3 +47,4 @@ SELECT create_distributed_table('delivery_attempt', 'school_id', colocate_with =
 SELECT create_distributed_table('api_token', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('signin_code', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('idempotency', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('erasure', 'school_id', colocate_with => 'pupil');

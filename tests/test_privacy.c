@@ -1,0 +1,425 @@
+/*
+ * test_privacy.c: erasing a pupil, black-box, against the real daemon and
+ * a real receiver. The pupil has batches, answers, levels, deliveries
+ * (delivered and pending, with attempt logs) and an idempotent reply that
+ * names them; erasure must leave no trace of them in any table. "Any
+ * table" is found from the catalogue (information_schema), so a table
+ * added later is covered without editing this test, and the test shows
+ * that the walk finds a table the erasure forgot. Another school's admin,
+ * a teacher, a missing or wrong confirmation: refused, nothing changed.
+ * Answers in flight for the erased pupil lose no other pupil's answer.
+ */
+#include "autoconf.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <curl/curl.h>
+
+#include "apitest.h"
+#include "cktest.h"
+#include "pgtest.h"
+#include "rcvtest.h"
+#include "util.h"
+
+static char admin[128], other[128], teacher[128];
+static char conninfo[512];
+static struct rcv rx;
+
+/* A pupil as the test knows it: id, external id and a name no one else has. */
+struct who {
+	long long id;
+	char ext[64], given[32], family[32];
+};
+
+/* The nth pupil of 8A Science with prompts, renamed so that their name is theirs alone. */
+static void
+pick(int n, struct who *w)
+{
+	char body[160], *ext, key[64], *path;
+	const char *hdr[2] = { key, NULL };
+	long st = 0;
+
+	w->id = apitest_sql_int("SELECT p.pupil_id FROM pupil p WHERE p.school_id = 1 AND EXISTS"
+	    " (SELECT 1 FROM prompt x WHERE x.school_id = 1 AND x.pupil_id = p.pupil_id)"
+	    " ORDER BY p.pupil_id OFFSET %d LIMIT 1", n);
+	ck_assert_int_gt(w->id, 0);
+	ext = apitest_sql("SELECT external_id FROM pupil WHERE school_id = 1 AND pupil_id = %lld", w->id);
+	util_strlcpy(w->ext, ext, sizeof w->ext);
+	free(ext);
+	snprintf(w->given, sizeof w->given, "Zebedee%d", n);
+	snprintf(w->family, sizeof w->family, "Quuxworth%d", n);
+	/* through the API with an Idempotency-Key: its kept reply names them too */
+	snprintf(body, sizeof body, "{\"given_name\": \"%s\", \"family_name\": \"%s\"}", w->given,
+	    w->family);
+	snprintf(key, sizeof key, "Idempotency-Key: rename-%lld", w->id);
+	path = xasprintf("/v1/pupils/%lld", w->id);
+	json_decref(api_call_ex("PATCH", path, admin, "application/json", body, strlen(body), hdr,
+	    &st, NULL, NULL));
+	free(path);
+	ck_assert_int_eq(st, 200);
+}
+
+/* Right answers to the open prompts that cond picks, one JSON body a line (caller frees). */
+static char *
+right_answers(const char *cond)
+{
+	return apitest_sql("SELECT string_agg(format('{\"prompt_id\": %%s, %%s}', p.prompt_id,"
+	    " CASE q.kind WHEN 'mcq' THEN '\"answer\": ' || q.correct_choice"
+	    "  WHEN 'short' THEN '\"answer\": ' || (q.accepted_answers -> 0)::text"
+	    "  ELSE '\"correct\": true' END), E'\\n' ORDER BY p.prompt_id)"
+	    " FROM prompt p JOIN question q ON q.school_id = p.school_id"
+	    "  AND q.question_id = p.question_id"
+	    " WHERE p.school_id = 1 AND p.answered_at IS NULL"
+	    " AND p.expires_at > (SELECT to_timestamp(now_us / 1e6) FROM manual_clock) AND %s", cond);
+}
+
+/* Answer every open prompt of the pupil, right. */
+static int
+answer_all(const struct who *w)
+{
+	char cond[64], *bodies, *save = NULL;
+	int n = 0;
+
+	snprintf(cond, sizeof cond, "p.pupil_id = %lld", w->id);
+	bodies = right_answers(cond);
+	for (char *t = bodies ? strtok_r(bodies, "\n", &save) : NULL; t != NULL;
+	    t = strtok_r(NULL, "\n", &save))
+		if (apitest_json("POST", admin, t, NULL, "/v1/responses") == 200)
+			n++;
+	free(bodies);
+	return n;
+}
+
+/*
+ * Every column of every table that could hold the pupil: integer columns
+ * named like pupil*, and every text, JSON and array column, searched for
+ * their id (as a JSON pupil id), external id and names. Returns the
+ * "table.column" list of hits (caller frees), "" when none.
+ */
+static char *
+catalogue_hits(const struct who *w)
+{
+	char *cols = apitest_sql("SELECT string_agg(c.table_name || '.' || c.column_name || ':' ||"
+	    " CASE WHEN c.data_type IN ('bigint', 'integer') THEN 'int' ELSE 'text' END, ','"
+	    " ORDER BY c.table_name, c.column_name)"
+	    " FROM information_schema.columns c JOIN information_schema.tables t"
+	    "  ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+	    " WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'"
+	    " AND ((c.data_type IN ('bigint', 'integer') AND c.column_name LIKE '%%pupil%%')"
+	    "  OR c.data_type IN ('text', 'character varying', 'json', 'jsonb', 'ARRAY'))");
+	char *save = NULL, *tok;
+	char pattern[512];
+	size_t cap = 256, len = 0;
+	char *hits = xcalloc(cap, 1);
+
+	ck_assert(cols != NULL);
+	snprintf(pattern, sizeof pattern, "(\"pupil\":\\s*\\{\\s*\"id\":\\s*%lld\\M)"
+	    "|(\"pupil_id\":\\s*%lld\\M)|(\\m%s\\M)|(%s)|(%s)", w->id, w->id, w->ext, w->given,
+	    w->family);
+	for (tok = strtok_r(cols, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(tok, ':'), *dot = strchr(tok, '.');
+		long long n;
+
+		*colon = '\0';
+		*dot = '\0';
+		if (strcmp(colon + 1, "int") == 0)
+			n = apitest_sql_int("SELECT count(*) FROM \"%s\" WHERE \"%s\" = %lld", tok, dot + 1,
+			    w->id);
+		else
+			n = apitest_sql_int("SELECT count(*) FROM \"%s\" WHERE \"%s\"::text ~ '%s'", tok,
+			    dot + 1, pattern);
+		if (n > 0) {
+			if (len + strlen(tok) + strlen(dot + 1) + 32 > cap) {
+				cap = cap * 2 + strlen(tok) + strlen(dot + 1) + 32;
+				hits = xrealloc(hits, cap);
+			}
+			len += (size_t)snprintf(hits + len, cap - len, "%s%s.%s", len ? " " : "", tok,
+			    dot + 1);
+		}
+	}
+	free(cols);
+	return hits;
+}
+
+/* What another pupil has, to see that it is untouched. */
+static char *
+holdings(const struct who *w)
+{
+	return apitest_sql("SELECT format('%%s %%s %%s %%s %%s %%s', (SELECT count(*) FROM prompt"
+	    " WHERE school_id = 1 AND pupil_id = %lld), (SELECT count(*) FROM review WHERE school_id = 1"
+	    " AND pupil_id = %lld), (SELECT count(*) FROM memory_state WHERE school_id = 1"
+	    " AND pupil_id = %lld), (SELECT count(*) FROM mastery WHERE school_id = 1"
+	    " AND pupil_id = %lld), (SELECT count(*) FROM class_pupil WHERE school_id = 1"
+	    " AND pupil_id = %lld), (SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND payload::jsonb #>> '{data,pupil,id}' = '%lld'))", w->id, w->id, w->id, w->id, w->id,
+	    w->id);
+}
+
+static long
+erase(const char *token, long long id, const char *body, json_t **out)
+{
+	return apitest_json("POST", token, body, out, "/v1/pupils/%lld/erase", id);
+}
+
+/* The school's day: batches built and pushed to a real receiver (the rest starts from here). */
+START_TEST(test_batches_delivered)
+{
+	json_t *ep = NULL;
+	char body[256];
+
+	ck_assert_int_eq(apitest_json("POST", admin, "{\"url\": \"https://example.com/x\"}", &ep,
+	    "/v1/endpoints"), 201);
+	rcv_start(&rx, apitest_jstr(ep, "secret"), NULL);
+	snprintf(body, sizeof body, "{\"url\": \"%s\"}", rx.url);
+	ck_assert_int_eq(apitest_json("PATCH", admin, body, NULL, "/v1/endpoints/%lld",
+	    apitest_jint(ep, "id")), 200);
+	json_decref(ep);
+	ck_assert(apitest_set_clock(admin, "2026-09-21T15:30:00Z"));	/* Monday 16:30 in London */
+	ck_assert(apitest_wait_sql(60, 10000, "SELECT count(*) FROM batch"));
+	ck_assert(apitest_wait_sql(60, 20000, "SELECT count(*) FROM delivery WHERE status = 'delivered'"));
+}
+END_TEST
+
+START_TEST(test_refusals_change_nothing)
+{
+	struct who a;
+	char *before, *after, body[128];
+
+	pick(0, &a);
+	before = catalogue_hits(&a);
+	/* another school's admin: the pupil does not exist for them */
+	snprintf(body, sizeof body, "{\"confirm\": \"%s\"}", a.ext);
+	ck_assert_int_eq(erase(other, a.id, body, NULL), 404);
+	/* a teacher may not */
+	ck_assert_int_eq(erase(teacher, a.id, body, NULL), 403);
+	/* without the confirmation, or with another pupil's external id */
+	ck_assert_int_eq(erase(admin, a.id, "{}", NULL), 422);
+	ck_assert_int_eq(erase(admin, a.id, "{\"confirm\": \"someone-else\"}", NULL), 422);
+	ck_assert_int_eq(erase(admin, a.id, "{\"confirm\": 7}", NULL), 422);
+	ck_assert_int_eq(erase(admin, a.id, "{\"confirm\": \"x\", \"force\": true}", NULL), 422);
+	ck_assert_int_eq(erase(admin, 99999999, body, NULL), 404);
+	ck_assert_int_eq(apitest_json("POST", admin, body, NULL, "/v1/pupils/abc/erase"), 404);
+	after = catalogue_hits(&a);
+	ck_assert_str_eq(before, after);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM erasure"), 0);
+	free(before);
+	free(after);
+}
+END_TEST
+
+START_TEST(test_erase_leaves_no_trace)
+{
+	struct who a, b;
+	char *before_b, *after_b, *hits, *link, body[128];
+	json_t *r = NULL;
+	long st = 0;
+
+	pick(1, &a);
+	pick(2, &b);
+	ck_assert_int_gt(answer_all(&a), 0);
+	ck_assert_int_gt(answer_all(&b), 0);
+	/* the feedback events are delivered; then the receiver fails: some stay pending */
+	ck_assert(apitest_wait_sql(0, 20000, "SELECT -count(*) FROM delivery WHERE status = 'pending'"));
+	ck_assert(rcv_set_status(&rx, 503));
+	ck_assert(apitest_set_clock(admin, "2026-09-22T15:30:00Z"));	/* Tuesday's batches */
+	ck_assert(apitest_wait_sql(1, 20000, "SELECT count(*) FROM delivery WHERE status = 'pending'"
+	    " AND attempts > 0 AND payload::jsonb #>> '{data,pupil,id}' = '%lld'", a.id));
+	/* before: the pupil is all over the catalogue */
+	hits = catalogue_hits(&a);
+	ck_assert_msg(strstr(hits, "pupil.external_id") && strstr(hits, "delivery.payload") &&
+	    strstr(hits, "review.pupil_id"),
+	    "the walk does not see the pupil before erasure: %s", hits);
+	free(hits);
+	link = apitest_sql("SELECT payload::jsonb #>> '{data,prompts,0,answer_url}' FROM delivery"
+	    " WHERE school_id = 1 AND event_type = 'prompt.batch' AND status = 'pending'"
+	    " AND payload::jsonb #>> '{data,pupil,id}' = '%lld' LIMIT 1", a.id);
+	ck_assert(link != NULL && strncmp(link, "http", 4) == 0);
+	before_b = holdings(&b);
+
+	snprintf(body, sizeof body, "{\"confirm\": \"%s\"}", a.ext);
+	ck_assert_int_eq(erase(admin, a.id, body, &r), 200);
+	ck_assert(strncmp(apitest_jstr(r, "erasure_id"), "er_", 3) == 0);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM erasure WHERE school_id = 1"
+	    " AND erasure_id = '%s' AND reason = 'request' AND erased_by LIKE 'token %%'",
+	    apitest_jstr(r, "erasure_id")), 1);
+	json_decref(r);
+
+	hits = catalogue_hits(&a);
+	ck_assert_msg(hits[0] == '\0', "erasure left the pupil in: %s", hits);
+	free(hits);
+	after_b = holdings(&b);
+	ck_assert_str_eq(before_b, after_b);	/* another pupil untouched */
+	/* the delivered ones stay for the operator, emptied; the pending ones are gone */
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND payload = '{}' AND status = 'delivered'"), 0);
+	/* their answer link stops working */
+	{
+		char *path = strstr(link, "/a/");
+
+		ck_assert(path != NULL);
+		json_decref(api_call("GET", path, NULL, NULL, NULL, &st, NULL, NULL));
+		ck_assert_int_ne(st, 200);
+		ck_assert_int_lt(st, 500);
+	}
+	free(link);
+	/* a second erasure: the pupil is not there */
+	ck_assert_int_eq(erase(admin, a.id, body, NULL), 404);
+	/* and a flag run after it is fine */
+	ck_assert(rcv_set_status(&rx, 200));
+	free(before_b);
+	free(after_b);
+}
+END_TEST
+
+/* The walk finds what the erasure list forgot: a table it does not know. */
+START_TEST(test_walk_finds_a_forgotten_table)
+{
+	struct who c;
+	char *hits, *out = NULL, sid[24];
+	int rc;
+
+	pick(3, &c);
+	ck_assert(apitest_sql_ok("CREATE TABLE pupil_note (school_id bigint, pupil_id bigint,"
+	    " note text)"));
+	ck_assert(apitest_sql_ok("INSERT INTO pupil_note VALUES (1, %lld, 'talk to %s %s')"
+	    " RETURNING 1", c.id, c.given, c.family));
+	snprintf(sid, sizeof sid, "%lld", c.id);
+	/* the command line this time; a wrong confirmation first */
+	rc = apitest_recalld(&out, "pupil", "erase", "--school", "1", "--pupil", sid, "--confirm",
+	    "nobody", (char *)NULL);
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	out = NULL;
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE pupil_id = %lld", c.id), 1);
+	rc = apitest_recalld(&out, "pupil", "erase", "--school", "1", "--pupil", sid, "--confirm",
+	    c.ext, (char *)NULL);
+	ck_assert_int_eq(rc, 0);
+	ck_assert(out != NULL && strncmp(out, "er_", 3) == 0);
+	free(out);
+	hits = catalogue_hits(&c);
+	ck_assert_str_eq(hits, "pupil_note.note pupil_note.pupil_id");
+	free(hits);
+	ck_assert(apitest_sql_ok("DROP TABLE pupil_note"));
+}
+END_TEST
+
+/* Answers of other pupils arrive while one pupil is erased. */
+struct flight {
+	char *bodies[400];
+	int n, ok, other;
+};
+
+static size_t
+discard(char *data, size_t size, size_t nmemb, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * nmemb;
+}
+
+/* Its own libcurl handle: apitest's is the main thread's. */
+static void *
+answer_thread(void *arg)
+{
+	struct flight *f = arg;
+	CURL *e = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[160], auth[200];
+
+	snprintf(url, sizeof url, "%s/v1/responses", apitest_base());
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", admin);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
+	for (int i = 0; i < f->n; i++) {
+		long st = 0;
+
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, f->bodies[i]);
+		if (curl_easy_perform(e) == CURLE_OK)
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st);
+		if (st == 200)
+			f->ok++;
+		else if (f->other++ == 0)
+			fprintf(stderr, "test_privacy: %s: %ld\n", f->bodies[i], st);
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(e);
+	return NULL;
+}
+
+START_TEST(test_erase_during_answers)
+{
+	struct who d;
+	struct flight f = { 0 };
+	char *ids, *save = NULL, body[128], cond[64];
+	pthread_t th;
+	long long before;
+
+	pick(4, &d);
+	snprintf(cond, sizeof cond, "p.pupil_id <> %lld", d.id);
+	ids = right_answers(cond);
+	for (char *t = ids ? strtok_r(ids, "\n", &save) : NULL; t != NULL && f.n < 400;
+	    t = strtok_r(NULL, "\n", &save))
+		f.bodies[f.n++] = t;
+	ck_assert_int_gt(f.n, 20);
+	before = apitest_sql_int("SELECT count(*) FROM review");
+	ck_assert_int_eq(pthread_create(&th, NULL, answer_thread, &f), 0);
+	snprintf(body, sizeof body, "{\"confirm\": \"%s\"}", d.ext);
+	ck_assert_int_eq(erase(admin, d.id, body, NULL), 200);
+	pthread_join(th, NULL);
+	/* every other pupil's answer got its 200 and its review */
+	ck_assert_int_eq(f.other, 0);
+	ck_assert_int_eq(f.ok, f.n);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review"), before + f.n);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE pupil_id = %lld", d.id), 0);
+	free(ids);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("privacy");
+	TCase *tc = tcase_create("privacy");
+	char *tid;
+	int failed;
+
+	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
+	apitest_env(conninfo, "5s");
+	setenv("RECALLD_CLOCK_MODE", "manual", 1);
+	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
+	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);
+	setenv("RECALLD_WEBHOOKS_ALLOW_PRIVATE", "true", 1);
+	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "1h", 1);
+	setenv("RECALLD_WEBHOOKS_POLL_INTERVAL", "200ms", 1);
+	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
+	CKTEST_MUST(apitest_import_demo(true));
+	apitest_db_open(conninfo);
+	CKTEST_MUST(apitest_teach_demo_cells());
+	tid = apitest_sql("SELECT min(teacher_id)::text FROM teacher WHERE school_id = 1");
+	CKTEST_MUST(tid != NULL && apitest_token(teacher, sizeof teacher, "1", "teacher", tid));
+	free(tid);
+	if (!apitest_daemon_start()) {
+		apitest_daemon_dump_log();
+		return EXIT_FAILURE;
+	}
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_batches_delivered);
+	tcase_add_test(tc, test_refusals_change_nothing);
+	tcase_add_test(tc, test_erase_leaves_no_trace);
+	tcase_add_test(tc, test_walk_finds_a_forgotten_table);
+	tcase_add_test(tc, test_erase_during_answers);
+	suite_add_tcase(s, tc);
+	failed = cktest_run_nofork(s);
+	if (rx.pid > 0)
+		rcv_stop(&rx);
+	return apitest_finish(failed);
+}
