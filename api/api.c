@@ -8,9 +8,13 @@
 #include <string.h>
 
 #include <sys/queue.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include <event2/buffer.h>
+#include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
 #include "api.h"
@@ -139,6 +143,28 @@ api_reply(struct api_call *c, int status, json_t *body)
 	json_decref(body);
 	api_reply_raw(c, status, s ? s : "{}");
 	free(s);
+}
+
+void
+api_reply_file(struct api_call *c, int fd, const char *content_type, const char *filename)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct stat st;
+	char disp[160];
+
+	if (b == NULL || fstat(fd, &st) != 0 || evbuffer_add_file(b, fd, 0, st.st_size) != 0) {
+		if (b != NULL)
+			evbuffer_free(b);
+		close(fd);
+		api_problem(c, 503, "unavailable", "Service unavailable", "the file could not be sent");
+		return;
+	}
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
+	evhttp_add_header(evhttp_request_get_output_headers(http_ctx_req(c->ctx)),
+	    "Content-Disposition", disp);
+	http_reply(c->ctx, 200, content_type, b);
+	evbuffer_free(b);
+	call_free(c);
 }
 
 void

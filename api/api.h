@@ -86,6 +86,11 @@ const char *api_query(struct api_call *c, const char *name);
 void api_reply(struct api_call *c, int status, json_t *body);
 /* Send JSON text as is (PostgreSQL built it). */
 void api_reply_raw(struct api_call *c, int status, const char *json);
+/*
+ * 200 with the open file fd as the body, sent from the file (not read into
+ * memory), as an attachment named filename; fd is the reply's from now on.
+ */
+void api_reply_file(struct api_call *c, int fd, const char *content_type, const char *filename);
 void api_problem(struct api_call *c, int status, const char *type,
     const char *title, const char *detail);
 /* A problem document built by the caller (stolen), for extra members. */

@@ -1,10 +1,17 @@
-/* privacy.c: a pupil's data on request: POST /v1/pupils/{id}/erase. */
+/* privacy.c: a pupil's data on request: GET /v1/pupils/{id}/export, POST .../erase. */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "api.h"
 #include "erase.h"
@@ -109,8 +116,181 @@ pupil_erase(struct api_call *c)
 	    2, p, pupil_found);
 }
 
+/* ---- export: `recalld pupil export` in a child process ---- */
+
+struct export_job {
+	struct api_call *c;
+	pid_t pid;
+	int errfd;		/* the child's stderr, read until it closes at exit */
+	struct event *ev;
+	char path[64];
+	char pupil[24];
+	char err[1024];
+	size_t errlen;
+};
+
+static void
+export_done(struct export_job *j)
+{
+	struct api_call *c = j->c;
+	int status = 0, fd = -1;
+	char name[64];
+
+	event_free(j->ev);
+	close(j->errfd);
+	while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	unlink(j->path);	/* an open file outlives its name */
+	if (fd < 0) {
+		while (j->errlen > 0 && j->err[j->errlen - 1] == '\n')
+			j->err[--j->errlen] = '\0';
+		for (char *q = j->err; *q != '\0'; q++)
+			if (*q == '"' || *q == '\n')
+				*q = '\'';
+		log_warnx("privacy", "export failed", "school=%s status=%d err=\"%s\"", c->school,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1, j->err);
+		api_problem(c, 503, "export-failed", "Export failed",
+		    "the export could not be made now (the database or the disk); try again later");
+	} else {
+		log_info("privacy", "pupil exported", "school=%s", c->school);
+		snprintf(name, sizeof name, "pupil-%s-%s.zip", c->school, j->pupil);
+		api_reply_file(c, fd, "application/zip", name);
+	}
+	free(j);
+}
+
+static void
+export_child_output(evutil_socket_t fd, short what, void *arg)
+{
+	struct export_job *j = arg;
+	char buf[512];
+	ssize_t n = read(fd, buf, sizeof buf);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		size_t room = sizeof j->err - 1 - j->errlen;
+		size_t k = (size_t)n < room ? (size_t)n : room;
+
+		memcpy(j->err + j->errlen, buf, k);
+		j->errlen += k;
+		j->err[j->errlen] = '\0';
+		return;
+	}
+	export_done(j);	/* EOF: the child has exited */
+}
+
+static bool
+export_spawn(struct export_job *j, const char *config_path)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	const char *argv[16];
+	int k = 0, fds[2], tmp;
+
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	snprintf(j->path, sizeof j->path, "/tmp/recalld-export-XXXXXX.zip");
+	if ((tmp = mkstemps(j->path, 4)) < 0)
+		return false;
+	close(tmp);
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		unlink(j->path);
+		return false;
+	}
+	argv[k++] = exe;
+	if (config_path != NULL && access(config_path, R_OK) == 0) {
+		argv[k++] = "-c";
+		argv[k++] = config_path;
+	}
+	argv[k++] = "pupil";
+	argv[k++] = "export";
+	argv[k++] = "--school";
+	argv[k++] = j->c->school;
+	argv[k++] = "--pupil";
+	argv[k++] = j->pupil;
+	argv[k++] = "-o";
+	argv[k++] = j->path;
+	argv[k] = NULL;
+	j->pid = fork();
+	if (j->pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (j->pid < 0) {
+		close(fds[0]);
+		unlink(j->path);
+		return false;
+	}
+	j->errfd = fds[0];
+	evutil_make_socket_nonblocking(j->errfd);
+	j->ev = event_new(j->c->app->base, j->errfd, EV_READ | EV_PERSIST, export_child_output, j);
+	event_add(j->ev, NULL);
+	return true;
+}
+
+static void
+export_pupil_found(struct api_call *c, const struct db_reply *r)
+{
+	struct export_job *j = c->state;
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	if (PQntuples(r->results[0]) != 1) {
+		api_problem(c, 404, "not-found", "Not found", "no such pupil");
+		return;
+	}
+	c->state = NULL;	/* the job's now, until it answers */
+	j->c = c;
+	if (!export_spawn(j, c->app->config_path)) {
+		log_warnx("privacy", "export not started", "err=\"%s\"", strerror(errno));
+		free(j);
+		api_problem(c, 503, "export-failed", "Export failed",
+		    "the export could not be started now; try again later");
+	}
+}
+
+/*
+ * Everything recalld holds about the pupil, as a zip (privacy/export.h),
+ * made by a child process so that the loop goes on meanwhile.
+ */
+static void
+pupil_export(struct api_call *c)
+{
+	struct export_job *j;
+	int64_t id;
+	const char *p[2];
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	j = calloc(1, sizeof *j);
+	if (j == NULL) {
+		api_problem(c, 503, "overloaded", "Service unavailable", "out of memory");
+		return;
+	}
+	c->state = j;
+	snprintf(j->pupil, sizeof j->pupil, "%" PRId64, id);
+	p[0] = c->school;
+	p[1] = j->pupil;
+	api_query_db(c, "SELECT 1 FROM pupil WHERE school_id = $1 AND pupil_id = $2::bigint", 2, p,
+	    export_pupil_found);
+}
+
 void
 privacy_routes(http_server *s)
 {
+	api_route(s, EVHTTP_REQ_GET, "/v1/pupils/{id}/export", ROLE_ADMIN, pupil_export);
 	api_route(s, EVHTTP_REQ_POST, "/v1/pupils/{id}/erase", ROLE_ADMIN, pupil_erase);
 }

@@ -39,7 +39,7 @@ static const struct cmd cmds[] = {
 	  check_config_cmd_usage, check_config_cmd_run, true },
 	{ "school", "create and list schools",
 	  NULL, school_cmd_run, true },
-	{ "pupil", "erase one pupil's data",
+	{ "pupil", "export or erase one pupil's data",
 	  NULL, pupil_cmd_run, true },
 	{ "token", "create, list and revoke API tokens",
 	  NULL, token_cmd_run, true },

@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <curl/curl.h>
+#include <zip.h>
 
 #include "apitest.h"
 #include "cktest.h"
@@ -275,6 +277,116 @@ START_TEST(test_erase_leaves_no_trace)
 }
 END_TEST
 
+/* The named file of the zip at path as JSON (caller decrefs), or NULL. */
+static json_t *
+zip_json(const char *path, const char *name, char **text_out)
+{
+	zip_t *za = zip_open(path, ZIP_RDONLY, NULL);
+	zip_stat_t zs;
+	zip_file_t *zf;
+	char *buf;
+	json_t *j = NULL;
+
+	if (za == NULL)
+		return NULL;
+	if (zip_stat(za, name, 0, &zs) == 0 && (zf = zip_fopen(za, name, 0)) != NULL) {
+		buf = xcalloc(zs.size + 1, 1);
+		if (zip_fread(zf, buf, zs.size) == (zip_int64_t)zs.size)
+			j = json_loads(buf, 0, NULL);
+		zip_fclose(zf);
+		if (text_out != NULL)
+			*text_out = buf;
+		else
+			free(buf);
+	}
+	zip_close(za);
+	return j;
+}
+
+/* Subject access: the export holds what the database holds about the pupil. */
+START_TEST(test_export)
+{
+	struct who e;
+	char path[] = "/tmp/test-export-XXXXXX.zip", *raw = NULL, *hdr = NULL, *text = NULL, sid[24];
+	long st = 0;
+	size_t len;
+	FILE *f;
+	json_t *j;
+	char *out = NULL;
+	int fd, rc;
+
+	pick(5, &e);
+	ck_assert_int_gt(answer_all(&e), 0);
+	/* another school, a teacher, no such pupil */
+	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/pupils/%lld/export", e.id), 404);
+	ck_assert_int_eq(apitest_json("GET", teacher, NULL, NULL, "/v1/pupils/%lld/export", e.id), 403);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, NULL, "/v1/pupils/99999999/export"), 404);
+	{
+		char *p = xasprintf("/v1/pupils/%lld/export", e.id);
+
+		json_decref(api_call("GET", p, admin, NULL, NULL, &st, &raw, &hdr));
+		free(p);
+	}
+	ck_assert_int_eq(st, 200);
+	ck_assert(strstr(hdr, "application/zip") != NULL);
+	ck_assert(strstr(hdr, "attachment") != NULL);
+	ck_assert((fd = mkstemps(path, 4)) >= 0);
+	close(fd);
+	len = 0;
+	/* the raw body is binary: its length from the zip's own end record is not needed */
+	f = fopen(path, "wb");
+	ck_assert(f != NULL);
+	{
+		const char *cl = strcasestr(hdr, "Content-Length:");
+
+		ck_assert(cl != NULL);
+		len = (size_t)strtoul(cl + 15, NULL, 10);
+	}
+	ck_assert_uint_eq(fwrite(raw, 1, len, f), len);
+	fclose(f);
+	j = zip_json(path, "pupil.json", NULL);
+	ck_assert(j != NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "external_id")), e.ext);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "given_name")), e.given);
+	json_decref(j);
+#define COUNT_EQ(file, sql) do { json_t *a = zip_json(path, file, NULL); \
+	ck_assert_msg(a != NULL, "%s missing", file); \
+	ck_assert_int_eq((long long)json_array_size(a), apitest_sql_int(sql, e.id)); json_decref(a); } while (0)
+	COUNT_EQ("reviews.json", "SELECT count(*) FROM review WHERE school_id = 1 AND pupil_id = %lld");
+	COUNT_EQ("prompts.json", "SELECT count(*) FROM prompt WHERE school_id = 1 AND pupil_id = %lld");
+	COUNT_EQ("memory.json", "SELECT count(*) FROM memory_state WHERE school_id = 1 AND pupil_id = %lld");
+	COUNT_EQ("levels.json", "SELECT count(*) FROM mastery WHERE school_id = 1 AND pupil_id = %lld");
+	COUNT_EQ("enrolments.json", "SELECT count(*) FROM class_pupil WHERE school_id = 1 AND pupil_id = %lld");
+	COUNT_EQ("deliveries.json", "SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND payload::jsonb #>> '{data,pupil,id}' = '%lld'");
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"
+	    " AND pupil_id = %lld", e.id), 0);
+	ck_assert(zip_json(path, "README.txt", &text) == NULL && text != NULL);
+	ck_assert(strstr(text, "reviews.json") != NULL);
+	free(text);
+	/* nobody else in it */
+	j = zip_json(path, "reviews.json", NULL);
+	for (size_t i = 0; i < json_array_size(j); i++)
+		ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(j, i), "pupil_id")), e.id);
+	json_decref(j);
+	unlink(path);
+	/* the command line: the same files; a pupil of no school: exit 2 */
+	snprintf(sid, sizeof sid, "%lld", e.id);
+	rc = apitest_recalld(&out, "pupil", "export", "--school", "1", "--pupil", sid, "-o", path,
+	    (char *)NULL);
+	free(out);
+	ck_assert_int_eq(rc, 0);
+	COUNT_EQ("reviews.json", "SELECT count(*) FROM review WHERE school_id = 1 AND pupil_id = %lld");
+	unlink(path);
+	rc = apitest_recalld(&out, "pupil", "export", "--school", "2", "--pupil", sid, "-o", path,
+	    (char *)NULL);
+	free(out);
+	ck_assert_int_eq(rc, 2);
+	free(raw);
+	free(hdr);
+}
+END_TEST
+
 /* The walk finds what the erasure list forgot: a table it does not know. */
 START_TEST(test_walk_finds_a_forgotten_table)
 {
@@ -414,6 +526,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_batches_delivered);
 	tcase_add_test(tc, test_refusals_change_nothing);
+	tcase_add_test(tc, test_export);
 	tcase_add_test(tc, test_erase_leaves_no_trace);
 	tcase_add_test(tc, test_walk_finds_a_forgotten_table);
 	tcase_add_test(tc, test_erase_during_answers);

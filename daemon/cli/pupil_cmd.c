@@ -1,19 +1,26 @@
-/* pupil_cmd.c: `recalld pupil erase` (blocking libpq); see privacy/erase.h. */
+/* pupil_cmd.c: `recalld pupil export|erase` (blocking libpq); see privacy/. */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
 #include "cli.h"
 #include "clock.h"
 #include "erase.h"
+#include "export.h"
 #include "pupil_cmd.h"
 
 static const char pupil_usage[] =
-    "usage: recalld [-c FILE] pupil erase --school ID --pupil ID --confirm EXTERNAL_ID\n\n"
+    "usage: recalld [-c FILE] pupil export --school ID --pupil ID [-o FILE]\n"
+    "       recalld [-c FILE] pupil erase --school ID --pupil ID --confirm EXTERNAL_ID\n\n"
+    "export writes everything recalld holds about one pupil as a zip of JSON\n"
+    "files with a README inside (a subject access request), to FILE or stdout.\n"
     "erase removes everything recalld holds about one pupil, in one transaction,\n"
     "and prints the erasure's reference (keep it with the request's record).\n"
     "--confirm must repeat the pupil's external id (their roster sourcedId).\n";
@@ -103,6 +110,83 @@ done:
 	return code;
 }
 
+/* Copy the file at path to stdout. */
+static bool
+cat_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+	bool ok = f != NULL;
+
+	while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+		ok = fwrite(buf, 1, n, stdout) == n;
+	if (f != NULL)
+		fclose(f);
+	return ok && fflush(stdout) == 0;
+}
+
+static int
+pupil_export(int argc, char **argv, const struct config *cfg)
+{
+	static const struct option opts[] = {
+		{ "school", required_argument, NULL, 's' },
+		{ "pupil", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *school_arg = NULL, *pupil_arg = NULL, *out = NULL;
+	char school[24], pupil[24], tmp[] = "/tmp/recalld-export-XXXXXX.zip", err[512] = "";
+	enum export_result r;
+	PGconn *pg;
+	int ch, fd;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': school_arg = optarg; break;
+		case 'p': pupil_arg = optarg; break;
+		case 'o': out = optarg; break;
+		case 'h': fputs(pupil_usage, stdout); return 0;
+		default: fputs(pupil_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(pupil_usage, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!cli_parse_id(school_arg, "--school", school, sizeof school) ||
+	    !cli_parse_id(pupil_arg, "--pupil", pupil, sizeof pupil))
+		return CLI_EXIT_USAGE;
+	if (out == NULL && isatty(STDOUT_FILENO)) {
+		fputs("recalld: the export is a zip file: give -o FILE, or redirect stdout\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (out == NULL) {
+		if ((fd = mkstemps(tmp, 4)) < 0) {
+			fprintf(stderr, "recalld: %s: %s\n", tmp, strerror(errno));
+			return 1;
+		}
+		close(fd);
+	}
+	if ((pg = cli_connect_db(cfg)) == NULL)
+		return 1;
+	r = export_pupil(pg, school, pupil, out != NULL ? out : tmp, err, sizeof err);
+	PQfinish(pg);
+	if (r == EXPORT_OK && out == NULL && !cat_file(tmp)) {
+		fprintf(stderr, "recalld: writing the export to stdout failed\n");
+		r = EXPORT_FAILED;
+	}
+	if (out == NULL)
+		unlink(tmp);
+	if (r != EXPORT_OK) {
+		fprintf(stderr, "recalld: export: %s\n", err);
+		return r == EXPORT_NO_PUPIL ? CLI_EXIT_USAGE : 1;
+	}
+	return 0;
+}
+
 static int
 pupil_main(int argc, char **argv, const struct config *cfg)
 {
@@ -112,6 +196,8 @@ pupil_main(int argc, char **argv, const struct config *cfg)
 	}
 	if (strcmp(argv[1], "erase") == 0)
 		return pupil_erase(argc - 1, argv + 1, cfg);
+	if (strcmp(argv[1], "export") == 0)
+		return pupil_export(argc - 1, argv + 1, cfg);
 	fprintf(stderr, "recalld pupil: unknown command '%s'\n%s", argv[1], pupil_usage);
 	return CLI_EXIT_USAGE;
 }

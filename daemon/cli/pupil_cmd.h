@@ -1,4 +1,4 @@
-/* pupil_cmd.h: `recalld pupil erase` (blocking libpq). */
+/* pupil_cmd.h: `recalld pupil export|erase` (blocking libpq). */
 #ifndef RECALLD_PUPIL_CMD_H
 #define RECALLD_PUPIL_CMD_H
 

@@ -9,17 +9,6 @@
 #include "erase.h"
 #include "log.h"
 
-/*
- * A delivery is about the pupil when its payload names them: the JSON
- * events carry "pupil": {"id": N, "external_id": ...}, and the chat
- * renderings (slack, teams) their external id as text.
- */
-#define NAMES_PUPIL(text) \
-	"(" text " ~ ('\"pupil\":\\s*\\{\\s*\"id\":\\s*' || $2::text || '\\M')" \
-	" OR " text " ~ ('\"pupil_id\":\\s*' || $2::text || '\\M')" \
-	" OR " text " ~ (SELECT '(^|[^A-Za-z0-9_.-])' ||" \
-	"   regexp_replace(p.external_id, '([^A-Za-z0-9 ])', '\\\\\\1', 'g') ||" \
-	"   '($|[^A-Za-z0-9_.-])' FROM pupil p WHERE p.school_id = $1 AND p.pupil_id = $2::bigint))"
 #define ABOUT_PUPIL(d) NAMES_PUPIL(d ".payload")
 
 /* Every statement lists all six parameters' types so that each can be prepared alone. */

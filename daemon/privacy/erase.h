@@ -25,6 +25,18 @@
 
 #include <stddef.h>
 
+/*
+ * SQL: the text names pupil $2 of school $1 (before the pupil row goes).
+ * A delivery is about the pupil when its payload does: the JSON events
+ * carry "pupil": {"id": N, "external_id": ...}, the chat renderings
+ * (slack, teams) their external id as text. The export finds them so too.
+ */
+#define NAMES_PUPIL(text) \
+	"(" text " ~ ('\"pupil\":\\s*\\{\\s*\"id\":\\s*' || $2::text || '\\M')" \
+	" OR " text " ~ ('\"pupil_id\":\\s*' || $2::text || '\\M')" \
+	" OR " text " ~ (SELECT '(^|[^A-Za-z0-9_.-])' ||" \
+	"   regexp_replace(p.external_id, '([^A-Za-z0-9 ])', '\\\\\\1', 'g') ||" \
+	"   '($|[^A-Za-z0-9_.-])' FROM pupil p WHERE p.school_id = $1 AND p.pupil_id = $2::bigint))"
 #define ERASE_NPARAMS 6
 
 extern const char *const erase_sql[];
