@@ -78,6 +78,7 @@ check "dpkg-buildpackage -us -uc -b builds recalld_${version}_${arch}.deb ($(($(
 	/usr/bin/recalld
 	/usr/lib/sysusers.d/recalld.conf
 	/usr/lib/tmpfiles.d/recalld.conf
+	/usr/share/doc/recalld/DATA-PROTECTION.md.gz
 	/usr/share/doc/recalld/README.md.gz
 	/usr/share/doc/recalld/changelog.gz
 	/usr/share/doc/recalld/citus/distribute.sql
