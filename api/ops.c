@@ -10,6 +10,7 @@
 #include "batches.h"
 #include "embed.h"
 #include "flagjob.h"
+#include "leavers.h"
 #include "http.h"
 #include "lease.h"
 #include "log.h"
@@ -198,6 +199,9 @@ metrics(http_ctx *c, void *arg, const void *data)
 	if (app->flagjob != NULL)
 		evbuffer_add_printf(b, "recalld_job_idle{job=\"flags\"} %d\n",
 		    flagjob_idle(app->flagjob));
+	if (app->leavers != NULL)
+		evbuffer_add_printf(b, "recalld_job_idle{job=\"leavers\"} %d\n",
+		    leavers_idle(app->leavers));
 	if (app->leases != NULL) {
 		evbuffer_add_printf(b,
 		    "# HELP recalld_lease_held 1 for each school whose share of a job this daemon holds.\n"

@@ -24,6 +24,7 @@ struct http_server;
 typedef struct batches batches;
 typedef struct answers answers;
 typedef struct flagjob flagjob;
+typedef struct leavers leavers;
 typedef struct checks checks;
 typedef struct dashboard dashboard;
 
@@ -40,6 +41,7 @@ struct app {
 	batches *batches;		/* the daily batch job */
 	answers *answers;		/* answers in, group commit */
 	flagjob *flagjob;		/* mastery refresh, flags, digests */
+	leavers *leavers;		/* erasing pupils who left */
 	checks *checks;			/* checks on demand */
 	struct alink_keys *link_keys;	/* answer links */
 	struct push *push;		/* the webhook sender (push.h) */

@@ -21,6 +21,7 @@
 #include "dashboard.h"
 #include "endpoints.h"
 #include "flagjob.h"
+#include "leavers.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -138,7 +139,8 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	int pushing = push_pending(sv->app.push);
 
 	if (http == 0 && db == 0 && pushing == 0 && !batches_busy(sv->app.batches) &&
-	    answers_pending(sv->app.answers) == 0 && !flagjob_busy(sv->app.flagjob)) {
+	    answers_pending(sv->app.answers) == 0 && !flagjob_busy(sv->app.flagjob) &&
+	    !leavers_busy(sv->app.leavers)) {
 		log_info("serve", "drained, exiting", "");
 		serve_stop_loop(sv);
 	}
@@ -171,6 +173,7 @@ begin_shutdown(struct serve *sv, const char *signame)
 	push_stop(sv->app.push);
 	batches_stop(sv->app.batches);
 	flagjob_stop(sv->app.flagjob);
+	leavers_stop(sv->app.leavers);
 	sv->drain_timer = event_new(sv->app.base, -1, EV_PERSIST, drain_cb, sv);
 	event_add(sv->drain_timer, &poll);
 	sv->deadline = evtimer_new(sv->app.base, deadline_cb, sv);
@@ -311,6 +314,7 @@ serve_free(struct serve *sv)
 	answers_free(sv->app.answers);
 	checks_free(sv->app.checks);
 	flagjob_free(sv->app.flagjob);	/* before the pool: it holds a LISTEN */
+	leavers_free(sv->app.leavers);
 	lease_keeper_free(sv->app.leases);	/* after every job that holds one */
 	if (sv->app.link_keys != NULL) {
 		alink_keys_clear(sv->app.link_keys);
@@ -484,6 +488,9 @@ serve_main(struct config *cfg, const char *config_path)
 	    .reviews_channel = ANSWERS_REVIEWS_CHANNEL, .busy = batches_running,
 	    .busy_arg = app->batches });
 	app->checks = checks_new(app->db, answer_link, app);
+	app->leavers = leavers_new(&(struct leavers_spec){ .base = app->base, .db = app->db,
+	    .leases = app->leases, .interval_ms = 3600 * 1000,
+	    .erase_after_ms = cfg->privacy_leaver_erase_after_ms });
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;

@@ -496,6 +496,55 @@ START_TEST(test_erase_during_answers)
 }
 END_TEST
 
+/* The clock now plus days, ISO 8601. */
+static char *
+clock_plus_days(int days)
+{
+	return apitest_sql("SELECT to_char(to_timestamp(now_us / 1e6) AT TIME ZONE 'UTC'"
+	    " + interval '%d days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM manual_clock", days);
+}
+
+/* A leaver stops getting questions at once and is erased privacy.leaver_erase_after later. */
+START_TEST(test_leaver_erased_after_90_days)
+{
+	struct who l;
+	char *at, *hits;
+	long long batches;
+
+	pick(6, &l);
+	ck_assert_int_eq(apitest_json("PATCH", admin, "{\"active\": false}", NULL,
+	    "/v1/pupils/%lld", l.id), 200);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE pupil_id = %lld"
+	    " AND left_at IS NOT NULL", l.id), 1);
+	batches = apitest_sql_int("SELECT count(*) FROM batch WHERE pupil_id = %lld", l.id);
+	/* the next school day: no batch for them */
+	at = clock_plus_days(1);
+	ck_assert(apitest_set_clock(admin, at));
+	free(at);
+	ck_assert(apitest_wait_job_idle("batches", 10000));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM batch WHERE pupil_id = %lld", l.id),
+	    batches);
+	/* 89 days after they left: still there */
+	at = clock_plus_days(88);
+	ck_assert(apitest_set_clock(admin, at));
+	free(at);
+	ck_assert(apitest_wait_job_idle("leavers", 10000));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE pupil_id = %lld", l.id), 1);
+	/* 91 days: erased, as a leaver */
+	at = clock_plus_days(2);
+	ck_assert(apitest_set_clock(admin, at));
+	free(at);
+	ck_assert(apitest_wait_sql(0, 20000, "SELECT -count(*) FROM pupil WHERE pupil_id = %lld", l.id));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM erasure WHERE reason = 'leaver'"
+	    " AND erased_by = 'leavers job'"), 1);
+	hits = catalogue_hits(&l);
+	ck_assert_msg(hits[0] == '\0', "the leavers job left the pupil in: %s", hits);
+	free(hits);
+	/* an active pupil of the same age is not touched */
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = 1 AND active"), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -530,6 +579,7 @@ main(void)
 	tcase_add_test(tc, test_erase_leaves_no_trace);
 	tcase_add_test(tc, test_walk_finds_a_forgotten_table);
 	tcase_add_test(tc, test_erase_during_answers);
+	tcase_add_test(tc, test_leaver_erased_after_90_days);	/* last: it moves the clock far */
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
 	if (rx.pid > 0)

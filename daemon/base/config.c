@@ -92,6 +92,9 @@ static const struct cfg_def cfg_table[] = {
 	{ "jobs", "lease_timeout", CFG_DURATION, OFF(jobs_lease_timeout_ms), "60s", 0, 1000, 3600000,
 	  "a job's claim on a school lapses this long after its daemon stops renewing it"
 	  " (real time): then another daemon takes the school over", NULL },
+	{ "privacy", "leaver_erase_after", CFG_DURATION, OFF(privacy_leaver_erase_after_ms), "90d", 0,
+	  86400000, INT64_C(3650) * 86400000,
+	  "a pupil who left the school (made inactive) is erased this long after", NULL },
 	{ "flags", "interval", CFG_DURATION, OFF(flags_interval_ms), "1h", 0, 100, 86400000,
 	  "how often the flag job refreshes mastery levels, forgotten-topic flags and digests", NULL },
 	{ "flags", "debounce", CFG_DURATION, OFF(flags_debounce_ms), "30s", 0, 1, 3600000,

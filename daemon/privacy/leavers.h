@@ -1,0 +1,35 @@
+/*
+ * leavers.h: the leavers job. A pupil who left the school (made inactive:
+ * their batches stop at once) is erased privacy.leaver_erase_after later,
+ * with every table erase.h lists, and an erasure record whose reason is
+ * "leaver". Runs hourly and whenever the manual clock moves, one school at
+ * a time under its lease (lease.h), one pupil a transaction.
+ */
+#ifndef RECALLD_LEAVERS_H
+#define RECALLD_LEAVERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "db.h"
+#include "lease.h"
+
+typedef struct leavers leavers;
+
+struct leavers_spec {
+	struct event_base *base;
+	db_pool *db;
+	lease_keeper *leases;
+	int64_t interval_ms;
+	int64_t erase_after_ms;		/* privacy.leaver_erase_after */
+};
+
+leavers *leavers_new(const struct leavers_spec *spec);
+void leavers_stop(leavers *l);
+bool leavers_busy(const leavers *l);
+bool leavers_idle(const leavers *l);
+void leavers_free(leavers *l);
+
+#endif
