@@ -288,9 +288,66 @@ pupil_export(struct api_call *c)
 	    export_pupil_found);
 }
 
+/* ---- the whole school ---- */
+
+static void
+school_deleted(struct api_call *c, const struct db_reply *r)
+{
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	if (PQntuples(r->results[0]) != 1 || PQgetisnull(r->results[0], 0, 0)) {
+		api_problem(c, 404, "not-found", "Not found", "no such school");
+		return;
+	}
+	log_info("privacy", "school deleted", "school=%s rows=%s", c->school,
+	    PQgetvalue(r->results[0], 0, 0));
+	api_reply(c, 200, json_pack("{s:s, s:s}", "deleted", "school", "deleted_at", c->now));
+}
+
+static void
+school_found(struct api_call *c, const struct db_reply *r)
+{
+	const char *p[1] = { c->school };
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	if (PQntuples(r->results[0]) != 1 ||
+	    strcmp(PQgetvalue(r->results[0], 0, 0), api_query(c, "confirm")) != 0) {
+		api_field_error(c, "confirm", "must be the school's name, to confirm that this school"
+		    " and everything it holds are to be deleted");
+		api_validation_failed(c);
+		return;
+	}
+	api_query_db(c, "SELECT recalld_delete_school($1::bigint)", 1, p, school_deleted);
+}
+
+/*
+ * DELETE /v1/school?confirm=<the school's name>: the school leaves. Every
+ * row of every table with its school_id goes (recalld_delete_school, from
+ * the catalogue), its tokens and endpoints with them.
+ */
+static void
+school_delete(struct api_call *c)
+{
+	const char *confirm = api_query(c, "confirm");
+	const char *p[1] = { c->school };
+
+	if (confirm == NULL || *confirm == '\0') {
+		api_field_error(c, "confirm", "is required: the school's name, to confirm");
+		api_validation_failed(c);
+		return;
+	}
+	api_query_db(c, "SELECT name FROM school WHERE school_id = $1", 1, p, school_found);
+}
+
 void
 privacy_routes(http_server *s)
 {
+	api_route(s, EVHTTP_REQ_DELETE, "/v1/school", ROLE_ADMIN, school_delete);
 	api_route(s, EVHTTP_REQ_GET, "/v1/pupils/{id}/export", ROLE_ADMIN, pupil_export);
 	api_route(s, EVHTTP_REQ_POST, "/v1/pupils/{id}/erase", ROLE_ADMIN, pupil_erase);
 }

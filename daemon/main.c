@@ -37,7 +37,7 @@ static const struct cmd cmds[] = {
 	  migrate_cmd_usage, migrate_cmd_run, true },
 	{ "check-config", "print the effective configuration, secrets masked",
 	  check_config_cmd_usage, check_config_cmd_run, true },
-	{ "school", "create and list schools",
+	{ "school", "create, list and delete schools",
 	  NULL, school_cmd_run, true },
 	{ "pupil", "export or erase one pupil's data",
 	  NULL, pupil_cmd_run, true },

@@ -545,6 +545,91 @@ START_TEST(test_leaver_erased_after_90_days)
 }
 END_TEST
 
+/*
+ * Rows of school s in every table that has a school_id (from the
+ * catalogue), as "table=n ..."; with live, also the sender's attempt log
+ * (it grows while the sender retries).
+ */
+static char *
+school_rows(int s, bool live)
+{
+	char *tables = apitest_sql("SELECT string_agg(c.table_name, ',' ORDER BY c.table_name)"
+	    " FROM information_schema.columns c JOIN information_schema.tables t"
+	    "  ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+	    " WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'"
+	    " AND c.column_name = 'school_id'");
+	char *save = NULL, *out = xstrdup("");
+
+	for (char *t = strtok_r(tables, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		long long n = apitest_sql_int("SELECT count(*) FROM \"%s\" WHERE school_id = %d", t, s);
+		char *next;
+
+		if (n == 0 || (!live && strcmp(t, "delivery_attempt") == 0))
+			continue;
+		next = xasprintf("%s%s%s=%lld", out, *out ? " " : "", t, n);
+		free(out);
+		out = next;
+	}
+	free(tables);
+	return out;
+}
+
+/* The school leaves: every row of it goes, the other school's stay. */
+START_TEST(test_school_delete)
+{
+	char *before1, *after1, *rows, *out = NULL;
+	long st = 0;
+	int rc;
+
+	ck_assert_int_eq(apitest_json("POST", other, "{\"external_id\": \"b-pupil-1\","
+	    " \"given_name\": \"Bea\"}", NULL, "/v1/pupils"), 201);
+	ck_assert_int_eq(apitest_json("POST", other, "{\"url\": \"https://example.com/b\"}", NULL,
+	    "/v1/endpoints"), 201);
+	rows = school_rows(2, true);
+	ck_assert_msg(strstr(rows, "pupil=1") && strstr(rows, "endpoint=1") && strstr(rows, "api_token="),
+	    "school 2 holds: %s", rows);
+	free(rows);
+	before1 = school_rows(1, false);
+	/* no confirmation, or the wrong one: nothing happens */
+	ck_assert_int_eq(apitest_json("DELETE", other, NULL, NULL, "/v1/school"), 422);
+	ck_assert_int_eq(apitest_json("DELETE", other, NULL, NULL, "/v1/school?confirm=A"), 422);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM school WHERE school_id = 2"), 1);
+	ck_assert_int_eq(apitest_json("DELETE", other, NULL, NULL, "/v1/school?confirm=B"), 200);
+	/* its tokens died with it */
+	json_decref(api_call("GET", "/v1/school", other, NULL, NULL, &st, NULL, NULL));
+	ck_assert_int_eq(st, 401);
+	rows = school_rows(2, true);
+	ck_assert_msg(rows[0] == '\0', "school 2 left rows in: %s", rows);
+	free(rows);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM school WHERE school_id = 2"), 0);
+	after1 = school_rows(1, false);
+	ck_assert_str_eq(before1, after1);
+	free(before1);
+	free(after1);
+	/* the command line */
+	ck_assert_int_eq(apitest_recalld(&out, "school", "create", "--name", "Closing School",
+	    (char *)NULL), 0);
+	out[strcspn(out, "\n")] = '\0';
+	{
+		char sid[24];
+
+		snprintf(sid, sizeof sid, "%s", out);
+		free(out);
+		out = NULL;
+		rc = apitest_recalld(&out, "school", "delete", "--school", sid, "--confirm", "Closing",
+		    (char *)NULL);
+		free(out);
+		out = NULL;
+		ck_assert_int_eq(rc, 2);
+		rc = apitest_recalld(&out, "school", "delete", "--school", sid, "--confirm",
+		    "Closing School", (char *)NULL);
+		free(out);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM school WHERE school_id = %s", sid), 0);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -579,6 +664,7 @@ main(void)
 	tcase_add_test(tc, test_erase_leaves_no_trace);
 	tcase_add_test(tc, test_walk_finds_a_forgotten_table);
 	tcase_add_test(tc, test_erase_during_answers);
+	tcase_add_test(tc, test_school_delete);
 	tcase_add_test(tc, test_leaver_erased_after_90_days);	/* last: it moves the clock far */
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);

@@ -1,4 +1,4 @@
-/* school_cmd.c: `recalld school create|list` (blocking libpq). */
+/* school_cmd.c: `recalld school create|list|delete` (blocking libpq). */
 #include "autoconf.h"
 
 #include <getopt.h>
@@ -13,7 +13,10 @@
 
 static const char school_usage[] =
     "usage: recalld [-c FILE] school create --name NAME [--tz ZONE]\n"
-    "       recalld [-c FILE] school list\n\n"
+    "       recalld [-c FILE] school list\n"
+    "       recalld [-c FILE] school delete --school ID --confirm NAME\n\n"
+    "delete removes the school and every row it holds (pupils, answers,\n"
+    "tokens, endpoints, deliveries); --confirm must repeat its name.\n"
     "create prints the new school's id. ZONE is an IANA time zone such as\n"
     "Europe/London (the default is UTC); the school's days and prompt times\n"
     "are counted in it.\n";
@@ -101,6 +104,61 @@ school_list(const struct config *cfg)
 }
 
 static int
+school_delete(int argc, char **argv, const struct config *cfg)
+{
+	static const struct option opts[] = {
+		{ "school", required_argument, NULL, 's' },
+		{ "confirm", required_argument, NULL, 'y' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *school_arg = NULL, *confirm = NULL, *p[1];
+	char school[24];
+	PGconn *pg;
+	PGresult *res = NULL;
+	int ch, code = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': school_arg = optarg; break;
+		case 'y': confirm = optarg; break;
+		case 'h': fputs(school_usage, stdout); return 0;
+		default: fputs(school_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || confirm == NULL) {
+		fputs("recalld school delete: --school and --confirm are required\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (!cli_parse_id(school_arg, "--school", school, sizeof school))
+		return CLI_EXIT_USAGE;
+	if ((pg = cli_connect_db(cfg)) == NULL)
+		return 1;
+	p[0] = school;
+	res = cli_exec(pg, "SELECT name FROM school WHERE school_id = $1::bigint", 1, p,
+	    "finding the school");
+	if (res == NULL)
+		goto done;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), confirm) != 0) {
+		fprintf(stderr, "recalld: %s: nothing deleted\n", PQntuples(res) != 1 ?
+		    "no such school" : "--confirm is not the school's name");
+		code = CLI_EXIT_USAGE;
+		goto done;
+	}
+	PQclear(res);
+	res = cli_exec(pg, "SELECT recalld_delete_school($1::bigint)", 1, p, "deleting the school");
+	if (res == NULL)
+		goto done;
+	printf("school %s deleted (%s rows)\n", school, PQgetvalue(res, 0, 0));
+	code = 0;
+done:
+	PQclear(res);
+	PQfinish(pg);
+	return code;
+}
+
+static int
 school_main(int argc, char **argv, const struct config *cfg)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -111,6 +169,8 @@ school_main(int argc, char **argv, const struct config *cfg)
 		return school_create(argc - 1, argv + 1, cfg);
 	if (strcmp(argv[1], "list") == 0 && argc == 2)
 		return school_list(cfg);
+	if (strcmp(argv[1], "delete") == 0)
+		return school_delete(argc - 1, argv + 1, cfg);
 	fprintf(stderr, "recalld school: unknown command '%s'\n%s", argv[1], school_usage);
 	return CLI_EXIT_USAGE;
 }
