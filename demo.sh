@@ -58,6 +58,10 @@ trap 'exit 130' INT TERM
 
 recalld migrate >/dev/null
 
+# Webhook secrets are sealed in the database under this key file, as in production.
+export RECALLD_SECRETS_KEY_FILE="$top/var/secrets.key"
+[ -f var/secrets.key ] || "$RECALLD" keys init >/dev/null
+
 # The demo school is made once; later runs reuse it (rm -rf var/ to start over).
 if [ ! -f var/demo.env ]; then
 	sh ./tests/demo/simulate.sh school >var/demo.env.new

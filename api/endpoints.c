@@ -295,12 +295,19 @@ created(struct api_call *c, const struct db_reply *r)
 	api_reply_row_of(c, r, 0);
 }
 
+/* What the database keeps of a new secret: sealed under secrets.key_file, or (without one) itself. */
+static char *
+stored_secret(struct api_call *c, const char *secret)
+{
+	return c->app->secrets != NULL ? secretbox_seal(c->app->secrets, secret) : xstrdup(secret);
+}
+
 static void
 endpoint_create(struct api_call *c)
 {
 	struct ep_fields f;
-	char *secret;
-	const char *p[7];
+	char *secret, *stored;
+	const char *p[8];
 
 	if (!need_body(c))
 		return;
@@ -311,13 +318,15 @@ endpoint_create(struct api_call *c)
 		return;
 	}
 	secret = sign_secret_new();
+	stored = stored_secret(c, secret);
 	p[0] = c->school;
 	p[1] = f.url;
 	p[2] = f.format ? f.format : "json";
 	p[3] = f.event_types ? f.event_types : "{}";
 	p[4] = f.class_id;
-	p[5] = secret;
+	p[5] = stored;
 	p[6] = c->now;
+	p[7] = secret;	/* for the answer only: never stored */
 	c->status = 201;
 	/* The secret is in this answer and never again (not in a replay either). */
 	c->secret_member = "secret";
@@ -326,10 +335,11 @@ endpoint_create(struct api_call *c)
 	    " secret, created_at) SELECT $1::bigint, $2, $3, $4::text[], $5::bigint, true, $6,"
 	    " $7::timestamptz WHERE $5::bigint IS NULL OR EXISTS (SELECT 1 FROM class k"
 	    " WHERE k.school_id = $1::bigint AND k.class_id = $5::bigint)"
-	    " RETURNING (" ENDPOINT_JSON "::jsonb || jsonb_build_object('secret', e.secret))::text",
-	    7, p, created);
+	    " RETURNING (" ENDPOINT_JSON "::jsonb || jsonb_build_object('secret', $8::text))::text",
+	    8, p, created);
 	memset(secret, 0, strlen(secret));
 	free(secret);
+	free(stored);
 	fields_free(&f);
 }
 
@@ -436,25 +446,28 @@ static void
 endpoint_rotate(struct api_call *c)
 {
 	int64_t id;
-	const char *p[4];
-	char *secret;
+	const char *p[5];
+	char *secret, *stored;
 
 	if (!api_param_id(c, "id", &id))
 		return;
 	secret = sign_secret_new();
+	stored = stored_secret(c, secret);
 	p[0] = c->school;
 	p[1] = api_param(c, "id");
 	p[2] = c->now;
-	p[3] = secret;
+	p[3] = stored;
+	p[4] = secret;	/* for the answer only */
 	c->secret_member = "secret";
 	/* The old secret keeps signing beside the new one for 24 hours. */
 	api_query_db(c, "UPDATE endpoint e SET previous_secret = e.secret,"
 	    " previous_secret_until = $3::timestamptz + interval '24 hours', secret = $4"
 	    " WHERE e.school_id = $1::bigint AND e.endpoint_id = $2::bigint"
-	    " RETURNING json_build_object('id', e.endpoint_id, 'secret', e.secret,"
-	    " 'previous_secret_until', e.previous_secret_until)::text", 4, p, api_reply_row);
+	    " RETURNING json_build_object('id', e.endpoint_id, 'secret', $5::text,"
+	    " 'previous_secret_until', e.previous_secret_until)::text", 5, p, api_reply_row);
 	memset(secret, 0, strlen(secret));
 	free(secret);
+	free(stored);
 }
 
 static void

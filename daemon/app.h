@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "secretbox.h"
 #include "lease.h"
 #include "migrate.h"
 #include "replica.h"
@@ -44,6 +45,7 @@ struct app {
 	leavers *leavers;		/* erasing pupils who left */
 	checks *checks;			/* checks on demand */
 	struct alink_keys *link_keys;	/* answer links */
+	secretbox *secrets;		/* secrets.key_file; NULL: secrets in clear */
 	struct push *push;		/* the webhook sender (push.h) */
 	dashboard *dashboard;		/* the dashboard's files; NULL if not installed */
 	bool ready;			/* READY=1 sent */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "migrate_cmd.h"
 #include "replay.h"
+#include "keys_cmd.h"
 #include "pupil_cmd.h"
 #include "school_cmd.h"
 #include "serve_cmd.h"
@@ -39,6 +40,8 @@ static const struct cmd cmds[] = {
 	  check_config_cmd_usage, check_config_cmd_run, true },
 	{ "school", "create, list and delete schools",
 	  NULL, school_cmd_run, true },
+	{ "keys", "make and rotate the keys that seal secrets at rest",
+	  NULL, keys_cmd_run, true },
 	{ "pupil", "export or erase one pupil's data",
 	  NULL, pupil_cmd_run, true },
 	{ "token", "create, list and revoke API tokens",

@@ -321,6 +321,7 @@ serve_free(struct serve *sv)
 		free(sv->app.link_keys);
 	}
 	push_free(sv->app.push);	/* before the pool: it holds requests and a LISTEN */
+	secretbox_free(sv->app.secrets);
 	replica_free(sv->app.reads);	/* before the primary it samples */
 	db_pool_free(sv->app.db);
 	migrate_set_free(sv->app.migrations);
@@ -440,6 +441,18 @@ serve_main(struct config *cfg, const char *config_path)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before waiting for the database: a missing key file is the operator's to fix. */
+	if (cfg->secrets_key_file[0] != '\0') {
+		app->secrets = secretbox_load(cfg->secrets_key_file, err, sizeof err);
+		if (app->secrets == NULL) {
+			log_errorx("serve", "cannot read the secrets key file", "err=\"%s\"", err);
+			fprintf(stderr, "recalld: %s\n", err);
+			return 2;
+		}
+		log_info("serve", "secrets sealed", "key=%s", secretbox_kid(app->secrets));
+	} else {
+		log_warnx("serve", "secrets.key_file is not set: webhook secrets are stored in clear", "");
+	}
 	app->migrations = migrate_load(cfg->database_migrations, err, sizeof err);
 	if (app->migrations == NULL) {
 		fprintf(stderr, "recalld: %s\n", err);
@@ -469,7 +482,7 @@ serve_main(struct config *cfg, const char *config_path)
 	db_listen(app->db, "recalld_tokens", tokens_notify, tokens_up, app);
 	if (clock_is_manual())
 		db_listen(app->db, CLOCK_CHANNEL, clock_notify, clock_up, app);
-	app->push = push_new(app->base, app->db, cfg);
+	app->push = push_new(app->base, app->db, cfg, app->secrets);
 	if (!link_keys_init(app)) {
 		serve_free(&sv);
 		return 2;

@@ -765,6 +765,43 @@ apitest_teach_demo_cells(void)
 	    apitest_sql_ok("UPDATE school SET new_per_day = 5 WHERE school_id = 1");
 }
 
+static char keys_dir[64];
+static pid_t keys_owner;
+
+static void
+keys_cleanup(void)
+{
+	char path[128];
+
+	if (getpid() != keys_owner)
+		return;	/* a forked child's exit */
+	snprintf(path, sizeof path, "%s/secrets.key", keys_dir);
+	unlink(path);
+	rmdir(keys_dir);
+}
+
+/* A key file of the suite's own (recalld keys init), in RECALLD_SECRETS_KEY_FILE. */
+static void
+keys_file(void)
+{
+	char path[128], *out = NULL;
+
+	snprintf(keys_dir, sizeof keys_dir, "/tmp/recalld-keys.XXXXXX");
+	if (mkdtemp(keys_dir) == NULL) {
+		perror("apitest: mkdtemp");
+		exit(1);
+	}
+	snprintf(path, sizeof path, "%s/secrets.key", keys_dir);
+	if (apitest_recalld(&out, "keys", "init", "--file", path, (char *)NULL) != 0) {
+		fprintf(stderr, "apitest: recalld keys init failed\n");
+		exit(1);
+	}
+	free(out);
+	keys_owner = getpid();
+	atexit(keys_cleanup);
+	setenv("RECALLD_SECRETS_KEY_FILE", path, 1);
+}
+
 void
 apitest_env(const char *conninfo, const char *shutdown_timeout)
 {
@@ -773,6 +810,8 @@ apitest_env(const char *conninfo, const char *shutdown_timeout)
 	setenv("RECALLD_DATABASE_MIGRATIONS", pgtest_sql_dir(), 1);
 	setenv("RECALLD_DATABASE_STARTUP_WAIT", "10s", 1);
 	setenv("RECALLD_SERVE_SHUTDOWN_TIMEOUT", shutdown_timeout, 1);
+	/* webhook secrets sealed, as in production */
+	keys_file();
 	/* a daemon restarted after SIGKILL waits out its predecessor's leases */
 	setenv("RECALLD_JOBS_LEASE_TIMEOUT", "3s", 1);
 }

@@ -81,6 +81,31 @@ refused listen-bad http.listen '[http]\nlisten = 999.1.1.1:99999\n'
 refused database-url database.url '[database]\nurl = host=db dbname\n'
 refused duplicate-key "duplicate-key.conf:4:" '[http]\nlisten = 127.0.0.1:1\n[http]\nlisten = 127.0.0.1:2\n'
 has "listen" "a duplicate key is named"
+# Secrets at rest: serve refuses a key file that is missing or open to
+# others, before it waits for any database; keys init makes one, 0600, and
+# never writes over one.
+printf '[secrets]\nkey_file = %s\n' "$tmp/secrets.key" >"$tmp/keys.conf"
+expect 2 "serve refuses a missing secrets.key_file" \
+	env RECALLD_DATABASE_STARTUP_WAIT=0 "$RECALLD" -c "$tmp/keys.conf" serve
+has "recalld keys init" "and says how to make one"
+expect 0 "keys init makes the key file" "$RECALLD" -c "$tmp/keys.conf" keys init
+check "the key file is readable by its owner only ($(stat -c %a "$tmp/secrets.key" 2>&1))" \
+	'[ "$(stat -c %a "$tmp/secrets.key")" = 600 ]'
+cp "$tmp/secrets.key" "$tmp/secrets.key.first"
+expect 2 "keys init never writes over a key file" "$RECALLD" -c "$tmp/keys.conf" keys init
+has "exists already" "and says why"
+check "the first key is still there" 'cmp -s "$tmp/secrets.key" "$tmp/secrets.key.first"'
+chmod 644 "$tmp/secrets.key"
+expect 2 "serve refuses a key file open to others" \
+	env RECALLD_DATABASE_STARTUP_WAIT=0 "$RECALLD" -c "$tmp/keys.conf" serve
+has "chmod 600" "and says what to do"
+chmod 600 "$tmp/secrets.key"
+printf 'abcd1234 c2hvcnQ=\n' >"$tmp/bad.key"
+chmod 600 "$tmp/bad.key"
+expect 2 "serve refuses a malformed key file" env RECALLD_DATABASE_STARTUP_WAIT=0 \
+	RECALLD_SECRETS_KEY_FILE="$tmp/bad.key" "$RECALLD" serve
+has "is not 32 bytes of base64" "and names what is wrong"
+hasnt "c2hvcnQ" "without quoting the key"
 expect 2 "a bad key from the environment is refused" env RECALLD_CLOCK_START=yesterday "$RECALLD" check-config
 has "clock.start" "the environment's bad key is named"
 

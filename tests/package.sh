@@ -121,6 +121,8 @@ check "the recalld system user exists" \
 check "its state directory /var/lib/recalld belongs to it" '[ "$(stat -c %U:%a /var/lib/recalld)" = recalld:750 ]'
 check "the configuration is root's, readable by the recalld group only" \
 	'[ "$(stat -c %U:%G:%a /etc/recalld/recalld.conf)" = root:recalld:640 ]'
+check "the secrets key file was made, the recalld user's alone" \
+	'[ "$(stat -c %U:%a /var/lib/recalld/secrets.key)" = recalld:600 ]'
 
 # The installed binary, as the recalld user, with a clean environment.
 # setpriv execs (runuser would stay as the parent): $! is the daemon itself.

@@ -71,8 +71,10 @@ START_TEST(test_endpoint_crud)
 	ck_assert_str_eq(apitest_jstr(apitest_r.j, "format"), "slack");
 	ck_assert_int_eq(json_array_size(json_object_get(apitest_r.j, "event_types")), 2);
 	ck_assert(json_is_true(json_object_get(apitest_r.j, "enabled")));
+	/* stored sealed (secrets.key_file): the database alone cannot sign with it */
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM endpoint WHERE endpoint_id = %lld"
-	    " AND secret = '%s'", id, secret), 1);
+	    " AND secret LIKE 'enc1:%%' AND strpos(secret, '%s') = 0"
+	    " AND strpos(secret, '%s') = 0", id, secret, secret + 6), 1);
 
 	/* The secret is never shown again. */
 	apitest_req("GET", tok_a, NULL, "/v1/endpoints/%lld", id);
@@ -245,6 +247,30 @@ START_TEST(test_ping_rotate_retry)
 	recs = rcv_records(&r_new);
 	ck_assert(json_is_true(json_object_get(json_array_get(recs, 0), "valid")));
 	json_decref(recs);
+
+	/* recalld keys rotate: both secrets sealed again under a new key; the daemon still signs */
+	{
+		char *kid0 = apitest_sql("SELECT split_part(secret, ':', 2) || split_part(previous_secret,"
+		    " ':', 2) FROM endpoint WHERE endpoint_id = %lld", id), *kid1, *out = NULL;
+
+		ck_assert_int_eq(apitest_recalld(&out, "keys", "rotate", (char *)NULL), 0);
+		free(out);
+		kid1 = apitest_sql("SELECT split_part(secret, ':', 2) || split_part(previous_secret,"
+		    " ':', 2) FROM endpoint WHERE endpoint_id = %lld", id);
+		ck_assert_int_eq(strlen(kid1), 16);
+		ck_assert_str_ne(kid0, kid1);
+		ck_assert(strncmp(kid1, kid1 + 8, 8) == 0);	/* both under the new key */
+		free(kid0);
+		free(kid1);
+		apitest_req("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);
+		APITEST_ST(202);
+		ck_assert(apitest_wait_sql(1, 10000, "SELECT count(*) FROM delivery WHERE delivery_id = %lld"
+		    " AND status = 'delivered'", apitest_jint(apitest_r.j, "delivery_id")));
+		recs = rcv_records(&r_new);
+		ck_assert_int_eq(json_array_size(recs), 2);
+		ck_assert(json_is_true(json_object_get(json_array_get(recs, 1), "valid")));
+		json_decref(recs);
+	}
 	rcv_stop(&r_old);
 	rcv_stop(&r_new);
 

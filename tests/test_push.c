@@ -124,7 +124,7 @@ env_start(struct env *e, struct event_base *base, struct config *cfg)
 	e->base = base;
 	e->cfg = cfg;
 	e->db = db_pool_new(base, &o);
-	e->push = push_new(base, e->db, cfg);
+	e->push = push_new(base, e->db, cfg, NULL);
 }
 
 static bool

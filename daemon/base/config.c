@@ -103,6 +103,9 @@ static const struct cfg_def cfg_table[] = {
 	  "answers are still taken this long after a prompt expired (the end of its day); later: 410", NULL },
 	{ "responses", "group_window", CFG_DURATION, OFF(responses_group_window_ms), "2ms", 0, 1, 1000,
 	  "answers arriving within this window share one transaction (group commit)", NULL },
+	{ "secrets", "key_file", CFG_STRING, OFF(secrets_key_file), "", 0, 0, 0,
+	  "the file of keys that seal webhook secrets in the database (recalld keys init);"
+	  " empty: they are stored in clear", NULL },
 	{ "responses", "link_key", CFG_STRING, OFF(responses_link_key), "", CFG_SECRET, 0, 0,
 	  "base64 of 32-64 random bytes signing answer links (openssl rand -base64 32);"
 	  " empty: a new key at each start, so links die with a restart", NULL },

@@ -60,6 +60,7 @@ struct config {
 
 	int64_t responses_late_limit_ms;
 	int64_t responses_group_window_ms;
+	char *secrets_key_file;
 	char *responses_link_key;
 	char *responses_link_key_previous;
 

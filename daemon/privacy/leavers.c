@@ -25,19 +25,21 @@ struct leavers {
 	db_req *req;		/* in flight */
 	char now[40];
 	char school[24];
+	int64_t last_school;
 	int64_t *pupils;
 	int npupils, next, erased;
 };
 
-/* $1 now, $2 the erasure delay in ms, $3 holder, $4 lease ms */
+/*
+ * The next school after $1 that no daemon holds ($2 holder, $3 lease ms).
+ * Every school in turn, each looked at by one statement of its own: the
+ * claim reads only the school and lease tables (Citus reference tables).
+ */
 static const char claim_sql[] =
-    "WITH pick AS MATERIALIZED (SELECT s.school_id FROM school s WHERE"
-    "   " LEASE_FREE(JOB, "s.school_id")
-    "   AND EXISTS (SELECT 1 FROM pupil p WHERE p.school_id = s.school_id"
-    "     AND p.left_at IS NOT NULL AND NOT p.active"
-    "     AND p.left_at <= $1::timestamptz - $2::bigint * interval '1 millisecond')"
+    "WITH pick AS MATERIALIZED (SELECT s.school_id FROM school s WHERE s.school_id > $1::bigint"
+    "   AND " LEASE_FREE(JOB, "s.school_id")
     "   ORDER BY s.school_id LIMIT 1),"
-    " won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(JOB, "school_id", "$3", "$4")
+    " won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(JOB, "school_id", "$2", "$3")
     "   AS won FROM pick)"
     " SELECT school_id, won FROM won";
 
@@ -179,6 +181,7 @@ claimed(const struct db_reply *r, void *arg)
 		run_done(l);	/* nobody's time is up */
 		return;
 	}
+	l->last_school = pgrow_i64(res, 0, 0);
 	if (!pgrow_bool(res, 0, 1)) {
 		next_school(l);	/* another daemon took it first */
 		return;
@@ -191,15 +194,15 @@ claimed(const struct db_reply *r, void *arg)
 static void
 next_school(leavers *l)
 {
-	char ms[24];
-	const char *p[4] = { l->now, ms, lease_holder(l->leases), lease_timeout_param(l->leases) };
+	char last[24];
+	const char *p[3] = { last, lease_holder(l->leases), lease_timeout_param(l->leases) };
 
 	if (runner_stopping(l->run)) {
 		run_done(l);
 		return;
 	}
-	snprintf(ms, sizeof ms, "%" PRId64, l->erase_after_ms);
-	l->req = db_query(l->db, claim_sql, 4, p, claimed, l);
+	snprintf(last, sizeof last, "%" PRId64, l->last_school);
+	l->req = db_query(l->db, claim_sql, 3, p, claimed, l);
 }
 
 static void
@@ -209,6 +212,7 @@ run_start(runner *r, unsigned why, void *arg)
 
 	clock_now_iso(l->now, sizeof l->now);
 	l->erased = 0;
+	l->last_school = 0;
 	next_school(l);
 }
 

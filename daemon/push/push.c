@@ -23,6 +23,7 @@
 #include "push.h"
 #include "runner.h"
 #include "sbuf.h"
+#include "secretbox.h"
 #include "sign.h"
 #include "ssrf.h"
 #include "util.h"
@@ -106,6 +107,7 @@ struct push {
 	struct event_base *base;
 	db_pool *db;
 	const struct config *cfg;
+	secretbox *secrets;		/* opens the endpoints' secrets; NULL: stored in clear */
 	CURLM *multi;
 	/*
 	 * A run is one claim: kicked by a wake, a NOTIFY, the LISTEN coming up,
@@ -351,6 +353,11 @@ job_start(struct job *j)
 
 	j->at_us = clock_now_us();
 	j->start_ms = util_mono_ms();
+	if (j->secret == NULL) {
+		j->error = xstrdup("the endpoint's secret could not be opened (secrets.key_file:"
+		    " see the daemon's log)");
+		return false;
+	}
 	if (!sign_webhook(j->secret, j->webhook_id, ts, j->payload, strlen(j->payload), sig[0],
 	    sizeof sig[0])) {
 		j->error = xstrdup("the endpoint's secret is malformed; rotate it");
@@ -727,6 +734,22 @@ arm_due(push *p, int64_t at_us)
 	evtimer_add(p->due, &tv);
 }
 
+/* An endpoint's secret as the claim returned it, opened; NULL (logged) if it cannot be. */
+static char *
+open_secret(push *p, const PGresult *res, int row, int col)
+{
+	char err[160], *plain;
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	if (p->secrets == NULL)
+		return pgrow_dup(res, row, col);
+	plain = secretbox_open(p->secrets, PQgetvalue(res, row, col), err, sizeof err);
+	if (plain == NULL)
+		log_errorx("push", "endpoint secret not opened", "err=\"%s\"", err);
+	return plain;
+}
+
 static void
 claim_done(const struct db_reply *r, void *arg)
 {
@@ -760,8 +783,8 @@ claim_done(const struct db_reply *r, void *arg)
 		j->payload = pgrow_dup(res, i, 5);
 		j->attempts = pgrow_int(res, i, 6);
 		j->url = pgrow_dup(res, i, 7);
-		j->secret = pgrow_dup(res, i, 8);
-		j->prev_secret = pgrow_dup(res, i, 9);
+		j->secret = open_secret(p, res, i, 8);
+		j->prev_secret = open_secret(p, res, i, 9);
 		j->failing_since_us = pgrow_i64_or(res, i, 10, -1);
 		j->ep = ep_get(p, j->school_id, j->endpoint_id);
 		j->ep->queued++;
@@ -1243,7 +1266,7 @@ flush_retry(push *p)
 /* ---- life ---- */
 
 push *
-push_new(struct event_base *base, db_pool *db, const struct config *cfg)
+push_new(struct event_base *base, db_pool *db, const struct config *cfg, secretbox *secrets)
 {
 	static bool curl_ready;
 	push *p = xcalloc(1, sizeof *p);
@@ -1256,6 +1279,7 @@ push_new(struct event_base *base, db_pool *db, const struct config *cfg)
 	p->base = base;
 	p->db = db;
 	p->cfg = cfg;
+	p->secrets = secrets;
 	TAILQ_INIT(&p->queued);
 	TAILQ_INIT(&p->sending);
 	TAILQ_INIT(&p->done);

@@ -35,6 +35,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "secretbox.h"
 
 typedef struct push push;
 
@@ -44,7 +45,8 @@ typedef struct push push;
  * and claims at once when the LISTEN is (re)established. With the manual
  * clock it also claims when the clock moves (until push_stop or push_free).
  */
-push *push_new(struct event_base *base, db_pool *db, const struct config *cfg);
+/* secrets opens the endpoints' sealed secrets (secretbox.h); NULL: they are in clear. */
+push *push_new(struct event_base *base, db_pool *db, const struct config *cfg, secretbox *secrets);
 /*
  * Stop claiming; transfers in flight finish and their results are
  * written; deliveries claimed ahead but not sent get their leases released.
