@@ -18,6 +18,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api.h"
+#include "audit.h"
 #include "settings.h"
 #include "clock.h"
 #include "log.h"
@@ -27,6 +28,8 @@
 
 /* One registered /v1 route: roles and handler, kept for the wrapper. */
 struct api_route_def {
+	char pattern[160];	/* for the access audit */
+	bool pupil_route;	/* /v1/pupils/{id}...: {id} is a pupil's */
 	unsigned roles;
 	api_handler h;
 	bool raw;		/* the body is not JSON: the handler reads it */
@@ -46,6 +49,11 @@ struct call_priv {
 	int idem_status;	/* the answer, kept while it is being stored */
 	char *idem_body;
 	db_pool *pool;		/* where this call's statements go, chosen once */
+	bool audited;		/* a person's token: an audit entry when answered */
+	const char *method;	/* taken before the answer frees the request */
+	char peer[64];
+	int64_t object_id;	/* the path's {id}, 0 without one */
+	bool pupil_route;
 };
 
 static struct call_priv *
@@ -55,9 +63,16 @@ priv(struct api_call *c)
 }
 
 static void
-call_free(struct api_call *c)
+call_free(struct api_call *c, int status)
 {
 	struct call_priv *p = priv(c);
+
+	if (p->audited && c->app->audit != NULL)
+		audit_add(c->app->audit, &(struct audit_entry){ .school_id = c->school_id,
+		    .token_id = c->token_id, .role = c->role == ROLE_ADMIN ? "admin" : "teacher",
+		    .method = p->method,
+		    .route = p->def->pattern, .object_id = p->object_id, .pupil = p->pupil_route,
+		    .status = status, .addr = p->peer, .at = c->now });
 
 	if (c->req != NULL)
 		db_cancel(c->req);
@@ -82,7 +97,7 @@ idem_stored(const struct db_reply *r, void *arg)
 	if (r->status != DB_OK)
 		log_warnx("api", "idempotency key not stored", "err=\"%s\"", r->error);
 	http_reply_text(c->ctx, p->idem_status, "application/json", p->idem_body);
-	call_free(c);
+	call_free(c, p->idem_status);
 }
 
 /*
@@ -114,7 +129,7 @@ api_reply_raw(struct api_call *c, int status, const char *json)
 
 	if (p->idem_key == NULL || status < 200 || status > 299) {
 		http_reply_text(c->ctx, status, "application/json", json);
-		call_free(c);
+		call_free(c, status);
 		return;
 	}
 	/* Keep the answer for a retry with the same key, then answer. */
@@ -164,7 +179,7 @@ api_reply_file(struct api_call *c, int fd, const char *content_type, const char 
 	    "Content-Disposition", disp);
 	http_reply(c->ctx, 200, content_type, b);
 	evbuffer_free(b);
-	call_free(c);
+	call_free(c, 200);
 }
 
 void
@@ -172,7 +187,7 @@ api_problem(struct api_call *c, int status, const char *type, const char *title,
     const char *detail)
 {
 	http_problem(c->ctx, status, type, title, detail);
-	call_free(c);
+	call_free(c, status);
 }
 
 #define PAGE_DEFAULT 100
@@ -305,7 +320,7 @@ api_problem_doc(struct api_call *c, int status, json_t *doc)
 	json_decref(doc);
 	http_reply_text(c->ctx, status, "application/problem+json", s ? s : "{}");
 	free(s);
-	call_free(c);
+	call_free(c, status);
 }
 
 void
@@ -365,7 +380,7 @@ api_validation_failed(struct api_call *c)
 	json_decref(p);
 	http_reply_text(c->ctx, 422, "application/problem+json", s);
 	free(s);
-	call_free(c);
+	call_free(c, 422);
 }
 
 const char *
@@ -660,6 +675,21 @@ authorized(struct api_call *c)
 	struct call_priv *p = priv(c);
 
 	/* A path with %00 never gets here: http.c refuses NULs for every route. */
+	/* The access audit: every call a person makes (integration tokens are counted). */
+	if (c->role == ROLE_INTEGRATION) {
+		if (c->app->audit != NULL)
+			audit_count_integration(c->app->audit);
+	} else {
+		const char *id = http_ctx_param(c->ctx, "id");
+
+		p->audited = true;
+		p->method = http_ctx_method(c->ctx);
+		util_strlcpy(p->peer, http_ctx_peer(c->ctx), sizeof p->peer);
+		p->pupil_route = p->def->pupil_route;
+		p->object_id = id != NULL ? strtoll(id, NULL, 10) : 0;
+		if (p->object_id < 0)
+			p->object_id = 0;
+	}
 	if (!(p->def->roles & c->role)) {
 		api_problem(c, 403, "forbidden", "Forbidden",
 		    "this token's role may not do this");
@@ -775,6 +805,8 @@ route_add(http_server *s, enum evhttp_cmd_type method, const char *pattern,
 {
 	struct api_route_def *d = xcalloc(1, sizeof *d);
 
+	util_strlcpy(d->pattern, pattern, sizeof d->pattern);
+	d->pupil_route = strncmp(pattern, "/v1/pupils/{id}", 15) == 0;
 	d->roles = roles;
 	d->h = h;
 	d->raw = raw;

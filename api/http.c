@@ -231,6 +231,24 @@ http_ctx_param(http_ctx *c, const char *name)
 	return NULL;
 }
 
+const char *
+http_ctx_method(http_ctx *c)
+{
+	return method_name(evhttp_request_get_command(c->req));
+}
+
+const char *
+http_ctx_peer(http_ctx *c)
+{
+	struct evhttp_connection *con = evhttp_request_get_connection(c->req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (con != NULL)
+		evhttp_connection_get_peer(con, &addr, &port);
+	return addr != NULL ? addr : "";
+}
+
 struct evhttp_request *
 http_ctx_req(http_ctx *c)
 {

@@ -49,6 +49,10 @@ typedef void (*http_route_visit)(const char *method, const char *pattern, http_h
 void http_server_each_route(const http_server *s, http_route_visit visit, void *arg);
 
 struct evhttp_request *http_ctx_req(http_ctx *c);
+/* "GET", "POST", ... */
+const char *http_ctx_method(http_ctx *c);
+/* The client's address ("" when the connection is gone). */
+const char *http_ctx_peer(http_ctx *c);
 /* A {name} segment of the route pattern, or NULL. */
 const char *http_ctx_param(http_ctx *c, const char *name);
 

@@ -10,6 +10,7 @@
 #include "batches.h"
 #include "embed.h"
 #include "flagjob.h"
+#include "audit.h"
 #include "leavers.h"
 #include "http.h"
 #include "lease.h"
@@ -202,6 +203,22 @@ metrics(http_ctx *c, void *arg, const void *data)
 	if (app->leavers != NULL)
 		evbuffer_add_printf(b, "recalld_job_idle{job=\"leavers\"} %d\n",
 		    leavers_idle(app->leavers));
+	if (app->audit != NULL) {
+		struct audit_stats as;
+
+		audit_get_stats(app->audit, &as);
+		evbuffer_add_printf(b,
+		    "# HELP recalld_audit_entries_total Access audit entries, by outcome.\n"
+		    "# TYPE recalld_audit_entries_total counter\n"
+		    "recalld_audit_entries_total{outcome=\"written\"} %llu\n"
+		    "recalld_audit_entries_total{outcome=\"dropped\"} %llu\n"
+		    "# HELP recalld_audit_integration_requests_total Integration tokens' requests"
+		    " (counted, not logged one by one).\n"
+		    "# TYPE recalld_audit_integration_requests_total counter\n"
+		    "recalld_audit_integration_requests_total %llu\n",
+		    (unsigned long long)as.written, (unsigned long long)as.dropped,
+		    (unsigned long long)as.integration);
+	}
 	if (app->leases != NULL) {
 		evbuffer_add_printf(b,
 		    "# HELP recalld_lease_held 1 for each school whose share of a job this daemon holds.\n"

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "clock.h"
 #include "erase.h"
 #include "log.h"
 
@@ -214,6 +215,7 @@ export_spawn(struct export_job *j, const char *config_path)
 	argv[k++] = j->pupil;
 	argv[k++] = "-o";
 	argv[k++] = j->path;
+	argv[k++] = "--no-audit";	/* the request is audited here */
 	argv[k] = NULL;
 	j->pid = fork();
 	if (j->pid == 0) {
@@ -344,9 +346,61 @@ school_delete(struct api_call *c)
 	api_query_db(c, "SELECT name FROM school WHERE school_id = $1", 1, p, school_found);
 }
 
+/* ---- the access audit ---- */
+
+/*
+ * GET /v1/audit?pupil=&since=&limit=&cursor=: the school's access audit,
+ * newest first; pupil: the entries about one pupil; since: from a time on.
+ */
+static void
+audit_list(struct api_call *c)
+{
+	const char *pupil = api_query(c, "pupil"), *since = api_query(c, "since");
+	char *cursor = NULL, *end, lim[16], pid[24] = "", at[40] = "";
+	const char *p[5];
+	int64_t us;
+
+	api_page_params(c, &cursor);
+	if (pupil != NULL) {
+		long long n = strtoll(pupil, &end, 10);
+
+		if (*pupil == '\0' || *end != '\0' || n < 1)
+			api_field_error(c, "pupil", "must be a pupil's id");
+		else
+			snprintf(pid, sizeof pid, "%lld", n);
+	}
+	if (since != NULL) {
+		if (!clock_parse_iso(since, &us))
+			api_field_error(c, "since", "must be an ISO 8601 time such as 2026-09-07T06:00:00Z");
+		else
+			clock_format_iso(us, at, sizeof at);
+	}
+	if (api_has_errors(c)) {
+		free(cursor);
+		api_validation_failed(c);
+		return;
+	}
+	snprintf(lim, sizeof lim, "%d", c->page_limit + 1);
+	p[0] = c->school;
+	p[1] = cursor;
+	p[2] = lim;
+	p[3] = pid[0] ? pid : NULL;
+	p[4] = at[0] ? at : NULL;
+	api_query_db(c, "SELECT json_build_object('id', a.audit_id, 'at', a.at, 'token_id',"
+	    " a.token_id, 'role', a.role, 'method', a.method, 'route', a.route, 'object_id',"
+	    " a.object_id, 'pupil_id', a.pupil_id, 'status', a.status, 'addr', a.addr)::text,"
+	    " a.audit_id FROM audit a WHERE a.school_id = $1"
+	    " AND ($2::bigint IS NULL OR a.audit_id < $2::bigint)"
+	    " AND ($4::bigint IS NULL OR a.pupil_id = $4::bigint)"
+	    " AND ($5::timestamptz IS NULL OR a.at >= $5::timestamptz)"
+	    " ORDER BY a.audit_id DESC LIMIT $3::int", 5, p, api_reply_page);
+	free(cursor);
+}
+
 void
 privacy_routes(http_server *s)
 {
+	api_route(s, EVHTTP_REQ_GET, "/v1/audit", ROLE_ADMIN, audit_list);
 	api_route(s, EVHTTP_REQ_DELETE, "/v1/school", ROLE_ADMIN, school_delete);
 	api_route(s, EVHTTP_REQ_GET, "/v1/pupils/{id}/export", ROLE_ADMIN, pupil_export);
 	api_route(s, EVHTTP_REQ_POST, "/v1/pupils/{id}/erase", ROLE_ADMIN, pupil_erase);

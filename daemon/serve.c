@@ -21,6 +21,7 @@
 #include "dashboard.h"
 #include "endpoints.h"
 #include "flagjob.h"
+#include "audit.h"
 #include "leavers.h"
 #include "http.h"
 #include "log.h"
@@ -140,7 +141,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (http == 0 && db == 0 && pushing == 0 && !batches_busy(sv->app.batches) &&
 	    answers_pending(sv->app.answers) == 0 && !flagjob_busy(sv->app.flagjob) &&
-	    !leavers_busy(sv->app.leavers)) {
+	    !leavers_busy(sv->app.leavers) && audit_pending(sv->app.audit) == 0) {
 		log_info("serve", "drained, exiting", "");
 		serve_stop_loop(sv);
 	}
@@ -174,6 +175,7 @@ begin_shutdown(struct serve *sv, const char *signame)
 	batches_stop(sv->app.batches);
 	flagjob_stop(sv->app.flagjob);
 	leavers_stop(sv->app.leavers);
+	audit_flush(sv->app.audit);
 	sv->drain_timer = event_new(sv->app.base, -1, EV_PERSIST, drain_cb, sv);
 	event_add(sv->drain_timer, &poll);
 	sv->deadline = evtimer_new(sv->app.base, deadline_cb, sv);
@@ -315,6 +317,7 @@ serve_free(struct serve *sv)
 	checks_free(sv->app.checks);
 	flagjob_free(sv->app.flagjob);	/* before the pool: it holds a LISTEN */
 	leavers_free(sv->app.leavers);
+	audit_free(sv->app.audit);	/* before the pool: its write may be in flight */
 	lease_keeper_free(sv->app.leases);	/* after every job that holds one */
 	if (sv->app.link_keys != NULL) {
 		alink_keys_clear(sv->app.link_keys);
@@ -479,6 +482,7 @@ serve_main(struct config *cfg, const char *config_path)
 		    .connect_timeout_ms = po.connect_timeout_ms,
 		    .max_lag_ms = cfg->database_max_read_lag_ms, .tick_ms = 250 });
 	app->tokens = token_cache_new(TOKEN_CACHE_TTL_MS);
+	app->audit = audit_new(app->base, app->db, 500);
 	db_listen(app->db, "recalld_tokens", tokens_notify, tokens_up, app);
 	if (clock_is_manual())
 		db_listen(app->db, CLOCK_CHANNEL, clock_notify, clock_up, app);
@@ -503,7 +507,8 @@ serve_main(struct config *cfg, const char *config_path)
 	app->checks = checks_new(app->db, answer_link, app);
 	app->leavers = leavers_new(&(struct leavers_spec){ .base = app->base, .db = app->db,
 	    .leases = app->leases, .interval_ms = 3600 * 1000,
-	    .erase_after_ms = cfg->privacy_leaver_erase_after_ms });
+	    .erase_after_ms = cfg->privacy_leaver_erase_after_ms,
+	    .audit_retention_ms = cfg->privacy_audit_retention_ms });
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;

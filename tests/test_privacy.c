@@ -387,6 +387,129 @@ START_TEST(test_export)
 }
 END_TEST
 
+/* Replace each {param} of a route pattern with a value that names nothing. */
+static void
+fill_pattern(const char *pattern, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (const char *q = pattern; *q != '\0' && o + 16 < len; q++) {
+		if (*q != '{') {
+			out[o++] = *q;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, len - o, "%s",
+		    strncmp(q, "{date}", 6) == 0 ? "2026-01-01" : "999999");
+		q = strchr(q, '}');
+		if (q == NULL)
+			break;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Every route of the router table (recalld serve --routes) that a person's
+ * token may call leaves an audit entry, whatever it answers: a route added
+ * later is covered, or this test names it.
+ */
+START_TEST(test_audit_every_route)
+{
+	char *routes = NULL, *save = NULL, path[256], *missing = xstrdup("");
+	int n = 0;
+	long long token_a = apitest_sql_int("SELECT max(token_id) FROM api_token WHERE school_id = 1"
+	    " AND role = 'admin'");
+
+	ck_assert_int_eq(apitest_recalld(&routes, "serve", "--routes", (char *)NULL), 0);
+	for (char *line = strtok_r(routes, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char method[16], pattern[200], roles[64];
+		const char *tok;
+		long st = 0;
+
+		if (sscanf(line, "%15s %199s %63s", method, pattern, roles) != 3 ||
+		    strcmp(roles, "-") == 0 || strcmp(roles, "public") == 0)
+			continue;
+		if (strstr(roles, "admin") == NULL && strstr(roles, "teacher") == NULL)
+			continue;	/* integration only: counted, not logged */
+		tok = strstr(roles, "admin") != NULL ? admin : teacher;
+		fill_pattern(pattern, path, sizeof path);
+		json_decref(api_call(method, path, tok, strcmp(method, "GET") && strcmp(method, "DELETE") ?
+		    "application/json" : NULL, strcmp(method, "GET") && strcmp(method, "DELETE") ? "{}" :
+		    NULL, &st, NULL, NULL));
+		ck_assert_int_gt(st, 0);
+		n++;
+		if (!apitest_wait_sql(1, 5000, "SELECT least(count(*), 1) FROM audit WHERE school_id = 1"
+		    " AND method = '%s' AND route = '%s' AND status = %ld AND token_id IS NOT NULL",
+		    method, pattern, st)) {
+			char *next = xasprintf("%s %s %s", missing, method, pattern);
+
+			free(missing);
+			missing = next;
+		}
+	}
+	free(routes);
+	ck_assert_int_gt(n, 40);
+	ck_assert_msg(missing[0] == '\0', "routes without an audit entry:%s", missing);
+	free(missing);
+	ck_assert_int_gt(token_a, 0);
+}
+END_TEST
+
+/* Who looked at a pupil: a teacher's read is in the pupil's audit; other schools see nothing. */
+START_TEST(test_audit_pupil_reads)
+{
+	struct who v;
+	json_t *j = NULL, *items;
+	char *metrics = NULL;
+	long st = 0;
+	size_t i;
+	bool found = false;
+
+	/* a pupil of the teacher's own classes */
+	v.id = apitest_sql_int("SELECT min(cp.pupil_id) FROM class_pupil cp JOIN class_teacher ct"
+	    " ON ct.school_id = cp.school_id AND ct.class_id = cp.class_id WHERE cp.school_id = 1"
+	    " AND ct.teacher_id = (SELECT min(teacher_id) FROM teacher WHERE school_id = 1)");
+	ck_assert_int_gt(v.id, 0);
+	ck_assert_int_eq(apitest_json("GET", teacher, NULL, NULL, "/v1/pupils/%lld", v.id), 200);
+	ck_assert(apitest_wait_sql(1, 5000, "SELECT least(count(*), 1) FROM audit WHERE school_id = 1"
+	    " AND role = 'teacher' AND pupil_id = %lld", v.id));
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, &j, "/v1/audit?pupil=%lld", v.id), 200);
+	items = json_object_get(j, "items");
+	ck_assert_int_gt(json_array_size(items), 0);
+	for (i = 0; i < json_array_size(items); i++) {
+		json_t *e = json_array_get(items, i);
+
+		ck_assert_int_eq(apitest_jint(e, "pupil_id"), v.id);
+		if (strcmp(apitest_jstr(e, "role"), "teacher") == 0 &&
+		    strcmp(apitest_jstr(e, "route"), "/v1/pupils/{id}") == 0 &&
+		    strcmp(apitest_jstr(e, "method"), "GET") == 0 && apitest_jint(e, "status") == 200)
+			found = true;
+	}
+	ck_assert(found);
+	json_decref(j);
+	/* since, and bad input */
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, &j, "/v1/audit?since=2030-01-01T00:00:00Z"), 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, NULL, "/v1/audit?pupil=abc"), 422);
+	ck_assert_int_eq(apitest_json("GET", admin, NULL, NULL, "/v1/audit?since=yesterday"), 422);
+	/* a teacher may not read the audit; another school's admin sees only its own */
+	ck_assert_int_eq(apitest_json("GET", teacher, NULL, NULL, "/v1/audit"), 403);
+	ck_assert_int_eq(apitest_json("GET", other, NULL, &j, "/v1/audit?pupil=%lld", v.id), 200);
+	items = json_object_get(j, "items");
+	for (i = 0; i < json_array_size(items); i++)	/* its own admin's refused tries only */
+		ck_assert_int_eq(apitest_jint(json_array_get(items, i), "status"), 404);
+	json_decref(j);
+	/* integration tokens: counted, not logged */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM audit a JOIN api_token t USING"
+	    " (school_id, token_id) WHERE t.role = 'integration'"), 0);
+	json_decref(api_call("GET", "/metrics", NULL, NULL, NULL, &st, &metrics, NULL));
+	ck_assert(metrics != NULL && strstr(metrics, "recalld_audit_entries_total{outcome=\"written\"}"));
+	ck_assert(strstr(metrics, "recalld_audit_entries_total{outcome=\"dropped\"} 0") != NULL);
+	free(metrics);
+}
+END_TEST
+
 /* The walk finds what the erasure list forgot: a table it does not know. */
 START_TEST(test_walk_finds_a_forgotten_table)
 {
@@ -660,6 +783,8 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_batches_delivered);
 	tcase_add_test(tc, test_refusals_change_nothing);
+	tcase_add_test(tc, test_audit_pupil_reads);
+	tcase_add_test(tc, test_audit_every_route);
 	tcase_add_test(tc, test_export);
 	tcase_add_test(tc, test_erase_leaves_no_trace);
 	tcase_add_test(tc, test_walk_finds_a_forgotten_table);

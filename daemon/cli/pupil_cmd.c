@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "audit.h"
 #include "erase.h"
 #include "export.h"
 #include "pupil_cmd.h"
@@ -96,6 +97,14 @@ pupil_erase(int argc, char **argv, const struct config *cfg)
 		goto rollback;
 	}
 	PQclear(res);
+	{
+		/* the audit says who erased, never whom */
+		const char *a[6] = { school, now, "POST", "recalld pupil erase", NULL, NULL };
+
+		if ((res = cli_exec(pg, AUDIT_CLI_SQL, 6, a, "auditing")) == NULL)
+			goto rollback;
+		PQclear(res);
+	}
 	res = cli_exec(pg, "COMMIT", 0, NULL, "committing the erasure");
 	if (res == NULL)
 		goto done;
@@ -133,6 +142,7 @@ pupil_export(int argc, char **argv, const struct config *cfg)
 		{ "school", required_argument, NULL, 's' },
 		{ "pupil", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "no-audit", no_argument, NULL, 'n' },	/* serve's child: serve audits */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -141,6 +151,7 @@ pupil_export(int argc, char **argv, const struct config *cfg)
 	enum export_result r;
 	PGconn *pg;
 	int ch, fd;
+	bool audit = true;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -148,6 +159,7 @@ pupil_export(int argc, char **argv, const struct config *cfg)
 		case 's': school_arg = optarg; break;
 		case 'p': pupil_arg = optarg; break;
 		case 'o': out = optarg; break;
+		case 'n': audit = false; break;
 		case 'h': fputs(pupil_usage, stdout); return 0;
 		default: fputs(pupil_usage, stderr); return CLI_EXIT_USAGE;
 		}
@@ -173,6 +185,18 @@ pupil_export(int argc, char **argv, const struct config *cfg)
 	if ((pg = cli_connect_db(cfg)) == NULL)
 		return 1;
 	r = export_pupil(pg, school, pupil, out != NULL ? out : tmp, err, sizeof err);
+	if (r == EXPORT_OK && audit) {
+		char now[40];
+		const char *a[6] = { school, now, "GET", "recalld pupil export", pupil, pupil };
+		PGresult *res;
+
+		clock_now_iso(now, sizeof now);
+		if ((res = cli_exec(pg, AUDIT_CLI_SQL, 6, a, "auditing")) == NULL)
+			r = EXPORT_FAILED;
+		PQclear(res);
+		if (r != EXPORT_OK)
+			snprintf(err, sizeof err, "the export was not audited, so it is not given");
+	}
 	PQfinish(pg);
 	if (r == EXPORT_OK && out == NULL && !cat_file(tmp)) {
 		fprintf(stderr, "recalld: writing the export to stdout failed\n");

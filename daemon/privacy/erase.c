@@ -30,6 +30,9 @@ const char *const erase_sql[] = {
 	"UPDATE delivery d SET payload = '{}' WHERE d.school_id = $1"
 	" AND " ABOUT_PUPIL("d") PARAMS_USED,
 	"DELETE FROM idempotency i WHERE i.school_id = $1 AND " NAMES_PUPIL("i.body") PARAMS_USED,
+	/* who looked stays; at whom goes */
+	"UPDATE audit SET pupil_id = NULL, object_id = NULL WHERE school_id = $1"
+	" AND pupil_id = $2::bigint" PARAMS_USED,
 	"DELETE FROM review WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
 	"DELETE FROM mastery_history WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
 	"DELETE FROM mastery WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,

@@ -21,7 +21,7 @@ struct leavers {
 	db_pool *db;
 	lease_keeper *leases;
 	runner *run;
-	int64_t erase_after_ms;
+	int64_t erase_after_ms, audit_retention_ms;
 	db_req *req;		/* in flight */
 	char now[40];
 	char school[24];
@@ -151,14 +151,23 @@ leavers_read(const struct db_reply *r, void *arg)
 	next_pupil(l);
 }
 
+/* The school's leavers whose time is up (and, first time round, its audit past retention). */
 static void
 load_leavers(leavers *l)
 {
-	char ms[24];
+	char ms[24], keep[24];
 	const char *p[3] = { l->school, l->now, ms };
+	db_req *req = db_req_new(leavers_read, l);
 
 	snprintf(ms, sizeof ms, "%" PRId64, l->erase_after_ms);
-	l->req = db_query(l->db, leavers_sql, 3, p, leavers_read, l);
+	snprintf(keep, sizeof keep, "%" PRId64, l->audit_retention_ms);
+	db_req_add(req, leavers_sql, 3, p);
+	if (l->npupils == 0) {
+		p[2] = keep;
+		db_req_add(req, "DELETE FROM audit WHERE school_id = $1 AND"
+		    " at < $2::timestamptz - $3::bigint * interval '1 millisecond'", 3, p);
+	}
+	l->req = db_submit(l->db, req);
 }
 
 static void
@@ -188,6 +197,9 @@ claimed(const struct db_reply *r, void *arg)
 	}
 	util_strlcpy(l->school, PQgetvalue(res, 0, 0), sizeof l->school);
 	lease_held(l->leases, JOB, l->school);
+	free(l->pupils);
+	l->pupils = NULL;
+	l->npupils = l->next = 0;	/* a new school: its audit is trimmed with the first read */
 	load_leavers(l);
 }
 
@@ -224,6 +236,7 @@ leavers_new(const struct leavers_spec *spec)
 	l->db = spec->db;
 	l->leases = spec->leases;
 	l->erase_after_ms = spec->erase_after_ms;
+	l->audit_retention_ms = spec->audit_retention_ms;
 	l->run = runner_new(spec->base, &(struct runner_spec){ .name = JOB,
 	    .interval_ms = spec->interval_ms, .on_clock = true, .at_start = true }, run_start, l);
 	return l;

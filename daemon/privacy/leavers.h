@@ -2,8 +2,10 @@
  * leavers.h: the leavers job. A pupil who left the school (made inactive:
  * their batches stop at once) is erased privacy.leaver_erase_after later,
  * with every table erase.h lists, and an erasure record whose reason is
- * "leaver". Runs hourly and whenever the manual clock moves, one school at
- * a time under its lease (lease.h), one pupil a transaction.
+ * "leaver". It also drops the school's access-audit entries older than
+ * privacy.audit_retention. Runs hourly and whenever the manual clock
+ * moves, one school at a time under its lease (lease.h), one pupil a
+ * transaction.
  */
 #ifndef RECALLD_LEAVERS_H
 #define RECALLD_LEAVERS_H
@@ -24,6 +26,7 @@ struct leavers_spec {
 	lease_keeper *leases;
 	int64_t interval_ms;
 	int64_t erase_after_ms;		/* privacy.leaver_erase_after */
+	int64_t audit_retention_ms;	/* privacy.audit_retention */
 };
 
 leavers *leavers_new(const struct leavers_spec *spec);

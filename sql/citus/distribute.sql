@@ -48,3 +48,4 @@ SELECT create_distributed_table('api_token', 'school_id', colocate_with => 'pupi
 SELECT create_distributed_table('signin_code', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('idempotency', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('erasure', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('audit', 'school_id', colocate_with => 'pupil');
