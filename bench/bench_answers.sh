@@ -5,7 +5,7 @@
 # with p99 latency. Targets: at least 1x pgbench, p99 under 50 ms.
 # Run by hand, never in CI. Needs wrk and pgbench (postgresql-contrib).
 #
-#   RECALLD=build/recalld bench/bench_answers.sh     [PROMPTS=400000 DURATION=10 CONNS="16 64"]
+#   RECALLD=build/recalld bench/bench_answers.sh     [PROMPTS=400000 DURATION=10 CONNS="16 64" ROLE=integration]
 #
 # CONNS is a list: one run per client count, each beside pgbench with as
 # many clients. Group commit gathers the answers in flight, so the ratio
@@ -25,7 +25,8 @@ export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T12:00:00Z
 . "$here/common.sh"
 need wrk
 school=$("$RECALLD" school create --name "Bench School" --tz UTC)
-token=$("$RECALLD" token create --school "$school" --role integration)
+# ROLE=admin: every answer is also an access-audit entry (integration: counted only)
+token=$("$RECALLD" token create --school "$school" --role "${ROLE:-integration}")
 # One pupil per 5 prompts, one short-answer question per prompt's pupil slot.
 # Prompt ids run question by question, so the answers in flight at any
 # moment are from different pupils, as in a school where each pupil answers
