@@ -109,6 +109,8 @@ static const struct res_field school_fields[] = {
 	{ "first_retrieval_delay_days", RT_INT, 0, 0, SETTINGS_DELAY_MIN, SETTINGS_DELAY_MAX,
 	    NULL },
 	{ "self_rating", RT_BOOL, 0, 0, 0, 0, NULL },
+	/* keep no names (sql/0025): set, the school's names go at once */
+	{ "pseudonymous", RT_BOOL, 0, 0, 0, 0, NULL },
 	{ "mastery_min_coverage", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX, NULL },
 	{ "mastery_developing_recall", RT_NUMBER, 0, 0, SETTINGS_SHARE_MIN, SETTINGS_SHARE_MAX,
 	    NULL },

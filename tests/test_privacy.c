@@ -753,6 +753,54 @@ START_TEST(test_school_delete)
 }
 END_TEST
 
+/* Data minimisation: a roster imported pseudonymously, and a school that turns it on. */
+START_TEST(test_pseudonymous)
+{
+	char *out = NULL, *sid, *roster = xstrdup(pgtest_srcpath("tests/demo/roster"));
+	json_t *j = NULL;
+	long long id;
+	int rc;
+
+	ck_assert_int_eq(apitest_recalld(&out, "school", "create", "--name", "Pseudo School",
+	    (char *)NULL), 0);
+	out[strcspn(out, "\n")] = '\0';
+	sid = out;
+	out = NULL;
+	rc = apitest_recalld(&out, "import", "roster", roster, "--school", sid, "--pseudonymous",
+	    (char *)NULL);
+	free(out);
+	free(roster);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = %s", sid), 50);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = %s"
+	    " AND (given_name IS NOT NULL OR family_name IS NOT NULL)", sid), 0);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM teacher WHERE school_id = %s"
+	    " AND (given_name IS NOT NULL OR family_name IS NOT NULL OR email IS NOT NULL)", sid), 0);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = %s"
+	    " AND external_id IS NULL", sid), 0);
+	free(sid);
+	/* school 1 turns it on: the names it holds go, and later ones are not kept */
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = 1"
+	    " AND given_name IS NOT NULL"), 0);
+	ck_assert_int_eq(apitest_json("PATCH", admin, "{\"pseudonymous\": true}", &j, "/v1/school"),
+	    200);
+	ck_assert(json_is_true(json_object_get(j, "pseudonymous")));
+	json_decref(j);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = 1"
+	    " AND (given_name IS NOT NULL OR family_name IS NOT NULL)"), 0);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM teacher WHERE school_id = 1"
+	    " AND (given_name IS NOT NULL OR email IS NOT NULL)"), 0);
+	id = apitest_sql_int("SELECT min(pupil_id) FROM pupil WHERE school_id = 1");
+	ck_assert_int_eq(apitest_json("PATCH", admin, "{\"given_name\": \"Named\"}", &j,
+	    "/v1/pupils/%lld", id), 200);
+	ck_assert(json_is_null(json_object_get(j, "given_name")));
+	ck_assert(json_is_string(json_object_get(j, "external_id")));
+	json_decref(j);
+	ck_assert_int_eq(apitest_json("PATCH", admin, "{\"pseudonymous\": \"yes\"}", NULL,
+	    "/v1/school"), 422);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -790,7 +838,8 @@ main(void)
 	tcase_add_test(tc, test_walk_finds_a_forgotten_table);
 	tcase_add_test(tc, test_erase_during_answers);
 	tcase_add_test(tc, test_school_delete);
-	tcase_add_test(tc, test_leaver_erased_after_90_days);	/* last: it moves the clock far */
+	tcase_add_test(tc, test_leaver_erased_after_90_days);	/* it moves the clock far */
+	tcase_add_test(tc, test_pseudonymous);	/* last: school 1 keeps no names after it */
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
 	if (rx.pid > 0)

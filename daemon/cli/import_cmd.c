@@ -33,6 +33,7 @@ struct args {
 	const char *path;
 	int64_t school;
 	bool dry_run;
+	bool pseudonymous;	/* --pseudonymous: no names kept */
 	bool json;
 	bool help;
 };
@@ -42,6 +43,7 @@ import_usage(FILE *fp)
 {
 	fputs(
 "usage: recalld [-c FILE] import roster DIR|FILE.zip --school ID [--dry-run] [--json]\n"
+"                                     [--pseudonymous]\n"
 "       recalld [-c FILE] import questions FILE.csv --school ID [--dry-run] [--json]\n"
 "\n"
 "Loads a school's data in one transaction: everything or nothing. Every row is\n"
@@ -59,6 +61,8 @@ import_usage(FILE *fp)
 "options:\n"
 "  --school ID  the school to load into (its school_id)\n"
 "  --dry-run    check everything, also against the database, then roll back\n"
+"  --pseudonymous  keep only the roster's sourcedIds: names and emails are\n"
+"               dropped (the school setting pseudonymous does it for every import)\n"
 "  --json       print the report as JSON on standard output\n"
 "\n"
 "Exit codes: 0 applied; 1 rejected (nothing changed) or a runtime failure;\n"
@@ -132,6 +136,9 @@ parse_args(int argc, char **argv, struct args *a)
 			continue;
 		} else if (strcmp(s, "--json") == 0) {
 			a->json = true;
+			continue;
+		} else if (strcmp(s, "--pseudonymous") == 0) {
+			a->pseudonymous = true;
 			continue;
 		} else if (s[0] == '-' && s[1] != '\0') {
 			return usage_error("unknown option '%s'", s);
@@ -327,6 +334,17 @@ import_main(int argc, char **argv, const struct config *cfg)
 	if (plan_nrejected(p) > 0) {
 		print_report(p, &a, stderr);
 		goto done;
+	}
+	if (a.pseudonymous) {
+		/* the names triggers (sql/0025) drop names and emails for this session */
+		PGresult *res = PQexec(pg, "SET recalld.pseudonymous = 'on'");
+		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+		PQclear(res);
+		if (!ok) {
+			fprintf(stderr, "recalld import: %s", PQerrorMessage(pg));
+			goto done;
+		}
 	}
 	if (a.dry_run ? !plan_check(pg, p, err, sizeof err) :
 	    !plan_exec(pg, p, err, sizeof err)) {
