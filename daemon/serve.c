@@ -508,7 +508,9 @@ serve_main(struct config *cfg, const char *config_path)
 	app->leavers = leavers_new(&(struct leavers_spec){ .base = app->base, .db = app->db,
 	    .leases = app->leases, .interval_ms = 3600 * 1000,
 	    .erase_after_ms = cfg->privacy_leaver_erase_after_ms,
-	    .audit_retention_ms = cfg->privacy_audit_retention_ms });
+	    .audit_retention_ms = cfg->privacy_audit_retention_ms,
+	    .review_retention_ms = cfg->privacy_review_retention_ms,
+	    .delivery_retention_ms = cfg->privacy_delivery_retention_ms });
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;

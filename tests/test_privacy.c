@@ -632,9 +632,12 @@ START_TEST(test_leaver_erased_after_90_days)
 {
 	struct who l;
 	char *at, *hits;
-	long long batches;
+	long long batches, states;
 
 	pick(6, &l);
+	states = apitest_sql_int("SELECT count(*) FROM memory_state WHERE school_id = 1"
+	    " AND pupil_id <> %lld", l.id);
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"), 0);
 	ck_assert_int_eq(apitest_json("PATCH", admin, "{\"active\": false}", NULL,
 	    "/v1/pupils/%lld", l.id), 200);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE pupil_id = %lld"
@@ -665,6 +668,23 @@ START_TEST(test_leaver_erased_after_90_days)
 	free(hits);
 	/* an active pupil of the same age is not touched */
 	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = 1 AND active"), 0);
+	/*
+	 * Retention, in the same run (review_retention 60d here, delivery 30d):
+	 * answers older than 60 days are gone and the memory states stay;
+	 * deliveries done over 30 days ago keep their row and status, not
+	 * what they carried (every answer of this run is over 60 days old).
+	 */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"
+	    " AND reviewed_at < (SELECT to_timestamp(now_us / 1e6) FROM manual_clock) - interval '60 days'"),
+	    0);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM memory_state WHERE school_id = 1"),
+	    states);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND status <> 'pending' AND payload <> '{}' AND coalesce(delivered_at, next_attempt_at)"
+	    " < (SELECT to_timestamp(now_us / 1e6) FROM manual_clock) - interval '30 days'"), 0);
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
+	    " AND status = 'delivered' AND payload = '{}'"), 0);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"), 0);
 }
 END_TEST
 
@@ -817,6 +837,7 @@ main(void)
 	setenv("RECALLD_WEBHOOKS_ALLOW_PRIVATE", "true", 1);
 	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "1h", 1);
 	setenv("RECALLD_WEBHOOKS_POLL_INTERVAL", "200ms", 1);
+	setenv("RECALLD_PRIVACY_REVIEW_RETENTION", "60d", 1);	/* the leaver test's 91 days pass it */
 	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
 	CKTEST_MUST(apitest_import_demo(true));
 	apitest_db_open(conninfo);

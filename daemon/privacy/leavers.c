@@ -21,7 +21,7 @@ struct leavers {
 	db_pool *db;
 	lease_keeper *leases;
 	runner *run;
-	int64_t erase_after_ms, audit_retention_ms;
+	int64_t erase_after_ms, audit_retention_ms, review_retention_ms, delivery_retention_ms;
 	db_req *req;		/* in flight */
 	char now[40];
 	char school[24];
@@ -155,17 +155,37 @@ leavers_read(const struct db_reply *r, void *arg)
 static void
 load_leavers(leavers *l)
 {
-	char ms[24], keep[24];
+	char ms[24], keep[24], reviews[24], deliveries[24];
 	const char *p[3] = { l->school, l->now, ms };
 	db_req *req = db_req_new(leavers_read, l);
 
 	snprintf(ms, sizeof ms, "%" PRId64, l->erase_after_ms);
 	snprintf(keep, sizeof keep, "%" PRId64, l->audit_retention_ms);
+	snprintf(reviews, sizeof reviews, "%" PRId64, l->review_retention_ms);
+	snprintf(deliveries, sizeof deliveries, "%" PRId64, l->delivery_retention_ms);
 	db_req_add(req, leavers_sql, 3, p);
 	if (l->npupils == 0) {
+		/* retention, school by school: each limit as the configuration says */
 		p[2] = keep;
 		db_req_add(req, "DELETE FROM audit WHERE school_id = $1 AND"
 		    " at < $2::timestamptz - $3::bigint * interval '1 millisecond'", 3, p);
+		p[2] = reviews;
+		db_req_add(req, "DELETE FROM review WHERE school_id = $1 AND"
+		    " reviewed_at < $2::timestamptz - $3::bigint * interval '1 millisecond'", 3, p);
+		/* a delivery's row and status stay for the operator; what it carried goes */
+		p[2] = deliveries;
+		db_req_add(req, "UPDATE delivery_attempt a SET error = NULL, response_head = NULL"
+		    " FROM delivery d WHERE a.school_id = $1 AND d.school_id = $1"
+		    " AND a.delivery_id = d.delivery_id AND d.status <> 'pending' AND d.payload <> '{}'"
+		    " AND coalesce(d.delivered_at, d.next_attempt_at) <"
+		    "  $2::timestamptz - $3::bigint * interval '1 millisecond'", 3, p);
+		db_req_add(req, "UPDATE delivery d SET payload = '{}' WHERE d.school_id = $1"
+		    " AND d.status <> 'pending' AND d.payload <> '{}'"
+		    " AND coalesce(d.delivered_at, d.next_attempt_at) <"
+		    "  $2::timestamptz - $3::bigint * interval '1 millisecond'", 3, p);
+		/* replies kept for a client's retry: a day is plenty */
+		db_req_add(req, "DELETE FROM idempotency WHERE school_id = $1"
+		    " AND created_at < $2::timestamptz - interval '1 day'", 2, p);
 	}
 	l->req = db_submit(l->db, req);
 }
@@ -237,6 +257,8 @@ leavers_new(const struct leavers_spec *spec)
 	l->leases = spec->leases;
 	l->erase_after_ms = spec->erase_after_ms;
 	l->audit_retention_ms = spec->audit_retention_ms;
+	l->review_retention_ms = spec->review_retention_ms;
+	l->delivery_retention_ms = spec->delivery_retention_ms;
 	l->run = runner_new(spec->base, &(struct runner_spec){ .name = JOB,
 	    .interval_ms = spec->interval_ms, .on_clock = true, .at_start = true }, run_start, l);
 	return l;
