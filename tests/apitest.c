@@ -179,6 +179,68 @@ record(const char *method, const char *path, const char *body, size_t body_len, 
 	free(s);
 }
 
+/*
+ * Every secret this suite was given or made (API tokens, webhook secrets,
+ * the answer-link key, the secrets key file's keys): each daemon's log is
+ * searched for them before it is removed (apitest_daemon_cleanup), and a
+ * leak fails the suite (apitest_openapi_check, the last check of each).
+ */
+static char **secrets;
+static size_t nsecrets;
+static int secret_leaks;
+
+static void
+secret_seen(const char *s)
+{
+	if (s == NULL || strlen(s) < 12)
+		return;	/* nothing that short is a secret here */
+	for (size_t i = 0; i < nsecrets; i++)
+		if (strcmp(secrets[i], s) == 0)
+			return;
+	secrets = xreallocarray(secrets, nsecrets + 1, sizeof *secrets);
+	secrets[nsecrets++] = xstrdup(s);
+}
+
+/* A reply's members that carry secrets: "secret" (whsec_...), "token" (rcl_...). */
+static void
+secrets_in(const json_t *j)
+{
+	const char *s = json_string_value(json_object_get(j, "secret"));
+
+	if (s != NULL && strncmp(s, "whsec_", 6) == 0) {
+		secret_seen(s);
+		secret_seen(s + 6);
+	}
+	s = json_string_value(json_object_get(j, "token"));
+	if (s != NULL && strncmp(s, "rcl_", 4) == 0)
+		secret_seen(s);
+}
+
+/* Search a daemon's log for every secret seen; count and name the leaks (never the secret). */
+static void
+secrets_scan(const char *log)
+{
+	FILE *f = fopen(log, "r");
+	char *text = NULL;
+	size_t len = 0;
+
+	if (f == NULL)
+		return;
+	if (getdelim(&text, &len, '\0', f) < 0) {
+		free(text);
+		fclose(f);
+		return;
+	}
+	fclose(f);
+	for (size_t i = 0; i < nsecrets; i++)
+		if (strstr(text, secrets[i]) != NULL) {
+			fprintf(stderr, "not ok - a secret the suite made (#%zu, %zu characters) is in %s\n",
+			    i, strlen(secrets[i]), log);
+			secret_leaks++;
+		}
+	free(text);
+}
+
 json_t *
 api_call_ex(const char *method, const char *path, const char *token,
     const char *content_type, const char *body, size_t body_len,
@@ -232,6 +294,7 @@ api_call_ex(const char *method, const char *path, const char *token,
 	free(url);
 	if (rb.s != NULL)
 		j = json_loads(rb.s, 0, NULL);
+	secrets_in(j);
 	record(method, path, body, body_len, *status, hb.s, j);
 	if (raw != NULL)
 		*raw = rb.s ? rb.s : xstrdup("");
@@ -329,6 +392,7 @@ apitest_daemon_start(void)
 	if ((f = fopen(conf, "w")) == NULL)
 		return false;
 	fputs("[log]\nlevel = info\n", f);
+	secret_seen(getenv("RECALLD_RESPONSES_LINK_KEY"));
 	fclose(f);
 	for (int try = 0; try < 8; try++, port += 7) {
 		char listen[64];
@@ -460,6 +524,7 @@ apitest_daemon_cleanup(void)
 
 	if (daemon_dir[0] == '\0')
 		return;
+	secrets_scan(daemon_log);
 	cmd = xasprintf("rm -rf '%s'", daemon_dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "apitest: cannot remove %s\n", daemon_dir);
@@ -498,6 +563,7 @@ apitest_token(char *dst, size_t len, const char *school, const char *role,
 	}
 	out[strcspn(out, "\n")] = '\0';
 	util_strlcpy(dst, out, len);
+	secret_seen(out);
 	free(out);
 	return true;
 }
@@ -724,6 +790,18 @@ apitest_openapi_check(void)
 	char *cmd, *script;
 	int st;
 
+	for (size_t i = 0; i < nsecrets; i++)
+		free(secrets[i]);
+	free(secrets);
+	secrets = NULL;
+	if (nsecrets > 0 && secret_leaks == 0)
+		fprintf(stderr, "apitest: none of the %zu secrets this suite made is in a daemon's log\n",
+		    nsecrets);
+	nsecrets = 0;
+	if (secret_leaks > 0) {
+		fprintf(stderr, "apitest: %d secrets found in daemons' logs (above)\n", secret_leaks);
+		return false;
+	}
 	if (openapi_dir[0] == '\0')
 		return true;
 	/* pgtest_srcpath answers in one static buffer: one path at a time. */
@@ -797,6 +875,18 @@ keys_file(void)
 		exit(1);
 	}
 	free(out);
+	{
+		FILE *kf = fopen(path, "r");
+		char line[256];
+
+		while (kf != NULL && fgets(line, sizeof line, kf) != NULL) {
+			line[strcspn(line, "\r\n")] = '\0';
+			if (line[0] != '#' && strchr(line, ' ') != NULL)
+				secret_seen(strchr(line, ' ') + 1);
+		}
+		if (kf != NULL)
+			fclose(kf);
+	}
 	keys_owner = getpid();
 	atexit(keys_cleanup);
 	setenv("RECALLD_SECRETS_KEY_FILE", path, 1);

@@ -79,7 +79,10 @@ int apitest_finish(int failed);
  * With RECALLD_OPENAPI_NODE_PATH set, apitest_env makes the suite record
  * every answer and webhook delivery; this holds them to api/openapi.yaml
  * (tests/openapi/validate.cjs, mismatches on stderr). True when they match
- * or nothing was recorded. apitest_finish calls it; a suite that ends
+ * or nothing was recorded. It also fails when a secret the suite made or
+ * was given (tokens, webhook secrets, the link key, the key file's keys)
+ * turned up in a daemon's log (each log is searched by
+ * apitest_daemon_cleanup). apitest_finish calls it; a suite that ends
  * otherwise calls it once at its end.
  */
 bool apitest_openapi_check(void);
