@@ -317,6 +317,9 @@ START_TEST(test_export)
 
 	pick(5, &e);
 	ck_assert_int_gt(answer_all(&e), 0);
+	/* pick()'s PATCH is in the pupil's audit once the writer has flushed */
+	ck_assert(apitest_wait_sql(1, 5000, "SELECT least(count(*), 1) FROM audit WHERE school_id = 1"
+	    " AND pupil_id = %lld", e.id));
 	/* another school, a teacher, no such pupil */
 	ck_assert_int_eq(apitest_json("GET", other, NULL, NULL, "/v1/pupils/%lld/export", e.id), 404);
 	ck_assert_int_eq(apitest_json("GET", teacher, NULL, NULL, "/v1/pupils/%lld/export", e.id), 403);
@@ -357,6 +360,16 @@ START_TEST(test_export)
 	COUNT_EQ("memory.json", "SELECT count(*) FROM memory_state WHERE school_id = 1 AND pupil_id = %lld");
 	COUNT_EQ("levels.json", "SELECT count(*) FROM mastery WHERE school_id = 1 AND pupil_id = %lld");
 	COUNT_EQ("enrolments.json", "SELECT count(*) FROM class_pupil WHERE school_id = 1 AND pupil_id = %lld");
+	{
+		/* the pupil's audit as of the export (its own entry may come after) */
+		json_t *a = zip_json(path, "access_audit.json", NULL);
+
+		ck_assert(a != NULL);
+		ck_assert_int_ge((long long)json_array_size(a), 1);	/* pick()'s PATCH at least */
+		ck_assert_int_le((long long)json_array_size(a), apitest_sql_int("SELECT count(*)"
+		    " FROM audit WHERE school_id = 1 AND pupil_id = %lld", e.id));
+		json_decref(a);
+	}
 	COUNT_EQ("deliveries.json", "SELECT count(*) FROM delivery WHERE school_id = 1"
 	    " AND payload::jsonb #>> '{data,pupil,id}' = '%lld'");
 	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"

@@ -56,6 +56,9 @@ static const struct part parts[] = {
 	  "SELECT to_jsonb(f) - 'school_id' FROM flag f WHERE f.school_id = $1 AND f.class_id IN"
 	  " (SELECT class_id FROM class_pupil WHERE school_id = $1 AND pupil_id = $2::bigint)"
 	  " ORDER BY f.class_id, f.unit_id" },
+	{ "access_audit.json",
+	  "SELECT to_jsonb(a) - 'school_id' FROM audit a WHERE a.school_id = $1"
+	  " AND a.pupil_id = $2::bigint ORDER BY a.audit_id" },
 	{ "deliveries.json",
 	  "SELECT to_jsonb(d) - 'school_id' - 'lease_until' || jsonb_build_object('attempts_log',"
 	  " (SELECT coalesce(jsonb_agg(to_jsonb(a) - 'school_id' ORDER BY a.attempt), '[]')"
@@ -90,6 +93,8 @@ static const char readme[] =
     "class_flags.json    The notes to teachers about topics their classes are\n"
     "                    forgetting. These are about whole classes: they count\n"
     "                    pupils but name none.\n"
+    "access_audit.json   Each time a member of staff used recalld to look at or\n"
+    "                    change this pupil's data: when, which account, from where.\n"
     "deliveries.json     The messages recalld sent about them to the school's\n"
     "                    systems (its messaging system or learning platform), with\n"
     "                    each attempt to send them.\n\n"
