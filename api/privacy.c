@@ -19,10 +19,34 @@
 #include "log.h"
 
 struct erase_state {
-	char pupil[24];
+	char pupil[24];		/* first: see pupil_state */
 	char ref[36];
 	char who[40];
 };
+
+/*
+ * A call's state of size bytes whose first member is the pupil's id as
+ * text, then sql ($1 school, $2 that pupil) to cb; NULL (answered) on no
+ * memory.
+ */
+static void *
+pupil_state(struct api_call *c, int64_t id, size_t size, const char *sql,
+    void (*cb)(struct api_call *c, const struct db_reply *r))
+{
+	char *st = calloc(1, size);
+	const char *p[2];
+
+	if (st == NULL) {
+		api_problem(c, 503, "overloaded", "Service unavailable", "out of memory");
+		return NULL;
+	}
+	c->state = st;
+	snprintf(st, 24, "%" PRId64, id);
+	p[0] = c->school;
+	p[1] = st;
+	api_query_db(c, sql, 2, p, cb);
+	return st;
+}
 
 static void
 erased(struct api_call *c, const struct db_reply *r)
@@ -89,10 +113,8 @@ static void
 pupil_erase(struct api_call *c)
 {
 	static const char *const known[] = { "confirm", NULL };
-	struct erase_state *st;
 	json_t *confirm = c->body ? json_object_get(c->body, "confirm") : NULL;
 	int64_t id;
-	const char *p[2];
 
 	if (!api_param_id(c, "id", &id))
 		return;
@@ -104,28 +126,20 @@ pupil_erase(struct api_call *c)
 		api_validation_failed(c);
 		return;
 	}
-	st = calloc(1, sizeof *st);
-	if (st == NULL) {
-		api_problem(c, 503, "overloaded", "Service unavailable", "out of memory");
-		return;
-	}
-	c->state = st;
-	snprintf(st->pupil, sizeof st->pupil, "%" PRId64, id);
-	p[0] = c->school;
-	p[1] = st->pupil;
-	api_query_db(c, "SELECT external_id FROM pupil WHERE school_id = $1 AND pupil_id = $2::bigint",
-	    2, p, pupil_found);
+	pupil_state(c, id, sizeof(struct erase_state),
+	    "SELECT external_id FROM pupil WHERE school_id = $1 AND pupil_id = $2::bigint",
+	    pupil_found);
 }
 
 /* ---- export: `recalld pupil export` in a child process ---- */
 
 struct export_job {
+	char pupil[24];		/* first: see pupil_state */
 	struct api_call *c;
 	pid_t pid;
 	int errfd;		/* the child's stderr, read until it closes at exit */
 	struct event *ev;
 	char path[64];
-	char pupil[24];
 	char err[1024];
 	size_t errlen;
 };
@@ -271,23 +285,12 @@ export_pupil_found(struct api_call *c, const struct db_reply *r)
 static void
 pupil_export(struct api_call *c)
 {
-	struct export_job *j;
 	int64_t id;
-	const char *p[2];
 
 	if (!api_param_id(c, "id", &id))
 		return;
-	j = calloc(1, sizeof *j);
-	if (j == NULL) {
-		api_problem(c, 503, "overloaded", "Service unavailable", "out of memory");
-		return;
-	}
-	c->state = j;
-	snprintf(j->pupil, sizeof j->pupil, "%" PRId64, id);
-	p[0] = c->school;
-	p[1] = j->pupil;
-	api_query_db(c, "SELECT 1 FROM pupil WHERE school_id = $1 AND pupil_id = $2::bigint", 2, p,
-	    export_pupil_found);
+	pupil_state(c, id, sizeof(struct export_job),
+	    "SELECT 1 FROM pupil WHERE school_id = $1 AND pupil_id = $2::bigint", export_pupil_found);
 }
 
 /* ---- the whole school ---- */
