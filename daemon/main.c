@@ -12,6 +12,7 @@
 #include "log.h"
 #include "migrate_cmd.h"
 #include "replay.h"
+#include "fit_cmd.h"
 #include "keys_cmd.h"
 #include "pupil_cmd.h"
 #include "school_cmd.h"
@@ -50,6 +51,8 @@ static const struct cmd cmds[] = {
 	  NULL, import_cmd_run, true },
 	{ "replay", "replay a reviews CSV through FSRS-6 (CSV in, states out)",
 	  NULL, cmd_replay, false },
+	{ "fit", "fit FSRS-6 weights to review histories (a file or a school)",
+	  NULL, fit_cmd_run, false },
 	{ "help", "show help for a subcommand",
 	  "usage: recalld help [SUBCOMMAND]\n", cmd_help, false },
 };

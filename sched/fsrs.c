@@ -131,6 +131,13 @@ fsrs_default_params(void)
 	return default_w;
 }
 
+void
+fsrs_param_bounds(int i, double *lo, double *hi)
+{
+	*lo = param_range[i][0];
+	*hi = param_range[i][1];
+}
+
 static bool
 check_params(const double *v, size_t n, char *err, size_t errlen)
 {

@@ -89,6 +89,10 @@ void fsrs_review(const fsrs_model *m, fsrs_state *st, uint32_t elapsed_days,
 bool fsrs_params_from(const double *v, size_t n, double w[FSRS_NPARAMS],
     char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* The clamp range of parameter i (0 <= i < FSRS_NPARAMS) as the reference
+ * clips it; a fitter keeps every weight inside it. */
+void fsrs_param_bounds(int i, double *lo, double *hi);
+
 /* The same from text: numbers separated by commas (spaces allowed). */
 bool fsrs_params_parse(const char *s, double w[FSRS_NPARAMS], char *err,
     size_t errlen) __attribute__((warn_unused_result));

@@ -28,12 +28,51 @@ expect 2 "no subcommand is a usage error" "$RECALLD"
 expect 2 "unknown subcommand" "$RECALLD" frobnicate
 has "no subcommand 'frobnicate'" "unknown subcommand is named"
 expect 2 "unknown option" "$RECALLD" --frob
-for c in serve migrate check-config replay help; do
+for c in serve migrate check-config replay fit help; do
 	expect 0 "help $c" "$RECALLD" help "$c"
 	expect 0 "$c --help" "$RECALLD" "$c" --help
 done
 expect 2 "help of an unknown subcommand" "$RECALLD" help nope
 expect 2 "serve takes no arguments" "$RECALLD" serve extra
+
+# fit: reviews on stdin, no configuration read; bad input exits 2, saying why.
+fit_in() {	# fit_in WANT DESC TEXT [ARGS...]: TEXT on stdin
+	want=$1 desc=$2 text=$3
+	shift 3
+	printf '%b' "$text" > "$tmp/in"
+	expect "$want" "$desc" sh -c 'r=$0 in=$1; shift; "$r" fit "$@" < "$in"' "$RECALLD" "$tmp/in" "$@"
+}
+revs='card_id,review_time,rating\n'
+k=0
+for c in a b c d e f g h i j; do
+	k=$((k + 1))
+	for d in 0 2 5 11 23; do
+		revs="${revs}$c,$((1767254400 + (d + k) * 86400)),$(( (d + k) % 4 + 1 ))\n"
+	done
+done
+fit_in 2 "fit: empty input" ""
+has "empty input" "fit: empty input is named"
+fit_in 2 "fit: a rating of 5" 'card_id,review_time,rating\na,2026-01-01T08:00:00Z,3\na,2026-01-05T08:00:00Z,5\n'
+has "line 3: rating '5' is not 1, 2, 3 or 4" "fit: the bad rating's line is named"
+fit_in 2 "fit: a malformed row" 'card_id,review_time,rating\na,2026-01-01T08:00:00Z\n'
+has "line 2: expected 3 columns" "fit: the malformed row is named"
+fit_in 2 "fit: a time that is not a time" 'card_id,review_time,rating\na,yesterday,3\n'
+fit_in 2 "fit: time going backwards" 'card_id,review_time,rating\na,2026-01-05T08:00:00Z,3\nb,2026-01-01T08:00:00Z,3\na,2026-01-01T08:00:00Z,3\n'
+has "line 4: time goes backwards for card 'a'" "fit: going back in time is named"
+fit_in 2 "fit: a wrong header" 'card,when,grade\na,2026-01-01T08:00:00Z,3\n'
+fit_in 2 "fit: nothing predictable" 'card_id,review_time,rating\na,2026-01-01T08:00:00Z,3\n'
+has "no review to fit" "fit: too little data is said"
+fit_in 2 "fit: seq2seq with a bad rating" 't_history\tr_history\tdelta_ts\tys\n0,3\t3,7\t3,5\t1,1\n' --format seq2seq
+has "line 2: review 2: a rating other than 1, 2, 3 or 4" "fit: seq2seq's bad line is named"
+fit_in 2 "fit: seq2seq with lists of different lengths" 't_history\tr_history\tdelta_ts\tys\n0,3\t3\t3,5\t1,1\n'
+fit_in 2 "fit: an unknown format" "$revs" --format csv
+fit_in 0 "fit: a replay CSV" "$revs"
+has "weights: " "fit: prints the weights"
+fit_in 0 "fit: --json" "$revs" --json
+check "fit: --json gives 21 weights" "python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))[\"weights\"]) == 21' '$tmp/out'"
+cp "$tmp/out" "$tmp/fit1"
+fit_in 0 "fit: the same input again" "$revs" --json
+check "fit: the same input gives the same weights" 'python3 -c "import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); sys.exit(a[\"weights\"] != b[\"weights\"])" "$tmp/out" "$tmp/fit1"'
 
 # check-config: a missing default file is fine, every key has a default.
 expect 0 "check-config with defaults" env -u RECALLD_DATABASE_URL "$RECALLD" check-config

@@ -255,6 +255,7 @@ struct models {
 	struct {
 		double retention;
 		int max_interval;
+		double w[FSRS_NPARAMS];
 		fsrs_model *m;
 	} v[8];
 	int n;
@@ -267,7 +268,8 @@ model_for(struct models *ms, const struct settings *set)
 	int max_interval = set->max_interval_days;
 
 	for (int i = 0; i < ms->n; i++)
-		if (ms->v[i].retention == retention && ms->v[i].max_interval == max_interval)
+		if (ms->v[i].retention == retention && ms->v[i].max_interval == max_interval &&
+		    memcmp(ms->v[i].w, set->fsrs_w, sizeof(set->fsrs_w)) == 0)
 			return ms->v[i].m;
 	if (ms->n == 8) {
 		fsrs_model_free(ms->v[7].m);
@@ -275,6 +277,7 @@ model_for(struct models *ms, const struct settings *set)
 	}
 	ms->v[ms->n].retention = retention;
 	ms->v[ms->n].max_interval = max_interval;
+	memcpy(ms->v[ms->n].w, set->fsrs_w, sizeof(set->fsrs_w));
 	ms->v[ms->n].m = settings_model_new(set);
 	return ms->v[ms->n++].m;
 }

@@ -56,6 +56,8 @@ struct config {
 	int64_t jobs_lease_timeout_ms;
 	int64_t privacy_leaver_erase_after_ms;
 	int64_t privacy_audit_retention_ms;
+	int64_t fsrs_min_reviews_to_fit;
+	int64_t fsrs_fit_interval_ms;
 	int64_t privacy_review_retention_ms;
 	int64_t privacy_delivery_retention_ms;
 	int64_t flags_interval_ms;

@@ -238,8 +238,8 @@ days_from_civil(int y, int m, int d)
  * review_time: integer Unix seconds, or ISO 8601 as
  * YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM|+HHMM|-HHMM).
  */
-static bool
-parse_time(const char *s, size_t len, int64_t *sec, int32_t *nsec)
+bool
+replay_parse_time(const char *s, size_t len, int64_t *sec, int32_t *nsec)
 {
 	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
 	    30, 31 };
@@ -494,7 +494,7 @@ review_row(replay *r)
 		fail(r, REPLAY_EINPUT, "line %llu: empty card_id", line);
 		return;
 	}
-	if (r->time_long || !parse_time(r->time, r->timelen, &sec, &nsec)) {
+	if (r->time_long || !replay_parse_time(r->time, r->timelen, &sec, &nsec)) {
 		fail(r, REPLAY_EINPUT, "line %llu: bad review_time \"%.*s\": "
 		    "expected ISO 8601 UTC such as 2025-03-01T21:11:08Z, or "
 		    "Unix seconds", line, (int)r->timelen, r->time);

@@ -15,7 +15,9 @@
 #ifndef RECALLD_REPLAY_H
 #define RECALLD_REPLAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "fsrs.h"
@@ -44,6 +46,13 @@ void replay_opts_init(replay_opts *o);
  */
 int replay_stream(FILE *in, FILE *out, const replay_opts *o, char *err,
     size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * A review_time as replay reads it: integer Unix seconds, or ISO 8601
+ * (YYYY-MM-DDTHH:MM:SS[.fraction] with Z or a numeric offset). Shared
+ * with `recalld fit`.
+ */
+bool replay_parse_time(const char *s, size_t len, int64_t *sec, int32_t *nsec);
 
 /* The subcommand: argv[0] is "replay". Returns the process exit code. */
 int replay_main(int argc, char **argv);

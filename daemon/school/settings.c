@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "pgrow.h"
@@ -15,7 +16,7 @@ enum {
 	C_SELF_RATING, C_MIN_COVERAGE, C_DEVELOPING, C_SECURE_RECALL, C_SECURE_SHARE,
 	C_STABILITY, C_DURABLE_SHARE, C_FLAG_RECALL, C_FALLEN_SHARE, C_HORIZON, C_TODAY,
 	C_LOCAL_DATE, C_UNANSWERED_SHARE, C_UNANSWERED_DAYS, C_EVIDENCE_DAYS, C_MIN_PER_DAY,
-	C_COUNT
+	C_WEIGHTS, C_COUNT
 };
 
 _Static_assert(C_COUNT == SETTINGS_NCOLUMNS, "SETTINGS_COLUMNS and its parse disagree");
@@ -46,6 +47,18 @@ settings_parse(const PGresult *res, int row, int col, struct settings *out,
 	s->school_id = e->school_id = pgrow_i64(res, row, col + C_SCHOOL);
 	s->desired_retention = pgrow_f64(res, row, col + C_RETENTION);
 	s->max_interval_days = (int32_t)pgrow_int(res, row, col + C_INTERVAL);
+	{
+		const char *w = PQgetvalue(res, row, col + C_WEIGHTS);
+
+		s->fsrs_fitted = w[0] != '\0';
+		if (!s->fsrs_fitted)
+			memcpy(s->fsrs_w, fsrs_default_params(), sizeof(s->fsrs_w));
+		else if (!fsrs_params_parse(w, s->fsrs_w, err, sizeof err)) {
+			e->field = "fsrs_weights";
+			snprintf(e->detail, sizeof e->detail, "fsrs_weights: %s", err);
+			return false;
+		}
+	}
 	s->batch = batch_settings_default();
 	s->self_rating = pgrow_bool(res, row, col + C_SELF_RATING);
 	s->mastery.min_coverage = pgrow_f64(res, row, col + C_MIN_COVERAGE);
@@ -138,7 +151,7 @@ fsrs_model *
 settings_model_new(const struct settings *s)
 {
 	char err[256];
-	fsrs_model *m = fsrs_model_new(NULL, s->desired_retention, s->max_interval_days, err,
+	fsrs_model *m = fsrs_model_new(s->fsrs_w, s->desired_retention, s->max_interval_days, err,
 	    sizeof err);
 
 	/* The bounds sit inside what FSRS takes: this is a broken invariant. */

@@ -68,8 +68,9 @@
 	" ((" now "::timestamptz AT TIME ZONE s.tz)::date - date '1970-01-01')," \
 	" ((" now "::timestamptz AT TIME ZONE s.tz)::date)::text," \
 	" s.flag_unanswered_share, s.flag_unanswered_days, s.mastery_evidence_days," \
-	" s.min_per_day"
-#define SETTINGS_NCOLUMNS 22
+	" s.min_per_day, coalesce((SELECT array_to_string(f.weights, ',') FROM school_fsrs f" \
+	"   WHERE f.school_id = s.school_id), '')"
+#define SETTINGS_NCOLUMNS 23
 
 /*
  * The two windows counted in school days (struct settings' unanswered_from
@@ -88,6 +89,9 @@ struct settings {
 	int64_t school_id;
 	double desired_retention;
 	int32_t max_interval_days;
+	/* FSRS-6 weights: the school's adopted or pinned fit, else the defaults. */
+	double fsrs_w[FSRS_NPARAMS];
+	bool fsrs_fitted;		/* fsrs_w is not the defaults */
 	batch_settings batch;		/* per day, first delay; the rest sched's defaults */
 	bool self_rating;
 	mastery_thresholds mastery;

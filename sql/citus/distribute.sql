@@ -17,6 +17,7 @@ SELECT create_reference_table('school');
 SELECT create_reference_table('school_calendar');
 SELECT create_reference_table('school_flag_job');
 SELECT create_reference_table('job_lease');
+SELECT create_reference_table('school_fsrs');
 
 -- The coordinator's own: never distributed.
 -- coordinator: schema_migrations
@@ -49,3 +50,4 @@ SELECT create_distributed_table('signin_code', 'school_id', colocate_with => 'pu
 SELECT create_distributed_table('idempotency', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('erasure', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('audit', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('fsrs_fit', 'school_id', colocate_with => 'pupil');
