@@ -170,6 +170,8 @@ void teachers_routes(http_server *s);
 void progress_routes(http_server *s);
 /* A pupil's data on request: erasure (privacy.c). */
 void privacy_routes(http_server *s);
+/* /v1/school/fsrs: the school's memory model (fsrs.c). */
+void fsrs_routes(http_server *s);
 /* Sign-in links, sign-out and /v1/me (session.c). */
 void session_routes(http_server *s);
 

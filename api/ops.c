@@ -12,6 +12,7 @@
 #include "flagjob.h"
 #include "audit.h"
 #include "leavers.h"
+#include "fitjob.h"
 #include "http.h"
 #include "lease.h"
 #include "log.h"
@@ -203,6 +204,9 @@ metrics(http_ctx *c, void *arg, const void *data)
 	if (app->leavers != NULL)
 		evbuffer_add_printf(b, "recalld_job_idle{job=\"leavers\"} %d\n",
 		    leavers_idle(app->leavers));
+	if (app->fitjob != NULL)
+		evbuffer_add_printf(b, "recalld_job_idle{job=\"fsrs_fit\"} %d\n",
+		    fitjob_idle(app->fitjob));
 	if (app->audit != NULL) {
 		struct audit_stats as;
 

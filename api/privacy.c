@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "api.h"
+#include "child.h"
 #include "clock.h"
 #include "erase.h"
 #include "log.h"
@@ -136,36 +137,24 @@ pupil_erase(struct api_call *c)
 struct export_job {
 	char pupil[24];		/* first: see pupil_state */
 	struct api_call *c;
-	pid_t pid;
-	int errfd;		/* the child's stderr, read until it closes at exit */
-	struct event *ev;
 	char path[64];
-	char err[1024];
-	size_t errlen;
 };
 
 static void
-export_done(struct export_job *j)
+export_done(const struct child_result *r, void *arg)
 {
+	struct export_job *j = arg;
 	struct api_call *c = j->c;
-	int status = 0, fd = -1;
-	char name[64];
+	char err[1024], name[64];
+	int fd = -1;
 
-	event_free(j->ev);
-	close(j->errfd);
-	while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (r->status == 0)
 		fd = open(j->path, O_RDONLY | O_CLOEXEC);
 	unlink(j->path);	/* an open file outlives its name */
 	if (fd < 0) {
-		while (j->errlen > 0 && j->err[j->errlen - 1] == '\n')
-			j->err[--j->errlen] = '\0';
-		for (char *q = j->err; *q != '\0'; q++)
-			if (*q == '"' || *q == '\n')
-				*q = '\'';
+		child_err_line(r, err, sizeof err);
 		log_warnx("privacy", "export failed", "school=%s status=%d err=\"%s\"", c->school,
-		    WIFEXITED(status) ? WEXITSTATUS(status) : -1, j->err);
+		    r->status, err);
 		api_problem(c, 503, "export-failed", "Export failed",
 		    "the export could not be made now (the database or the disk); try again later");
 	} else {
@@ -176,82 +165,21 @@ export_done(struct export_job *j)
 	free(j);
 }
 
-static void
-export_child_output(evutil_socket_t fd, short what, void *arg)
-{
-	struct export_job *j = arg;
-	char buf[512];
-	ssize_t n = read(fd, buf, sizeof buf);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0) {
-		size_t room = sizeof j->err - 1 - j->errlen;
-		size_t k = (size_t)n < room ? (size_t)n : room;
-
-		memcpy(j->err + j->errlen, buf, k);
-		j->errlen += k;
-		j->err[j->errlen] = '\0';
-		return;
-	}
-	export_done(j);	/* EOF: the child has exited */
-}
-
 static bool
 export_spawn(struct export_job *j, const char *config_path)
 {
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	const char *argv[16];
-	int k = 0, fds[2], tmp;
+	const char *args[] = { "pupil", "export", "--school", j->c->school, "--pupil", j->pupil,
+	    "-o", j->path, "--no-audit" /* the request is audited here */, NULL };
+	int tmp;
 
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
 	snprintf(j->path, sizeof j->path, "/tmp/recalld-export-XXXXXX.zip");
 	if ((tmp = mkstemps(j->path, 4)) < 0)
 		return false;
 	close(tmp);
-	if (pipe2(fds, O_CLOEXEC) != 0) {
+	if (child_start(j->c->app->base, config_path, args, 0, export_done, j) == NULL) {
 		unlink(j->path);
 		return false;
 	}
-	argv[k++] = exe;
-	if (config_path != NULL && access(config_path, R_OK) == 0) {
-		argv[k++] = "-c";
-		argv[k++] = config_path;
-	}
-	argv[k++] = "pupil";
-	argv[k++] = "export";
-	argv[k++] = "--school";
-	argv[k++] = j->c->school;
-	argv[k++] = "--pupil";
-	argv[k++] = j->pupil;
-	argv[k++] = "-o";
-	argv[k++] = j->path;
-	argv[k++] = "--no-audit";	/* the request is audited here */
-	argv[k] = NULL;
-	j->pid = fork();
-	if (j->pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		signal(SIGPIPE, SIG_DFL);
-		execv(exe, (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (j->pid < 0) {
-		close(fds[0]);
-		unlink(j->path);
-		return false;
-	}
-	j->errfd = fds[0];
-	evutil_make_socket_nonblocking(j->errfd);
-	j->ev = event_new(j->c->app->base, j->errfd, EV_READ | EV_PERSIST, export_child_output, j);
-	event_add(j->ev, NULL);
 	return true;
 }
 

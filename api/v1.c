@@ -565,5 +565,6 @@ api_routes(http_server *s)
 	teachers_routes(s);
 	progress_routes(s);
 	privacy_routes(s);
+	fsrs_routes(s);
 	session_routes(s);
 }

@@ -26,6 +26,7 @@ typedef struct batches batches;
 typedef struct answers answers;
 typedef struct flagjob flagjob;
 typedef struct leavers leavers;
+typedef struct fitjob fitjob;
 typedef struct audit_log audit_log;
 typedef struct checks checks;
 typedef struct dashboard dashboard;
@@ -44,6 +45,7 @@ struct app {
 	answers *answers;		/* answers in, group commit */
 	flagjob *flagjob;		/* mastery refresh, flags, digests */
 	leavers *leavers;		/* erasing pupils who left */
+	fitjob *fitjob;			/* fitting each school's FSRS-6 weights */
 	audit_log *audit;		/* the access audit's writer */
 	checks *checks;			/* checks on demand */
 	struct alink_keys *link_keys;	/* answer links */

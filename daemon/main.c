@@ -13,6 +13,7 @@
 #include "migrate_cmd.h"
 #include "replay.h"
 #include "fit_cmd.h"
+#include "simulate_cmd.h"
 #include "keys_cmd.h"
 #include "pupil_cmd.h"
 #include "school_cmd.h"
@@ -53,6 +54,8 @@ static const struct cmd cmds[] = {
 	  NULL, cmd_replay, false },
 	{ "fit", "fit FSRS-6 weights to review histories (a file or a school)",
 	  NULL, fit_cmd_run, false },
+	{ "simulate", "what each desired retention costs a class in prompts a day",
+	  NULL, simulate_cmd_run, false },
 	{ "help", "show help for a subcommand",
 	  "usage: recalld help [SUBCOMMAND]\n", cmd_help, false },
 };

@@ -23,6 +23,7 @@
 #include "flagjob.h"
 #include "audit.h"
 #include "leavers.h"
+#include "fitjob.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -141,7 +142,8 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (http == 0 && db == 0 && pushing == 0 && !batches_busy(sv->app.batches) &&
 	    answers_pending(sv->app.answers) == 0 && !flagjob_busy(sv->app.flagjob) &&
-	    !leavers_busy(sv->app.leavers) && audit_pending(sv->app.audit) == 0) {
+	    !leavers_busy(sv->app.leavers) && !fitjob_busy(sv->app.fitjob) &&
+	    audit_pending(sv->app.audit) == 0) {
 		log_info("serve", "drained, exiting", "");
 		serve_stop_loop(sv);
 	}
@@ -175,6 +177,7 @@ begin_shutdown(struct serve *sv, const char *signame)
 	batches_stop(sv->app.batches);
 	flagjob_stop(sv->app.flagjob);
 	leavers_stop(sv->app.leavers);
+	fitjob_stop(sv->app.fitjob);
 	audit_flush(sv->app.audit);
 	sv->drain_timer = event_new(sv->app.base, -1, EV_PERSIST, drain_cb, sv);
 	event_add(sv->drain_timer, &poll);
@@ -317,6 +320,7 @@ serve_free(struct serve *sv)
 	checks_free(sv->app.checks);
 	flagjob_free(sv->app.flagjob);	/* before the pool: it holds a LISTEN */
 	leavers_free(sv->app.leavers);
+	fitjob_free(sv->app.fitjob);
 	audit_free(sv->app.audit);	/* before the pool: its write may be in flight */
 	lease_keeper_free(sv->app.leases);	/* after every job that holds one */
 	if (sv->app.link_keys != NULL) {
@@ -511,6 +515,9 @@ serve_main(struct config *cfg, const char *config_path)
 	    .audit_retention_ms = cfg->privacy_audit_retention_ms,
 	    .review_retention_ms = cfg->privacy_review_retention_ms,
 	    .delivery_retention_ms = cfg->privacy_delivery_retention_ms });
+	app->fitjob = fitjob_new(&(struct fitjob_spec){ .base = app->base, .db = app->db,
+	    .leases = app->leases, .config_path = app->config_path, .interval_ms = 3600 * 1000,
+	    .fit_interval_ms = cfg->fsrs_fit_interval_ms });
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;

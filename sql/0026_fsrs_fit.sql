@@ -37,5 +37,9 @@ CREATE TABLE fsrs_fit (
     adopted boolean NOT NULL,
     reason text NOT NULL,
     seconds double precision NOT NULL,	-- how long the fit took
+    -- predicted recall against recalled, in ten bins of prediction, over
+    -- the 90 days of answers before the fit, for the weights in use after
+    -- it and for the defaults: {"days":90,"in_use":[...],"default":[...]}
+    calibration jsonb NOT NULL DEFAULT '{}',
     PRIMARY KEY (school_id, fit_id)
 );

@@ -28,7 +28,7 @@ expect 2 "no subcommand is a usage error" "$RECALLD"
 expect 2 "unknown subcommand" "$RECALLD" frobnicate
 has "no subcommand 'frobnicate'" "unknown subcommand is named"
 expect 2 "unknown option" "$RECALLD" --frob
-for c in serve migrate check-config replay fit help; do
+for c in serve migrate check-config replay fit simulate help; do
 	expect 0 "help $c" "$RECALLD" help "$c"
 	expect 0 "$c --help" "$RECALLD" "$c" --help
 done
@@ -73,6 +73,13 @@ check "fit: --json gives 21 weights" "python3 -c 'import json,sys; assert len(js
 cp "$tmp/out" "$tmp/fit1"
 fit_in 0 "fit: the same input again" "$revs" --json
 check "fit: the same input gives the same weights" 'python3 -c "import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); sys.exit(a[\"weights\"] != b[\"weights\"])" "$tmp/out" "$tmp/fit1"'
+
+# simulate: without a school, the defaults; a retention out of range exits 2.
+expect 0 "simulate with the defaults" "$RECALLD" simulate
+check "simulate prints a row per retention from 0.75 to 0.97" '[ "$(grep -c "^0\.[0-9][0-9] " "$tmp/out")" = 9 ]'
+expect 2 "simulate: a retention out of range" "$RECALLD" simulate --retention 2
+has "out of range" "simulate: says what is out of range"
+expect 2 "simulate: pupils out of range" "$RECALLD" simulate --pupils 0
 
 # check-config: a missing default file is fine, every key has a default.
 expect 0 "check-config with defaults" env -u RECALLD_DATABASE_URL "$RECALLD" check-config

@@ -304,6 +304,9 @@
 			}
 			state.me = me;
 			renderWho();
+			show($('model'), me.role === 'admin');
+			if (me.role === 'admin')
+				loadModel();
 			return loadClasses().then(function () {
 				if (fromForm)
 					$('class-select').focus();
@@ -828,6 +831,79 @@
 				append(tr, el('td', { text: v == null ? '–' : fmtValue(v) }));
 			});
 			append(body, tr);
+		});
+		append(table, body);
+	}
+
+	/* The admin's calibration chart: GET /v1/school/fsrs. */
+	function loadModel() {
+		api('GET', '/v1/school/fsrs', undefined, { quiet: true }).then(renderModel, function (e) {
+			var empty = $('model-empty');
+			show(empty, true);
+			empty.className = 'problem';
+			empty.textContent = 'The memory model could not be loaded. ' + e.message;
+		});
+	}
+
+	function renderModel(m) {
+		var cal = m.calibration || {}, fit = (m.fits || [])[0], sub = $('model-sub');
+		var series = [
+			{ name: 'As scheduled, last ' + (cal.days || 90) + ' days', bins: cal.as_scheduled || [] },
+			{ name: 'FSRS-6 defaults, at the last fit', bins: (cal.latest_fit || {})['default'] || [] }
+		].map(function (s) {
+			s.bins = s.bins.filter(function (b) { return b.reviews > 0; });
+			return s;
+		});
+		var source = m.source === 'fitted' ? 'weights fitted to your pupils\' answers' :
+		    m.source === 'pinned' ? 'weights an admin pinned' : 'FSRS-6\'s default weights';
+		sub.textContent = 'recalld schedules with ' + source + '. ' + (fit ? 'Last fit ' +
+		    fmtDate(fit.fitted_at.slice(0, 10)) + ' on ' + fit.reviews + ' answers: ' +
+		    sentence(fit.reason) : 'No fit yet: one is made once the school has enough answers.');
+		var box = clear($('model-chart')), table = clear($('model-table'));
+		var any = series.some(function (s) { return s.bins.length > 0; });
+		show($('model-empty'), !any);
+		show($('model-table-box'), any);
+		if (!any) {
+			$('model-empty').className = 'empty';
+			$('model-empty').textContent = 'No answers to compare yet.';
+			return;
+		}
+		var W = 320, P = 40, S = W - 2 * P;
+		var chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + W, role: 'img', width: W, height: W,
+		    'aria-label': 'Predicted recall against the share recalled; the table below has the figures' });
+		append(chart, svg('line', { x1: P, y1: P + S, x2: P + S, y2: P, stroke: '#767676',
+		    'stroke-dasharray': '4 3' }));
+		append(chart, svg('line', { x1: P, y1: P + S, x2: P + S, y2: P + S, stroke: '#333' }));
+		append(chart, svg('line', { x1: P, y1: P, x2: P, y2: P + S, stroke: '#333' }));
+		[0, 0.5, 1].forEach(function (v) {
+			append(chart, svg('text', { x: P + v * S, y: P + S + 16, 'text-anchor': 'middle',
+			    'font-size': 12 }, pct(v)));
+			append(chart, svg('text', { x: P - 6, y: P + S - v * S + 4, 'text-anchor': 'end',
+			    'font-size': 12 }, pct(v)));
+		});
+		append(chart, svg('text', { x: P + S / 2, y: W - 4, 'text-anchor': 'middle', 'font-size': 12 },
+		    'predicted'));
+		series.forEach(function (s, i) {
+			var st = SERIES[i % SERIES.length];
+			s.bins.forEach(function (b) {
+				var x = P + b.mean_predicted * S, y = P + S - b.share_recalled * S;
+				append(chart, i === 0 ? svg('circle', { cx: x, cy: y, r: 5, fill: st.colour }) :
+				    svg('rect', { x: x - 4, y: y - 4, width: 8, height: 8, fill: 'none',
+				    stroke: st.colour, 'stroke-width': 2 }));
+			});
+		});
+		append(box, chart);
+		append(table, el('caption', { text: 'Predicted recall against the share recalled' }));
+		append(table, el('thead', null, el('tr', null, el('th', { scope: 'col', text: 'Answers of' }),
+		    el('th', { scope: 'col', text: 'Predicted' }), el('th', { scope: 'col', text: 'Recalled' }),
+		    el('th', { scope: 'col', text: 'Answers' }))));
+		var body = el('tbody');
+		series.forEach(function (s) {
+			s.bins.forEach(function (b) {
+				append(body, el('tr', null, el('th', { scope: 'row', text: s.name }),
+				    el('td', { text: pct(b.mean_predicted) }), el('td', { text: pct(b.share_recalled) }),
+				    el('td', { text: String(b.reviews) })));
+			});
 		});
 		append(table, body);
 	}

@@ -57,6 +57,7 @@ static const char fit_usage[] =
 
 struct fit_args {
 	const char *format, *against, *school, *at;
+	const char *lease, *lease_ms;	/* the fit job's lease, renewed when recording */
 	bool evaluate, json, record;
 	uint64_t seed;
 };
@@ -573,6 +574,48 @@ evaluate(const fit_data *d, const fit_opts *base, const struct fit_args *a,
 
 /* ---- the fit job's record ---- */
 
+#define CAL_BINS 10
+#define CAL_DAYS 90
+
+static json_t *
+bins_json(const fit_data *d, const double *w, int64_t from)
+{
+	fit_bin b[CAL_BINS];
+	json_t *a = json_array();
+
+	fit_calibration(d, w, from, INT64_MAX, b, CAL_BINS);
+	for (int i = 0; i < CAL_BINS; i++)
+		json_array_append_new(a, json_pack("{s:f, s:f, s:I, s:o, s:o}",
+		    "from", (double)i / CAL_BINS, "to", (double)(i + 1) / CAL_BINS,
+		    "reviews", (json_int_t)b[i].n,
+		    "mean_predicted", b[i].n ? json_real(b[i].mean_predicted) : json_null(),
+		    "share_recalled", b[i].n ? json_real(b[i].share_recalled) : json_null()));
+	return a;
+}
+
+/*
+ * Predicted against recalled over the CAL_DAYS of answers before `at`, for
+ * the weights in use and the defaults: the school's reviews are keyed by
+ * Unix time, so the window is a key range.
+ */
+static char *
+calibration_text(const fit_data *d, const double *in_use, const char *at)
+{
+	int64_t now = (int64_t)time(NULL), from;
+	int32_t ns;
+	json_t *j;
+	char *s;
+
+	if (at != NULL)
+		(void)replay_parse_time(at, strlen(at), &now, &ns);
+	from = now - (int64_t)CAL_DAYS * 86400;
+	j = json_pack("{s:i, s:o, s:o}", "days", CAL_DAYS, "in_use",
+	    bins_json(d, in_use, from), "default", bins_json(d, fsrs_default_params(), from));
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
+
 static void
 weights_text(const double *w, char *buf, size_t len)
 {
@@ -615,6 +658,7 @@ record(PGconn *pg, const struct fit_args *a, const fit_data *d,
 	struct timespec t0;
 	PGresult *res = NULL;
 	bool adopted, pinned;
+	char *cal = NULL;
 	int rc = 1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -683,20 +727,31 @@ record(PGconn *pg, const struct fit_args *a, const fit_data *d,
 	snprintf(ntrain, sizeof ntrain, "%zu", n - mn.n);
 	snprintf(nheld, sizeof nheld, "%zu", mn.n);
 	snprintf(secs, sizeof secs, "%.3f", seconds_since(&t0));
+	if (a->lease != NULL) {
+		/* the job's lease, renewed in this transaction: lost, nothing is recorded */
+		const char *p[3] = { a->school, a->lease, a->lease_ms != NULL ? a->lease_ms : "60000" };
+
+		if ((res = cli_exec(pg, "SELECT recalld_lease_renew($1::bigint, 'fsrs_fit', $2, "
+		    "$3::bigint)", 3, p, "renewing the fit job's lease")) == NULL)
+			goto out;
+		PQclear(res);
+		res = NULL;
+	}
+	cal = calibration_text(d, adopted ? nw : cur, a->at);
 	{
-		const char *p[16] = { a->school, a->at, nrev, ntrain, nheld, wold,
+		const char *p[17] = { a->school, a->at, nrev, ntrain, nheld, wold,
 		    wnew, num[0][0] ? num[0] : NULL, num[1][0] ? num[1] : NULL,
 		    num[2][0] ? num[2] : NULL, num[3][0] ? num[3] : NULL,
 		    num[4][0] ? num[4] : NULL, num[5][0] ? num[5] : NULL,
-		    adopted ? "t" : "f", reason, secs };
+		    adopted ? "t" : "f", reason, secs, cal != NULL ? cal : "{}" };
 
 		res = cli_exec(pg, "INSERT INTO fsrs_fit (school_id, fitted_at, "
 		    "reviews, train_reviews, heldout_reviews, previous_weights, "
 		    "weights, old_log_loss, old_rmse_bins, old_auc, new_log_loss, "
-		    "new_rmse_bins, new_auc, adopted, reason, seconds) VALUES "
-		    "($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, "
-		    "$8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING fit_id",
-		    16, p, "recording the fit");
+		    "new_rmse_bins, new_auc, adopted, reason, seconds, calibration) "
+		    "VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, "
+		    "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING fit_id",
+		    17, p, "recording the fit");
 		if (res == NULL)
 			goto out;
 		json_object_set_new(out, "fit_id",
@@ -721,6 +776,7 @@ record(PGconn *pg, const struct fit_args *a, const fit_data *d,
 	json_object_set_new(out, "weights", weights_json(nw));
 	rc = 0;
 out:
+	free(cal);
 	PQclear(res);
 	if (rc != 0)
 		PQclear(PQexec(pg, "ROLLBACK"));
@@ -740,6 +796,8 @@ parse_args(int argc, char **argv, struct fit_args *a)
 		{ "school", required_argument, NULL, 's' },
 		{ "record", no_argument, NULL, 'r' },
 		{ "at", required_argument, NULL, 't' },
+		{ "lease", required_argument, NULL, 'L' },
+		{ "lease-ms", required_argument, NULL, 'M' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -757,6 +815,8 @@ parse_args(int argc, char **argv, struct fit_args *a)
 		case 's': a->school = optarg; break;
 		case 'r': a->record = true; break;
 		case 't': a->at = optarg; break;
+		case 'L': a->lease = optarg; break;
+		case 'M': a->lease_ms = optarg; break;
 		case 'j': a->json = true; break;
 		case 'h': fputs(fit_usage, stdout); return 0;
 		default: fputs(fit_usage, stderr); return CLI_EXIT_USAGE;

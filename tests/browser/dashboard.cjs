@@ -383,6 +383,11 @@ async function run(browser) {
 	await page.locator('#class-select').waitFor({ state: 'visible' });
 	const all = await page.locator('#class-select option').count();
 	ok(all === 6, 'an admin token pasted into the form sees the school\'s 6 classes', String(all));
+	/* An admin sees how well the model predicts the school's pupils. */
+	await page.locator('#model-sub').filter({ hasText: 'recalld schedules with' }).waitFor();
+	ok(await page.locator('#model').isVisible(), 'an admin sees the memory model\'s calibration');
+	const points = await page.locator('#model-chart svg circle').count();
+	ok(points > 0, 'the calibration chart has points for the demo\'s answers', String(points));
 
 	/* The browser logs the 410 of the used link; nothing else. */
 	const more = errors.filter((e) => !/Failed to load resource: .* 410/.test(e));
