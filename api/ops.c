@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "leavers.h"
 #include "fitjob.h"
+#include "partitions.h"
 #include "http.h"
 #include "lease.h"
 #include "log.h"
@@ -207,6 +208,9 @@ metrics(http_ctx *c, void *arg, const void *data)
 	if (app->fitjob != NULL)
 		evbuffer_add_printf(b, "recalld_job_idle{job=\"fsrs_fit\"} %d\n",
 		    fitjob_idle(app->fitjob));
+	if (app->partitions != NULL)
+		evbuffer_add_printf(b, "recalld_job_idle{job=\"partitions\"} %d\n",
+		    partitions_idle(app->partitions));
 	if (app->audit != NULL) {
 		struct audit_stats as;
 

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "erase.h"
 #include "log.h"
+#include "token.h"
 
 struct erase_state {
 	char pupil[24];		/* first: see pupil_state */
@@ -236,6 +237,8 @@ school_deleted(struct api_call *c, const struct db_reply *r)
 	}
 	log_info("privacy", "school deleted", "school=%s rows=%s", c->school,
 	    PQgetvalue(r->results[0], 0, 0));
+	/* its tokens die here at once; other daemons hear the NOTIFY */
+	token_cache_clear(c->app->tokens);
 	api_reply(c, 200, json_pack("{s:s, s:s}", "deleted", "school", "deleted_at", c->now));
 }
 

@@ -27,6 +27,7 @@ typedef struct answers answers;
 typedef struct flagjob flagjob;
 typedef struct leavers leavers;
 typedef struct fitjob fitjob;
+typedef struct partitions partitions;
 typedef struct audit_log audit_log;
 typedef struct checks checks;
 typedef struct dashboard dashboard;
@@ -46,6 +47,7 @@ struct app {
 	flagjob *flagjob;		/* mastery refresh, flags, digests */
 	leavers *leavers;		/* erasing pupils who left */
 	fitjob *fitjob;			/* fitting each school's FSRS-6 weights */
+	partitions *partitions;		/* monthly partitions of answers and audit */
 	audit_log *audit;		/* the access audit's writer */
 	checks *checks;			/* checks on demand */
 	struct alink_keys *link_keys;	/* answer links */

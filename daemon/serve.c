@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "leavers.h"
 #include "fitjob.h"
+#include "partitions.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -143,6 +144,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	if (http == 0 && db == 0 && pushing == 0 && !batches_busy(sv->app.batches) &&
 	    answers_pending(sv->app.answers) == 0 && !flagjob_busy(sv->app.flagjob) &&
 	    !leavers_busy(sv->app.leavers) && !fitjob_busy(sv->app.fitjob) &&
+	    !partitions_busy(sv->app.partitions) &&
 	    audit_pending(sv->app.audit) == 0) {
 		log_info("serve", "drained, exiting", "");
 		serve_stop_loop(sv);
@@ -178,6 +180,7 @@ begin_shutdown(struct serve *sv, const char *signame)
 	flagjob_stop(sv->app.flagjob);
 	leavers_stop(sv->app.leavers);
 	fitjob_stop(sv->app.fitjob);
+	partitions_stop(sv->app.partitions);
 	audit_flush(sv->app.audit);
 	sv->drain_timer = event_new(sv->app.base, -1, EV_PERSIST, drain_cb, sv);
 	event_add(sv->drain_timer, &poll);
@@ -321,6 +324,7 @@ serve_free(struct serve *sv)
 	flagjob_free(sv->app.flagjob);	/* before the pool: it holds a LISTEN */
 	leavers_free(sv->app.leavers);
 	fitjob_free(sv->app.fitjob);
+	partitions_free(sv->app.partitions);
 	audit_free(sv->app.audit);	/* before the pool: its write may be in flight */
 	lease_keeper_free(sv->app.leases);	/* after every job that holds one */
 	if (sv->app.link_keys != NULL) {
@@ -518,6 +522,10 @@ serve_main(struct config *cfg, const char *config_path)
 	app->fitjob = fitjob_new(&(struct fitjob_spec){ .base = app->base, .db = app->db,
 	    .leases = app->leases, .config_path = app->config_path, .interval_ms = 3600 * 1000,
 	    .fit_interval_ms = cfg->fsrs_fit_interval_ms });
+	app->partitions = partitions_new(&(struct partitions_spec){ .base = app->base,
+	    .db = app->db, .interval_ms = 3600 * 1000,
+	    .review_retention_ms = cfg->privacy_review_retention_ms,
+	    .audit_retention_ms = cfg->privacy_audit_retention_ms });
 
 	ho.max_body = cfg->http_max_body;
 	ho.max_headers = cfg->http_max_headers;

@@ -54,7 +54,7 @@ make_answers(void)
 {
 	double truth[FSRS_NPARAMS];
 	fsrs_model *m;
-	char *pupils, *questions, *p, *q;
+	char *pupils, *questions, *p, *q, *psave = NULL;
 	struct sbuf sql = { 0 };
 	char row[256];
 	int rows = 0;
@@ -70,7 +70,7 @@ make_answers(void)
 	questions = apitest_sql("SELECT string_agg(question_id::text, ' ' ORDER BY question_id)"
 	    " FROM (SELECT question_id FROM question WHERE school_id = 1 ORDER BY question_id"
 	    " LIMIT 30) x");
-	for (p = strtok_r(pupils, " ", &pupils); p != NULL; p = strtok_r(NULL, " ", &pupils)) {
+	for (p = strtok_r(pupils, " ", &psave); p != NULL; p = strtok_r(NULL, " ", &psave)) {
 		char *qs = xstrdup(questions), *save = NULL;
 
 		for (q = strtok_r(qs, " ", &save); q != NULL; q = strtok_r(NULL, " ", &save)) {
@@ -118,6 +118,8 @@ make_answers(void)
 	if (rows % 1000 && !apitest_sql_ok("%s", sbuf_text(&sql)))
 		return false;
 	sbuf_free(&sql);
+	free(pupils);
+	free(questions);
 	nreviews = rows;
 	fsrs_model_free(m);
 	return rows > 0;

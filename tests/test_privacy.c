@@ -658,12 +658,33 @@ clock_plus_days(int days)
 }
 
 /* A leaver stops getting questions at once and is erased privacy.leaver_erase_after later. */
+/* parent's partitions but the default, by name, space-separated (caller frees) */
+static char *
+partitions_of(const char *parent)
+{
+	return apitest_sql("SELECT coalesce(string_agg(c.relname, ' ' ORDER BY c.relname), '')"
+	    " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+	    " WHERE i.inhparent = '%s'::regclass AND c.relname <> '%s_default'", parent, parent);
+}
+
 START_TEST(test_leaver_erased_after_90_days)
 {
 	struct who l;
-	char *at, *hits;
+	char *at, *hits, *parts;
 	long long batches, states;
 
+	/*
+	 * Answers and audit in monthly partitions, made at start on the demo
+	 * clock (21 September 2026): everything so far in a history partition
+	 * up to October, then a partition a month, three months ahead.
+	 */
+	ck_assert(apitest_wait_job_idle("partitions", 10000));
+	parts = partitions_of("review");
+	ck_assert_str_eq(parts, "review_to_y2026m10 review_y2026m10 review_y2026m11 review_y2026m12");
+	free(parts);
+	parts = partitions_of("audit");
+	ck_assert_str_eq(parts, "audit_to_y2026m10 audit_y2026m10 audit_y2026m11 audit_y2026m12");
+	free(parts);
 	pick(6, &l);
 	states = apitest_sql_int("SELECT count(*) FROM memory_state WHERE school_id = 1"
 	    " AND pupil_id <> %lld", l.id);
@@ -715,6 +736,20 @@ START_TEST(test_leaver_erased_after_90_days)
 	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
 	    " AND status = 'delivered' AND payload = '{}'"), 0);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"), 0);
+	/*
+	 * Partitions on 21 December: made through March; the history partition
+	 * (before October) is wholly past 60 days and dropped; October's is not
+	 * wholly past it and stays, emptied row by row. The audit keeps a year.
+	 */
+	ck_assert(apitest_wait_job_idle("partitions", 10000));
+	parts = partitions_of("review");
+	ck_assert_str_eq(parts, "review_y2026m10 review_y2026m11 review_y2026m12 review_y2027m01"
+	    " review_y2027m02 review_y2027m03");
+	free(parts);
+	parts = partitions_of("audit");
+	ck_assert_str_eq(parts, "audit_to_y2026m10 audit_y2026m10 audit_y2026m11 audit_y2026m12"
+	    " audit_y2027m01 audit_y2027m02 audit_y2027m03");
+	free(parts);
 }
 END_TEST
 

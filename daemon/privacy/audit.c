@@ -39,8 +39,12 @@ static const char insert_sql[] =
      */
     " CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pupil p WHERE p.school_id = $1::bigint"
     "   AND p.pupil_id = x.object_id FOR KEY SHARE) AS kept) e"
-    /* a school deleted meanwhile (its last entry says so) takes its audit with it */
-    " WHERE EXISTS (SELECT 1 FROM school s WHERE s.school_id = $1::bigint)";
+    /*
+     * A school deleted meanwhile (its last entry says so) takes its audit
+     * with it; the lock waits for a deletion in progress, which would
+     * otherwise fail this insert on the foreign key once it commits.
+     */
+    " WHERE EXISTS (SELECT 1 FROM school s WHERE s.school_id = $1::bigint FOR KEY SHARE)";
 
 static void
 written(const struct db_reply *r, void *arg)
