@@ -27,6 +27,7 @@
 #include "partitions.h"
 #include "http.h"
 #include "log.h"
+#include "secretbox.h"
 #include "notify.h"
 #include "ops.h"
 #include "push.h"
@@ -79,8 +80,69 @@ clock_join(PGconn *pg)
 	return ok;
 }
 
+/* A fresh answer-link key, base64 (caller wipes and frees). */
+static char *
+link_key_new(void)
+{
+	char *text = alink_key_new();
+
+	if (text == NULL)
+		fatalx("serve", "no randomness for the answer link key", "");
+	return text;
+}
+
+static void
+wipe(char *s)
+{
+	if (s != NULL) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+/*
+ * The answer-link key every daemon on the database shares (sql/0028), made
+ * and sealed by the first to start: with a key file and no link key in the
+ * configuration. Opened into *cur and *prev (caller wipes and frees).
+ */
 static bool
-startup_check(struct app *app)
+link_key_join(struct app *app, PGconn *pg, char **cur, char **prev)
+{
+	char *fresh = link_key_new(), *sealed = secretbox_seal(app->secrets, fresh), err[256];
+	const char *p[1] = { sealed };
+	PGresult *res;
+	bool ok = false;
+
+	wipe(fresh);
+	res = PQexecParams(pg, "WITH made AS (INSERT INTO link_key (id, sealed) VALUES (true, $1)"
+	    " ON CONFLICT (id) DO NOTHING RETURNING sealed, previous_sealed)"
+	    " SELECT sealed, previous_sealed FROM made UNION ALL"
+	    " SELECT sealed, previous_sealed FROM link_key WHERE NOT EXISTS (SELECT 1 FROM made)",
+	    1, NULL, p, NULL, NULL, 0);
+	free(sealed);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		log_errorx("serve", "cannot read the answer link key", "err=\"%.*s\"",
+		    (int)strcspn(PQerrorMessage(pg), "\n"), PQerrorMessage(pg));
+		goto out;
+	}
+	*cur = secretbox_open(app->secrets, PQgetvalue(res, 0, 0), err, sizeof err);
+	*prev = PQgetisnull(res, 0, 1) ? NULL :
+	    secretbox_open(app->secrets, PQgetvalue(res, 0, 1), err, sizeof err);
+	if (*cur == NULL || (!PQgetisnull(res, 0, 1) && *prev == NULL)) {
+		log_errorx("serve", "cannot open the answer link key", "err=\"%s\"", err);
+		wipe(*cur);
+		*cur = NULL;
+		goto out;
+	}
+	log_info("serve", "answer links signed with the database's sealed key", "");
+	ok = true;
+out:
+	PQclear(res);
+	return ok;
+}
+
+static bool
+startup_check(struct app *app, char **link_cur, char **link_prev)
 {
 	uint64_t deadline = util_mono_ms() + (uint64_t)app->cfg->database_startup_wait_ms;
 	char timeout[32], err[1024];
@@ -121,6 +183,11 @@ startup_check(struct app *app)
 		return false;
 	}
 	if (clock_is_manual() && !clock_join(pg)) {
+		PQfinish(pg);
+		return false;
+	}
+	if (app->cfg->responses_link_key[0] == '\0' && app->secrets != NULL &&
+	    !link_key_join(app, pg, link_cur, link_prev)) {
 		PQfinish(pg);
 		return false;
 	}
@@ -368,33 +435,33 @@ answer_link(void *arg, int64_t school_id, int64_t prompt_id, int64_t expires_uni
 	return w > 0 && (size_t)w < outlen;
 }
 
+/*
+ * The keys of answer links: responses.link_key (and its previous) from the
+ * configuration when set; else the database's sealed key (db_cur, db_prev);
+ * else, without a key file, a new key at each start.
+ */
 static bool
-link_keys_init(struct app *app)
+link_keys_init(struct app *app, const char *db_cur, const char *db_prev)
 {
 	const struct config *cfg = app->cfg;
 	char err[256], *generated = NULL;
+	const char *cur = cfg->responses_link_key, *prev = cfg->responses_link_key_previous;
 	bool ok;
 
 	app->link_keys = xcalloc(1, sizeof *app->link_keys);
-	if (cfg->responses_link_key[0] == '\0') {
-		unsigned char raw[B64_LINK_KEY_MIN];
-
-		generated = xmalloc(B64_SIZE(sizeof raw));
-		if (RAND_bytes(raw, sizeof raw) != 1 ||
-		    !b64_encode(raw, sizeof raw, generated, B64_SIZE(sizeof raw)))
-			fatalx("serve", "no randomness for the answer link key", "");
-		OPENSSL_cleanse(raw, sizeof raw);
-		log_warnx("serve", "no responses.link_key: answer links will not survive a restart", "");
+	if (cur[0] == '\0' && db_cur != NULL) {
+		cur = db_cur;
+		prev = db_prev != NULL ? db_prev : "";
+	} else if (cur[0] == '\0') {
+		cur = generated = link_key_new();
+		log_warnx("serve", "no responses.link_key and no secrets.key_file: answer links"
+		    " will not survive a restart", "");
 	}
-	ok = alink_keys_parse(generated ? generated : cfg->responses_link_key,
-	    cfg->responses_link_key_previous[0] ? cfg->responses_link_key_previous : NULL,
-	    app->link_keys, err, sizeof err);
-	if (generated != NULL)
-		OPENSSL_cleanse(generated, strlen(generated));
-	free(generated);
-	/* config_load checked the keys (config_validate): check-config and serve agree. */
+	ok = alink_keys_parse(cur, prev[0] ? prev : NULL, app->link_keys, err, sizeof err);
+	wipe(generated);
+	/* config_load checked the configured keys (config_validate): check-config and serve agree. */
 	if (!ok)
-		fatalx("serve", "responses.link_key not validated", "err=\"%s\"", err);
+		fatalx("serve", "answer link key refused", "err=\"%s\"", err);
 	return ok;
 }
 
@@ -435,7 +502,9 @@ serve_main(struct config *cfg, const char *config_path)
 	struct http_opts ho;
 	struct db_pool_opts po;
 	struct timeval tv_ready = { 0, 100 * 1000 };
+	char *link_cur = NULL, *link_prev = NULL;	/* the database's answer-link key */
 	uint64_t wd;
+	bool ok;
 
 	app->cfg = cfg;
 	app->config_path = config_path;
@@ -470,7 +539,7 @@ serve_main(struct config *cfg, const char *config_path)
 		return 1;
 	}
 	notify_status("waiting for the database");
-	if (!startup_check(app)) {
+	if (!startup_check(app, &link_cur, &link_prev)) {
 		serve_free(&sv);
 		return 1;
 	}
@@ -495,7 +564,10 @@ serve_main(struct config *cfg, const char *config_path)
 	if (clock_is_manual())
 		db_listen(app->db, CLOCK_CHANNEL, clock_notify, clock_up, app);
 	app->push = push_new(app->base, app->db, cfg, app->secrets);
-	if (!link_keys_init(app)) {
+	ok = link_keys_init(app, link_cur, link_prev);
+	wipe(link_cur);
+	wipe(link_prev);
+	if (!ok) {
 		serve_free(&sv);
 		return 2;
 	}

@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include "apitest.h"
+#include "secretbox.h"
 #include "pgtest.h"
 #include "util.h"
 
@@ -983,10 +984,37 @@ apitest_sql_int(const char *fmt, ...)
 	return n;
 }
 
+/* The database's answer-link key (sql/0028), opened, is a secret the logs must not hold. */
+static void
+link_key_seen(void)
+{
+	const char *file = getenv("RECALLD_SECRETS_KEY_FILE");
+	char err[256], *plain;
+	secretbox *sb;
+	PGresult *res;
+
+	if (pg == NULL || file == NULL || (sb = secretbox_load(file, err, sizeof err)) == NULL)
+		return;
+	res = PQexec(pg, "SELECT sealed, previous_sealed FROM link_key");
+	for (int c = 0; PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && c < 2; c++) {
+		if (PQgetisnull(res, 0, c))
+			continue;
+		if ((plain = secretbox_open(sb, PQgetvalue(res, 0, c), err, sizeof err)) != NULL) {
+			secret_seen(plain);
+			free(plain);
+		}
+	}
+	PQclear(res);
+	secretbox_free(sb);
+}
+
 int
 apitest_finish(int failed)
 {
-	int code = apitest_daemon_stop();
+	int code;
+
+	link_key_seen();
+	code = apitest_daemon_stop();
 
 	if (failed != 0 || code != 0)
 		apitest_daemon_dump_log();

@@ -232,6 +232,52 @@ START_TEST(test_sigkill_loses_nothing)
 }
 END_TEST
 
+/*
+ * Without responses.link_key, the key signing answer links is the
+ * database's, sealed under the key file: a link sent before the restart
+ * above still opens, and the stored key is sealed text, not the key.
+ */
+START_TEST(test_link_survives_restart)
+{
+	char *url = apitest_sql("SELECT d.payload::jsonb #>> '{data,prompts,0,answer_url}'"
+	    " FROM delivery d JOIN prompt p ON p.school_id = d.school_id"
+	    "  AND p.prompt_id = (d.payload::jsonb #>> '{data,prompts,0,prompt_id}')::bigint"
+	    " WHERE d.event_type = 'prompt.batch' AND p.answered_at IS NULL"
+	    " ORDER BY d.delivery_id LIMIT 1");
+	char *kid = apitest_sql("SELECT split_part(sealed, ':', 2) FROM link_key");
+	long status = 0;
+	char *raw = NULL;
+
+	ck_assert(url != NULL && strstr(url, "/a/") != NULL);
+	json_decref(api_call("GET", strstr(url, "/a/"), NULL, NULL, NULL, &status, &raw, NULL));
+	ck_assert_int_eq(status, 200);
+	ck_assert(strstr(raw, "<form") != NULL);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM link_key WHERE sealed LIKE 'enc1:%%'"
+	    " AND previous_sealed IS NULL"), 1);
+	ck_assert_int_eq(strlen(kid), 8);
+	free(kid);
+	free(raw);
+	raw = NULL;
+
+	/* a new key (after a leak, say): links already sent still open after the restart */
+	{
+		char *before = apitest_sql("SELECT sealed FROM link_key"), *out = NULL;
+
+		ck_assert_int_eq(apitest_recalld(&out, "keys", "new-link-key", (char *)NULL), 0);
+		free(out);
+		ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM link_key WHERE"
+		    " previous_sealed = '%s' AND sealed <> previous_sealed", before), 1);
+		free(before);
+		ck_assert_int_eq(apitest_daemon_stop(), 0);
+		ck_assert(apitest_daemon_start());
+		json_decref(api_call("GET", strstr(url, "/a/"), NULL, NULL, NULL, &status, &raw, NULL));
+		ck_assert_int_eq(status, 200);
+		free(raw);
+	}
+	free(url);
+}
+END_TEST
+
 struct retry {
 	long long prompt;
 	const char *answer;
@@ -307,7 +353,7 @@ main(void)
 	apitest_env(conninfo, "5s");
 	setenv("RECALLD_CLOCK_MODE", "manual", 1);
 	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
-	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);
+	/* no responses.link_key: links are signed with the database's sealed key (sql/0028) */
 	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
 	CKTEST_MUST(apitest_import_demo(true));
 	apitest_db_open(conninfo);
@@ -329,6 +375,7 @@ main(void)
 	tcase_add_test(tc, test_concurrent_answers);
 	tcase_add_test(tc, test_answer_page);
 	tcase_add_test(tc, test_sigkill_loses_nothing);
+	tcase_add_test(tc, test_link_survives_restart);
 	tcase_add_test(tc, test_database_down);
 	tcase_add_test(tc, test_expired);
 	suite_add_tcase(s, tc);

@@ -260,6 +260,9 @@ START_TEST(test_ping_rotate_retry)
 		ck_assert_int_eq(strlen(kid1), 16);
 		ck_assert_str_ne(kid0, kid1);
 		ck_assert(strncmp(kid1, kid1 + 8, 8) == 0);	/* both under the new key */
+		/* the answer-link key too (sql/0028) */
+		ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM link_key WHERE"
+		    " split_part(sealed, ':', 2) = '%.8s'", kid1), 1);
 		free(kid0);
 		free(kid1);
 		apitest_req("POST", tok_a, NULL, "/v1/endpoints/%lld/test", id);

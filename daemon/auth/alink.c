@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "alink.h"
 #include "b64.h"
@@ -224,4 +225,20 @@ alink_status_name(enum alink_status st)
 	case ALINK_EXPIRED: return "expired";
 	}
 	return "?";
+}
+
+char *
+alink_key_new(void)
+{
+	unsigned char raw[B64_LINK_KEY_MIN];
+	char *text = xmalloc(B64_SIZE(sizeof raw));
+	bool ok = RAND_bytes(raw, sizeof raw) == 1 &&
+	    b64_encode(raw, sizeof raw, text, B64_SIZE(sizeof raw));
+
+	OPENSSL_cleanse(raw, sizeof raw);
+	if (!ok) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }

@@ -92,4 +92,7 @@ bool alink_check_full(const struct alink_keys *k, const char *token, int64_t now
 /* "ok", "bad", "expired" */
 const char *alink_status_name(enum alink_status st);
 
+/* A new random key as base64, as responses.link_key takes it (caller wipes and frees); NULL without randomness. */
+char *alink_key_new(void);
+
 #endif

@@ -1,4 +1,4 @@
-/* keys_cmd.c: `recalld keys init|rotate` (see auth/secretbox.h). */
+/* keys_cmd.c: `recalld keys init|rotate|new-link-key` (see auth/secretbox.h). */
 #include "autoconf.h"
 
 #include <getopt.h>
@@ -11,16 +11,21 @@
 
 #include "cli.h"
 #include "keys_cmd.h"
+#include "alink.h"
 #include "secretbox.h"
 
 static const char keys_usage[] =
     "usage: recalld [-c FILE] keys init [--file PATH]\n"
-    "       recalld [-c FILE] keys rotate\n\n"
-    "init makes the key file that seals webhook secrets in the database\n"
-    "(secrets.key_file, or PATH), readable only by its owner: run it as the\n"
-    "service user. rotate puts a new key at the head of that file and seals\n"
-    "every endpoint's secrets again under it (secrets stored in clear before\n"
-    "the file existed included); older keys stay in the file.\n";
+    "       recalld [-c FILE] keys rotate\n"
+    "       recalld [-c FILE] keys new-link-key\n\n"
+    "init makes the key file that seals secrets in the database (webhook\n"
+    "secrets and the answer-link key; secrets.key_file, or PATH), readable\n"
+    "only by its owner: run it as the service user. rotate puts a new key at\n"
+    "the head of that file and seals every secret again under it (secrets\n"
+    "stored in clear before the file existed included); older keys stay in\n"
+    "the file. new-link-key replaces the key that signs answer links (after\n"
+    "a leak, say): links already sent keep working until they expire; restart\n"
+    "the daemons to sign with the new one.\n";
 
 static int
 keys_init(int argc, char **argv, const struct config *cfg)
@@ -61,25 +66,43 @@ keys_init(int argc, char **argv, const struct config *cfg)
 	return 0;
 }
 
-/* Seal column col of one endpoint again; false (printed) when it does not open. */
-static bool
-reseal(PGconn *pg, secretbox *sb, PGresult *rows, int i, int col, const char *column, int *n)
+/*
+ * text sealed again under sb's current key (malloc'd), or NULL when it is
+ * already (*same set) or does not open (printed, naming what).
+ */
+static char *
+reseal_text(secretbox *sb, const char *text, const char *what, bool *same)
 {
-	char err[256], *plain, *sealed, *sql;
-	const char *p[3];
-	PGresult *res;
+	char err[256], *plain, *sealed;
 
-	if (PQgetisnull(rows, i, col) || secretbox_is_current(sb, PQgetvalue(rows, i, col)))
-		return true;
-	plain = secretbox_open(sb, PQgetvalue(rows, i, col), err, sizeof err);
-	if (plain == NULL) {
-		fprintf(stderr, "recalld: endpoint %s of school %s: %s\n", PQgetvalue(rows, i, 1),
-		    PQgetvalue(rows, i, 0), err);
-		return false;
+	*same = secretbox_is_current(sb, text);
+	if (*same)
+		return NULL;
+	if ((plain = secretbox_open(sb, text, err, sizeof err)) == NULL) {
+		fprintf(stderr, "recalld: %s: %s\n", what, err);
+		return NULL;
 	}
 	sealed = secretbox_seal(sb, plain);
 	OPENSSL_cleanse(plain, strlen(plain));
 	free(plain);
+	return sealed;
+}
+
+/* Seal column col of one endpoint again; false (printed) when it does not open. */
+static bool
+reseal(PGconn *pg, secretbox *sb, PGresult *rows, int i, int col, const char *column, int *n)
+{
+	char what[96], *sealed, *sql;
+	const char *p[3];
+	PGresult *res;
+	bool same;
+
+	if (PQgetisnull(rows, i, col))
+		return true;
+	snprintf(what, sizeof what, "endpoint %s of school %s", PQgetvalue(rows, i, 1),
+	    PQgetvalue(rows, i, 0));
+	if ((sealed = reseal_text(sb, PQgetvalue(rows, i, col), what, &same)) == NULL)
+		return same;
 	p[0] = PQgetvalue(rows, i, 0);
 	p[1] = PQgetvalue(rows, i, 1);
 	p[2] = sealed;
@@ -93,6 +116,47 @@ reseal(PGconn *pg, secretbox *sb, PGresult *rows, int i, int col, const char *co
 	PQclear(res);
 	(*n)++;
 	return true;
+}
+
+/* The answer-link key (sql/0028) sealed again; false (printed) on failure. */
+static bool
+reseal_link_key(PGconn *pg, secretbox *sb, int *n)
+{
+	PGresult *row = cli_exec(pg, "SELECT sealed, previous_sealed FROM link_key FOR UPDATE", 0,
+	    NULL, "reading the answer-link key");
+	char *cur = NULL, *prev = NULL;
+	bool same, ok = false;
+
+	if (row == NULL)
+		return false;
+	if (PQntuples(row) == 0) {
+		ok = true;	/* no daemon made one yet */
+		goto out;
+	}
+	cur = reseal_text(sb, PQgetvalue(row, 0, 0), "the answer-link key", &same);
+	if (cur == NULL && !same)
+		goto out;
+	if (!PQgetisnull(row, 0, 1)) {
+		prev = reseal_text(sb, PQgetvalue(row, 0, 1), "the previous answer-link key", &same);
+		if (prev == NULL && !same)
+			goto out;
+	}
+	if (cur != NULL || prev != NULL) {
+		const char *p[2] = { cur, prev };
+		PGresult *res = cli_exec(pg, "UPDATE link_key SET sealed = coalesce($1, sealed),"
+		    " previous_sealed = coalesce($2, previous_sealed)", 2, p, "sealing the link key");
+
+		if (res == NULL)
+			goto out;
+		PQclear(res);
+		*n += (cur != NULL) + (prev != NULL);
+	}
+	ok = true;
+out:
+	free(cur);
+	free(prev);
+	PQclear(row);
+	return ok;
 }
 
 static int
@@ -141,6 +205,8 @@ keys_rotate(const struct config *cfg)
 			    !reseal(pg, sb, rows, i, 3, "previous_secret", &n))
 				goto rollback;
 	}
+	if (!reseal_link_key(pg, sb, &n))
+		goto rollback;
 	if ((res = cli_exec(pg, "COMMIT", 0, NULL, "committing")) == NULL)
 		goto done;
 	PQclear(res);
@@ -157,6 +223,51 @@ done:
 	return code;
 }
 
+/* A new answer-link key; the current one becomes the previous. */
+static int
+keys_new_link_key(const struct config *cfg)
+{
+	char err[512], *fresh = NULL, *sealed = NULL;
+	secretbox *sb;
+	PGconn *pg = NULL;
+	PGresult *res;
+	int code = 1;
+
+	if (cfg->secrets_key_file[0] == '\0') {
+		fputs("recalld keys new-link-key: secrets.key_file is not set (without it the key is"
+		    " responses.link_key in the configuration)\n", stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if ((sb = secretbox_load(cfg->secrets_key_file, err, sizeof err)) == NULL) {
+		fprintf(stderr, "recalld: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	if ((fresh = alink_key_new()) == NULL || (pg = cli_connect_db(cfg)) == NULL)
+		goto done;
+	sealed = secretbox_seal(sb, fresh);
+	{
+		const char *p[1] = { sealed };
+
+		res = cli_exec(pg, "INSERT INTO link_key (id, sealed) VALUES (true, $1)"
+		    " ON CONFLICT (id) DO UPDATE SET previous_sealed = link_key.sealed,"
+		    " sealed = EXCLUDED.sealed, created_at = now()", 1, p, "replacing the link key");
+	}
+	if (res == NULL)
+		goto done;
+	PQclear(res);
+	puts("new answer-link key made; restart the daemons to sign with it (links already sent"
+	    " keep working until they expire)");
+	code = 0;
+done:
+	if (fresh != NULL)
+		OPENSSL_cleanse(fresh, strlen(fresh));
+	free(fresh);
+	free(sealed);
+	PQfinish(pg);
+	secretbox_free(sb);
+	return code;
+}
+
 static int
 keys_main(int argc, char **argv, const struct config *cfg)
 {
@@ -168,6 +279,8 @@ keys_main(int argc, char **argv, const struct config *cfg)
 		return keys_init(argc - 1, argv + 1, cfg);
 	if (strcmp(argv[1], "rotate") == 0 && argc == 2)
 		return keys_rotate(cfg);
+	if (strcmp(argv[1], "new-link-key") == 0 && argc == 2)
+		return keys_new_link_key(cfg);
 	fprintf(stderr, "recalld keys: unknown command '%s'\n%s", argv[1], keys_usage);
 	return CLI_EXIT_USAGE;
 }

@@ -18,6 +18,7 @@ SELECT create_reference_table('school_calendar');
 SELECT create_reference_table('school_flag_job');
 SELECT create_reference_table('job_lease');
 SELECT create_reference_table('school_fsrs');
+SELECT create_reference_table('link_key');
 
 -- The coordinator's own: never distributed.
 -- coordinator: schema_migrations
