@@ -190,6 +190,30 @@ START_TEST(test_mask_url)
 	m = config_mask_url("dbname=recalld");
 	ck_assert_str_eq(m, "dbname=recalld");
 	free(m);
+	m = config_mask_url("postgresql://a:x@h1,h2/db?password=y");
+	ck_assert_str_eq(m, "postgresql://a:****@h1,h2/db?password=****");
+	free(m);
+}
+END_TEST
+
+/* Whatever a log line quotes (libpq's errors do), no password gets through. */
+START_TEST(test_mask_log_line)
+{
+	char out[512];
+
+	util_mask_passwords("level=warn mod=serve msg=\"database not reachable yet\" err=\"invalid"
+	    " URI: \"postgresql://app:S3cretPW@[::1:5432/recalld\"\"", out, sizeof out);
+	ck_assert_ptr_null(strstr(out, "S3cretPW"));
+	ck_assert_ptr_nonnull(strstr(out, "postgresql://app:****@[::1:5432/recalld"));
+	util_mask_passwords("a password=one b password='t w\\'o' c https://u:v@x/ d", out,
+	    sizeof out);
+	ck_assert_str_eq(out, "a password=**** b password=**** c https://u:****@x/ d");
+	/* no userinfo, or no password in it: left alone */
+	util_mask_passwords("see https://example.com/a@b and ssh://git@host", out, sizeof out);
+	ck_assert_str_eq(out, "see https://example.com/a@b and ssh://git@host");
+	/* cut short, still terminated */
+	util_mask_passwords("password=abcdef", out, 8);
+	ck_assert_str_eq(out, "passwor");
 }
 END_TEST
 
@@ -317,6 +341,7 @@ main(void)
 	tcase_add_test(tc, test_env_overrides_file);
 	tcase_add_test(tc, test_print_masks_secrets);
 	tcase_add_test(tc, test_mask_url);
+	tcase_add_test(tc, test_mask_log_line);
 	tcase_add_test(tc, test_reload_only_reloadable);
 	tcase_add_test(tc, test_retry_schedule_days);
 	tcase_add_test(tc, test_validate);

@@ -604,43 +604,14 @@ config_validate(const struct config *c, char *err, size_t errlen)
 char *
 config_mask_url(const char *url)
 {
-	char *out = xstrdup(url), *p;
+	size_t n = strlen(url) + 5;	/* masking only grows a password shorter than 4 */
+	char *out;
 
-	/* URI form: scheme://user:password@host */
-	if ((p = strstr(out, "://")) != NULL) {
-		char *at = strchr(p + 3, '@'), *colon = strchr(p + 3, ':');
-		if (at != NULL && colon != NULL && colon < at) {
-			char *m = xasprintf("%.*s:****%s", (int)(colon - out), out, at);
-			free(out);
-			out = m;
-		}
-	}
-	/* key=value form, and ?password= in a URI */
-	for (p = out; (p = strstr(p, "password")) != NULL; p += 8) {
-		char *q = p + 8;
-		while (*q == ' ')
-			q++;
-		if (*q != '=')
-			continue;
-		q++;
-		while (*q == ' ')
-			q++;
-		char *e = q;
-		if (*e == '\'') {
-			for (e++; *e != '\0' && *e != '\''; e++)
-				if (*e == '\\' && e[1] != '\0')
-					e++;
-			if (*e == '\'')
-				e++;
-		} else {
-			while (*e != '\0' && *e != ' ' && *e != '&')
-				e++;
-		}
-		char *m = xasprintf("%.*s****%s", (int)(q - out), out, e);
-		p = m + (p - out);
-		free(out);
-		out = m;
-	}
+	for (const char *p = url; (p = strstr(p, "password")) != NULL; p++)
+		n += 4;
+	n += 4;				/* a URI's userinfo */
+	out = xmalloc(n);
+	util_mask_passwords(url, out, n);
 	return out;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "util.h"
 
 /* The process's own logging state: one stderr, one level. */
 static enum log_level log_level = LOG_LEVEL_INFO;
@@ -62,7 +63,7 @@ static void
 log_vline(enum log_level level, const char *mod, const char *msg,
     const char *errstr, const char *fields, va_list ap)
 {
-	char line[2048];
+	char line[2048], masked[2048 + 64];
 	size_t off = 0;
 	int n;
 
@@ -103,8 +104,11 @@ log_vline(enum log_level level, const char *mod, const char *msg,
 	for (size_t i = 0; i < off; i++)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
-	line[off++] = '\n';
-	fwrite(line, 1, off, stderr);
+	line[off] = '\0';
+	/* No password reaches a log, whatever message (libpq's too) carried it. */
+	off = util_mask_passwords(line, masked, sizeof masked - 1);
+	masked[off++] = '\n';
+	fwrite(masked, 1, off, stderr);
 	fflush(stderr);
 }
 

@@ -156,3 +156,71 @@ util_sha256_hex(const char *s, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	out[64] = '\0';
 }
+
+/* A password value's end: a quoted '...' (with \\ escapes), else a run up to a separator. */
+static size_t
+password_end(const char *s, size_t i)
+{
+	if (s[i] == '\'') {
+		for (i++; s[i] != '\0' && s[i] != '\''; i++)
+			if (s[i] == '\\' && s[i + 1] != '\0')
+				i++;
+		return s[i] == '\'' ? i + 1 : i;
+	}
+	while (s[i] != '\0' && s[i] != ' ' && s[i] != '&' && s[i] != '"' && s[i] != '\n')
+		i++;
+	return i;
+}
+
+size_t
+util_mask_passwords(const char *in, char *out, size_t outlen)
+{
+	size_t i = 0, o = 0;
+
+	if (outlen == 0)
+		return 0;
+#define PUT(c) do { if (o + 1 < outlen) out[o++] = (c); } while (0)
+	while (in[i] != '\0') {
+		if (strncmp(in + i, "://", 3) == 0) {
+			/* scheme://user:password@host: the userinfo ends at '@' */
+			size_t j = i + 3, colon = 0;
+
+			while (in[j] != '\0' && in[j] != '@' && in[j] != '/' && in[j] != ' ' &&
+			    in[j] != '"' && in[j] != '\n') {
+				if (in[j] == ':' && colon == 0)
+					colon = j;
+				j++;
+			}
+			for (size_t k = i; k < (in[j] == '@' && colon ? colon + 1 : i + 3); k++)
+				PUT(in[k]);
+			if (in[j] == '@' && colon) {
+				for (const char *m = "****"; *m; m++)
+					PUT(*m);
+				i = j;
+			} else
+				i += 3;
+			continue;
+		}
+		if (strncmp(in + i, "password", 8) == 0) {
+			size_t j = i + 8;
+
+			while (in[j] == ' ')
+				j++;
+			if (in[j] == '=') {
+				for (j++; in[j] == ' '; j++)
+					;
+				for (size_t k = i; k < j; k++)
+					PUT(in[k]);
+				for (const char *m = "****"; *m; m++)
+					PUT(*m);
+				i = password_end(in, j);
+				continue;
+			}
+		}
+		PUT(in[i]);
+		i++;
+	}
+#undef PUT
+	out[o] = '\0';
+	return o;
+}

@@ -36,4 +36,12 @@ uint64_t util_mono_ms(void);
 /* A pseudo-random double in [0, 1) for jitter (not for secrets). */
 double util_jitter(void);
 
+/*
+ * in with every password a connection string may carry masked as ****:
+ * URI userinfo (scheme://user:PASSWORD@host) and password=VALUE (quoted or
+ * not, also ?password= in a URI). Into out, always NUL-terminated (cut at
+ * outlen - 1); returns the length written. For anything logged or shown.
+ */
+size_t util_mask_passwords(const char *in, char *out, size_t outlen);
+
 #endif
