@@ -44,10 +44,14 @@ static const char fsrs_sql[] =
     " 'pinned', coalesce(f.pinned, false),"
     " 'next_fit', f.fit_due,"
     " 'fits', (SELECT coalesce(json_agg(x ORDER BY x.fitted_at DESC, x.id DESC), '[]') FROM"
-    "   (SELECT fit_id AS id, fitted_at, reviews, train_reviews, heldout_reviews,"
+    "   (SELECT fit_id AS id, fitted_at, course_id, reviews, train_reviews, heldout_reviews,"
     "     previous_weights, weights, " METRICS("old") " AS previous_heldout,"
     "     " METRICS("new") " AS fitted_heldout, adopted, reason, seconds"
     "    FROM fsrs_fit WHERE school_id = $1 ORDER BY fitted_at DESC, fit_id DESC LIMIT 10) x),"
+    " 'courses', (SELECT coalesce(json_agg(json_build_object('course_id', cf.course_id,"
+    "   'name', c.name, 'weights', cf.weights, 'updated_at', cf.updated_at)"
+    "   ORDER BY cf.course_id), '[]') FROM course_fsrs cf JOIN course c"
+    "   ON c.school_id = cf.school_id AND c.course_id = cf.course_id WHERE cf.school_id = $1),"
     " 'calibration', json_build_object("
     "   'days', 90, 'as_scheduled', " AS_SCHEDULED ","
     "   'latest_fit', (SELECT calibration FROM fsrs_fit WHERE school_id = $1"
@@ -106,7 +110,7 @@ fsrs_get(struct api_call *c)
  * are pinned unless "pinned": false says otherwise (the weekly fit still
  * runs and records, but never replaces pinned weights); null goes back to
  * FSRS-6's defaults, unpinned unless "pinned": true. "pinned" alone pins
- * or unpins the weights in use.
+ * or unpins the weights in use. New school weights drop the courses' own.
  */
 static void
 fsrs_put(struct api_call *c)
@@ -166,6 +170,8 @@ fsrs_put(struct api_call *c)
 		    " VALUES ($1, $2::double precision[], $3::boolean, $4::timestamptz)"
 		    " ON CONFLICT (school_id) DO UPDATE SET weights = EXCLUDED.weights,"
 		    " pinned = EXCLUDED.pinned, updated_at = EXCLUDED.updated_at", 4, p);
+		/* courses' weights were fitted beside the school's old ones */
+		db_req_add(req, "DELETE FROM course_fsrs WHERE school_id = $1", 1, p);
 	} else {
 		p[1] = json_is_true(jp) ? "t" : "f";
 		p[2] = c->now;

@@ -49,9 +49,9 @@ static const double spread[NP] = {
  * them, as fsrs-rs does, predicted held-out reviews worse on real data).
  */
 static bool
-trained(int i)
+trained(int i, const fit_opts *o)
 {
-	return i <= 16 || i == 20;
+	return i <= 16 || (i == 20 && !o->hold_decay);
 }
 
 static void
@@ -247,6 +247,7 @@ fit_opts_init(fit_opts *o)
 	o->gamma = 1;
 	o->train_before = INT64_MAX;
 	o->recency = true;
+	o->hold_decay = false;
 }
 
 /* ---- the model with its derivatives ---- */
@@ -735,7 +736,7 @@ fit_run(const fit_data *d, const double *start, const fit_opts *o,
 			for (int j = 0; j < NP; j++) {
 				double gj, mh, vh;
 
-				if (!trained(j))
+				if (!trained(j, o))
 					continue;
 				/* Mean loss plus this batch's share of the
 				 * penalty: over an epoch they sum to

@@ -73,6 +73,9 @@ typedef struct fit_opts {
 	double gamma;		/* weight of the penalty, 1 */
 	int64_t train_before;	/* reviews with key < this are fitted */
 	bool recency;		/* weigh later reviews more (true) */
+	bool hold_decay;	/* keep w20 (the forgetting curve's shape) as
+				 * start has it: a course's fit beside its
+				 * school's predicts recall the same way */
 } fit_opts;
 
 void fit_opts_init(fit_opts *o);

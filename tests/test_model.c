@@ -52,28 +52,39 @@ uniform(void)
 static bool
 make_answers(void)
 {
-	double truth[FSRS_NPARAMS];
-	fsrs_model *m;
+	double truth[2][FSRS_NPARAMS];
+	fsrs_model *m[2];
 	char *pupils, *questions, *p, *q, *psave = NULL;
 	struct sbuf sql = { 0 };
 	char row[256];
 	int rows = 0;
 	const int64_t start = 1772323200;	/* 2026-03-01 */
 
-	memcpy(truth, fsrs_default_params(), sizeof(truth));
-	truth[0] = 0.4; truth[1] = 0.8; truth[2] = 1.2; truth[3] = 3.0;
-	truth[8] = 1.3; truth[20] = 0.35;
-	if ((m = fsrs_model_new(truth, 0.9, 36500, NULL, 0)) == NULL)
-		return false;
+	/*
+	 * Two courses that forget alike (one w20) but learn differently: the
+	 * first's memories grow slowly after each success, the second's fast.
+	 */
+	for (int c = 0; c < 2; c++) {
+		memcpy(truth[c], fsrs_default_params(), sizeof(truth[c]));
+		truth[c][0] = 0.4; truth[c][1] = 0.8; truth[c][2] = 1.2; truth[c][3] = 3.0;
+		truth[c][8] = c == 0 ? 1.0 : 2.3;
+		truth[c][20] = 0.35;
+		if ((m[c] = fsrs_model_new(truth[c], 0.9, 36500, NULL, 0)) == NULL)
+			return false;
+	}
 	pupils = apitest_sql("SELECT string_agg(pupil_id::text, ' ' ORDER BY pupil_id) FROM pupil"
 	    " WHERE school_id = 1");
-	questions = apitest_sql("SELECT string_agg(question_id::text, ' ' ORDER BY question_id)"
-	    " FROM (SELECT question_id FROM question WHERE school_id = 1 ORDER BY question_id"
-	    " LIMIT 30) x");
+	/* 15 questions of each of the first two courses, as "course:question" */
+	questions = apitest_sql("SELECT string_agg(k || ':' || question_id, ' ' ORDER BY k, question_id)"
+	    " FROM (SELECT dense_rank() OVER (ORDER BY u.course_id) - 1 AS k, q.question_id,"
+	    "  row_number() OVER (PARTITION BY u.course_id ORDER BY q.question_id) AS n"
+	    "  FROM question q JOIN unit u USING (school_id, unit_id) WHERE q.school_id = 1) x"
+	    " WHERE k < 2 AND n <= 15");
 	for (p = strtok_r(pupils, " ", &psave); p != NULL; p = strtok_r(NULL, " ", &psave)) {
 		char *qs = xstrdup(questions), *save = NULL;
 
 		for (q = strtok_r(qs, " ", &save); q != NULL; q = strtok_r(NULL, " ", &save)) {
+			fsrs_model *mc = m[q[0] - '0'];
 			fsrs_state st = { 0 };
 			int64_t day = (int64_t)(uniform() * 30);
 
@@ -85,11 +96,11 @@ make_answers(void)
 				if (i > 0) {
 					double target = 0.55 + 0.4 * uniform();
 
-					while (t < 150 && fsrs_retrievability(m, st.stability,
+					while (t < 150 && fsrs_retrievability(mc, st.stability,
 					    t + 1) > target)
 						t++;
 					t++;
-					r = fsrs_retrievability(m, st.stability, t);
+					r = fsrs_retrievability(mc, st.stability, t);
 					g = uniform() < r ? 3 : 1;
 				} else
 					g = uniform() < 0.7 ? 3 : 1;
@@ -101,11 +112,11 @@ make_answers(void)
 					    " question_id, reviewed_at, rating, correct, elapsed_days,"
 					    " retrievability, stability, difficulty) VALUES ");
 				snprintf(row, sizeof row, "%s(1, %s, %s, to_timestamp(%lld), %d, %s,"
-				    " %u, %.6f, %.6f, 5)", rows % 1000 ? "," : "", p, q,
+				    " %u, %.6f, %.6f, 5)", rows % 1000 ? "," : "", p, q + 2,
 				    (long long)(start + day * 86400 + 36000), g, g > 1 ? "true" :
 				    "false", t, r, st.stability > 0 ? st.stability : 1);
 				sbuf_str(&sql, row);
-				fsrs_review(m, &st, t, (fsrs_rating)g, NULL);
+				fsrs_review(mc, &st, t, (fsrs_rating)g, NULL);
 				if (++rows % 1000 == 0) {
 					if (!apitest_sql_ok("%s", sbuf_text(&sql)))
 						return false;
@@ -121,7 +132,8 @@ make_answers(void)
 	free(pupils);
 	free(questions);
 	nreviews = rows;
-	fsrs_model_free(m);
+	fsrs_model_free(m[0]);
+	fsrs_model_free(m[1]);
 	return rows > 0;
 }
 
@@ -156,7 +168,11 @@ START_TEST(test_fit_job_on_demo_school)
 	    " (SELECT pupil_id, question_id, min(reviewed_at) FROM review WHERE school_id = 1"
 	    " GROUP BY 1, 2)");
 	j = get_fsrs(admin, 200);
-	fit = json_array_get(json_object_get(j, "fits"), 0);
+	fit = NULL;
+	for (size_t i = 0; i < json_array_size(json_object_get(j, "fits")); i++)
+		if (json_is_null(json_object_get(json_array_get(json_object_get(j, "fits"), i),
+		    "course_id")))
+			fit = json_array_get(json_object_get(j, "fits"), i);
 	ck_assert_ptr_nonnull(fit);
 	ck_assert_int_eq(apitest_jint(fit, "reviews"), predictable);
 	ck_assert_int_eq(apitest_jint(fit, "train_reviews") + apitest_jint(fit, "heldout_reviews"),
@@ -180,6 +196,21 @@ START_TEST(test_fit_job_on_demo_school)
 	ck_assert_int_eq(json_array_size(json_object_get(cal, "default")), 10);
 	ck_assert(json_is_array(json_object_get(json_object_get(j, "calibration"),
 	    "as_scheduled")));
+	/*
+	 * Each course has answers enough of its own: fitted too, from the
+	 * school's weights with the school's forgetting curve (w20) held;
+	 * courses that learn this differently get weights of their own.
+	 */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(DISTINCT course_id) FROM fsrs_fit"
+	    " WHERE school_id = 1 AND course_id IS NOT NULL"), 2);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM fsrs_fit f, school_fsrs s"
+	    " WHERE f.school_id = 1 AND s.school_id = 1 AND f.course_id IS NOT NULL"
+	    " AND f.weights[21] = s.weights[21]"), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "courses")), 2);
+	ck_assert(json_number_value(json_array_get(json_object_get(json_array_get(
+	    json_object_get(j, "courses"), 0), "weights"), 8)) < json_number_value(
+	    json_array_get(json_object_get(json_array_get(json_object_get(j, "courses"), 1),
+	    "weights"), 8)));
 	/* the next fit is a week later on the school's clock */
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM school_fsrs WHERE school_id = 1"
 	    " AND fit_due = '2026-09-28T06:00:00Z'"), 1);
@@ -239,10 +270,11 @@ START_TEST(test_pin_and_defaults)
 	ck_assert_int_eq(json_array_size(json_object_get(j, "fits")), 0);
 	json_decref(j);
 
-	/* pinned by hand */
+	/* pinned by hand: the courses' weights, fitted beside the old ones, go */
 	st = apitest_json("PUT", admin, body, &j, "/v1/school/fsrs");
 	ck_assert_int_eq(st, 200);
 	ck_assert_str_eq(apitest_jstr(j, "source"), "pinned");
+	ck_assert_int_eq(json_array_size(json_object_get(j, "courses")), 0);
 	ck_assert(json_is_true(json_object_get(j, "pinned")));
 	ck_assert(fabs(json_number_value(json_array_get(json_object_get(j, "weights"), 20)) -
 	    0.35) < 1e-12);
@@ -258,10 +290,21 @@ START_TEST(test_pin_and_defaults)
 	ck_assert_str_eq(apitest_jstr(j, "source"), "pinned");
 	ck_assert(fabs(json_number_value(json_array_get(json_object_get(j, "weights"), 20)) -
 	    0.35) < 1e-12);
-	ck_assert(json_is_false(json_object_get(json_array_get(json_object_get(j, "fits"), 0),
-	    "adopted")));
-	ck_assert_ptr_nonnull(strstr(apitest_jstr(json_array_get(json_object_get(j, "fits"), 0),
-	    "reason"), "pinned"));
+	/* the new fits (the school's and each course's): none adopted */
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM fsrs_fit WHERE school_id = 1"
+	    " AND fit_id > (SELECT max(fit_id) FROM fsrs_fit WHERE school_id = 1) - 3 AND adopted"), 0);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "courses")), 0);
+	{
+		json_t *school_fit = NULL;
+
+		for (size_t i = json_array_size(json_object_get(j, "fits")); i-- > 0;)
+			if (json_is_null(json_object_get(json_array_get(json_object_get(j, "fits"),
+			    i), "course_id")))
+				school_fit = json_array_get(json_object_get(j, "fits"), i);
+		ck_assert_ptr_nonnull(school_fit);
+		ck_assert(json_is_false(json_object_get(school_fit, "adopted")));
+		ck_assert_ptr_nonnull(strstr(apitest_jstr(school_fit, "reason"), "pinned"));
+	}
 	json_decref(j);
 	/* back to FSRS-6's defaults */
 	st = apitest_json("PUT", admin, "{\"weights\": null}", &j, "/v1/school/fsrs");

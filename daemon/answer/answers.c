@@ -112,7 +112,10 @@ static const char read_prompts_sql[] =
     " q.kind, q.choices::text, q.correct_choice, q.accepted_answers::text, q.explanation,"
     " q.fast_ms, q.slow_ms, q.unit_id, u.name, pu.external_id,"
     /* the school's settings, with its local day at the answer's time */
-    " " SETTINGS_COLUMNS("x.at")
+    " " SETTINGS_COLUMNS("x.at") ","
+    /* the question's course's own weights, when the fit job made some */
+    " coalesce((SELECT array_to_string(cf.weights, ',') FROM course_fsrs cf"
+    "   WHERE cf.school_id = u.school_id AND cf.course_id = u.course_id), '')"
     " FROM " ANSWERS_IN
     " JOIN prompt p ON p.school_id = x.school_id AND p.prompt_id = x.prompt_id"
     " JOIN question q ON q.school_id = p.school_id AND q.question_id = p.question_id"
@@ -400,6 +403,7 @@ enum {
 	P_I, P_PUPIL, P_QUESTION, P_EXPIRES_US, P_ANSWERED, P_RESULT, P_KIND, P_CHOICES,
 	P_CORRECT_CHOICE, P_ACCEPTED, P_EXPLANATION, P_FAST_MS, P_SLOW_MS, P_UNIT, P_UNIT_NAME,
 	P_EXTERNAL_ID, P_SETTINGS,	/* SETTINGS_NCOLUMNS from here */
+	P_COURSE_WEIGHTS = P_SETTINGS + SETTINGS_NCOLUMNS,
 };
 
 /* One mastery row per pupil x unit per transaction. */
@@ -708,6 +712,14 @@ answer_one(struct work *w, int i, int k)
 		return;
 	}
 	today = set.today;
+	/*
+	 * A course with weights of its own schedules with them; they share the
+	 * school's forgetting curve, so predicted recall reads the same.
+	 */
+	if (pv(w, k, P_COURSE_WEIGHTS)[0] != '\0' &&
+	    !fsrs_params_parse(pv(w, k, P_COURSE_WEIGHTS), set.fsrs_w, NULL, 0))
+		log_warnx("answers", "a course's weights refused: the school's used",
+		    "school=%" PRId64, it->in.school_id);	/* set.fsrs_w untouched */
 	model = model_for(&w->models, &set);
 	prev = st->level;
 	before = prev >= 0 ? (mastery_level)prev : MASTERY_EMERGING;

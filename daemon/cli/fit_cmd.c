@@ -372,19 +372,23 @@ out:
  * review array is held.
  */
 static int
-read_school(PGconn *pg, const char *school, fit_data *d, char *err,
-    size_t errlen)
+read_school(PGconn *pg, const char *school, const char *course, fit_data *d,
+    char *err, size_t errlen)
 {
-	const char *sql = "SELECT pupil_id, question_id, "
-	    "floor(extract(epoch FROM reviewed_at))::bigint, elapsed_days, rating "
-	    "FROM review WHERE school_id = $1 "
-	    "ORDER BY school_id, pupil_id, question_id, reviewed_at";
-	const char *p[1] = { school };
+	/* course NULL: the whole school */
+	const char *sql = "SELECT r.pupil_id, r.question_id, "
+	    "floor(extract(epoch FROM r.reviewed_at))::bigint, r.elapsed_days, r.rating "
+	    "FROM review r WHERE r.school_id = $1 AND ($2::bigint IS NULL OR EXISTS ("
+	    " SELECT 1 FROM question q JOIN unit u ON u.school_id = q.school_id"
+	    "  AND u.unit_id = q.unit_id WHERE q.school_id = r.school_id"
+	    "  AND q.question_id = r.question_id AND u.course_id = $2::bigint)) "
+	    "ORDER BY r.school_id, r.pupil_id, r.question_id, r.reviewed_at";
+	const char *p[2] = { school, course };
 	long long pp = -1, pq = -1;
 	PGresult *res;
 	int rc = 0;
 
-	if (!PQsendQueryParams(pg, sql, 1, NULL, p, NULL, NULL, 0) ||
+	if (!PQsendQueryParams(pg, sql, 2, NULL, p, NULL, NULL, 0) ||
 	    !PQsetSingleRowMode(pg)) {
 		snprintf(err, errlen, "reading answers: %s", PQerrorMessage(pg));
 		return 1;
@@ -638,45 +642,128 @@ num_text(double v, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* What one fit decided. */
+struct fit_outcome {
+	double w[FSRS_NPARAMS];
+	bool adopted;
+	long long fit_id;
+};
+
 /*
- * Fit on all but the latest answers, compare with the weights in use on
- * those, adopt when better (and not pinned), record either way. The
- * school's row is locked so that an admin's pin or reset in between is
- * not overwritten.
+ * Fit d (a school's answers, or one course's) on all but its latest
+ * answers, starting from start; compare with cur, the weights in use for
+ * them, on those latest; decide (never adopted while pinned) and record
+ * the fit in fsrs_fit. 0, or 1 (printed).
+ */
+static int
+fit_one(PGconn *pg, const struct fit_args *a, const fit_data *d, const fit_opts *base,
+    const double *start, const double *cur, bool pinned, const char *course,
+    struct fit_outcome *r)
+{
+	fit_metrics mo = { 0 }, mn = { 0 };
+	char err[300], reason[300], wold[1024], wnew[1024];
+	char num[6][32], nrev[24], ntrain[24], nheld[24], secs[32], *cal;
+	size_t n = fit_data_items(d, INT64_MIN, INT64_MAX);
+	fit_opts o = *base;
+	struct timespec t0;
+	PGresult *res;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	o.train_before = fit_data_split_key(d, 1 - HELDOUT_SHARE);
+	if (!fit_run(d, start, &o, r->w, err, sizeof err)) {
+		fprintf(stderr, "recalld fit: %s\n", err);
+		return 1;
+	}
+	{
+		fit_fold fo = { cur, o.train_before, INT64_MAX };
+		fit_fold fn = { r->w, o.train_before, INT64_MAX };
+
+		if (!fit_evaluate(d, &fo, 1, &mo) || !fit_evaluate(d, &fn, 1, &mn))
+			mo.n = mn.n = 0;
+	}
+	r->adopted = fit_adopt(&mo, &mn, reason, sizeof reason);
+	if (r->adopted && pinned) {
+		r->adopted = false;
+		snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
+		    "; not adopted: an admin pinned the weights in use");
+	}
+	weights_text(cur, wold, sizeof wold);
+	weights_text(r->w, wnew, sizeof wnew);
+	num_text(mo.log_loss, num[0], 32);
+	num_text(mo.rmse_bins, num[1], 32);
+	num_text(mo.auc, num[2], 32);
+	num_text(mn.log_loss, num[3], 32);
+	num_text(mn.rmse_bins, num[4], 32);
+	num_text(mn.auc, num[5], 32);
+	snprintf(nrev, sizeof nrev, "%zu", n);
+	snprintf(ntrain, sizeof ntrain, "%zu", n - mn.n);
+	snprintf(nheld, sizeof nheld, "%zu", mn.n);
+	snprintf(secs, sizeof secs, "%.3f", seconds_since(&t0));
+	cal = calibration_text(d, r->adopted ? r->w : cur, a->at);
+	{
+		const char *p[18] = { a->school, a->at, nrev, ntrain, nheld, wold,
+		    wnew, num[0][0] ? num[0] : NULL, num[1][0] ? num[1] : NULL,
+		    num[2][0] ? num[2] : NULL, num[3][0] ? num[3] : NULL,
+		    num[4][0] ? num[4] : NULL, num[5][0] ? num[5] : NULL,
+		    r->adopted ? "t" : "f", reason, secs, cal != NULL ? cal : "{}", course };
+
+		res = cli_exec(pg, "INSERT INTO fsrs_fit (school_id, fitted_at, "
+		    "reviews, train_reviews, heldout_reviews, previous_weights, "
+		    "weights, old_log_loss, old_rmse_bins, old_auc, new_log_loss, "
+		    "new_rmse_bins, new_auc, adopted, reason, seconds, calibration, course_id) "
+		    "VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, "
+		    "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING fit_id",
+		    18, p, "recording the fit");
+	}
+	free(cal);
+	if (res == NULL)
+		return 1;
+	r->fit_id = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+static bool
+exec_ok(PGconn *pg, const char *sql, int n, const char *const *p, const char *what)
+{
+	PGresult *res = cli_exec(pg, sql, n, p, what);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+/*
+ * The fit job's work for one school, in one transaction: the school's fit
+ * (adopted: its course weights, fitted beside the old ones, go), then each
+ * course with enough answers of its own, fitted from the school's weights
+ * with the school's forgetting curve held. The school's row is locked so
+ * that an admin's pin or reset in between is not overwritten.
  */
 static int
 record(PGconn *pg, const struct fit_args *a, const fit_data *d,
     const fit_opts *base, size_t min_reviews, json_t *out)
 {
 	const char *p1[1] = { a->school };
-	double cur[FSRS_NPARAMS], nw[FSRS_NPARAMS];
-	fit_metrics mo = { 0 }, mn = { 0 };
-	char err[300], reason[300], wold[1024], wnew[1024];
-	char num[6][32], nrev[24], ntrain[24], nheld[24], secs[32];
+	char mr[24], err[400], wtext[1024];
+	double cur[FSRS_NPARAMS], in_use[FSRS_NPARAMS];
 	size_t n = fit_data_items(d, INT64_MIN, INT64_MAX);
-	fit_opts o = *base;
-	struct timespec t0;
-	PGresult *res = NULL;
-	bool adopted, pinned;
-	char *cal = NULL;
+	struct fit_outcome so;
+	PGresult *res = NULL, *courses = NULL;
+	json_t *jc = json_array();
+	bool pinned;
 	int rc = 1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (n < min_reviews) {
 		json_object_set_new(out, "skipped", json_sprintf("%zu answers, "
 		    "fewer than fsrs.min_reviews_to_fit (%zu)", n, min_reviews));
+		json_decref(jc);
 		return 0;
 	}
-	if ((res = cli_exec(pg, "BEGIN", 0, NULL, "fit")) == NULL)
-		return 1;
-	PQclear(res);
-	/* The row locked: an admin's pin or reset meanwhile is not overwritten. */
-	res = cli_exec(pg, "INSERT INTO school_fsrs (school_id) SELECT school_id "
+	if (!exec_ok(pg, "BEGIN", 0, NULL, "fit") ||
+	    !exec_ok(pg, "INSERT INTO school_fsrs (school_id) SELECT school_id "
 	    "FROM school WHERE school_id = $1 ON CONFLICT DO NOTHING", 1, p1,
-	    "reading the school's weights");
-	if (res == NULL)
+	    "reading the school's weights"))
 		goto out;
-	PQclear(res);
 	res = cli_exec(pg, "SELECT coalesce(array_to_string(weights, ','), ''), "
 	    "pinned FROM school_fsrs WHERE school_id = $1 FOR UPDATE", 1, p1,
 	    "reading the school's weights");
@@ -696,87 +783,92 @@ record(PGconn *pg, const struct fit_args *a, const fit_data *d,
 	pinned = PQgetvalue(res, 0, 1)[0] == 't';
 	PQclear(res);
 	res = NULL;
-
-	o.train_before = fit_data_split_key(d, 1 - HELDOUT_SHARE);
-	if (!fit_run(d, NULL, &o, nw, err, sizeof err)) {
-		fprintf(stderr, "recalld fit: %s\n", err);
-		goto out;
-	}
-	{
-		fit_fold fo = { cur, o.train_before, INT64_MAX };
-		fit_fold fn = { nw, o.train_before, INT64_MAX };
-
-		if (!fit_evaluate(d, &fo, 1, &mo) || !fit_evaluate(d, &fn, 1, &mn))
-			mo.n = mn.n = 0;
-	}
-	adopted = fit_adopt(&mo, &mn, reason, sizeof reason);
-	if (adopted && pinned) {
-		adopted = false;
-		snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
-		    "; not adopted: an admin pinned the weights in use");
-	}
-	weights_text(cur, wold, sizeof wold);
-	weights_text(nw, wnew, sizeof wnew);
-	num_text(mo.log_loss, num[0], 32);
-	num_text(mo.rmse_bins, num[1], 32);
-	num_text(mo.auc, num[2], 32);
-	num_text(mn.log_loss, num[3], 32);
-	num_text(mn.rmse_bins, num[4], 32);
-	num_text(mn.auc, num[5], 32);
-	snprintf(nrev, sizeof nrev, "%zu", n);
-	snprintf(ntrain, sizeof ntrain, "%zu", n - mn.n);
-	snprintf(nheld, sizeof nheld, "%zu", mn.n);
-	snprintf(secs, sizeof secs, "%.3f", seconds_since(&t0));
 	if (a->lease != NULL) {
 		/* the job's lease, renewed in this transaction: lost, nothing is recorded */
 		const char *p[3] = { a->school, a->lease, a->lease_ms != NULL ? a->lease_ms : "60000" };
 
-		if ((res = cli_exec(pg, "SELECT recalld_lease_renew($1::bigint, 'fsrs_fit', $2, "
-		    "$3::bigint)", 3, p, "renewing the fit job's lease")) == NULL)
+		if (!exec_ok(pg, "SELECT recalld_lease_renew($1::bigint, 'fsrs_fit', $2, "
+		    "$3::bigint)", 3, p, "renewing the fit job's lease"))
 			goto out;
-		PQclear(res);
-		res = NULL;
 	}
-	cal = calibration_text(d, adopted ? nw : cur, a->at);
-	{
-		const char *p[17] = { a->school, a->at, nrev, ntrain, nheld, wold,
-		    wnew, num[0][0] ? num[0] : NULL, num[1][0] ? num[1] : NULL,
-		    num[2][0] ? num[2] : NULL, num[3][0] ? num[3] : NULL,
-		    num[4][0] ? num[4] : NULL, num[5][0] ? num[5] : NULL,
-		    adopted ? "t" : "f", reason, secs, cal != NULL ? cal : "{}" };
-
-		res = cli_exec(pg, "INSERT INTO fsrs_fit (school_id, fitted_at, "
-		    "reviews, train_reviews, heldout_reviews, previous_weights, "
-		    "weights, old_log_loss, old_rmse_bins, old_auc, new_log_loss, "
-		    "new_rmse_bins, new_auc, adopted, reason, seconds, calibration) "
-		    "VALUES ($1, coalesce($2::timestamptz, now()), $3, $4, $5, $6, $7, "
-		    "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING fit_id",
-		    17, p, "recording the fit");
-		if (res == NULL)
-			goto out;
-		json_object_set_new(out, "fit_id",
-		    json_integer(atoll(PQgetvalue(res, 0, 0))));
-		PQclear(res);
-		res = NULL;
-	}
-	if (adopted) {
-		const char *p[2] = { a->school, wnew };
-
-		if ((res = cli_exec(pg, "UPDATE school_fsrs SET weights = $2, "
-		    "updated_at = now() WHERE school_id = $1", 2, p,
-		    "adopting the weights")) == NULL)
-			goto out;
-		PQclear(res);
-		res = NULL;
-	}
-	if ((res = cli_exec(pg, "COMMIT", 0, NULL, "fit")) == NULL)
+	if (fit_one(pg, a, d, base, NULL, cur, pinned, NULL, &so) != 0)
 		goto out;
-	json_object_set_new(out, "adopted", json_boolean(adopted));
-	json_object_set_new(out, "reason", json_string(reason));
-	json_object_set_new(out, "weights", weights_json(nw));
+	memcpy(in_use, so.adopted ? so.w : cur, sizeof(in_use));
+	if (so.adopted) {
+		const char *p[2] = { a->school, wtext };
+
+		weights_text(so.w, wtext, sizeof wtext);
+		if (!exec_ok(pg, "UPDATE school_fsrs SET weights = $2, updated_at = now() "
+		    "WHERE school_id = $1", 2, p, "adopting the weights") ||
+		    !exec_ok(pg, "DELETE FROM course_fsrs WHERE school_id = $1", 1, p1,
+		    "dropping the courses' weights"))
+			goto out;
+	}
+	json_object_set_new(out, "fit_id", json_integer(so.fit_id));
+	json_object_set_new(out, "adopted", json_boolean(so.adopted));
+	json_object_set_new(out, "weights", weights_json(so.w));
+
+	/* Courses with enough answers of their own. */
+	snprintf(mr, sizeof mr, "%zu", min_reviews);
+	{
+		const char *p[2] = { a->school, mr };
+
+		courses = cli_exec(pg, "SELECT u.course_id, coalesce((SELECT array_to_string("
+		    " cf.weights, ',') FROM course_fsrs cf WHERE cf.school_id = u.school_id"
+		    " AND cf.course_id = u.course_id), '') FROM review r"
+		    " JOIN question q ON q.school_id = r.school_id AND q.question_id = r.question_id"
+		    " JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
+		    " WHERE r.school_id = $1 AND r.elapsed_days > 0 GROUP BY u.school_id, u.course_id"
+		    " HAVING count(*) >= $2::bigint ORDER BY u.course_id", 2, p,
+		    "finding the courses to fit");
+	}
+	if (courses == NULL)
+		goto out;
+	for (int i = 0; i < PQntuples(courses); i++) {
+		const char *course = PQgetvalue(courses, i, 0);
+		double ccur[FSRS_NPARAMS];
+		struct fit_outcome co;
+		fit_data *cd = fit_data_new();
+		fit_opts o = *base;
+		int r;
+
+		if (cd == NULL)
+			goto out;
+		if (PQgetvalue(courses, i, 1)[0] == '\0' ||
+		    !fsrs_params_parse(PQgetvalue(courses, i, 1), ccur, err, sizeof err))
+			memcpy(ccur, in_use, sizeof(ccur));
+		o.hold_decay = true;
+		r = read_school(pg, a->school, course, cd, err, sizeof err);
+		if (r != 0)
+			fprintf(stderr, "recalld fit: course %s: %s\n", course, err);
+		else
+			r = fit_one(pg, a, cd, &o, in_use, ccur, pinned, course, &co);
+		fit_data_free(cd);
+		if (r != 0)
+			goto out;
+		if (co.adopted) {
+			const char *p[4] = { a->school, course, wtext, a->at };
+
+			weights_text(co.w, wtext, sizeof wtext);
+			if (!exec_ok(pg, "INSERT INTO course_fsrs (school_id, course_id, weights,"
+			    " updated_at) VALUES ($1, $2, $3, coalesce($4::timestamptz, now()))"
+			    " ON CONFLICT (school_id, course_id) DO UPDATE SET weights ="
+			    " EXCLUDED.weights, updated_at = EXCLUDED.updated_at", 4, p,
+			    "adopting a course's weights"))
+				goto out;
+		}
+		json_array_append_new(jc, json_pack("{s:I, s:I, s:b}", "course_id",
+		    (json_int_t)atoll(course), "fit_id", (json_int_t)co.fit_id, "adopted",
+		    co.adopted));
+	}
+	if (!exec_ok(pg, "COMMIT", 0, NULL, "fit"))
+		goto out;
+	json_object_set_new(out, "courses", jc);
+	jc = NULL;
 	rc = 0;
 out:
-	free(cal);
+	json_decref(jc);
+	PQclear(courses);
 	PQclear(res);
 	if (rc != 0)
 		PQclear(PQexec(pg, "ROLLBACK"));
@@ -884,7 +976,7 @@ run(int argc, char **argv, const struct config *cfg)
 		a.school = school;
 		if ((pg = cli_connect_db(cfg)) == NULL)
 			goto done;
-		rc = read_school(pg, school, d, err, sizeof err);
+		rc = read_school(pg, school, NULL, d, err, sizeof err);
 	} else {
 		const char *f = a.format != NULL ? a.format : sniff(stdin);
 
