@@ -297,3 +297,62 @@ mastery_next_render(const mastery_next *next, char *buf, size_t len)
 	}
 	return snprintf(buf, len, "?");
 }
+
+/* A share as a pupil reads it: "half", "8 in 10", "all". */
+static void
+share_words(double share, char *buf, size_t len)
+{
+	long tenths = lround(share * 10);
+
+	if (tenths >= 10)
+		snprintf(buf, len, "all");
+	else if (tenths == 5)
+		snprintf(buf, len, "half");
+	else
+		snprintf(buf, len, "%ld in 10", tenths < 1 ? 1 : tenths);
+}
+
+/* A span of days in words: "a week", "3 weeks", "a month", "45 days". */
+static void
+days_words(double days, char *buf, size_t len)
+{
+	long d = lround(days);
+
+	if (d >= 28 && d <= 31)
+		snprintf(buf, len, "a month");
+	else if (d == 7)
+		snprintf(buf, len, "a week");
+	else if (d > 0 && d % 7 == 0)
+		snprintf(buf, len, "%ld weeks", d / 7);
+	else
+		snprintf(buf, len, "%ld day%s", d, d == 1 ? "" : "s");
+}
+
+int
+mastery_level_describe(mastery_level l, const mastery_thresholds *t, char *buf, size_t len)
+{
+	char cov[32], dev[32], sec[32], dur[32], days[32];
+
+	share_words(t->min_coverage, cov, sizeof cov);
+	share_words(t->developing_recall, dev, sizeof dev);
+	share_words(t->secure_share, sec, sizeof sec);
+	share_words(t->durable_share, dur, sizeof dur);
+	days_words(t->durable_days, days, sizeof days);
+	switch (l) {
+	case MASTERY_EMERGING:
+		return snprintf(buf, len, "You are starting on this unit: you have tried fewer "
+		    "than %s of its questions so far, or would get fewer than %s of them "
+		    "right today.", cov, dev);
+	case MASTERY_DEVELOPING:
+		return snprintf(buf, len, "You have tried at least %s of this unit's questions "
+		    "and would get at least %s of them right today.", cov, dev);
+	case MASTERY_SECURE:
+		return snprintf(buf, len, "You would get at least %s of this unit's questions "
+		    "right today, each with a good chance of remembering it.", sec);
+	case MASTERY_MASTERY:
+		return snprintf(buf, len, "You would get at least %s of this unit's questions "
+		    "right, and %s of them have stayed with you for %s or more: they have "
+		    "stuck.", sec, dur, days);
+	}
+	return snprintf(buf, len, "?");
+}

@@ -116,4 +116,13 @@ bool mastery_level_parse(const char *name, mastery_level *out)
  */
 int mastery_next_render(const mastery_next *next, char *buf, size_t len);
 
+/*
+ * What a level means, in words a pupil can act on, from the school's
+ * thresholds (e.g. Secure: "You would get at least 8 in 10 of this unit's
+ * questions right today, ..."): the school-wide descriptor a unit's own
+ * (written by its teacher) may add to. snprintf's return.
+ */
+int mastery_level_describe(mastery_level l, const mastery_thresholds *t, char *buf,
+    size_t len);
+
 #endif

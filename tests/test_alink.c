@@ -160,6 +160,39 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* A pupil's page link and an answer link never stand for each other. */
+START_TEST(test_pupil_links)
+{
+	char tok[ALINK_TOKEN_MAX], ptok[ALINK_TOKEN_MAX];
+	int64_t s = 0, p = 0;
+	enum alink_status st;
+
+	ck_assert(alink_make(&ka, 7, 99, NOW + 60, tok, sizeof tok));
+	ck_assert(alink_pupil_make(&ka, 7, 99, NOW + 60, ptok, sizeof ptok));
+	ck_assert_str_ne(tok, ptok);
+	ck_assert(alink_pupil_check(&ka, ptok, NOW, &s, &p, &st));
+	ck_assert(s == 7 && p == 99 && st == ALINK_OK);
+	ck_assert(!alink_pupil_check(&ka, tok, NOW, &s, &p, &st));
+	ck_assert_int_eq(st, ALINK_BAD);
+	ck_assert(!alink_check(&ka, ptok, NOW, &s, &p, &st));
+	ck_assert_int_eq(st, ALINK_BAD);
+	ck_assert(!alink_pupil_check(&ka, ptok, NOW + 60, &s, &p, &st));
+	ck_assert_int_eq(st, ALINK_EXPIRED);
+	/* the version byte is under the signature: flipping it breaks the link */
+	{
+		unsigned char raw[96];
+		size_t n;
+		char forged[ALINK_TOKEN_MAX];
+
+		ck_assert(b64_decode(ptok, strlen(ptok), B64_URL_UNPADDED, raw, sizeof raw, &n));
+		raw[0] = ALINK_VERSION;
+		ck_assert(b64_encode_url(raw, n, forged, sizeof forged));
+		ck_assert(!alink_check(&ka, forged, NOW, &s, &p, &st));
+		ck_assert_int_eq(st, ALINK_BAD);
+	}
+}
+END_TEST
+
 START_TEST(test_make_bad)
 {
 	char tok[ALINK_TOKEN_MAX];
@@ -479,6 +512,7 @@ alink_suite(void)
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_signed_garbage);
 	tcase_add_test(tc, test_keys_parse);
+	tcase_add_test(tc, test_pupil_links);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -440,6 +440,28 @@ START_TEST(test_render)
 }
 END_TEST
 
+/* Each level in a pupil's words, from the school's own thresholds. */
+START_TEST(test_describe)
+{
+	mastery_thresholds t = mastery_thresholds_default();
+	char buf[400];
+
+	mastery_level_describe(MASTERY_SECURE, &t, buf, sizeof buf);
+	ck_assert_ptr_nonnull(strstr(buf, "at least 8 in 10 of this unit's questions"));
+	mastery_level_describe(MASTERY_MASTERY, &t, buf, sizeof buf);
+	ck_assert_ptr_nonnull(strstr(buf, "for a month or more"));
+	mastery_level_describe(MASTERY_DEVELOPING, &t, buf, sizeof buf);
+	ck_assert_ptr_nonnull(strstr(buf, "at least half of this unit's questions"));
+	t.secure_share = 0.9;
+	t.durable_days = 14;
+	mastery_level_describe(MASTERY_MASTERY, &t, buf, sizeof buf);
+	ck_assert_ptr_nonnull(strstr(buf, "9 in 10"));
+	ck_assert_ptr_nonnull(strstr(buf, "for 2 weeks or more"));
+	ck_assert_int_lt(mastery_level_describe(MASTERY_EMERGING, &t, buf, sizeof buf),
+	    (int)sizeof buf);
+}
+END_TEST
+
 static Suite *
 mastery_suite(void)
 {
@@ -464,6 +486,7 @@ mastery_suite(void)
 	tcase_add_test(tc, test_share_boundaries_exhaustive);
 	tcase_add_test(tc, test_clock_skew);
 	tcase_add_test(tc, test_render);
+	tcase_add_test(tc, test_describe);
 	tcase_add_test(tc, test_project_practised);
 	suite_add_tcase(s, tc);
 	return s;

@@ -125,9 +125,10 @@ mac(const struct alink_key *k, const unsigned char *payload, size_t n,
 	    len >= ALINK_MAC_LEN;
 }
 
-bool
-alink_make(const struct alink_keys *k, int64_t school_id, int64_t prompt_id,
-    int64_t expires_unix, char *out, size_t outlen)
+/* A token of kind (its first byte: ALINK_VERSION or ALINK_PUPIL_VERSION). */
+static bool
+make_kind(unsigned char kind, const struct alink_keys *k, int64_t school_id,
+    int64_t prompt_id, int64_t expires_unix, char *out, size_t outlen)
 {
 	unsigned char raw[RAW_MAX], md[EVP_MAX_MD_SIZE];
 	size_t n = 0;
@@ -137,7 +138,7 @@ alink_make(const struct alink_keys *k, int64_t school_id, int64_t prompt_id,
 	if (k == NULL || k->current.len == 0 || school_id <= 0 || prompt_id <= 0 ||
 	    expires_unix <= 0)
 		return false;
-	raw[n++] = ALINK_VERSION;
+	raw[n++] = kind;
 	n += varint_put(raw + n, (uint64_t)school_id);
 	n += varint_put(raw + n, (uint64_t)prompt_id);
 	n += varint_put(raw + n, (uint64_t)expires_unix);
@@ -162,8 +163,22 @@ signed_by(const struct alink_key *k, unsigned char id, const unsigned char *payl
 }
 
 bool
-alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix,
-    int64_t *school_id, int64_t *prompt_id, int64_t *expires_unix,
+alink_make(const struct alink_keys *k, int64_t school_id, int64_t prompt_id,
+    int64_t expires_unix, char *out, size_t outlen)
+{
+	return make_kind(ALINK_VERSION, k, school_id, prompt_id, expires_unix, out, outlen);
+}
+
+bool
+alink_pupil_make(const struct alink_keys *k, int64_t school_id, int64_t pupil_id,
+    int64_t expires_unix, char *out, size_t outlen)
+{
+	return make_kind(ALINK_PUPIL_VERSION, k, school_id, pupil_id, expires_unix, out, outlen);
+}
+
+static bool
+check_kind(unsigned char kind, const struct alink_keys *k, const char *token,
+    int64_t now_unix, int64_t *school_id, int64_t *prompt_id, int64_t *expires_unix,
     enum alink_status *st)
 {
 	unsigned char raw[RAW_MAX];
@@ -183,7 +198,7 @@ alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix
 	    n < PAYLOAD_MIN + ALINK_MAC_LEN)
 		return false;
 	plen = n - ALINK_MAC_LEN;
-	if (raw[0] != ALINK_VERSION)
+	if (raw[0] != kind)	/* signed: a prompt's link is never a pupil's */
 		return false;
 	if (!varint_get(raw, plen - 1, &pos, &school) ||
 	    !varint_get(raw, plen - 1, &pos, &prompt) ||
@@ -207,6 +222,22 @@ alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix
 	}
 	*st = ALINK_OK;
 	return true;
+}
+
+bool
+alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix,
+    int64_t *school_id, int64_t *prompt_id, int64_t *expires_unix,
+    enum alink_status *st)
+{
+	return check_kind(ALINK_VERSION, k, token, now_unix, school_id, prompt_id, expires_unix,
+	    st);
+}
+
+bool
+alink_pupil_check(const struct alink_keys *k, const char *token, int64_t now_unix,
+    int64_t *school_id, int64_t *pupil_id, enum alink_status *st)
+{
+	return check_kind(ALINK_PUPIL_VERSION, k, token, now_unix, school_id, pupil_id, NULL, st);
 }
 
 bool

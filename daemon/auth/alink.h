@@ -29,7 +29,8 @@
 
 #include "b64.h"
 
-#define ALINK_VERSION 1
+#define ALINK_VERSION 1		/* an answer link: school, prompt */
+#define ALINK_PUPIL_VERSION 2	/* a pupil's page link: school, pupil */
 #define ALINK_MAC_LEN 16
 #define ALINK_KEY_MIN B64_LINK_KEY_MIN	/* bytes */
 #define ALINK_KEY_MAX B64_LINK_KEY_MAX
@@ -88,6 +89,17 @@ bool alink_check(const struct alink_keys *k, const char *token, int64_t now_unix
 bool alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix,
     int64_t *school_id, int64_t *prompt_id, int64_t *expires_unix,
     enum alink_status *st) __attribute__((warn_unused_result));
+
+/*
+ * The same for a pupil's own page (/p/{token}): the version byte says
+ * which kind a token is, under the signature, so an answer link never
+ * opens a pupil's page nor the other way round.
+ */
+bool alink_pupil_make(const struct alink_keys *k, int64_t school_id, int64_t pupil_id,
+    int64_t expires_unix, char *out, size_t outlen) __attribute__((warn_unused_result));
+bool alink_pupil_check(const struct alink_keys *k, const char *token, int64_t now_unix,
+    int64_t *school_id, int64_t *pupil_id, enum alink_status *st)
+    __attribute__((warn_unused_result));
 
 /* "ok", "bad", "expired" */
 const char *alink_status_name(enum alink_status st);
