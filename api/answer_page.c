@@ -49,7 +49,11 @@ static const char css[] =
     "a{color:#0b4f9c}"
     ".right{color:#0a5a1f}"
     ".wrong{color:#a3000b}"
-    ".error{margin:1rem 0;padding:.5rem .75rem;border-left:6px solid #a3000b;background:#fdeeee}";
+    ".error{margin:1rem 0;padding:.5rem .75rem;border-left:6px solid #a3000b;background:#fdeeee}"
+    ".card{margin:1rem 0;padding:.25rem 1rem 1rem;border:2px solid #767676;border-radius:.5rem}"
+    ".level{font-size:1.1rem}"
+    ".mine{padding-left:.75rem;border-left:4px solid #0b4f9c}"
+    "svg{display:block;max-width:100%;height:auto}";
 
 /* ---- escaping ---- */
 
@@ -153,14 +157,19 @@ static const struct {
 	{ 4, "Easy: I knew it at once" },
 };
 
-void
-answer_page_question(struct evbuffer *out, const struct answer_page_question *q)
+/*
+ * The question and its form. idp prefixes every id (so that several
+ * questions share a page: the pupil's page), tag is the question's
+ * heading (h1 on its own page).
+ */
+static void
+question_body(struct evbuffer *out, const struct answer_page_question *q, const char *idp,
+    const char *tag)
 {
-	page_start(out, "Question");
-	if (q->heading != NULL)
-		put_elem(out, "p", "class=\"unit\"", q->lang, q->heading);
-	put_elem(out, "h1", "id=\"prompt\" class=\"prompt\"", q->lang,
-	    q->prompt != NULL ? q->prompt : "");
+	char attrs[96];
+
+	snprintf(attrs, sizeof attrs, "id=\"%sprompt\" class=\"prompt\"", idp);
+	put_elem(out, tag, attrs, q->lang, q->prompt != NULL ? q->prompt : "");
 	if (q->error != NULL) {
 		put(out, "<p class=\"error\" role=\"alert\"><strong>Please try again.</strong> ");
 		answer_page_escape(out, q->error);
@@ -171,9 +180,9 @@ answer_page_question(struct evbuffer *out, const struct answer_page_question *q)
 		form_start(out, q);
 		put(out, "<fieldset>\n<legend>Choose one answer</legend>\n");
 		for (size_t i = 0; q->choices != NULL && i < q->nchoices; i++) {
-			evbuffer_add_printf(out, "<label class=\"choice\" for=\"c%zu\">"
-			    "<input type=\"radio\" id=\"c%zu\" name=\"choice\" value=\"%zu\" required>",
-			    i, i, i);
+			evbuffer_add_printf(out, "<label class=\"choice\" for=\"%sc%zu\">"
+			    "<input type=\"radio\" id=\"%sc%zu\" name=\"choice\" value=\"%zu\" "
+			    "required>", idp, i, idp, i, i);
 			put_elem(out, "span", "", q->lang, q->choices[i] != NULL ? q->choices[i] : "");
 			put(out, "</label>\n");
 		}
@@ -182,10 +191,11 @@ answer_page_question(struct evbuffer *out, const struct answer_page_question *q)
 	case GRADE_SHORT:
 		form_start(out, q);
 		/* Characters of up to 4 bytes: never more than GRADE_TEXT_MAX bytes. */
-		evbuffer_add_printf(out, "<label for=\"answer\">Your answer</label>\n"
-		    "<input type=\"text\" id=\"answer\" name=\"answer\" required maxlength=\"%d\" "
+		evbuffer_add_printf(out, "<label for=\"%sanswer\">Your answer</label>\n"
+		    "<input type=\"text\" id=\"%sanswer\" name=\"answer\" required maxlength=\"%d\" "
 		    "autocomplete=\"off\" autocapitalize=\"none\" autocorrect=\"off\" "
-		    "spellcheck=\"false\" aria-describedby=\"prompt\"", GRADE_TEXT_MAX / 4);
+		    "spellcheck=\"false\" aria-describedby=\"%sprompt\"", idp, idp,
+		    GRADE_TEXT_MAX / 4, idp);
 		put_lang(out, q->lang);
 		put(out, ">\n<button type=\"submit\">Check my answer</button>\n</form>\n");
 		break;
@@ -209,6 +219,34 @@ answer_page_question(struct evbuffer *out, const struct answer_page_question *q)
 		    "not on this page. There is nothing to send here.</p>\n");
 		break;
 	}
+}
+
+void
+answer_page_question(struct evbuffer *out, const struct answer_page_question *q)
+{
+	page_start(out, "Question");
+	if (q->heading != NULL)
+		put_elem(out, "p", "class=\"unit\"", q->lang, q->heading);
+	question_body(out, q, "", "h1");
+	page_end(out);
+}
+
+void
+answer_page_question_part(struct evbuffer *out, const struct answer_page_question *q,
+    const char *idp)
+{
+	question_body(out, q, idp, "h3");
+}
+
+void
+answer_page_start(struct evbuffer *out, const char *title)
+{
+	page_start(out, title);
+}
+
+void
+answer_page_end(struct evbuffer *out)
+{
 	page_end(out);
 }
 
@@ -337,8 +375,8 @@ struct page_call {
 	char action[4 + ALINK_TOKEN_MAX];	/* "/a/<token>" */
 };
 
-static void
-send_page(http_ctx *ctx, int status, struct evbuffer *body)
+void
+answer_page_send(http_ctx *ctx, int status, struct evbuffer *body)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(http_ctx_req(ctx));
 
@@ -358,7 +396,7 @@ send_message(http_ctx *ctx, int status, const char *title, const char *text,
 	struct evbuffer *b = evbuffer_new();
 
 	message_page(b, title, text, back);
-	send_page(ctx, status, b);
+	answer_page_send(ctx, status, b);
 	evbuffer_free(b);
 }
 
@@ -415,7 +453,7 @@ view_cb(const struct answer_page_view *v, void *arg)
 		message_page(b, "Please try again soon", MSG_UNAVAILABLE, NULL);
 		break;
 	}
-	send_page(c->ctx, status, b);
+	answer_page_send(c->ctx, status, b);
 	evbuffer_free(b);
 	free(c);
 }

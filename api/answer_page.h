@@ -70,6 +70,18 @@ void answer_page_feedback(struct evbuffer *out, const struct answer_page_feedbac
 void answer_page_message(struct evbuffer *out, const char *title, const char *text);
 
 /*
+ * For other pages in the same style (the pupil's page): its head with the
+ * one stylesheet, its end, and one question's form in it, every id
+ * prefixed with idp, its heading an h3.
+ */
+void answer_page_start(struct evbuffer *out, const char *title);
+void answer_page_end(struct evbuffer *out);
+void answer_page_question_part(struct evbuffer *out, const struct answer_page_question *q,
+    const char *idp);
+/* Answer with such a page: HTML with answer_page_headers (503: Retry-After). */
+void answer_page_send(http_ctx *ctx, int status, struct evbuffer *body);
+
+/*
  * The page's security headers: Content-Security-Policy (nothing but its
  * own inline style, by hash; forms to itself; no framing),
  * Referrer-Policy: no-referrer, Cache-Control: no-store,

@@ -120,17 +120,6 @@ valid_time(const char *s)
 	return h < 24 && m < 60 && sec < 60;
 }
 
-static size_t
-utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 bool
 resource_value(struct api_call *c, const struct res_field *f, json_t *v, char **out)
 {
@@ -158,7 +147,7 @@ resource_value(struct api_call *c, const struct res_field *f, json_t *v, char **
 			api_field_error(c, f->name, "may not be empty");
 			return false;
 		}
-		if (f->maxlen > 0 && utf8_chars(s) > (size_t)f->maxlen) {
+		if (f->maxlen > 0 && util_utf8_chars(s) > (size_t)f->maxlen) {
 			api_field_error(c, f->name, "is too long (at most %d characters)", f->maxlen);
 			return false;
 		}
@@ -245,7 +234,7 @@ resource_value(struct api_call *c, const struct res_field *f, json_t *v, char **
 		}
 		json_array_foreach(v, i, e) {
 			if (!json_is_string(e) || json_string_length(e) == 0 ||
-			    utf8_chars(json_string_value(e)) > 500 ||
+			    util_utf8_chars(json_string_value(e)) > 500 ||
 			    strlen(json_string_value(e)) != json_string_length(e)) {
 				api_field_error(c, f->name,
 				    "item %zu must be a non-empty string of at most 500 characters", i);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "levels.h"
 #include "resource.h"
 #include "scope.h"
 #include "settings.h"
@@ -566,5 +567,6 @@ api_routes(http_server *s)
 	progress_routes(s);
 	privacy_routes(s);
 	fsrs_routes(s);
+	levels_routes(s);
 	session_routes(s);
 }

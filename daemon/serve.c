@@ -31,6 +31,7 @@
 #include "notify.h"
 #include "ops.h"
 #include "push.h"
+#include "pupil_page.h"
 #include "serve.h"
 #include "util.h"
 
@@ -417,17 +418,23 @@ batches_running(void *arg)
 	return batches_busy(arg);
 }
 
-/* A prompt's answer link: public_url/a/<signed token>. */
+/*
+ * A prompt's answer link (public_url/a/<signed token>), or a pupil's page
+ * link (public_url/p/<token>), which outlasts the batch by two weeks.
+ */
 static bool
-answer_link(void *arg, int64_t school_id, int64_t prompt_id, int64_t expires_unix,
-    char *out, size_t outlen)
+answer_link(void *arg, enum batches_link kind, int64_t school_id, int64_t id,
+    int64_t expires_unix, char *out, size_t outlen)
 {
 	struct app *app = arg;
 	char token[ALINK_TOKEN_MAX];
 	size_t n = strlen(app->cfg->http_public_url);
 	int w;
 
-	if (!alink_make(app->link_keys, school_id, prompt_id, expires_unix, token, sizeof token))
+	if (kind == BATCHES_LINK_PUPIL)
+		return pupil_page_link(app, school_id, id, expires_unix + PUPIL_PAGE_TTL_S, out,
+		    outlen);
+	if (!alink_make(app->link_keys, school_id, id, expires_unix, token, sizeof token))
 		return false;
 	while (n > 0 && app->cfg->http_public_url[n - 1] == '/')
 		n--;
@@ -474,6 +481,7 @@ register_routes(struct app *app)
 	api_routes(app->http);
 	endpoints_routes(app->http);
 	answer_ops_routes(app->http, app);
+	pupil_page_routes(app->http);
 }
 
 int

@@ -844,6 +844,25 @@ apitest_teach_demo_cells(void)
 	    apitest_sql_ok("UPDATE school SET new_per_day = 5 WHERE school_id = 1");
 }
 
+bool
+apitest_demo_answering(const char *conninfo, char *admin_a, char *admin_b, size_t len)
+{
+	char *one;
+
+	setenv("RECALLD_CLOCK_MODE", "manual", 1);
+	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
+	if (!apitest_two_schools("A", "B", admin_a, admin_b, len) || !apitest_import_demo(true))
+		return false;
+	apitest_db_open(conninfo);
+	if (!apitest_teach_demo_cells())
+		return false;
+	one = apitest_sql("INSERT INTO endpoint (school_id, url, secret, created_at) VALUES"
+	    " (1, 'http://127.0.0.1:9/hook', 'whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz', now())"
+	    " RETURNING 1");
+	free(one);
+	return one != NULL;
+}
+
 static char keys_dir[64];
 static pid_t keys_owner;
 

@@ -54,6 +54,14 @@ bool apitest_import_demo(bool questions);
  * five new questions a day, so Monday's batches have prompts to answer.
  */
 bool apitest_teach_demo_cells(void);
+/*
+ * The start most answering suites share, after apitest_env: the manual
+ * clock at Monday 21 September 2026 06:00 UTC, schools A and B with their
+ * admins, the demo school (with questions) in A, the database open on
+ * conninfo, Cells taught, and an endpoint that refuses (127.0.0.1:9), so
+ * that batches and feedback are events. False with a message on failure.
+ */
+bool apitest_demo_answering(const char *conninfo, char *admin_a, char *admin_b, size_t len);
 /* Poll pred(arg) every 20 ms until it holds or timeout_ms passes; returns its last answer. */
 bool apitest_wait(bool (*pred)(void *), void *arg, int timeout_ms);
 /* Wait until /metrics says the job ("batches", "flags") has nothing to do. */

@@ -170,13 +170,13 @@ START_TEST(test_pupil_links)
 	ck_assert(alink_make(&ka, 7, 99, NOW + 60, tok, sizeof tok));
 	ck_assert(alink_pupil_make(&ka, 7, 99, NOW + 60, ptok, sizeof ptok));
 	ck_assert_str_ne(tok, ptok);
-	ck_assert(alink_pupil_check(&ka, ptok, NOW, &s, &p, &st));
+	ck_assert(alink_pupil_check(&ka, ptok, NOW, &s, &p, NULL, &st));
 	ck_assert(s == 7 && p == 99 && st == ALINK_OK);
-	ck_assert(!alink_pupil_check(&ka, tok, NOW, &s, &p, &st));
+	ck_assert(!alink_pupil_check(&ka, tok, NOW, &s, &p, NULL, &st));
 	ck_assert_int_eq(st, ALINK_BAD);
 	ck_assert(!alink_check(&ka, ptok, NOW, &s, &p, &st));
 	ck_assert_int_eq(st, ALINK_BAD);
-	ck_assert(!alink_pupil_check(&ka, ptok, NOW + 60, &s, &p, &st));
+	ck_assert(!alink_pupil_check(&ka, ptok, NOW + 60, &s, &p, NULL, &st));
 	ck_assert_int_eq(st, ALINK_EXPIRED);
 	/* the version byte is under the signature: flipping it breaks the link */
 	{

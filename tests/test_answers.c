@@ -351,16 +351,8 @@ main(void)
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
 	apitest_env(conninfo, "5s");
-	setenv("RECALLD_CLOCK_MODE", "manual", 1);
-	setenv("RECALLD_CLOCK_START", "2026-09-21T06:00:00Z", 1);
 	/* no responses.link_key: links are signed with the database's sealed key (sql/0028) */
-	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
-	CKTEST_MUST(apitest_import_demo(true));
-	apitest_db_open(conninfo);
-	CKTEST_MUST(apitest_teach_demo_cells());
-	/* an endpoint, so events are queued (its deliveries fail: loopback is refused) */
-	free(apitest_sql("INSERT INTO endpoint (school_id, url, secret, created_at) VALUES"
-	    " (1, 'http://127.0.0.1:9/hook', 'whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIz', now()) RETURNING 1"));
+	CKTEST_MUST(apitest_demo_answering(conninfo, admin, other, sizeof admin));
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;

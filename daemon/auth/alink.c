@@ -235,9 +235,10 @@ alink_check_full(const struct alink_keys *k, const char *token, int64_t now_unix
 
 bool
 alink_pupil_check(const struct alink_keys *k, const char *token, int64_t now_unix,
-    int64_t *school_id, int64_t *pupil_id, enum alink_status *st)
+    int64_t *school_id, int64_t *pupil_id, int64_t *expires_unix, enum alink_status *st)
 {
-	return check_kind(ALINK_PUPIL_VERSION, k, token, now_unix, school_id, pupil_id, NULL, st);
+	return check_kind(ALINK_PUPIL_VERSION, k, token, now_unix, school_id, pupil_id,
+	    expires_unix, st);
 }
 
 bool

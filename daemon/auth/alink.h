@@ -98,7 +98,7 @@ bool alink_check_full(const struct alink_keys *k, const char *token, int64_t now
 bool alink_pupil_make(const struct alink_keys *k, int64_t school_id, int64_t pupil_id,
     int64_t expires_unix, char *out, size_t outlen) __attribute__((warn_unused_result));
 bool alink_pupil_check(const struct alink_keys *k, const char *token, int64_t now_unix,
-    int64_t *school_id, int64_t *pupil_id, enum alink_status *st)
+    int64_t *school_id, int64_t *pupil_id, int64_t *expires_unix, enum alink_status *st)
     __attribute__((warn_unused_result));
 
 /* "ok", "bad", "expired" */

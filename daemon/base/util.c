@@ -224,3 +224,14 @@ util_mask_passwords(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 	return o;
 }
+
+size_t
+util_utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}

@@ -44,4 +44,7 @@ double util_jitter(void);
  */
 size_t util_mask_passwords(const char *in, char *out, size_t outlen);
 
+/* Characters of UTF-8 text (continuation bytes not counted). */
+size_t util_utf8_chars(const char *s);
+
 #endif

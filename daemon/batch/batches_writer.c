@@ -197,12 +197,15 @@ batch_event_data(const batches_writer *w, int64_t pupil, int64_t batch_id,
 {
 	int prow = find_row(ps, pupil);
 	int64_t school = strtoll(w->school, NULL, 10);
+	char url[512], progress[512];
+	bool has_progress = w->link != NULL && w->link(w->link_arg, BATCHES_LINK_PUPIL, school,
+	    pupil, w->expires_unix, progress, sizeof progress);
 	json_t *data = payload_batch_new(&(struct payload_batch){ .school_id = school,
 	    .batch_id = batch_id, .kind = w->kind, .pupil_id = pupil,
 	    .external_id = prow >= 0 ? PQgetvalue(ps, prow, 1) : "",
 	    .class_id = w->class_id != NULL ? strtoll(w->class_id, NULL, 10) : 0,
-	    .local_date = w->local_date, .expires_at = w->expires_at });
-	char url[512];
+	    .local_date = w->local_date, .expires_at = w->expires_at,
+	    .progress_url = has_progress ? progress : NULL });
 
 	for (size_t i = 0; i < n; i++) {
 		int qrow = find_row(qs, picks[i].question_id);
@@ -216,8 +219,8 @@ batch_event_data(const batches_writer *w, int64_t pupil, int64_t batch_id,
 		    .kind = PQgetvalue(qs, qrow, 1), .text = PQgetvalue(qs, qrow, 2) };
 		if (strcmp(p.kind, "mcq") == 0)
 			p.choices = pgrow_str(qs, qrow, 3);
-		if (w->link != NULL && w->link(w->link_arg, school, prompt_ids[i], w->expires_unix,
-		    url, sizeof url))
+		if (w->link != NULL && w->link(w->link_arg, BATCHES_LINK_ANSWER, school,
+		    prompt_ids[i], w->expires_unix, url, sizeof url))
 			p.answer_url = url;
 		payload_batch_add_prompt(data, &p);
 	}

@@ -18,9 +18,15 @@
 
 #include "db.h"
 
-/* Writes a prompt's answer_url into out; NULL: prompts carry no link. */
-typedef bool (*batches_writer_link_fn)(void *arg, int64_t school_id, int64_t prompt_id,
-    int64_t expires_unix, char *out, size_t outlen);
+/* Which link a batches_writer_link_fn makes. */
+enum batches_link {
+	BATCHES_LINK_ANSWER,	/* id: a prompt; its answer_url */
+	BATCHES_LINK_PUPIL,	/* id: a pupil; the batch's progress_url (their page) */
+};
+
+/* Writes a link into out; NULL: prompts and batches carry no link. */
+typedef bool (*batches_writer_link_fn)(void *arg, enum batches_link kind, int64_t school_id,
+    int64_t id, int64_t expires_unix, char *out, size_t outlen);
 
 typedef struct batches_writer batches_writer;
 

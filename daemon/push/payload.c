@@ -159,6 +159,8 @@ payload_batch_new(const struct payload_batch *b)
 		json_object_set_new(data, "class_id", json_integer(b->class_id));
 	json_object_set_new(data, "local_date", json_string(b->local_date));
 	json_object_set_new(data, "expires_at", json_string(b->expires_at));
+	if (b->progress_url != NULL)
+		json_object_set_new(data, "progress_url", json_string(b->progress_url));
 	json_object_set_new(data, "prompts", json_array());
 	return data;
 }

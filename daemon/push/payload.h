@@ -70,6 +70,7 @@ struct payload_batch {
 	const char *external_id;	/* the pupil's */
 	int64_t class_id;		/* 0: none (a daily batch) */
 	const char *local_date, *expires_at;
+	const char *progress_url;	/* the pupil's own page; NULL: none */
 };
 json_t *payload_batch_new(const struct payload_batch *b);
 

@@ -53,3 +53,4 @@ SELECT create_distributed_table('erasure', 'school_id', colocate_with => 'pupil'
 SELECT create_distributed_table('audit', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('fsrs_fit', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('course_fsrs', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('unit_level', 'school_id', colocate_with => 'pupil');
