@@ -16,11 +16,15 @@
 #include "clock.h"
 #include "db.h"
 #include "pgrow.h"
+#include "pupil_page.h"
 #include "util.h"
 
 struct pending {
 	answer_page_cb cb;
 	void *arg;
+	struct app *app;
+	int64_t school_id, prompt_id;
+	char *result;		/* an answer's, while its pupil is looked up */
 };
 
 /* Fill a feedback view from an answer's result JSON (answers.c). */
@@ -32,6 +36,7 @@ feedback_of(json_t *r, struct answer_page_feedback *f)
 	f->explanation = json_string_value(json_object_get(r, "explanation"));
 	f->unit = json_string_value(json_object_get(json_object_get(r, "unit"), "name"));
 	f->level = json_string_value(json_object_get(r, "level"));
+	f->level_before = json_string_value(json_object_get(r, "level_before"));
 	f->next = json_string_value(json_object_get(r, "next_level_needs"));
 	f->lang = "en";
 }
@@ -115,21 +120,49 @@ op_load(void *app_, int64_t school_id, int64_t prompt_id, answer_page_cb cb, voi
 	    " WHERE p.school_id = $1 AND p.prompt_id = $2::bigint", 2, params, loaded, pd);
 }
 
+/* The feedback page, with a link to the pupil's own page once their id is known. */
+static void
+feedback_with_page(const struct db_reply *r, void *arg)
+{
+	struct pending *pd = arg;
+	struct answer_page_view v;
+	char url[512];
+	json_t *j = json_loads(pd->result, 0, NULL);
+
+	memset(&v, 0, sizeof v);
+	v.state = ANSWER_PAGE_FEEDBACK;
+	if (j != NULL)
+		feedback_of(j, &v.feedback);
+	if (r->status == DB_OK && PQntuples(r->results[0]) == 1 &&
+	    pupil_page_link(pd->app, pd->school_id, pgrow_i64(r->results[0], 0, 0),
+	    clock_now_us() / 1000000 + PUPIL_PAGE_TTL_S, url, sizeof url))
+		v.feedback.progress_url = url;
+	pd->cb(&v, pd->arg);
+	json_decref(j);
+	free(pd->result);
+	free(pd);
+}
+
 static void
 submitted(int status, const char *result, const char *error, void *arg)
 {
 	struct pending *pd = arg;
 	struct answer_page_view v;
-	json_t *r = NULL;
 
 	memset(&v, 0, sizeof v);
 	switch (status) {
-	case 200:
-		v.state = ANSWER_PAGE_FEEDBACK;
-		r = json_loads(result, 0, NULL);
-		if (r != NULL)
-			feedback_of(r, &v.feedback);
-		break;
+	case 200: {
+		char s[24], p[24];
+		const char *params[2] = { s, p };
+
+		/* the answer is stored: the pupil, for the link to their page */
+		pd->result = xstrdup(result);
+		snprintf(s, sizeof s, "%lld", (long long)pd->school_id);
+		snprintf(p, sizeof p, "%lld", (long long)pd->prompt_id);
+		db_query(pd->app->db, "SELECT pupil_id FROM prompt WHERE school_id = $1"
+		    " AND prompt_id = $2::bigint", 2, params, feedback_with_page, pd);
+		return;
+	}
 	case 404:
 		v.state = ANSWER_PAGE_GONE;
 		break;
@@ -145,7 +178,6 @@ submitted(int status, const char *result, const char *error, void *arg)
 		v.message = "recalld could not record the answer just now; please try again in a minute.";
 	}
 	pd->cb(&v, pd->arg);
-	json_decref(r);
 	free(pd);
 }
 
@@ -159,6 +191,9 @@ op_submit(void *app_, int64_t school_id, int64_t prompt_id, const struct grade_i
 
 	pd->cb = cb;
 	pd->arg = arg;
+	pd->app = app;
+	pd->school_id = school_id;
+	pd->prompt_id = prompt_id;
 	a.school_id = school_id;
 	a.prompt_id = prompt_id;
 	a.in = *in;

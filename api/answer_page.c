@@ -250,6 +250,18 @@ answer_page_end(struct evbuffer *out)
 	page_end(out);
 }
 
+static const char *const level_titles[] = { "Emerging", "Developing", "Secure", "Mastery" };
+
+/* 0..3 for a level's name in either case; -1 for anything else. */
+static int
+level_rank(const char *name)
+{
+	for (int i = 0; name != NULL && i < (int)nitems(level_titles); i++)
+		if (strcasecmp(name, level_titles[i]) == 0)
+			return i;
+	return -1;
+}
+
 void
 answer_page_feedback(struct evbuffer *out, const struct answer_page_feedback *f)
 {
@@ -294,8 +306,23 @@ answer_page_feedback(struct evbuffer *out, const struct answer_page_feedback *f)
 		put_elem(out, "p", "class=\"prompt\"", f->lang, f->explanation);
 	}
 	if (f->level != NULL || f->next != NULL) {
+		int now = level_rank(f->level), before = level_rank(f->level_before);
+
 		put(out, "<h2>Your level</h2>\n");
-		if (f->level != NULL) {
+		if (now >= 0 && before >= 0 && now != before) {
+			/* the change, in the pupil's words */
+			evbuffer_add_printf(out, "<p><strong>You moved %s from %s to %s",
+			    now > before ? "up" : "down", level_titles[before], level_titles[now]);
+			if (f->unit != NULL) {
+				put(out, " in <span");
+				put_lang(out, f->lang);
+				put(out, ">");
+				answer_page_escape(out, f->unit);
+				put(out, "</span>");
+			}
+			put(out, now > before ? ".</strong> Well done!</p>\n" :
+			    ".</strong> Practising the questions you missed brings it back.</p>\n");
+		} else if (f->level != NULL) {
 			put(out, "<p>Your level for ");
 			if (f->unit != NULL) {
 				put(out, "<span");
@@ -307,11 +334,19 @@ answer_page_feedback(struct evbuffer *out, const struct answer_page_feedback *f)
 				put(out, "this unit");
 			}
 			put(out, ": <strong>");
-			answer_page_escape(out, f->level);
+			if (now >= 0)
+				put(out, level_titles[now]);
+			else
+				answer_page_escape(out, f->level);
 			put(out, "</strong>.</p>\n");
 		}
 		if (f->next != NULL)
 			put_elem(out, "p", "", NULL, f->next);
+	}
+	if (f->progress_url != NULL) {
+		put(out, "<p><a href=\"");
+		answer_page_escape(out, f->progress_url);
+		put(out, "\">See all your units and what each level needs</a></p>\n");
 	}
 	put(out, "<p>You can close this page now.</p>\n");
 	page_end(out);

@@ -57,8 +57,10 @@ struct answer_page_feedback {
 	const char *answer;		/* the right answer */
 	const char *explanation;
 	const char *unit;		/* the unit's name */
-	const char *level;		/* "Developing" */
+	const char *level;		/* "developing" (or "Developing") */
+	const char *level_before;	/* the level before this answer; NULL: unknown */
 	const char *next;		/* a sentence: what the next level needs */
+	const char *progress_url;	/* the pupil's own page; NULL: none */
 };
 
 /* Append text to out with & < > " ' escaped; C0 controls but tab and newlines dropped. */

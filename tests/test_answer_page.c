@@ -251,7 +251,26 @@ START_TEST(test_feedback)
 	has(h, "Your level for <span>Cells &lt;KS3&gt;</span>: <strong>Developing</strong>.");
 	has(h, "2 more questions answered correctly for &lt;Secure&gt;.");
 	hasnt(h, "already");
+	hasnt(h, "See all your units");
 	free(h);
+
+	/* a level change in the pupil's words, and the way to their own page */
+	f.level = "secure";
+	f.level_before = "developing";
+	f.progress_url = "https://r.example/p/tok\"en";
+	h = render_f(&f);
+	has(h, "<strong>You moved up from Developing to Secure in <span>Cells &lt;KS3&gt;</span>."
+	    "</strong> Well done!");
+	has(h, "<a href=\"https://r.example/p/tok&quot;en\">See all your units");
+	free(h);
+	f.level = "emerging";
+	f.level_before = "developing";
+	h = render_f(&f);
+	has(h, "You moved down from Developing to Emerging");
+	free(h);
+	f.level = "Developing";
+	f.level_before = NULL;
+	f.progress_url = NULL;
 
 	f.outcome = ANSWER_PAGE_RIGHT;
 	f.explanation = NULL;

@@ -95,6 +95,9 @@ START_TEST(test_page_shows_the_pupil)
 		    "answer=nucleus&t=1", &after), 200);
 		ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE pupil_id = %lld",
 		    pupil), reviews + 1);
+		/* the feedback leads back to the pupil's own page */
+		ck_assert_ptr_nonnull(strstr(after, "See all your units"));
+		ck_assert_ptr_nonnull(strstr(after, "/p/"));
 		free(after);
 	}
 	free(html);
