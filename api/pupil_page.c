@@ -29,6 +29,7 @@
 #include "mastery.h"
 #include "pgrow.h"
 #include "pupil_page.h"
+#include "scope.h"
 #include "settings.h"
 #include "util.h"
 
@@ -84,6 +85,7 @@ enum { R_PUPIL, R_OPEN, R_UNITS, R_MISSED, R_HISTORY, R_LEVELS, R_COUNT };
 struct page {
 	http_ctx *ctx;
 	struct app *app;
+	bool view;		/* a teacher's read-only view: no forms */
 	int64_t school, pupil, expires, now_us;
 	char school_s[24], pupil_s[24], now[40];
 };
@@ -137,6 +139,15 @@ render_open(struct page *pg, struct evbuffer *b, const PGresult *res)
 		const char **cv = NULL;
 		size_t nc = 0;
 
+		if (pg->view) {
+			/* what the pupil sees, without the means to answer for them */
+			put(b, "<div class=\"card\">\n<p class=\"unit\">");
+			answer_page_escape(b, PQgetvalue(res, i, 4));
+			put(b, "</p>\n<p class=\"prompt\">");
+			answer_page_escape(b, PQgetvalue(res, i, 2));
+			put(b, "</p>\n</div>\n");
+			continue;
+		}
 		if (!alink_make(pg->app->link_keys, pg->school, pgrow_i64(res, i, 0),
 		    pgrow_i64(res, i, 5), tok, sizeof tok))
 			continue;
@@ -363,6 +374,9 @@ loaded(const struct db_reply *r, void *arg)
 	m = settings_model_new(&set);
 	b = evbuffer_new();
 	answer_page_start(b, "Your practice");
+	if (pg->view)
+		put(b, "<p class=\"error\" role=\"note\">A teacher's view: this is what the pupil"
+		    " sees on their own page, read-only. Their questions are answered by them alone.</p>\n");
 	if (!PQgetisnull(pr, 0, 0) && PQgetvalue(pr, 0, 0)[0] != '\0') {
 		put(b, "<h1>Hello, ");
 		answer_page_escape(b, PQgetvalue(pr, 0, 0));
@@ -386,10 +400,12 @@ loaded(const struct db_reply *r, void *arg)
 	}
 	put(b, "</section>\n");
 	fmt_day(pg->expires, until, sizeof until);
-	put(b, "<p class=\"help\">This page is yours alone: please do not share its link."
-	    " The link works until ");
-	answer_page_escape(b, until);
-	put(b, "; each new set of questions brings a fresh one.</p>\n");
+	if (!pg->view) {
+		put(b, "<p class=\"help\">This page is yours alone: please do not share its link."
+		    " The link works until ");
+		answer_page_escape(b, until);
+		put(b, "; each new set of questions brings a fresh one.</p>\n");
+	}
 	answer_page_end(b);
 	answer_page_send(pg->ctx, 200, b);
 	evbuffer_free(b);
@@ -412,9 +428,15 @@ page_handler(http_ctx *ctx, void *app_, const void *data)
 	(void)data;
 	int64_t expires = 0;
 
-	if (token == NULL || app->link_keys == NULL ||
-	    !alink_pupil_check(app->link_keys, token, now_us / 1000000, &school, &pupil,
-	    &expires, &st)) {
+	bool view = false;
+
+	if (token != NULL && app->link_keys != NULL &&
+	    alink_view_check(app->link_keys, token, now_us / 1000000, &school, &pupil, &expires,
+	    &st))
+		view = true;
+	else if (token == NULL || app->link_keys == NULL ||
+	    (st != ALINK_EXPIRED && !alink_pupil_check(app->link_keys, token, now_us / 1000000,
+	    &school, &pupil, &expires, &st)) || st != ALINK_OK) {
 		if (st == ALINK_EXPIRED)
 			message(ctx, 410, "This link has expired", "Links to your page last two weeks."
 			    " Open the link in your newest set of questions instead.");
@@ -430,6 +452,7 @@ page_handler(http_ctx *ctx, void *app_, const void *data)
 	pg->pupil = pupil;
 	pg->now_us = now_us;
 	pg->expires = expires;
+	pg->view = view;
 	snprintf(pg->school_s, sizeof pg->school_s, "%" PRId64, school);
 	snprintf(pg->pupil_s, sizeof pg->pupil_s, "%" PRId64, pupil);
 	clock_now_iso(pg->now, sizeof pg->now);
@@ -463,8 +486,62 @@ pupil_page_link(const struct app *app, int64_t school_id, int64_t pupil_id,
 	return w > 0 && (size_t)w < outlen;
 }
 
+#define VIEW_TTL_S 3600
+
+static void
+view_found(struct api_call *c, const struct db_reply *r)
+{
+	char token[ALINK_TOKEN_MAX], url[512], at[40];
+	int64_t pupil = strtoll(api_param(c, "id"), NULL, 10);
+	int64_t until = clock_now_us() / 1000000 + VIEW_TTL_S;
+	size_t n = strlen(c->app->cfg->http_public_url);
+	time_t t = (time_t)until;
+	struct tm tm;
+
+	if (r->status != DB_OK) {
+		api_db_failed(c, r);
+		return;
+	}
+	if (PQntuples(r->results[0]) == 0) {
+		api_problem(c, 404, "not-found", "Not found", "no such pupil in your classes");
+		return;
+	}
+	if (!alink_view_make(c->app->link_keys, c->school_id, pupil, until, token, sizeof token)) {
+		api_problem(c, 503, "internal", "Not available", "no link can be made now");
+		return;
+	}
+	while (n > 0 && c->app->cfg->http_public_url[n - 1] == '/')
+		n--;
+	snprintf(url, sizeof url, "%.*s/p/%s", (int)n, c->app->cfg->http_public_url, token);
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	api_reply(c, 200, json_pack("{s:s, s:s}", "url", url, "expires_at", at));
+}
+
+/*
+ * POST /v1/pupils/{id}/view-link: for a teacher of one of the pupil's
+ * classes (or an admin), a link to what the pupil sees, read-only, for an
+ * hour (audited like every call a person makes).
+ */
+static void
+view_link(struct api_call *c)
+{
+	int64_t id;
+	const char *p[3];
+
+	if (!api_param_id(c, "id", &id))
+		return;
+	p[0] = c->school;
+	p[1] = api_param(c, "id");
+	p[2] = scope_teacher(c);
+	api_query_db(c, "SELECT 1 FROM pupil p WHERE p.school_id = $1 AND p.pupil_id = $2::bigint"
+	    " AND p.active" SCOPE_PUPIL("p"), 3, p, view_found);
+}
+
 void
 pupil_page_routes(http_server *s)
 {
 	http_route(s, EVHTTP_REQ_GET, "/p/{token}", page_handler);
+	api_route(s, EVHTTP_REQ_POST, "/v1/pupils/{id}/view-link", ROLE_ADMIN | ROLE_TEACHER,
+	    view_link);
 }

@@ -33,7 +33,8 @@ for d in ${RECALLD_NODE_PATH:-} "$srcdir/build-node/node_modules" "$srcdir/tests
 		break
 	fi
 done
-[ -n "$node_path" ] || die "playwright-core not found (RECALLD_NODE_PATH=${RECALLD_NODE_PATH:-unset}):
+[ -f "$node_path/axe-core/axe.min.js" ] || node_path=
+[ -n "$node_path" ] || die "playwright-core or axe-core not found (RECALLD_NODE_PATH=${RECALLD_NODE_PATH:-unset}):
   cp tests/browser/package.json tests/browser/package-lock.json build-node/ && npm ci --prefix build-node
   then RECALLD_NODE_PATH=\$PWD/build-node/node_modules (test.sh does this)"
 [ -x "$receiver" ] || die "no webhook receiver at $receiver (make tests/receiver)"
@@ -160,6 +161,21 @@ RECALLD_BASE="$base" SIGNIN_LINK="$link" ADMIN_TOKEN="$admin" CLASS_ID="$class" 
 status=$?
 echo "# browser steps: $(($(date +%s) - t0)) s; whole test: $(($(date +%s) - started)) s"
 [ $status = 0 ] || fail "the dashboard's browser test failed (screenshots in $artifacts)"
+
+# A pupil's own page: the progress_url of a 8A Science pupil's batch today,
+# one with questions still open.
+pupil_url=$(psql -X -At "$url" -c "SELECT d.payload::jsonb #>> '{data,progress_url}'
+    FROM delivery d WHERE d.school_id = $school AND d.event_type = 'prompt.batch'
+    AND d.payload::jsonb #>> '{data,local_date}' = '2026-10-19'
+    AND EXISTS (SELECT 1 FROM prompt p WHERE p.school_id = d.school_id AND p.answered_at IS NULL
+     AND p.pupil_id = (d.payload::jsonb #>> '{data,pupil,id}')::bigint
+     AND p.expires_at > '2026-10-19T15:30:00Z')
+    AND EXISTS (SELECT 1 FROM class_pupil cp WHERE cp.school_id = d.school_id
+     AND cp.class_id = $class AND cp.pupil_id = (d.payload::jsonb #>> '{data,pupil,id}')::bigint)
+    ORDER BY d.delivery_id LIMIT 1")
+[ -n "$pupil_url" ] || fail "no pupil's page link in today's batches"
+PUPIL_URL="$pupil_url" ARTIFACTS="$artifacts" CHROMIUM="$chromium" NODE_PATH="$node_path" \
+    node "$srcdir/tests/browser/pupil.cjs" || fail "the pupil page's browser test failed (screenshots in $artifacts)"
 # recalld stops cleanly (and, under ASan, without leaks).
 kill -TERM "$pid"
 wait "$pid"

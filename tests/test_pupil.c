@@ -219,6 +219,38 @@ START_TEST(test_descriptors)
 }
 END_TEST
 
+/* A teacher sees what the pupil sees, read-only; nobody else. */
+START_TEST(test_teacher_view)
+{
+	long long pupil, outsider;
+	char *url = progress_url(&pupil), *html = NULL;
+	json_t *j = NULL;
+	const char *view;
+
+	free(url);
+	ck_assert_int_eq(apitest_json("POST", teacher, "{}", &j, "/v1/pupils/%lld/view-link",
+	    pupil), 200);
+	view = strstr(apitest_jstr(j, "url"), "/p/");
+	ck_assert_ptr_nonnull(view);
+	ck_assert_int_eq(page("GET", view, NULL, &html), 200);
+	ck_assert_ptr_nonnull(strstr(html, "A teacher's view"));
+	ck_assert_ptr_nonnull(strstr(html, "Your units"));
+	ck_assert_ptr_null(strstr(html, "<form"));	/* nobody answers for the pupil */
+	free(html);
+	json_decref(j);
+	/* a pupil outside the teacher's classes, another school: no such pupil */
+	outsider = apitest_sql_int("SELECT min(p.pupil_id) FROM pupil p WHERE p.school_id = 1"
+	    " AND NOT EXISTS (SELECT 1 FROM class_pupil cp JOIN class k USING (school_id, class_id)"
+	    " WHERE cp.pupil_id = p.pupil_id AND k.external_id = 'class-8a-sci')");
+	ck_assert_int_eq(apitest_json("POST", teacher, "{}", NULL, "/v1/pupils/%lld/view-link",
+	    outsider), 404);
+	ck_assert_int_eq(apitest_json("POST", other, "{}", NULL, "/v1/pupils/%lld/view-link",
+	    pupil), 404);
+	ck_assert_int_eq(apitest_json("POST", admin, "{}", NULL, "/v1/pupils/%lld/view-link",
+	    outsider), 200);
+}
+END_TEST
+
 /* Last: moves the clock past the link's two weeks. */
 START_TEST(test_expired_link)
 {
@@ -260,6 +292,7 @@ main(void)
 	tcase_add_test(tc, test_page_shows_the_pupil);
 	tcase_add_test(tc, test_links_refused);
 	tcase_add_test(tc, test_descriptors);
+	tcase_add_test(tc, test_teacher_view);
 	tcase_add_test(tc, test_expired_link);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);

@@ -769,6 +769,7 @@
 		var tableBox = $('chart-table-box');
 
 		show($('chart-class'), !!state.pupilId);
+		show($('chart-view'), !!state.pupilId);
 		empty.className = 'empty';
 		if (r.error) {
 			show(empty, true);
@@ -833,6 +834,27 @@
 			append(body, tr);
 		});
 		append(table, body);
+	}
+
+	/*
+	 * What the selected pupil sees on their own page, read-only, in a new
+	 * tab: opened at once (a later window.open would be blocked), then sent
+	 * to the hour-long link the API makes.
+	 */
+	function openPupilView() {
+		var w = window.open('about:blank', '_blank');
+		if (w)
+			w.opener = null;
+		api('POST', '/v1/pupils/' + encodeURIComponent(state.pupilId) + '/view-link', {}).then(function (r) {
+			if (w)
+				w.location.href = r.url;
+			else
+				window.location.href = r.url;
+		}, function (e) {
+			if (w)
+				w.close();
+			setStatus('The pupil\'s page could not be opened. ' + e.message, true);
+		});
 	}
 
 	/* The admin's calibration chart: GET /v1/school/fsrs. */
@@ -1127,6 +1149,7 @@
 		$('class-select').addEventListener('change', function (ev) { selectClass(ev.target.value); });
 		$('grid-sort').addEventListener('change', onSort);
 		$('chart-class').addEventListener('click', function () { selectPupil(null); });
+		$('chart-view').addEventListener('click', openPupilView);
 		var resized = null, lastWidth = window.innerWidth;
 		window.addEventListener('resize', function () {
 			clearTimeout(resized);

@@ -176,6 +176,13 @@ alink_pupil_make(const struct alink_keys *k, int64_t school_id, int64_t pupil_id
 	return make_kind(ALINK_PUPIL_VERSION, k, school_id, pupil_id, expires_unix, out, outlen);
 }
 
+bool
+alink_view_make(const struct alink_keys *k, int64_t school_id, int64_t pupil_id,
+    int64_t expires_unix, char *out, size_t outlen)
+{
+	return make_kind(ALINK_VIEW_VERSION, k, school_id, pupil_id, expires_unix, out, outlen);
+}
+
 static bool
 check_kind(unsigned char kind, const struct alink_keys *k, const char *token,
     int64_t now_unix, int64_t *school_id, int64_t *prompt_id, int64_t *expires_unix,
@@ -238,6 +245,14 @@ alink_pupil_check(const struct alink_keys *k, const char *token, int64_t now_uni
     int64_t *school_id, int64_t *pupil_id, int64_t *expires_unix, enum alink_status *st)
 {
 	return check_kind(ALINK_PUPIL_VERSION, k, token, now_unix, school_id, pupil_id,
+	    expires_unix, st);
+}
+
+bool
+alink_view_check(const struct alink_keys *k, const char *token, int64_t now_unix,
+    int64_t *school_id, int64_t *pupil_id, int64_t *expires_unix, enum alink_status *st)
+{
+	return check_kind(ALINK_VIEW_VERSION, k, token, now_unix, school_id, pupil_id,
 	    expires_unix, st);
 }
 

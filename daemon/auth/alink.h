@@ -31,6 +31,7 @@
 
 #define ALINK_VERSION 1		/* an answer link: school, prompt */
 #define ALINK_PUPIL_VERSION 2	/* a pupil's page link: school, pupil */
+#define ALINK_VIEW_VERSION 3	/* a teacher's read-only view of it: school, pupil */
 #define ALINK_MAC_LEN 16
 #define ALINK_KEY_MIN B64_LINK_KEY_MIN	/* bytes */
 #define ALINK_KEY_MAX B64_LINK_KEY_MAX
@@ -98,6 +99,12 @@ bool alink_check_full(const struct alink_keys *k, const char *token, int64_t now
 bool alink_pupil_make(const struct alink_keys *k, int64_t school_id, int64_t pupil_id,
     int64_t expires_unix, char *out, size_t outlen) __attribute__((warn_unused_result));
 bool alink_pupil_check(const struct alink_keys *k, const char *token, int64_t now_unix,
+    int64_t *school_id, int64_t *pupil_id, int64_t *expires_unix, enum alink_status *st)
+    __attribute__((warn_unused_result));
+/* A teacher's read-only view of a pupil's page: a third kind, never the pupil's own. */
+bool alink_view_make(const struct alink_keys *k, int64_t school_id, int64_t pupil_id,
+    int64_t expires_unix, char *out, size_t outlen) __attribute__((warn_unused_result));
+bool alink_view_check(const struct alink_keys *k, const char *token, int64_t now_unix,
     int64_t *school_id, int64_t *pupil_id, int64_t *expires_unix, enum alink_status *st)
     __attribute__((warn_unused_result));
 
