@@ -121,6 +121,13 @@ api POST /v1/admin/clock "{\"now\": \"$prompt_time\"}" >/dev/null 2>&1 ||
 sleep 2
 # A sign-in link is single-use: a new one on every run.
 signin=$(recalld token link --school "$school" --teacher "$teacher_id" | grep -o 'http[^ ]*#signin=[^ ]*' | head -n 1)
+# One 8A Science pupil's own page: the progress_url of their latest batch.
+pupil_page=$(psql -X -At "$url" -c "SELECT d.payload::jsonb #>> '{data,progress_url}'
+    FROM delivery d JOIN class_pupil cp ON cp.school_id = d.school_id
+     AND cp.pupil_id = (d.payload::jsonb #>> '{data,pupil,id}')::bigint
+    JOIN class k ON k.school_id = cp.school_id AND k.class_id = cp.class_id
+    WHERE d.school_id = $school AND d.event_type = 'prompt.batch'
+     AND k.external_id = 'class-8a-sci' ORDER BY d.delivery_id DESC LIMIT 1" 2>/dev/null)
 
 cat <<MSG
 
@@ -142,7 +149,12 @@ For a new link (or --admin instead of --teacher for the whole school):
 or paste the teacher token above into the dashboard's sign-in form.
 
 Above: today's daily batches pushed to the local sink (one per pupil of the
-classes with taught units), each question with its prompt_id and answer link.
+classes with taught units), each question with its prompt_id and answer link,
+and the link to the pupil's own page (progress_url). One 8A Science pupil's
+page: their questions for today, answerable in place, and each unit with
+their level, what it means and what the next level needs (open it in a
+browser; it works for two weeks):
+  ${pupil_page:-(none yet: move the clock to a school day's prompt time)}
 
 Answer one from the shell (the reply is the feedback; the sink shows the
 response.feedback event), or open its answer link in a browser:
