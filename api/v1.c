@@ -129,6 +129,8 @@ static const struct res_field school_fields[] = {
 	    NULL },
 	{ "min_per_day", RT_INT, 0, 0, SETTINGS_PER_DAY_MIN, SETTINGS_PER_DAY_MAX, NULL },
 	{ "digest_weekday", RT_INT, 0, 0, SETTINGS_WEEKDAY_MIN, SETTINGS_WEEKDAY_MAX, NULL },
+	/* the families' weekly note (digest.guardian) */
+	{ "guardian_digest", RT_BOOL, 0, 0, 0, 0, NULL },
 	{ "active", RT_BOOL, RF_READONLY, 0, 0, 0, NULL },
 	{ "created_at", RT_TEXT, RF_READONLY, 0, 0, 0, NULL },
 	UPDATED_AT, END,

@@ -591,7 +591,7 @@ serve_main(struct config *cfg, const char *config_path)
 	    .leases = app->leases,
 	    .interval_ms = cfg->flags_interval_ms, .debounce_ms = cfg->flags_debounce_ms,
 	    .reviews_channel = ANSWERS_REVIEWS_CHANNEL, .busy = batches_running,
-	    .busy_arg = app->batches });
+	    .busy_arg = app->batches, .link = answer_link, .link_arg = app });
 	app->checks = checks_new(app->db, answer_link, app);
 	app->leavers = leavers_new(&(struct leavers_spec){ .base = app->base, .db = app->db,
 	    .leases = app->leases, .interval_ms = 3600 * 1000,

@@ -27,7 +27,7 @@
 
 static const char *const school_tables[] = {
 	"course", "class", "pupil", "teacher", "class_pupil", "class_teacher",
-	"unit", "question", "question_version", "memory_state",
+	"unit", "question", "question_version", "memory_state", "guardian", "guardian_pupil",
 };
 
 static char *
@@ -216,7 +216,7 @@ START_TEST(test_roster_good)
 	char *before, *after;
 
 	ck_assert_int_eq(plan_nrejected(p), 0);
-	ck_assert_int_eq(plan_accepted(p, "users.csv"), 11);
+	ck_assert_int_eq(plan_accepted(p, "users.csv"), 12);	/* 9 pupils, 2 teachers, 1 guardian */
 	ck_assert_int_eq(plan_accepted(p, "enrollments.csv"), 17);
 	ck_assert_int_eq(plan_accepted(p, "classes.csv"), 3);
 	ck_assert_int_eq(plan_accepted(p, "courses.csv"), 2);
@@ -240,6 +240,10 @@ START_TEST(test_roster_good)
 	assert_value(pg, "SELECT co.external_id FROM class c JOIN course co USING "
 	    "(school_id, course_id) WHERE c.external_id = 'cls-9a-bi'", "crs-bio");
 	assert_value(pg, "SELECT count(*) FROM pupil WHERE external_id = 'g-1'", "0");
+	/* a guardian: their sourcedId only (no name, no email), linked to two pupils */
+	assert_value(pg, "SELECT count(*) FROM guardian WHERE external_id = 'g-1' AND active", "1");
+	assert_value(pg, "SELECT string_agg(p.external_id, ',' ORDER BY p.external_id)"
+	    " FROM guardian_pupil gp JOIN pupil p USING (school_id, pupil_id)", "s-01,s-02");
 	assert_value(pg, "SELECT count(*) FROM class_pupil cp JOIN pupil p USING "
 	    "(school_id, pupil_id) JOIN class c USING (school_id, class_id) "
 	    "WHERE p.external_id = 's-01' AND cp.active", "2");

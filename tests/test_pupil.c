@@ -251,6 +251,61 @@ START_TEST(test_teacher_view)
 }
 END_TEST
 
+/*
+ * Families: one guardian linked to two pupils of 8A Science gets one
+ * digest.guardian per pupil on the digest weekday (Monday here), with
+ * what was practised, levels that moved, a tip and the pupil's page; a
+ * school that switches it off sends none the next week.
+ */
+START_TEST(test_family_digest)
+{
+	json_t *j = NULL;
+	char *payload;
+	long long p1 = apitest_sql_int("SELECT min(pupil_id) FROM guardian_pupil");
+
+	ck_assert(apitest_wait_sql(2, 20000, "SELECT count(*) FROM delivery"
+	    " WHERE event_type = 'digest.guardian'"));
+	/* the flag job is done with the school for that time: families included */
+	ck_assert(apitest_wait_sql(1, 20000, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
+	    " AND done_at >= '2026-09-21T15:30:00Z'"));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE event_type ="
+	    " 'digest.guardian'"), 2);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(DISTINCT payload::jsonb #>> '{data,pupil,id}')"
+	    " FROM delivery WHERE event_type = 'digest.guardian'"), 2);
+	payload = apitest_sql("SELECT payload FROM delivery WHERE event_type = 'digest.guardian'"
+	    " AND (payload::jsonb #>> '{data,pupil,id}')::bigint = %lld", p1);
+	j = json_loads(payload, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	j = json_object_get(j, "data");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "guardians"), 0)),
+	    "g-family-1");
+	/* the week before Monday 21 September: the three answers and the level made for it */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "practised"),
+	    "answers")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "practised"),
+	    "right")), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "levels_changed")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j,
+	    "levels_changed"), 0), "to")), "developing");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "week")), "2026-09-21");
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "progress_url")), "/p/"));
+	ck_assert(json_string_length(json_object_get(j, "encourage")) > 20);
+	ck_assert_ptr_null(strstr(payload, "given_name"));	/* no names in a family's note */
+	free(payload);
+	/* switched off: the next Monday, nothing */
+	ck_assert_int_eq(apitest_json("PATCH", admin, "{\"guardian_digest\": false}", NULL,
+	    "/v1/school"), 200);
+	ck_assert(apitest_set_clock(admin, "2026-09-28T15:30:00Z"));
+	ck_assert(apitest_wait_sql(1, 30000, "SELECT count(*) FROM school_flag_job WHERE school_id = 1"
+	    " AND done_at >= '2026-09-28T15:30:00Z'"));
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM delivery WHERE event_type ="
+	    " 'digest.guardian'"), 2);
+	/* while the teachers' digests of that Monday went out */
+	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM class_digest WHERE school_id = 1"
+	    " AND week = '2026-09-28'"), 0);
+}
+END_TEST
+
 /* Last: moves the clock past the link's two weeks. */
 START_TEST(test_expired_link)
 {
@@ -277,6 +332,25 @@ main(void)
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
 	apitest_env(conninfo, "5s");
 	CKTEST_MUST(apitest_demo_answering(conninfo, admin, other, sizeof admin));
+	/* a family: one guardian of two 8A Science pupils; digests on Mondays */
+	CKTEST_MUST(apitest_sql_ok("INSERT INTO guardian (school_id, external_id, updated_at)"
+	    " VALUES (1, 'g-family-1', now())"));
+	CKTEST_MUST(apitest_sql_ok("INSERT INTO guardian_pupil (school_id, guardian_id, pupil_id)"
+	    " SELECT 1, (SELECT guardian_id FROM guardian WHERE external_id = 'g-family-1'), cp.pupil_id"
+	    " FROM class_pupil cp JOIN class k USING (school_id, class_id)"
+	    " WHERE k.external_id = 'class-8a-sci' ORDER BY cp.pupil_id LIMIT 2"));
+	CKTEST_MUST(apitest_sql_ok("UPDATE school SET digest_weekday = 1 WHERE school_id = 1"));
+	/* the first of them practised last week: 3 answers, 2 right, a level up */
+	CKTEST_MUST(apitest_sql_ok("INSERT INTO review (school_id, pupil_id, question_id, reviewed_at,"
+	    " rating, correct, elapsed_days, retrievability, stability, difficulty)"
+	    " SELECT 1, (SELECT min(pupil_id) FROM guardian_pupil), q.question_id,"
+	    " '2026-09-17T10:00:00Z', CASE WHEN n < 3 THEN 3 ELSE 1 END, n < 3, 1, 0.9, 2, 5"
+	    " FROM (SELECT question_id, row_number() OVER (ORDER BY question_id) AS n FROM question"
+	    "  WHERE school_id = 1 LIMIT 3) q"));
+	CKTEST_MUST(apitest_sql_ok("INSERT INTO mastery_history (school_id, pupil_id, unit_id,"
+	    " changed_at, from_level, to_level, recall) SELECT 1, (SELECT min(pupil_id) FROM"
+	    " guardian_pupil), unit_id, '2026-09-18T10:00:00Z', 0, 1, 0.6 FROM unit"
+	    " WHERE school_id = 1 AND external_id = 'sci-cells'"));
 	tid = apitest_sql("SELECT min(ct.teacher_id)::text FROM class_teacher ct JOIN class k"
 	    " USING (school_id, class_id) WHERE k.school_id = 1 AND k.external_id = 'class-8a-sci'");
 	CKTEST_MUST(tid != NULL && apitest_token(teacher, sizeof teacher, "1", "teacher", tid));
@@ -289,6 +363,7 @@ main(void)
 	CKTEST_MUST(apitest_wait_sql(1, 10000, "SELECT least(count(*), 1) FROM delivery"
 	    " WHERE event_type = 'prompt.batch'"));
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_family_digest);	/* first: its week is the one made below */
 	tcase_add_test(tc, test_page_shows_the_pupil);
 	tcase_add_test(tc, test_links_refused);
 	tcase_add_test(tc, test_descriptors);

@@ -49,6 +49,9 @@ struct flagjob {
 	char school[24];
 	char week[16];		/* Monday of the local week */
 	bool digest_due;	/* digest weekday, from the prompt time */
+	bool families_done;	/* this school's digest.guardian notes queued */
+	batches_writer_link_fn link;
+	void *link_arg;
 	struct settings set;
 	fsrs_model *model;	/* of set */
 	int64_t *classes;
@@ -192,6 +195,7 @@ claimed(const struct db_reply *r, void *arg)
 	}
 	lease_held(f->leases, JOB, f->school);
 	f->digest_due = pgrow_bool(res, 0, 2);
+	f->families_done = false;
 	util_strlcpy(f->week, PQgetvalue(res, 0, 3), sizeof f->week);
 	fsrs_model_free(f->model);
 	f->model = NULL;
@@ -246,11 +250,149 @@ school_released(const struct db_reply *r, void *arg)
 	run_next_school(f);
 }
 
+/*
+ * The week's note to each pupil's family (digest.guardian), one event per
+ * pupil with active guardians, on the digest weekday unless the school
+ * switched it off; a guardian_digest row each, so it goes once a week.
+ * $1 school, $2 now, $3 the week's Monday.
+ */
+static const char families_sql[] =
+    "SELECT p.pupil_id, p.external_id,"
+    " (SELECT json_agg(g.external_id ORDER BY g.external_id) FROM guardian_pupil gp"
+    "   JOIN guardian g ON g.school_id = gp.school_id AND g.guardian_id = gp.guardian_id"
+    "   WHERE gp.school_id = p.school_id AND gp.pupil_id = p.pupil_id AND g.active)::text,"
+    " (SELECT count(*) FROM review r WHERE r.school_id = p.school_id AND r.pupil_id = p.pupil_id"
+    "   AND r.reviewed_at > $2::timestamptz - interval '7 days' AND r.reviewed_at <= $2::timestamptz),"
+    " (SELECT count(*) FROM review r WHERE r.school_id = p.school_id AND r.pupil_id = p.pupil_id"
+    "   AND r.rating > 1"
+    "   AND r.reviewed_at > $2::timestamptz - interval '7 days' AND r.reviewed_at <= $2::timestamptz),"
+    " (SELECT coalesce(json_agg(json_build_object('unit', json_build_object('id', u.unit_id,"
+    "   'name', u.name), 'from', h.from_level, 'to', h.to_level) ORDER BY h.changed_at), '[]')"
+    "   FROM mastery_history h JOIN unit u ON u.school_id = h.school_id AND u.unit_id = h.unit_id"
+    "   WHERE h.school_id = p.school_id AND h.pupil_id = p.pupil_id"
+    "   AND h.changed_at > $2::timestamptz - interval '7 days'"
+    "   AND h.changed_at <= $2::timestamptz)::text,"
+    " (SELECT u.name FROM mastery m JOIN unit u ON u.school_id = m.school_id"
+    "   AND u.unit_id = m.unit_id WHERE m.school_id = p.school_id AND m.pupil_id = p.pupil_id"
+    "   ORDER BY m.recall, u.unit_id LIMIT 1)"
+    " FROM pupil p JOIN school s ON s.school_id = p.school_id"
+    " WHERE p.school_id = $1 AND p.active AND s.guardian_digest"
+    " AND EXISTS (SELECT 1 FROM guardian_pupil gp JOIN guardian g"
+    "   ON g.school_id = gp.school_id AND g.guardian_id = gp.guardian_id"
+    "   WHERE gp.school_id = p.school_id AND gp.pupil_id = p.pupil_id AND g.active)"
+    " AND NOT EXISTS (SELECT 1 FROM guardian_digest d WHERE d.school_id = p.school_id"
+    "   AND d.pupil_id = p.pupil_id AND d.week = $3::date)"
+    " ORDER BY p.pupil_id";
+
+static void finish_school(flagjob *f);
+
+static void
+families_written(const struct db_reply *r, void *arg)
+{
+	flagjob *f = arg;
+
+	f->req = NULL;
+	if (r->status != DB_OK)
+		log_warnx("flagjob", "families' notes not queued", "school=%s err=\"%s\"", f->school,
+		    r->error);
+	finish_school(f);
+}
+
+static const char *const level_names[] = { "emerging", "developing", "secure", "mastery" };
+
+/* One pupil's note: what was practised, what moved, one thing to talk about. */
+static json_t *
+family_note(flagjob *f, const PGresult *res, int i)
+{
+	long long answers = atoll(PQgetvalue(res, i, 3)), right = atoll(PQgetvalue(res, i, 4));
+	json_t *changes = json_loads(PQgetvalue(res, i, 5), 0, NULL), *c, *data;
+	char url[512], tip[400];
+	size_t k;
+
+	json_array_foreach(changes, k, c) {
+		int from = (int)json_integer_value(json_object_get(c, "from"));
+		int to = (int)json_integer_value(json_object_get(c, "to"));
+
+		json_object_set_new(c, "from", json_is_null(json_object_get(c, "from")) ||
+		    from < 0 || from > 3 ? json_null() : json_string(level_names[from]));
+		json_object_set_new(c, "to", to < 0 || to > 3 ? json_null() :
+		    json_string(level_names[to]));
+	}
+	if (PQgetisnull(res, i, 6))
+		snprintf(tip, sizeof tip, "Ask them what they learnt this week and which question"
+		    " surprised them.");
+	else if (answers == 0)
+		snprintf(tip, sizeof tip, "No questions were answered this week: a few minutes a"
+		    " day keeps %s from fading. Ask them to try today's.", PQgetvalue(res, i, 6));
+	else
+		snprintf(tip, sizeof tip, "Ask them to explain something from %s: it is the unit"
+		    " they are least sure of right now, and saying it aloud helps it stick.",
+		    PQgetvalue(res, i, 6));
+	data = json_pack("{s:I, s:s, s:{s:I, s:s}, s:o, s:{s:I, s:I}, s:o, s:s}",
+	    "school_id", (json_int_t)f->set.school_id, "week", f->week,
+	    "pupil", "id", (json_int_t)pgrow_i64(res, i, 0), "external_id", PQgetvalue(res, i, 1),
+	    "guardians", json_loads(PQgetvalue(res, i, 2), 0, NULL),
+	    "practised", "answers", (json_int_t)answers, "right", (json_int_t)right,
+	    "levels_changed", changes != NULL ? changes : json_array(), "encourage", tip);
+	if (f->link != NULL && f->link(f->link_arg, BATCHES_LINK_PUPIL, f->set.school_id,
+	    pgrow_i64(res, i, 0), clock_now_us() / 1000000, url, sizeof url))
+		json_object_set_new(data, "progress_url", json_string(url));
+	return data;
+}
+
+static void
+families_read(const struct db_reply *r, void *arg)
+{
+	flagjob *f = arg;
+	const PGresult *res;
+	db_req *req;
+	int n;
+
+	f->req = NULL;
+	if (r->status != DB_OK) {
+		log_warnx("flagjob", "families not read", "school=%s err=\"%s\"", f->school,
+		    r->error);
+		finish_school(f);
+		return;
+	}
+	res = r->results[0];
+	n = PQntuples(res);
+	if (n == 0) {
+		finish_school(f);
+		return;
+	}
+	req = db_req_new(families_written, f);
+	lease_add_renew(req, f->leases, JOB);
+	for (int i = 0; i < n; i++) {
+		char pupil[24];
+		const char *p[4] = { f->school, pupil, f->week, f->claimed_at };
+		json_t *data = family_note(f, res, i);
+
+		snprintf(pupil, sizeof pupil, "%" PRId64, pgrow_i64(res, i, 0));
+		db_req_add(req, "INSERT INTO guardian_digest (school_id, pupil_id, week, sent_at)"
+		    " VALUES ($1, $2, $3::date, $4::timestamptz)", 4, p);
+		outbox_enqueue_sql(req, &(struct outbox_event){ .school_id = f->school,
+		    .type = "digest.guardian", .data = data, .now = f->claimed_at, .no_notify = true });
+		json_decref(data);
+	}
+	outbox_notify_sql(req, f->school);
+	log_info("flagjob", "families' notes queued", "school=%s pupils=%d", f->school, n);
+	f->req = db_submit(f->db, req);
+}
+
 static void
 finish_school(flagjob *f)
 {
 	const char *p[2] = { f->school, f->claimed_at };
 	db_req *req;
+
+	if (f->digest_due && !f->families_done && !runner_stopping(f->run)) {
+		const char *q[3] = { f->school, f->claimed_at, f->week };
+
+		f->families_done = true;
+		f->req = db_query(f->db, families_sql, 3, q, families_read, f);
+		return;
+	}
 
 	log_debug("flagjob", "school done", "school=%s classes=%zu flagged=%d level_changes=%d"
 	    " digests=%d", f->school, f->nclasses, f->n_flagged, f->n_changed, f->n_digests);
@@ -696,6 +838,8 @@ flagjob_new(const struct flagjob_spec *spec)
 	f->leases = spec->leases;
 	f->debounce_ms = spec->debounce_ms > 0 ? spec->debounce_ms : 1;
 	f->busy = spec->busy;
+	f->link = spec->link;
+	f->link_arg = spec->link_arg;
 	f->busy_arg = spec->busy_arg;
 	f->yield = evtimer_new(spec->base, yield_cb, f);
 	if (f->yield == NULL)

@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "db.h"
+#include "batches_writer.h"
 #include "lease.h"
 
 typedef struct flagjob flagjob;
@@ -46,6 +47,9 @@ struct flagjob_spec {
 	 */
 	bool (*busy)(void *arg);
 	void *busy_arg;
+	/* The pupil's page link of a family's weekly note (NULL: none). */
+	batches_writer_link_fn link;
+	void *link_arg;
 };
 
 /* A full run starts as soon as the loop turns. */

@@ -47,7 +47,7 @@ static const struct {
 
 enum mode { MODE_ABSENT, MODE_BULK, MODE_DELTA };
 
-enum role { ROLE_NONE, ROLE_PUPIL, ROLE_TEACHER, ROLE_OTHER, ROLE_BAD };
+enum role { ROLE_NONE, ROLE_PUPIL, ROLE_TEACHER, ROLE_GUARDIAN, ROLE_OTHER, ROLE_BAD };
 
 /* Schema limits (sql/0002_school_data.sql), in characters. */
 #define MAX_ID		200
@@ -212,11 +212,38 @@ static const char sql_class_teacher_bulk[] =
     "  JOIN class c ON c.school_id = $1::bigint AND c.external_id = f.c"
     "  JOIN teacher u ON u.school_id = $1::bigint AND u.external_id = f.u)";
 
+/*
+ * Guardians, for the weekly digest.guardian: only their sourcedId and the
+ * pupils linked to them (agentSourcedIds, on either side) are kept.
+ */
+static const char sql_guardian_upsert[] =
+    "INSERT INTO guardian (school_id, external_id, active, updated_at)"
+    " VALUES ($1::bigint, $2, $3::boolean, $4::timestamptz)"
+    " ON CONFLICT (school_id, external_id) DO UPDATE"
+    " SET active = EXCLUDED.active, updated_at = EXCLUDED.updated_at"
+    " WHERE guardian.active IS DISTINCT FROM EXCLUDED.active";
+static const char sql_guardian_delete[] =
+    "UPDATE guardian SET active = false, updated_at = $3::timestamptz"
+    " WHERE school_id = $1::bigint AND external_id = $2 AND active";
+static const char sql_guardian_bulk[] =
+    "UPDATE guardian SET active = false, updated_at = $2::timestamptz"
+    " WHERE school_id = $1::bigint AND active"
+    " AND external_id NOT IN (SELECT unnest($3::text[]))";
+/* A bulk users.csv says every link there is: the old ones go first. */
+static const char sql_links_clear[] =
+    "DELETE FROM guardian_pupil WHERE school_id = $1::bigint";
+/* A link to someone the school does not have is no link: it is left out. */
+static const char sql_links_add[] =
+    "INSERT INTO guardian_pupil (school_id, guardian_id, pupil_id)"
+    " SELECT $1::bigint, g.guardian_id, p.pupil_id FROM unnest($2::text[], $3::text[]) AS f (g, p)"
+    " JOIN guardian g ON g.school_id = $1::bigint AND g.external_id = f.g"
+    " JOIN pupil p ON p.school_id = $1::bigint AND p.external_id = f.p"
+    " ON CONFLICT DO NOTHING";
+
 /* Roles of OneRoster 1.1 and 1.2 that recalld has no use for. */
 static const char *const other_roles[] = {
-	"administrator", "aide", "counselor", "districtAdministrator", "guardian",
-	"parent", "principal", "proctor", "relative", "siteAdministrator",
-	"systemAdministrator",
+	"administrator", "aide", "counselor", "districtAdministrator",
+	"principal", "proctor", "siteAdministrator", "systemAdministrator",
 };
 
 static enum role
@@ -228,6 +255,9 @@ parse_role(const char *s)
 		return ROLE_PUPIL;
 	if (strcasecmp(s, "teacher") == 0)
 		return ROLE_TEACHER;
+	if (strcasecmp(s, "guardian") == 0 || strcasecmp(s, "parent") == 0 ||
+	    strcasecmp(s, "relative") == 0)
+		return ROLE_GUARDIAN;
 	if (strncmp(s, "ext:", 4) == 0)
 		return ROLE_OTHER;
 	for (size_t i = 0; i < nitems(other_roles); i++)
@@ -239,7 +269,8 @@ parse_role(const char *s)
 static const char *
 role_word(enum role r)
 {
-	return r == ROLE_PUPIL ? "student" : r == ROLE_TEACHER ? "teacher" : "other";
+	return r == ROLE_PUPIL ? "student" : r == ROLE_TEACHER ? "teacher" :
+	    r == ROLE_GUARDIAN ? "guardian" : "other";
 }
 
 static const char *
@@ -614,6 +645,27 @@ do_roles(struct roster *r)
 	}
 }
 
+/*
+ * agentSourcedIds of a user, a comma list: for a guardian their pupils,
+ * for a pupil their guardians; each a (guardian, pupil) pair.
+ */
+static void
+add_links(const char *agents, const char *id, bool guardian, struct sbuf *g, struct sbuf *p)
+{
+	char *list = xstrdup(agents), *save = NULL;
+
+	for (char *a = strtok_r(list, ",", &save); a != NULL; a = strtok_r(NULL, ",", &save)) {
+		while (*a == ' ')
+			a++;
+		a[strcspn(a, " ")] = '\0';
+		if (*a == '\0')
+			continue;
+		sbuf_arr_text(g, guardian ? id : a);
+		sbuf_arr_text(p, guardian ? a : id);
+	}
+	free(list);
+}
+
 static void
 do_users(struct roster *r)
 {
@@ -621,8 +673,8 @@ do_users(struct roster *r)
 	enum { C_GIVEN = C_BASE, C_FAMILY };
 	const enum rfile f = RF_USERS;
 	csvtab *t = r->t[f];
-	struct sbuf keep_p = { 0 }, keep_t = { 0 };
-	int col[C_BASE + 2], crole, cgrades, cemail, cenabled;
+	struct sbuf keep_p = { 0 }, keep_t = { 0 }, keep_g = { 0 }, link_g = { 0 }, link_p = { 0 };
+	int col[C_BASE + 2], crole, cgrades, cemail, cenabled, cagents;
 
 	if (!need_cols(r, f, names, (int)nitems(names), col))
 		return;
@@ -635,6 +687,7 @@ do_users(struct roster *r)
 	cgrades = csvtab_col(t, "grades");
 	cemail = csvtab_col(t, "email");
 	cenabled = csvtab_col(t, "enabledUser");
+	cagents = csvtab_col(t, "agentSourcedIds");
 	r->usable[f] = usable(r, f);
 	r->urole = xcalloc((size_t)csvtab_nrows(t) + 1, sizeof *r->urole);
 	r->udel = xcalloc((size_t)csvtab_nrows(t) + 1, sizeof *r->udel);
@@ -687,10 +740,27 @@ do_users(struct roster *r)
 			continue;
 		if (role == ROLE_OTHER) {
 			plan_skip(r->p, fname(f), line, "role '%s' is not imported "
-			    "(only students and teachers)", rolestr);
+			    "(only students, teachers and guardians)", rolestr);
 			continue;
 		}
 		plan_accept(r->p, fname(f));
+		if (!del && (role == ROLE_PUPIL || role == ROLE_GUARDIAN))
+			add_links(csvtab_get(t, row, cagents), id, role == ROLE_GUARDIAN, &link_g,
+			    &link_p);
+		if (role == ROLE_GUARDIAN) {
+			const char *params[] = { r->school, id, del ? "false" :
+			    enabled ? "true" : "false", r->now };
+
+			if (del && r->mode[f] == MODE_DELTA) {
+				const char *dp[] = { r->school, id, r->now };
+
+				plan_add(r->p, fname(f), line, NULL, sql_guardian_delete, 3, dp);
+			} else if (!del) {
+				plan_add(r->p, fname(f), line, NULL, sql_guardian_upsert, 4, params);
+				sbuf_arr_text(&keep_g, id);
+			}
+			continue;
+		}
 		if (del) {
 			const char *params[] = { r->school, id, r->now };
 
@@ -718,11 +788,23 @@ do_users(struct roster *r)
 		}
 	}
 	if (r->mode[f] == MODE_BULK) {
+		const char *params[1] = { r->school };
+
 		add_bulk(r, f, sql_pupil_bulk, &keep_p);
 		add_bulk(r, f, sql_teacher_bulk, &keep_t);
+		add_bulk(r, f, sql_guardian_bulk, &keep_g);
+		plan_add(r->p, fname(f), 0, NULL, sql_links_clear, 1, params);
+	}
+	{
+		const char *params[3] = { r->school, sbuf_arr_end(&link_g), sbuf_arr_end(&link_p) };
+
+		plan_add(r->p, fname(f), 0, NULL, sql_links_add, 3, params);
 	}
 	sbuf_free(&keep_p);
 	sbuf_free(&keep_t);
+	sbuf_free(&keep_g);
+	sbuf_free(&link_g);
+	sbuf_free(&link_p);
 }
 
 /*

@@ -40,6 +40,14 @@ const char *const erase_sql[] = {
 	"DELETE FROM prompt WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
 	"DELETE FROM batch WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
 	"DELETE FROM class_pupil WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
+	"DELETE FROM guardian_digest WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
+	/* the pupil's guardians: the links, and a guardian left with no pupil */
+	"WITH links AS (DELETE FROM guardian_pupil WHERE school_id = $1 AND pupil_id = $2::bigint"
+	"  RETURNING guardian_id)"
+	" DELETE FROM guardian g USING links l WHERE g.school_id = $1"
+	" AND g.guardian_id = l.guardian_id AND NOT EXISTS (SELECT 1 FROM guardian_pupil gp"
+	"  WHERE gp.school_id = $1 AND gp.guardian_id = g.guardian_id"
+	"  AND gp.pupil_id <> $2::bigint)" PARAMS_USED,
 	"WITH gone AS (DELETE FROM pupil WHERE school_id = $1 AND pupil_id = $2::bigint"
 	"  RETURNING school_id)"
 	" INSERT INTO erasure (school_id, erasure_id, erased_at, erased_by, reason)"

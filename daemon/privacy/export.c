@@ -56,6 +56,14 @@ static const struct part parts[] = {
 	  "SELECT to_jsonb(f) - 'school_id' FROM flag f WHERE f.school_id = $1 AND f.class_id IN"
 	  " (SELECT class_id FROM class_pupil WHERE school_id = $1 AND pupil_id = $2::bigint)"
 	  " ORDER BY f.class_id, f.unit_id" },
+	{ "guardians.json",
+	  "SELECT jsonb_build_object('external_id', g.external_id, 'active', g.active)"
+	  " FROM guardian_pupil gp JOIN guardian g ON g.school_id = gp.school_id"
+	  "  AND g.guardian_id = gp.guardian_id"
+	  " WHERE gp.school_id = $1 AND gp.pupil_id = $2::bigint ORDER BY g.external_id" },
+	{ "family_notes.json",
+	  "SELECT to_jsonb(d) - 'school_id' FROM guardian_digest d WHERE d.school_id = $1"
+	  " AND d.pupil_id = $2::bigint ORDER BY d.week" },
 	{ "access_audit.json",
 	  "SELECT to_jsonb(a) - 'school_id' FROM audit a WHERE a.school_id = $1"
 	  " AND a.pupil_id = $2::bigint ORDER BY a.audit_id" },
@@ -93,6 +101,9 @@ static const char readme[] =
     "class_flags.json    The notes to teachers about topics their classes are\n"
     "                    forgetting. These are about whole classes: they count\n"
     "                    pupils but name none.\n"
+    "guardians.json      The school's ids (from its roster) of the family members\n"
+    "                    linked to them; no names or contact details are kept.\n"
+    "family_notes.json   The weeks a note about their practice went to them.\n"
     "access_audit.json   Each time a member of staff used recalld to look at or\n"
     "                    change this pupil's data: when, which account, from where.\n"
     "deliveries.json     The messages recalld sent about them to the school's\n"

@@ -17,7 +17,7 @@
 
 const char *const event_types[] = {
 	"prompt.batch", "response.feedback", "mastery.changed", "topic.flagged",
-	"digest.teacher", "endpoint.disabled", NULL,
+	"digest.teacher", "digest.guardian", "endpoint.disabled", NULL,
 };
 
 #define FORMAT_NAME(id, name, ord, bit) [ord] = name,
@@ -123,6 +123,7 @@ title_of(const char *type)
 		{ "mastery.changed", "Mastery level changed" },
 		{ "topic.flagged", "Topic flagged" },
 		{ "digest.teacher", "Weekly digest" },
+		{ "digest.guardian", "This week's practice" },
 		{ "endpoint.disabled", "Webhook endpoint disabled" },
 		{ EVENT_PING, "Test event from recalld" },
 	};

@@ -54,3 +54,6 @@ SELECT create_distributed_table('audit', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('fsrs_fit', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('course_fsrs', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('unit_level', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('guardian', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('guardian_pupil', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('guardian_digest', 'school_id', colocate_with => 'pupil');
