@@ -1090,8 +1090,58 @@
 					onclick: function (ev) { pushCheck(ev.currentTarget, u, 'diagnostic'); } },
 					'Push a diagnostic check')));
 			}
+			append(li, levelsEditor(u, seq));
 			append(list, li);
 		});
+	}
+
+	/*
+	 * What each level looks like in this unit, in the teacher's words
+	 * (PUT /v1/units/{id}/levels): loaded when opened, shown to pupils on
+	 * their page beside the school's own descriptor.
+	 */
+	function levelsEditor(u, seq) {
+		var LEVEL_KEYS = ['emerging', 'developing', 'secure', 'mastery'];
+		var fields = {}, loaded = false;
+		var form = el('form', { className: 'levels', onsubmit: function (ev) {
+			ev.preventDefault();
+			var body = {};
+			LEVEL_KEYS.forEach(function (k) {
+				var v = fields[k].value.trim();
+				body[k] = v === '' ? null : v;
+			});
+			var btn = form.querySelector('button');
+			busy(btn, true);
+			api('PUT', '/v1/units/' + encodeURIComponent(u.id) + '/levels', body).then(function () {
+				setStatus('What each level looks like in ' + u.name + ' is saved: pupils see it on their page.');
+			}, function (e) {
+				setStatus('Not saved. ' + e.message, true);
+			}).then(function () { busy(btn, false); });
+		} });
+		LEVEL_KEYS.forEach(function (k, i) {
+			var id = 'lv-' + seq + '-' + k;
+			fields[k] = el('textarea', { id: id, maxLength: 300, rows: 2 });
+			append(form, [el('label', { 'for': id }, LEVEL_NAME[LEVELS[i]] + ' in this unit looks like',
+			    el('span', { className: 'vh', text: ' (' + u.name + ')' })), fields[k]]);
+		});
+		append(form, el('button', { type: 'submit' }, 'Save the levels'));
+		var box = el('details', { className: 'levels-box' },
+		    el('summary', null, 'What each level looks like in this unit'),
+		    el('p', { className: 'help', text: 'Plain words, up to 300 characters each; empty: pupils see only ' +
+			'the school\u2019s description of the level.' }), form);
+		box.addEventListener('toggle', function () {
+			if (!box.open || loaded)
+				return;
+			loaded = true;
+			api('GET', '/v1/units/' + encodeURIComponent(u.id) + '/levels', undefined, { quiet: true }).then(function (r) {
+				LEVEL_KEYS.forEach(function (k) {
+					var lv = (r.levels || {})[k] || {};
+					fields[k].value = lv.unit || '';
+					fields[k].placeholder = lv.school || '';
+				});
+			}, function () { loaded = false; });
+		});
+		return box;
 	}
 
 	function markTaught(form, unit, date) {

@@ -37,8 +37,8 @@ static const char insert_sql[] =
      * A pupil erased while the entry waited is not named again; the lock
      * waits for an erasure in progress (which locks the pupil first).
      */
-    " CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pupil p WHERE p.school_id = $1::bigint"
-    "   AND p.pupil_id = x.object_id FOR KEY SHARE) AS kept) e"
+    " CROSS JOIN LATERAL (SELECT x.pupil AND EXISTS (SELECT 1 FROM pupil p"
+    "   WHERE p.school_id = $1::bigint AND p.pupil_id = x.object_id FOR KEY SHARE) AS kept) e"
     /*
      * A school deleted meanwhile (its last entry says so) takes its audit
      * with it; the lock waits for a deletion in progress, which would

@@ -335,6 +335,29 @@ async function run(browser) {
 	ok(fresh.status === 200 && fresh.n === 0, 'with the default 20 school days they are plain levels again',
 	    JSON.stringify(fresh));
 
+	/* 6c. What each level looks like in a unit, in the teacher's words. */
+	{
+		const box = page.locator('details.levels-box').first();
+		await box.locator('summary').click();
+		const area = box.locator('textarea').first();
+		await area.waitFor({ state: 'visible' });
+		await page.waitForFunction(() => {
+			const t = document.querySelector('details.levels-box textarea');
+			return t && t.placeholder.length > 0;
+		});
+		ok(/this unit/.test(await area.getAttribute('placeholder')),
+		    'the level editor shows the school\'s own description as a hint');
+		await area.fill('You can name the parts of a cell');
+		await box.getByRole('button', { name: 'Save the levels' }).click();
+		await page.locator('#status').filter({ hasText: 'is saved' }).waitFor();
+		const units = await api('GET', '/v1/classes/' + CLASS_ID + '/units');
+		const first = units.data && units.data.items && units.data.items[0];
+		const lv = first ? await api('GET', '/v1/units/' + first.id + '/levels') : { data: null };
+		const saved = lv.data && lv.data.levels && lv.data.levels.emerging.unit;
+		ok(saved === 'You can name the parts of a cell', 'a unit\'s level descriptor is saved from the dashboard',
+		    JSON.stringify(lv));
+	}
+
 	/* 7. At 360 px: nothing overflows but the grid's own scroller; every control labelled. */
 	await page.setViewportSize({ width: 360, height: 780 });
 	await page.reload();
