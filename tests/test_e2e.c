@@ -1515,6 +1515,11 @@ main(void)
 	setenv("RECALLD_CLOCK_MODE", "manual", 1);
 	setenv("RECALLD_CLOCK_START", FIRST_DAY "T06:00:00Z", 1);
 	setenv("RECALLD_RESPONSES_LINK_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 1);
+	/*
+	 * No fitting: the levels are checked against a fresh computation with
+	 * the weights the answers were scheduled with (test_model tests fitting).
+	 */
+	setenv("RECALLD_FSRS_MIN_REVIEWS_TO_FIT", "100000000", 1);
 	setenv("RECALLD_WEBHOOKS_ALLOW_PRIVATE", "true", 1);
 	setenv("RECALLD_WEBHOOKS_RETRY_SCHEDULE", "1s,1s,2s,5s", 1);
 	setenv("RECALLD_WEBHOOKS_POLL_INTERVAL", "200ms", 1);

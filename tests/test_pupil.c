@@ -259,7 +259,7 @@ END_TEST
  */
 START_TEST(test_family_digest)
 {
-	json_t *j = NULL;
+	json_t *root, *j;
 	char *payload;
 	long long p1 = apitest_sql_int("SELECT min(pupil_id) FROM guardian_pupil");
 
@@ -274,9 +274,9 @@ START_TEST(test_family_digest)
 	    " FROM delivery WHERE event_type = 'digest.guardian'"), 2);
 	payload = apitest_sql("SELECT payload FROM delivery WHERE event_type = 'digest.guardian'"
 	    " AND (payload::jsonb #>> '{data,pupil,id}')::bigint = %lld", p1);
-	j = json_loads(payload, 0, NULL);
-	ck_assert_ptr_nonnull(j);
-	j = json_object_get(j, "data");
+	root = json_loads(payload, 0, NULL);
+	ck_assert_ptr_nonnull(root);
+	j = json_object_get(root, "data");
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "guardians"), 0)),
 	    "g-family-1");
 	/* the week before Monday 21 September: the three answers and the level made for it */
@@ -291,6 +291,7 @@ START_TEST(test_family_digest)
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "progress_url")), "/p/"));
 	ck_assert(json_string_length(json_object_get(j, "encourage")) > 20);
 	ck_assert_ptr_null(strstr(payload, "given_name"));	/* no names in a family's note */
+	json_decref(root);
 	free(payload);
 	/* switched off: the next Monday, nothing */
 	ck_assert_int_eq(apitest_json("PATCH", admin, "{\"guardian_digest\": false}", NULL,
