@@ -362,6 +362,32 @@ daemon_alive(void)
 	return daemon_pid > 0 && waitpid(daemon_pid, &status, WNOHANG) == 0;
 }
 
+/* Our daemon's log says it listens (true), or that it cannot, or it died (false). */
+static bool
+own_port(int timeout_ms)
+{
+	uint64_t end = util_mono_ms() + (uint64_t)timeout_ms;
+
+	while (daemon_alive() && util_mono_ms() < end) {
+		FILE *f = fopen(daemon_log, "r");
+		char line[2048];
+		int verdict = 0;
+
+		while (f != NULL && verdict == 0 && fgets(line, sizeof line, f) != NULL) {
+			if (strstr(line, "msg=\"listening\"") != NULL)
+				verdict = 1;
+			else if (strstr(line, "msg=\"cannot listen\"") != NULL)
+				verdict = -1;
+		}
+		if (f != NULL)
+			fclose(f);
+		if (verdict != 0)
+			return verdict > 0;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
 static bool
 wait_path(const char *path, long want, int timeout_ms)
 {
@@ -418,7 +444,11 @@ apitest_daemon_start(void)
 			perror(recalld_path());
 			_exit(127);
 		}
-		if (wait_path("/healthz", 200, 5000) && daemon_alive())
+		/*
+		 * Ours must hold the port: another suite's daemon on it would
+		 * answer the health checks while ours fails to bind and exits.
+		 */
+		if (own_port(20000) && wait_path("/healthz", 200, 5000) && daemon_alive())
 			return wait_path("/readyz", 200, 15000);
 		if (daemon_alive())
 			kill(daemon_pid, SIGKILL);

@@ -1900,12 +1900,17 @@ START_TEST(test_no_server_errors)
 	APITEST_ST(200);
 	ck_assert_ptr_nonnull(strstr(apitest_r.raw, "route=\"/v1/pupils\",status=\"201\"}"));
 	ck_assert_ptr_nonnull(strstr(apitest_r.raw, "route=\"/v1/pupils/{id}\",status=\"404\"}"));
-	{
-		const char *bad = strstr(apitest_r.raw, "status=\"5"), *line = bad;
-		while (line != NULL && line > apitest_r.raw && line[-1] != '\n')
+	/* /readyz answers 503 until the daemon is ready: that is its job, not an error */
+	for (const char *bad = strstr(apitest_r.raw, "status=\"5"); bad != NULL;
+	    bad = strstr(bad + 1, "status=\"5")) {
+		const char *line = bad;
+
+		while (line > apitest_r.raw && line[-1] != '\n')
 			line--;
-		ck_assert_msg(bad == NULL, "a 5xx answer was counted: %.*s", line ?
-		    (int)(strcspn(line, "\n")) : 0, line ? line : "");
+		if (strncmp(line, "recalld_http_requests_total{method=\"GET\",route=\"/readyz\"", 56)
+		    == 0)
+			continue;
+		ck_abort_msg("a 5xx answer was counted: %.*s", (int)strcspn(line, "\n"), line);
 	}
 	ck_assert_ptr_nonnull(strstr(apitest_r.raw, "recalld_http_requests_in_flight 1\n"));
 }
