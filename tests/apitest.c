@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -362,9 +363,13 @@ daemon_alive(void)
 	return daemon_pid > 0 && waitpid(daemon_pid, &status, WNOHANG) == 0;
 }
 
-/* Our daemon's log says it listens (true), or that it cannot, or it died (false). */
+/*
+ * Our daemon's log, from offset from (where this try's lines begin: the
+ * tries share the log), says it listens (true), or that it cannot, or it
+ * died (false).
+ */
 static bool
-own_port(int timeout_ms)
+own_port(long from, int timeout_ms)
 {
 	uint64_t end = util_mono_ms() + (uint64_t)timeout_ms;
 
@@ -373,6 +378,10 @@ own_port(int timeout_ms)
 		char line[2048];
 		int verdict = 0;
 
+		if (f != NULL && fseek(f, from, SEEK_SET) != 0) {
+			fclose(f);
+			f = NULL;
+		}
 		while (f != NULL && verdict == 0 && fgets(line, sizeof line, f) != NULL) {
 			if (strstr(line, "msg=\"listening\"") != NULL)
 				verdict = 1;
@@ -423,6 +432,8 @@ apitest_daemon_start(void)
 	fclose(f);
 	for (int try = 0; try < 8; try++, port += 7) {
 		char listen[64];
+		struct stat sb;
+		long from = stat(daemon_log, &sb) == 0 ? (long)sb.st_size : 0;
 
 		snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
 		snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d", port);
@@ -448,7 +459,7 @@ apitest_daemon_start(void)
 		 * Ours must hold the port: another suite's daemon on it would
 		 * answer the health checks while ours fails to bind and exits.
 		 */
-		if (own_port(20000) && wait_path("/healthz", 200, 5000) && daemon_alive())
+		if (own_port(from, 20000) && wait_path("/healthz", 200, 5000) && daemon_alive())
 			return wait_path("/readyz", 200, 15000);
 		if (daemon_alive())
 			kill(daemon_pid, SIGKILL);
