@@ -756,7 +756,7 @@ END_TEST
 /*
  * Rows of school s in every table that has a school_id (from the
  * catalogue), as "table=n ..."; with live, also the sender's attempt log
- * (it grows while the sender retries).
+ * (it grows while the sender retries) and the audit.
  */
 static char *
 school_rows(int s, bool live)
@@ -772,7 +772,13 @@ school_rows(int s, bool live)
 		long long n = apitest_sql_int("SELECT count(*) FROM \"%s\" WHERE school_id = %d", t, s);
 		char *next;
 
-		if (n == 0 || (!live && strcmp(t, "delivery_attempt") == 0))
+		/*
+		 * Without live, neither the sender's attempt log nor the access
+		 * audit (and its partitions), which the daemon's batched writer
+		 * may still be filling with the earlier tests' requests.
+		 */
+		if (n == 0 || (!live && (strcmp(t, "delivery_attempt") == 0 ||
+		    strncmp(t, "audit", 5) == 0)))
 			continue;
 		next = xasprintf("%s%s%s=%lld", out, *out ? " " : "", t, n);
 		free(out);
