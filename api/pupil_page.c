@@ -474,16 +474,9 @@ pupil_page_link(const struct app *app, int64_t school_id, int64_t pupil_id,
     int64_t expires_unix, char *out, size_t outlen)
 {
 	char token[ALINK_TOKEN_MAX];
-	size_t n = strlen(app->cfg->http_public_url);
-	int w;
 
-	if (!alink_pupil_make(app->link_keys, school_id, pupil_id, expires_unix, token,
-	    sizeof token))
-		return false;
-	while (n > 0 && app->cfg->http_public_url[n - 1] == '/')
-		n--;
-	w = snprintf(out, outlen, "%.*s/p/%s", (int)n, app->cfg->http_public_url, token);
-	return w > 0 && (size_t)w < outlen;
+	return alink_pupil_make(app->link_keys, school_id, pupil_id, expires_unix, token,
+	    sizeof token) && config_public_link(app->cfg, "/p/", token, out, outlen);
 }
 
 #define VIEW_TTL_S 3600
@@ -494,7 +487,6 @@ view_found(struct api_call *c, const struct db_reply *r)
 	char token[ALINK_TOKEN_MAX], url[512], at[40];
 	int64_t pupil = strtoll(api_param(c, "id"), NULL, 10);
 	int64_t until = clock_now_us() / 1000000 + VIEW_TTL_S;
-	size_t n = strlen(c->app->cfg->http_public_url);
 	time_t t = (time_t)until;
 	struct tm tm;
 
@@ -506,13 +498,11 @@ view_found(struct api_call *c, const struct db_reply *r)
 		api_problem(c, 404, "not-found", "Not found", "no such pupil in your classes");
 		return;
 	}
-	if (!alink_view_make(c->app->link_keys, c->school_id, pupil, until, token, sizeof token)) {
+	if (!alink_view_make(c->app->link_keys, c->school_id, pupil, until, token, sizeof token) ||
+	    !config_public_link(c->app->cfg, "/p/", token, url, sizeof url)) {
 		api_problem(c, 503, "internal", "Not available", "no link can be made now");
 		return;
 	}
-	while (n > 0 && c->app->cfg->http_public_url[n - 1] == '/')
-		n--;
-	snprintf(url, sizeof url, "%.*s/p/%s", (int)n, c->app->cfg->http_public_url, token);
 	gmtime_r(&t, &tm);
 	strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	api_reply(c, 200, json_pack("{s:s, s:s}", "url", url, "expires_at", at));

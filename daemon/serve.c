@@ -428,18 +428,12 @@ answer_link(void *arg, enum batches_link kind, int64_t school_id, int64_t id,
 {
 	struct app *app = arg;
 	char token[ALINK_TOKEN_MAX];
-	size_t n = strlen(app->cfg->http_public_url);
-	int w;
 
 	if (kind == BATCHES_LINK_PUPIL)
 		return pupil_page_link(app, school_id, id, expires_unix + PUPIL_PAGE_TTL_S, out,
 		    outlen);
-	if (!alink_make(app->link_keys, school_id, id, expires_unix, token, sizeof token))
-		return false;
-	while (n > 0 && app->cfg->http_public_url[n - 1] == '/')
-		n--;
-	w = snprintf(out, outlen, "%.*s/a/%s", (int)n, app->cfg->http_public_url, token);
-	return w > 0 && (size_t)w < outlen;
+	return alink_make(app->link_keys, school_id, id, expires_unix, token, sizeof token) &&
+	    config_public_link(app->cfg, "/a/", token, out, outlen);
 }
 
 /*

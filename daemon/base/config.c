@@ -601,6 +601,19 @@ config_validate(const struct config *c, char *err, size_t errlen)
 	    conninfo_check("database.read_url", c->database_read_url, err, errlen);
 }
 
+bool
+config_public_link(const struct config *c, const char *path, const char *token, char *out,
+    size_t outlen)
+{
+	size_t n = strlen(c->http_public_url);
+	int w;
+
+	while (n > 0 && c->http_public_url[n - 1] == '/')
+		n--;
+	w = snprintf(out, outlen, "%.*s%s%s", (int)n, c->http_public_url, path, token);
+	return w > 0 && (size_t)w < outlen;
+}
+
 char *
 config_mask_url(const char *url)
 {

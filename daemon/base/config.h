@@ -129,6 +129,14 @@ bool config_parse_duration(const char *s, int64_t *ms) __attribute__((warn_unuse
 bool config_parse_listen(const char *listen, char *host, size_t hostlen, int *port,
     char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * A link people follow: http.public_url (trailing slashes dropped), then
+ * path ("/a/", "/p/", "/dashboard/#signin=") and token, into out; false
+ * when it does not fit.
+ */
+bool config_public_link(const struct config *c, const char *path, const char *token,
+    char *out, size_t outlen);
+
 /* A connection string safe to log or print: passwords masked. */
 char *config_mask_url(const char *url);
 

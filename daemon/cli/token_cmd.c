@@ -189,8 +189,7 @@ token_link(const struct config *cfg, const char *sid, bool admin, const char *te
 	const char *p[6];
 	PGconn *pg = NULL;
 	PGresult *res;
-	const char *base = cfg->http_public_url;
-	size_t blen = strlen(base);
+	char url[1024];
 	int rc = 1;
 
 	if (admin == (teacher != NULL)) {
@@ -235,10 +234,12 @@ token_link(const struct config *cfg, const char *sid, bool admin, const char *te
 		goto done;
 	}
 	PQclear(res);
-	while (blen > 0 && base[blen - 1] == '/')
-		blen--;
 	/* The code rides in the fragment: browsers never send it to a server. */
-	printf("%.*s/dashboard/#signin=%s\n", (int)blen, base, code);
+	if (!config_public_link(cfg, "/dashboard/#signin=", code, url, sizeof url)) {
+		fputs("recalld token link: http.public_url is too long for a link\n", stderr);
+		goto done;
+	}
+	printf("%s\n", url);
 	rc = 0;
 done:
 	PQfinish(pg);
