@@ -2,6 +2,7 @@
  * fit.c: FSRS-6 weight fitting and evaluation (see fit.h for the method).
  */
 #include "fit.h"
+#include "err.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -52,22 +53,6 @@ static bool
 trained(int i, const fit_opts *o)
 {
 	return i <= 16 || (i == 20 && !o->hold_decay);
-}
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 fit_data *
@@ -121,11 +106,11 @@ fit_data_review(fit_data *d, uint32_t delta_days, int rating, bool recalled,
 	review *r;
 
 	if (d->ncard == 0) {
-		seterr(err, errlen, "a review before any card");
+		sched_err(err, errlen, "a review before any card");
 		return false;
 	}
 	if (rating < 0 || rating > 4) {
-		seterr(err, errlen, "rating %d is not 1 to 4", rating);
+		sched_err(err, errlen, "rating %d is not 1 to 4", rating);
 		return false;
 	}
 	first = d->card[d->ncard - 1];
@@ -133,20 +118,20 @@ fit_data_review(fit_data *d, uint32_t delta_days, int rating, bool recalled,
 		const review *prev = &d->rv[d->nrv - 1];
 
 		if (prev->rating == 0) {
-			seterr(err, errlen, "a review after one without a "
+			sched_err(err, errlen, "a review after one without a "
 			    "rating (only a card's last may lack one)");
 			return false;
 		}
 		if (key < prev->key) {
-			seterr(err, errlen, "time goes backwards within a card");
+			sched_err(err, errlen, "time goes backwards within a card");
 			return false;
 		}
 	} else if (rating == 0) {
-		seterr(err, errlen, "a card's first review needs a rating");
+		sched_err(err, errlen, "a card's first review needs a rating");
 		return false;
 	}
 	if (!grow((void **)&d->rv, &d->caprv, d->nrv + 1, sizeof(*d->rv))) {
-		seterr(err, errlen, "out of memory");
+		sched_err(err, errlen, "out of memory");
 		return false;
 	}
 	r = &d->rv[d->nrv++];
@@ -670,7 +655,7 @@ fit_run(const fit_data *d, const double *start, const fit_opts *o,
 {
 	double w[NP], w0[NP], mom[NP] = { 0 }, vel[NP] = { 0 };
 	size_t total = fit_data_items(d, INT64_MIN, o->train_before);
-	size_t *order = NULL, *items = NULL, ncard = 0, steps, step = 0, nkeys;
+	size_t *order = NULL, ncard = 0, steps, step = 0, nkeys = 0;
 	int64_t *keys = NULL;
 	uint64_t rng = o->seed;
 	bool ok = false;
@@ -680,7 +665,7 @@ fit_run(const fit_data *d, const double *start, const fit_opts *o,
 	memcpy(w, start, sizeof(w));
 	clip(w);
 	if (total == 0) {
-		seterr(err, errlen, "no review to fit: every card needs a "
+		sched_err(err, errlen, "no review to fit: every card needs a "
 		    "later review on another day");
 		return false;
 	}
@@ -688,22 +673,19 @@ fit_run(const fit_data *d, const double *start, const fit_opts *o,
 		goto nomem;
 	memcpy(w0, w, sizeof(w0));
 
-	/* Cards with something to fit, with how many items each has. */
-	order = malloc(d->ncard * sizeof(*order));
-	items = malloc(d->ncard * sizeof(*items));
+	/* The cards with something to fit. */
+	order = malloc((d->ncard ? d->ncard : 1) * sizeof(*order));
 	keys = o->recency ? sorted_keys(d, o->train_before, &nkeys) : NULL;
-	if (order == NULL || items == NULL || (o->recency && keys == NULL))
+	if (order == NULL || (o->recency && keys == NULL))
 		goto nomem;
 	for (size_t c = 0; c < d->ncard; c++) {
-		size_t n = 0;
+		bool any = false;
 
-		for (size_t i = d->card[c]; i < card_end(d, c) &&
+		for (size_t i = d->card[c]; !any && i < card_end(d, c) &&
 		    d->rv[i].key < o->train_before; i++)
-			n += predictable(d, c, i);
-		if (n > 0) {
-			order[ncard] = c;
-			items[ncard++] = n;
-		}
+			any = predictable(d, c, i);
+		if (any)
+			order[ncard++] = c;
 	}
 	steps = (size_t)o->epochs * ((total + o->batch_items - 1) /
 	    o->batch_items);
@@ -757,10 +739,9 @@ fit_run(const fit_data *d, const double *start, const fit_opts *o,
 	ok = true;
 	goto out;
 nomem:
-	seterr(err, errlen, "out of memory");
+	sched_err(err, errlen, "out of memory");
 out:
 	free(order);
-	free(items);
 	free(keys);
 	return ok;
 }
@@ -924,16 +905,16 @@ fit_adopt(const fit_metrics *current, const fit_metrics *fitted,
     char *reason, size_t reasonlen)
 {
 	if (fitted->n == 0 || !isfinite(fitted->log_loss)) {
-		seterr(reason, reasonlen, "no held-out review to compare on");
+		sched_err(reason, reasonlen, "no held-out review to compare on");
 		return false;
 	}
 	if (fitted->log_loss < current->log_loss) {
-		seterr(reason, reasonlen, "held-out log loss %.4f beats the "
+		sched_err(reason, reasonlen, "held-out log loss %.4f beats the "
 		    "current weights' %.4f on %zu reviews", fitted->log_loss,
 		    current->log_loss, fitted->n);
 		return true;
 	}
-	seterr(reason, reasonlen, "held-out log loss %.4f does not beat the "
+	sched_err(reason, reasonlen, "held-out log loss %.4f does not beat the "
 	    "current weights' %.4f on %zu reviews; kept the current weights",
 	    fitted->log_loss, current->log_loss, fitted->n);
 	return false;

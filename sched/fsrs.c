@@ -11,6 +11,7 @@
  * (-std=c11 already turns contraction off in GCC).
  */
 #include "fsrs.h"
+#include "err.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -54,22 +55,6 @@ struct fsrs_model {
 	double init_d[4];
 	uint32_t init_ivl[4];
 };
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * JavaScript's Math.round: nearest integer, halves towards +infinity.
@@ -143,12 +128,12 @@ check_params(const double *v, size_t n, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!isfinite(v[i])) {
-			seterr(err, errlen, "FSRS parameter w[%zu] is not a "
+			sched_err(err, errlen, "FSRS parameter w[%zu] is not a "
 			    "finite number", i);
 			return false;
 		}
 		if (v[i] < param_range[i][0] || v[i] > param_range[i][1]) {
-			seterr(err, errlen, "FSRS parameter w[%zu] = %.17g is "
+			sched_err(err, errlen, "FSRS parameter w[%zu] = %.17g is "
 			    "outside its range [%g, %g]", i, v[i],
 			    param_range[i][0], param_range[i][1]);
 			return false;
@@ -162,7 +147,7 @@ fsrs_params_from(const double *v, size_t n, double w[FSRS_NPARAMS],
     char *err, size_t errlen)
 {
 	if (n != 17 && n != 19 && n != 21) {
-		seterr(err, errlen, "expected 21 FSRS-6 parameters (or 19 of "
+		sched_err(err, errlen, "expected 21 FSRS-6 parameters (or 19 of "
 		    "FSRS-5, 17 of FSRS-4.5), got %zu", n);
 		return false;
 	}
@@ -199,13 +184,13 @@ fsrs_params_parse(const char *s, double w[FSRS_NPARAMS], char *err,
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (n == FSRS_NPARAMS) {
-			seterr(err, errlen, "more than %d FSRS parameters",
+			sched_err(err, errlen, "more than %d FSRS parameters",
 			    FSRS_NPARAMS);
 			return false;
 		}
 		v[n] = strtod(p, &end);	/* overflow gives inf: rejected */
 		if (end == p) {
-			seterr(err, errlen, "FSRS parameter %zu is not a "
+			sched_err(err, errlen, "FSRS parameter %zu is not a "
 			    "number", n);
 			return false;
 		}
@@ -216,7 +201,7 @@ fsrs_params_parse(const char *s, double w[FSRS_NPARAMS], char *err,
 		if (*p == '\0')
 			break;
 		if (*p != ',') {
-			seterr(err, errlen, "FSRS parameter %zu: unexpected "
+			sched_err(err, errlen, "FSRS parameter %zu: unexpected "
 			    "'%c'", n - 1, *p);
 			return false;
 		}
@@ -283,17 +268,17 @@ fsrs_model_new(const double *w, double retention, int max_interval_days,
 	if (!check_params(w, FSRS_NPARAMS, err, errlen))
 		return NULL;
 	if (!(retention > 0 && retention < 1)) {
-		seterr(err, errlen, "desired retention %g is not between 0 and "
+		sched_err(err, errlen, "desired retention %g is not between 0 and "
 		    "1 (exclusive)", retention);
 		return NULL;
 	}
 	if (max_interval_days < 1) {
-		seterr(err, errlen, "maximum interval %d days is below 1",
+		sched_err(err, errlen, "maximum interval %d days is below 1",
 		    max_interval_days);
 		return NULL;
 	}
 	if ((m = malloc(sizeof(*m))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		sched_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	for (int i = 0; i < FSRS_NPARAMS; i++)
