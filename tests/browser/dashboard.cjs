@@ -20,23 +20,11 @@
 const fs = require('fs');
 const path = require('path');
 
-let chromium;
-try {
-	({ chromium } = require('playwright-core'));
-} catch (e) {
-	console.error('dashboard.cjs: playwright-core is missing (NODE_PATH=' + (process.env.NODE_PATH || '') +
-	    '): run `npm ci --prefix build-node` with tests/browser/package*.json, as test.sh does');
-	process.exit(1);
-}
+const { load, checks, launch } = require('./common.cjs');
 
-const env = (k, d) => {
-	const v = process.env[k] || d;
-	if (v === undefined) {
-		console.error('dashboard.cjs: ' + k + ' is not set');
-		process.exit(1);
-	}
-	return v;
-};
+const { chromium } = load('playwright-core', 'dashboard.cjs');
+const t = checks('dashboard.cjs');
+const { env, ok, errors } = t;
 const BASE = env('RECALLD_BASE');
 const LINK = env('SIGNIN_LINK');
 const ADMIN = env('ADMIN_TOKEN');
@@ -45,19 +33,7 @@ const RX_LOG = env('RX_LOG');
 const ARTIFACTS = env('ARTIFACTS');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
 
-let n = 0, failed = 0, shot = 0;
-const errors = [];
-
-function ok(cond, what, extra) {
-	n++;
-	if (cond) {
-		console.log('ok ' + n + ' - ' + what);
-	} else {
-		failed++;
-		console.log('not ok ' + n + ' - ' + what + (extra ? '\n#   ' + String(extra).replace(/\n/g, '\n#   ') : ''));
-	}
-	return cond;
-}
+let shot = 0;
 
 async function screenshot(page, name, opts) {
 	const file = path.join(ARTIFACTS, String(++shot).padStart(2, '0') + '-' + name + '.png');
@@ -135,17 +111,7 @@ function unlabelled() {
 
 async function main() {
 	fs.mkdirSync(ARTIFACTS, { recursive: true });
-	if (!fs.existsSync(CHROMIUM)) {
-		console.error('dashboard.cjs: no browser at ' + CHROMIUM + ' (apt-get install chromium)');
-		process.exit(1);
-	}
-	const browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-		    '--disable-background-networking', '--no-first-run', '--disable-extensions',
-		    '--disable-component-update', '--disable-sync', '--metrics-recording-only']
-	});
+	const browser = await launch(chromium, CHROMIUM, 'dashboard.cjs');
 	try {
 		await run(browser);
 	} catch (e) {
@@ -418,12 +384,4 @@ async function run(browser) {
 	await context.close();
 }
 
-const started = Date.now();
-main().then(() => {
-	console.log('# ' + n + ' checks, ' + failed + ' failed, ' + ((Date.now() - started) / 1000).toFixed(1) + ' s in the browser');
-	process.exit(failed ? 1 : 0);
-}, (e) => {
-	console.log('not ok - ' + (e && e.stack || e));
-	console.log('# errors in the page: ' + errors.join('; '));
-	process.exit(1);
-});
+t.run(main);

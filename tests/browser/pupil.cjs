@@ -11,41 +11,16 @@
 const fs = require('fs');
 const path = require('path');
 
-let chromium, axeSource;
-try {
-	({ chromium } = require('playwright-core'));
-	axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-} catch (e) {
-	console.error('pupil.cjs: playwright-core or axe-core is missing (NODE_PATH=' +
-	    (process.env.NODE_PATH || '') + '): npm ci --prefix build-node, as test.sh does');
-	process.exit(1);
-}
+const { load, checks, launch } = require('./common.cjs');
 
-const env = (k, d) => {
-	const v = process.env[k] || d;
-	if (v === undefined) {
-		console.error('pupil.cjs: ' + k + ' is not set');
-		process.exit(1);
-	}
-	return v;
-};
+const { chromium } = load('playwright-core', 'pupil.cjs');
+load('axe-core', 'pupil.cjs');
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const t = checks('pupil.cjs');
+const { env, ok, errors } = t;
 const PUPIL_URL = env('PUPIL_URL');
 const ARTIFACTS = env('ARTIFACTS');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
-
-let n = 0, failed = 0;
-const errors = [];
-
-function ok(cond, what, extra) {
-	n++;
-	if (cond)
-		console.log('ok ' + n + ' - ' + what);
-	else {
-		failed++;
-		console.log('not ok ' + n + ' - ' + what + (extra ? '\n#   ' + String(extra).replace(/\n/g, '\n#   ') : ''));
-	}
-	return cond;
-}
 
 /* axe-core's WCAG 2.2 A and AA rules on the page as it is now. */
 async function axe(page, what) {
@@ -63,13 +38,7 @@ async function axe(page, what) {
 }
 
 async function main() {
-	const browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-		    '--disable-background-networking', '--no-first-run', '--disable-extensions',
-		    '--disable-component-update', '--disable-sync', '--metrics-recording-only']
-	});
+	const browser = await launch(chromium, CHROMIUM, 'pupil.cjs');
 	/* bypassCSP: the page allows no script, axe-core must still be let in */
 	const context = await browser.newContext({ viewport: { width: 390, height: 844 },
 	    bypassCSP: true, isMobile: true, hasTouch: true });
@@ -153,11 +122,4 @@ async function main() {
 	await browser.close();
 }
 
-const started = Date.now();
-main().then(() => {
-	console.log('# ' + n + ' checks, ' + failed + ' failed, ' + ((Date.now() - started) / 1000).toFixed(1) + ' s in the browser');
-	process.exit(failed ? 1 : 0);
-}, (e) => {
-	console.log('not ok - ' + (e && e.stack || e));
-	process.exit(1);
-});
+t.run(main);
