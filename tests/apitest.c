@@ -886,6 +886,16 @@ apitest_teach_demo_cells(void)
 }
 
 bool
+apitest_teacher_token(char *dst, size_t len, const char *teacher_sql)
+{
+	char *tid = apitest_sql("%s", teacher_sql);
+	bool ok = tid != NULL && *tid != '\0' && apitest_token(dst, len, "1", "teacher", tid);
+
+	free(tid);
+	return ok;
+}
+
+bool
 apitest_demo_answering(const char *conninfo, char *admin_a, char *admin_b, size_t len)
 {
 	char *one;

@@ -55,6 +55,11 @@ bool apitest_import_demo(bool questions);
  */
 bool apitest_teach_demo_cells(void);
 /*
+ * A teacher token of school 1 for the teacher id that teacher_sql selects
+ * (its first column, as text) into dst; false when there is none.
+ */
+bool apitest_teacher_token(char *dst, size_t len, const char *teacher_sql);
+/*
  * The start most answering suites share, after apitest_env: the manual
  * clock at Monday 21 September 2026 06:00 UTC, schools A and B with their
  * admins, the demo school (with questions) in A, the database open on

@@ -347,7 +347,6 @@ main(void)
 {
 	Suite *s = suite_create("model");
 	TCase *tc = tcase_create("model");
-	char *tid;
 	int failed;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -359,9 +358,8 @@ main(void)
 	CKTEST_MUST(apitest_import_demo(true));
 	apitest_db_open(conninfo);
 	CKTEST_MUST(make_answers());
-	tid = apitest_sql("SELECT min(teacher_id)::text FROM teacher WHERE school_id = 1");
-	CKTEST_MUST(tid != NULL && apitest_token(teacher, sizeof teacher, "1", "teacher", tid));
-	free(tid);
+	CKTEST_MUST(apitest_teacher_token(teacher, sizeof teacher,
+	    "SELECT min(teacher_id)::text FROM teacher WHERE school_id = 1"));
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;

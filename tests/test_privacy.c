@@ -897,7 +897,6 @@ main(void)
 {
 	Suite *s = suite_create("privacy");
 	TCase *tc = tcase_create("privacy");
-	char *tid;
 	int failed;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -913,9 +912,8 @@ main(void)
 	CKTEST_MUST(apitest_import_demo(true));
 	apitest_db_open(conninfo);
 	CKTEST_MUST(apitest_teach_demo_cells());
-	tid = apitest_sql("SELECT min(teacher_id)::text FROM teacher WHERE school_id = 1");
-	CKTEST_MUST(tid != NULL && apitest_token(teacher, sizeof teacher, "1", "teacher", tid));
-	free(tid);
+	CKTEST_MUST(apitest_teacher_token(teacher, sizeof teacher,
+	    "SELECT min(teacher_id)::text FROM teacher WHERE school_id = 1"));
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;

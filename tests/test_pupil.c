@@ -307,6 +307,45 @@ START_TEST(test_family_digest)
 }
 END_TEST
 
+struct shown {
+	const char *path;
+	long status;
+};
+
+static bool
+page_back(void *arg)
+{
+	struct shown *sh = arg;
+	char *html = NULL;
+
+	sh->status = page("GET", sh->path, NULL, &html);
+	free(html);
+	return sh->status == 200;
+}
+
+/* PostgreSQL away: a polite page, no hanging; back once it is. */
+START_TEST(test_page_database_down)
+{
+	long long pupil;
+	char *url = progress_url(&pupil), *html = NULL;
+	struct shown sh = { strstr(url, "/p/"), 0 };
+
+	apitest_db_close();
+	pgtest_stop();
+	ck_assert_int_eq(page("GET", sh.path, NULL, &html), 503);
+	ck_assert_ptr_nonnull(strstr(html, "try again"));
+	ck_assert_ptr_null(strstr(html, "Your level"));
+	free(html);
+	ck_assert_int_eq(apitest_json("POST", teacher, "{}", NULL, "/v1/pupils/%lld/view-link",
+	    pupil), 503);
+	pgtest_resume();
+	apitest_db_open(conninfo);
+	/* the pool reconnects with backoff (at most 2 s between tries) */
+	ck_assert(apitest_wait(page_back, &sh, 10000));
+	free(url);
+}
+END_TEST
+
 /* Last: moves the clock past the link's two weeks. */
 START_TEST(test_expired_link)
 {
@@ -327,7 +366,6 @@ main(void)
 {
 	Suite *s = suite_create("pupil");
 	TCase *tc = tcase_create("pupil");
-	char *tid;
 	int failed;
 
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
@@ -352,10 +390,9 @@ main(void)
 	    " changed_at, from_level, to_level, recall) SELECT 1, (SELECT min(pupil_id) FROM"
 	    " guardian_pupil), unit_id, '2026-09-18T10:00:00Z', 0, 1, 0.6 FROM unit"
 	    " WHERE school_id = 1 AND external_id = 'sci-cells'"));
-	tid = apitest_sql("SELECT min(ct.teacher_id)::text FROM class_teacher ct JOIN class k"
-	    " USING (school_id, class_id) WHERE k.school_id = 1 AND k.external_id = 'class-8a-sci'");
-	CKTEST_MUST(tid != NULL && apitest_token(teacher, sizeof teacher, "1", "teacher", tid));
-	free(tid);
+	CKTEST_MUST(apitest_teacher_token(teacher, sizeof teacher, "SELECT min(ct.teacher_id)::text"
+	    " FROM class_teacher ct JOIN class k USING (school_id, class_id)"
+	    " WHERE k.school_id = 1 AND k.external_id = 'class-8a-sci'"));
 	if (!apitest_daemon_start()) {
 		apitest_daemon_dump_log();
 		return EXIT_FAILURE;
@@ -369,6 +406,7 @@ main(void)
 	tcase_add_test(tc, test_links_refused);
 	tcase_add_test(tc, test_descriptors);
 	tcase_add_test(tc, test_teacher_view);
+	tcase_add_test(tc, test_page_database_down);
 	tcase_add_test(tc, test_expired_link);
 	suite_add_tcase(s, tc);
 	failed = cktest_run_nofork(s);
