@@ -686,6 +686,11 @@ START_TEST(test_leaver_erased_after_90_days)
 	ck_assert_str_eq(parts, "audit_to_y2026m10 audit_y2026m10 audit_y2026m11 audit_y2026m12");
 	free(parts);
 	pick(6, &l);
+	/* for retention below: a guardian linked to nobody, and a family note's old week */
+	ck_assert(apitest_sql_ok("INSERT INTO guardian (school_id, external_id, updated_at)"
+	    " VALUES (1, 'g-nobody', now())"));
+	ck_assert(apitest_sql_ok("INSERT INTO guardian_digest (school_id, pupil_id, week, sent_at)"
+	    " SELECT 1, min(pupil_id), '2026-09-14', now() FROM pupil WHERE school_id = 1 AND active"));
 	states = apitest_sql_int("SELECT count(*) FROM memory_state WHERE school_id = 1"
 	    " AND pupil_id <> %lld", l.id);
 	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"), 0);
@@ -736,6 +741,9 @@ START_TEST(test_leaver_erased_after_90_days)
 	ck_assert_int_gt(apitest_sql_int("SELECT count(*) FROM delivery WHERE school_id = 1"
 	    " AND status = 'delivered' AND payload = '{}'"), 0);
 	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM review WHERE school_id = 1"), 0);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM guardian_digest WHERE school_id = 1"), 0);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM guardian WHERE external_id = 'g-nobody'"),
+	    0);
 	/*
 	 * Partitions on 21 December: made through March; the history partition
 	 * (before October) is wholly past 60 days and dropped; October's is not

@@ -183,6 +183,13 @@ load_leavers(leavers *l)
 		    " AND d.status <> 'pending' AND d.payload <> '{}'"
 		    " AND coalesce(d.delivered_at, d.next_attempt_at) <"
 		    "  $2::timestamptz - $3::bigint * interval '1 millisecond'", 3, p);
+		/* a family note's weekly marker only guards its week; a guardian
+		 * linked to no pupil any more is of no use to keep */
+		db_req_add(req, "DELETE FROM guardian_digest WHERE school_id = $1"
+		    " AND week < ($2::timestamptz - $3::bigint * interval '1 millisecond')::date", 3, p);
+		db_req_add(req, "DELETE FROM guardian g WHERE g.school_id = $1 AND NOT EXISTS"
+		    " (SELECT 1 FROM guardian_pupil gp WHERE gp.school_id = g.school_id"
+		    "  AND gp.guardian_id = g.guardian_id)", 1, p);
 		/* replies kept for a client's retry: a day is plenty */
 		db_req_add(req, "DELETE FROM idempotency WHERE school_id = $1"
 		    " AND created_at < $2::timestamptz - interval '1 day'", 2, p);
