@@ -23,8 +23,7 @@ struct pending {
 	answer_page_cb cb;
 	void *arg;
 	struct app *app;
-	int64_t school_id, prompt_id;
-	char *result;		/* an answer's, while its pupil is looked up */
+	int64_t school_id;
 };
 
 /* Fill a feedback view from an answer's result JSON (answers.c). */
@@ -120,49 +119,26 @@ op_load(void *app_, int64_t school_id, int64_t prompt_id, answer_page_cb cb, voi
 	    " WHERE p.school_id = $1 AND p.prompt_id = $2::bigint", 2, params, loaded, pd);
 }
 
-/* The feedback page, with a link to the pupil's own page once their id is known. */
 static void
-feedback_with_page(const struct db_reply *r, void *arg)
+submitted(int status, const char *result, const char *error, int64_t pupil_id, void *arg)
 {
 	struct pending *pd = arg;
 	struct answer_page_view v;
+	json_t *r = NULL;
 	char url[512];
-	json_t *j = json_loads(pd->result, 0, NULL);
-
-	memset(&v, 0, sizeof v);
-	v.state = ANSWER_PAGE_FEEDBACK;
-	if (j != NULL)
-		feedback_of(j, &v.feedback);
-	if (r->status == DB_OK && PQntuples(r->results[0]) == 1 &&
-	    pupil_page_link(pd->app, pd->school_id, pgrow_i64(r->results[0], 0, 0),
-	    clock_now_us() / 1000000 + PUPIL_PAGE_TTL_S, url, sizeof url))
-		v.feedback.progress_url = url;
-	pd->cb(&v, pd->arg);
-	json_decref(j);
-	free(pd->result);
-	free(pd);
-}
-
-static void
-submitted(int status, const char *result, const char *error, void *arg)
-{
-	struct pending *pd = arg;
-	struct answer_page_view v;
 
 	memset(&v, 0, sizeof v);
 	switch (status) {
-	case 200: {
-		char s[24], p[24];
-		const char *params[2] = { s, p };
-
-		/* the answer is stored: the pupil, for the link to their page */
-		pd->result = xstrdup(result);
-		snprintf(s, sizeof s, "%lld", (long long)pd->school_id);
-		snprintf(p, sizeof p, "%lld", (long long)pd->prompt_id);
-		db_query(pd->app->db, "SELECT pupil_id FROM prompt WHERE school_id = $1"
-		    " AND prompt_id = $2::bigint", 2, params, feedback_with_page, pd);
-		return;
-	}
+	case 200:
+		v.state = ANSWER_PAGE_FEEDBACK;
+		r = json_loads(result, 0, NULL);
+		if (r != NULL)
+			feedback_of(r, &v.feedback);
+		/* the way to the pupil's own page */
+		if (pupil_id > 0 && pupil_page_link(pd->app, pd->school_id, pupil_id,
+		    clock_now_us() / 1000000 + PUPIL_PAGE_TTL_S, url, sizeof url))
+			v.feedback.progress_url = url;
+		break;
 	case 404:
 		v.state = ANSWER_PAGE_GONE;
 		break;
@@ -178,6 +154,7 @@ submitted(int status, const char *result, const char *error, void *arg)
 		v.message = "recalld could not record the answer just now; please try again in a minute.";
 	}
 	pd->cb(&v, pd->arg);
+	json_decref(r);
 	free(pd);
 }
 
@@ -193,7 +170,6 @@ op_submit(void *app_, int64_t school_id, int64_t prompt_id, const struct grade_i
 	pd->arg = arg;
 	pd->app = app;
 	pd->school_id = school_id;
-	pd->prompt_id = prompt_id;
 	a.school_id = school_id;
 	a.prompt_id = prompt_id;
 	a.in = *in;

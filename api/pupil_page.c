@@ -420,23 +420,20 @@ page_handler(http_ctx *ctx, void *app_, const void *data)
 	struct app *app = app_;
 	const char *token = http_ctx_param(ctx, "token");
 	enum alink_status st = ALINK_BAD;
-	int64_t now_us = clock_now_us(), school = 0, pupil = 0;
+	int64_t now_us = clock_now_us(), now_s = now_us / 1000000, school = 0, pupil = 0;
+	int64_t expires = 0;
+	bool view = false;
 	struct page *pg;
 	const char *p[3];
 	db_req *req;
 
 	(void)data;
-	int64_t expires = 0;
-
-	bool view = false;
-
+	/* A pupil's own link, else a teacher's read-only view of it. */
 	if (token != NULL && app->link_keys != NULL &&
-	    alink_view_check(app->link_keys, token, now_us / 1000000, &school, &pupil, &expires,
-	    &st))
-		view = true;
-	else if (token == NULL || app->link_keys == NULL ||
-	    (st != ALINK_EXPIRED && !alink_pupil_check(app->link_keys, token, now_us / 1000000,
-	    &school, &pupil, &expires, &st)) || st != ALINK_OK) {
+	    !alink_pupil_check(app->link_keys, token, now_s, &school, &pupil, &expires, &st) &&
+	    st == ALINK_BAD)
+		view = alink_view_check(app->link_keys, token, now_s, &school, &pupil, &expires, &st);
+	if (st != ALINK_OK) {
 		if (st == ALINK_EXPIRED)
 			message(ctx, 410, "This link has expired", "Links to your page last two weeks."
 			    " Open the link in your newest set of questions instead.");

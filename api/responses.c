@@ -12,9 +12,11 @@
 #include "util.h"
 
 static void
-answered(int status, const char *result, const char *error, void *arg)
+answered(int status, const char *result, const char *error, int64_t pupil_id, void *arg)
 {
 	struct api_call *c = arg;
+
+	(void)pupil_id;	/* the reply names the prompt; the pupil is the prompt's */
 
 	switch (status) {
 	case 200:

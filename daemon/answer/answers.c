@@ -31,6 +31,7 @@ struct item {
 	char *error;
 	char at[40];		/* answered_at, ISO 8601 */
 	char *answer;		/* the right answer for feedback, or NULL */
+	int64_t pupil_id;	/* once graded: whose answer it was */
 };
 
 struct group {
@@ -315,7 +316,7 @@ group_done(struct group *g)
 
 	for (int i = 0; i < g->n; i++) {
 		struct item *it = &g->items[i];
-		it->cb(it->status, it->result, it->error, it->arg);
+		it->cb(it->status, it->result, it->error, it->pupil_id, it->arg);
 	}
 	a->inflight -= g->n;
 	a->groups--;
@@ -466,6 +467,7 @@ repeat(struct work *w, int i, int k)
 {
 	struct item *it = &w->g->items[i];
 
+	it->pupil_id = pgrow_i64(w->pr, k, P_PUPIL);
 	if (pgrow_bool(w->pr, k, P_ANSWERED)) {
 		it->status = 200;
 		/* Its review keeps the result; without one (a review erased), just the fact. */
@@ -705,7 +707,7 @@ answer_one(struct work *w, int i, int k)
 	}
 	if (!grade(w, it, k, &set, &gr))
 		return;
-	st = find_state(w->qs, w->nqs, it->in.school_id, pgrow_i64(w->pr, k, P_PUPIL),
+	st = find_state(w->qs, w->nqs, it->in.school_id, it->pupil_id,
 	    pgrow_i64(w->pr, k, P_QUESTION));
 	if (st == NULL) {
 		set_error(it, 422, "this question is no longer part of its unit");

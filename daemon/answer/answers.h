@@ -36,7 +36,9 @@ struct answer_in {
  * does not fit the question (error says why), 503 database unavailable.
  * result: the feedback JSON (200 only); both strings valid during the call.
  */
-typedef void (*answers_cb)(int status, const char *result, const char *error, void *arg);
+/* pupil_id: whose answer it was, 0 when it was refused before that was known. */
+typedef void (*answers_cb)(int status, const char *result, const char *error, int64_t pupil_id,
+    void *arg);
 
 answers *answers_new(struct event_base *base, db_pool *db, int64_t late_limit_ms,
     int64_t window_ms);
