@@ -182,6 +182,7 @@ answer_ops_routes(http_server *s, struct app *app)
 	struct answer_page_ops ops = { 0 };
 
 	ops.keys = app->link_keys;
+	ops.frame_ancestors = app->cfg != NULL ? app->cfg->lti_frame_ancestors : NULL;
 	ops.load = op_load;
 	ops.submit = op_submit;
 	answer_page_routes(s, &ops);

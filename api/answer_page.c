@@ -377,9 +377,16 @@ answer_page_message(struct evbuffer *out, const char *title, const char *text)
 void
 answer_page_headers(struct evkeyvalq *h)
 {
+	answer_page_headers_framed(h, NULL);
+}
+
+void
+answer_page_headers_framed(struct evkeyvalq *h, const char *ancestors)
+{
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	char b64[B64_SIZE(EVP_MAX_MD_SIZE)], csp[256];
+	char b64[B64_SIZE(EVP_MAX_MD_SIZE)], csp[1024];
+	bool framed = ancestors != NULL && ancestors[0] != '\0';
 	static const char *const names[] = {
 		"Content-Security-Policy", "Referrer-Policy", "Cache-Control",
 		"X-Frame-Options", "X-Content-Type-Options",
@@ -390,14 +397,16 @@ answer_page_headers(struct evkeyvalq *h)
 	if (!b64_encode(md, mdlen, b64, sizeof b64))
 		abort();	/* B64_SIZE always fits */
 	snprintf(csp, sizeof csp, "default-src 'none'; style-src 'sha256-%s'; "
-	    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'", b64);
+	    "form-action 'self'; frame-ancestors %s; base-uri 'none'", b64,
+	    framed ? ancestors : "'none'");
 	for (size_t i = 0; i < nitems(names); i++)
 		while (evhttp_remove_header(h, names[i]) == 0)
 			;
 	evhttp_add_header(h, "Content-Security-Policy", csp);
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	if (!framed)
+		evhttp_add_header(h, "X-Frame-Options", "DENY");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 }
 
@@ -405,6 +414,7 @@ answer_page_headers(struct evkeyvalq *h)
 
 struct page_call {
 	http_ctx *ctx;
+	const char *frame;	/* the ops' frame_ancestors */
 	bool post;
 	int64_t now_ms;
 	char action[4 + ALINK_TOKEN_MAX];	/* "/a/<token>" */
@@ -413,9 +423,15 @@ struct page_call {
 void
 answer_page_send(http_ctx *ctx, int status, struct evbuffer *body)
 {
+	answer_page_send_framed(ctx, status, body, NULL);
+}
+
+void
+answer_page_send_framed(http_ctx *ctx, int status, struct evbuffer *body, const char *ancestors)
+{
 	struct evkeyvalq *h = evhttp_request_get_output_headers(http_ctx_req(ctx));
 
-	answer_page_headers(h);
+	answer_page_headers_framed(h, ancestors);
 	/* http_reply adds these two itself. */
 	evhttp_remove_header(h, "Cache-Control");
 	evhttp_remove_header(h, "X-Content-Type-Options");
@@ -425,13 +441,13 @@ answer_page_send(http_ctx *ctx, int status, struct evbuffer *body)
 }
 
 static void
-send_message(http_ctx *ctx, int status, const char *title, const char *text,
+send_message(http_ctx *ctx, const char *frame, int status, const char *title, const char *text,
     const char *back)
 {
 	struct evbuffer *b = evbuffer_new();
 
 	message_page(b, title, text, back);
-	answer_page_send(ctx, status, b);
+	answer_page_send_framed(ctx, status, b, frame);
 	evbuffer_free(b);
 }
 
@@ -488,7 +504,7 @@ view_cb(const struct answer_page_view *v, void *arg)
 		message_page(b, "Please try again soon", MSG_UNAVAILABLE, NULL);
 		break;
 	}
-	answer_page_send(c->ctx, status, b);
+	answer_page_send_framed(c->ctx, status, b, c->frame);
 	evbuffer_free(b);
 	free(c);
 }
@@ -531,12 +547,12 @@ read_form(struct page_call *c, struct evkeyvalq *kv, struct grade_input *in)
 	if (ct == NULL || strncasecmp(ct, form_type, sizeof form_type - 1) != 0 ||
 	    (ct[sizeof form_type - 1] != '\0' && ct[sizeof form_type - 1] != ';' &&
 	    ct[sizeof form_type - 1] != ' ')) {
-		send_message(c->ctx, 415, "Could not read the answer",
+		send_message(c->ctx, c->frame, 415, "Could not read the answer",
 		    "Please send the answer from the question page.", c->action);
 		return false;
 	}
 	if (len > ANSWER_PAGE_MAX_BODY) {
-		send_message(c->ctx, 413, "The answer is too long",
+		send_message(c->ctx, c->frame, 413, "The answer is too long",
 		    "Please send a shorter answer.", c->action);
 		return false;
 	}
@@ -546,13 +562,13 @@ read_form(struct page_call *c, struct evkeyvalq *kv, struct grade_input *in)
 	rc = strlen(text) == len ? evhttp_parse_query_str(text, kv) : -1;
 	free(text);
 	if (rc != 0) {
-		send_message(c->ctx, 400, "Could not read the answer",
+		send_message(c->ctx, c->frame, 400, "Could not read the answer",
 		    "Please send the answer from the question page.", c->action);
 		return false;
 	}
 	if ((v = evhttp_find_header(kv, "choice")) != NULL) {
 		if (!parse_num(v, 1000, &n)) {
-			send_message(c->ctx, 422, "Please try again",
+			send_message(c->ctx, c->frame, 422, "Please try again",
 			    "Please choose one of the answers.", c->action);
 			return false;
 		}
@@ -560,7 +576,7 @@ read_form(struct page_call *c, struct evkeyvalq *kv, struct grade_input *in)
 	}
 	if ((v = evhttp_find_header(kv, "rating")) != NULL) {
 		if (!parse_num(v, 4, &n) || n < 1) {
-			send_message(c->ctx, 422, "Please try again",
+			send_message(c->ctx, c->frame, 422, "Please try again",
 			    "Please choose how well you remembered it.", c->action);
 			return false;
 		}
@@ -568,14 +584,14 @@ read_form(struct page_call *c, struct evkeyvalq *kv, struct grade_input *in)
 	}
 	if ((v = evhttp_find_header(kv, "answer")) != NULL) {
 		if (strlen(v) > GRADE_TEXT_MAX) {
-			send_message(c->ctx, 422, "The answer is too long",
+			send_message(c->ctx, c->frame, 422, "The answer is too long",
 			    "Please send a shorter answer.", c->action);
 			return false;
 		}
 		in->text = v;
 	}
 	if (in->choice == -1 && in->rating == 0 && in->text == NULL) {
-		send_message(c->ctx, 422, "Please try again",
+		send_message(c->ctx, c->frame, 422, "Please try again",
 		    "Please choose or type an answer before sending it.", c->action);
 		return false;
 	}
@@ -599,20 +615,21 @@ page_handler(http_ctx *ctx, void *app, const void *data)
 	if (token == NULL || ops->keys == NULL ||
 	    !alink_check(ops->keys, token, now_us / 1000000, &school, &prompt, &st)) {
 		if (st == ALINK_EXPIRED)
-			send_message(ctx, 410, "This link has expired", MSG_EXPIRED, NULL);
+			send_message(ctx, ops->frame_ancestors, 410, "This link has expired", MSG_EXPIRED, NULL);
 		else
-			send_message(ctx, 404, "Link not valid", MSG_BAD_LINK, NULL);
+			send_message(ctx, ops->frame_ancestors, 404, "Link not valid", MSG_BAD_LINK, NULL);
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
 	c->ctx = ctx;
+	c->frame = ops->frame_ancestors;
 	c->now_ms = now_us / 1000;
 	c->post = evhttp_request_get_command(http_ctx_req(ctx)) == EVHTTP_REQ_POST;
 	snprintf(c->action, sizeof c->action, "/a/%s", token);
 	if (!c->post) {
 		if (ops->load == NULL) {
 			free(c);
-			send_message(ctx, 503, "Please try again soon", MSG_UNAVAILABLE, NULL);
+			send_message(ctx, ops->frame_ancestors, 503, "Please try again soon", MSG_UNAVAILABLE, NULL);
 			return;
 		}
 		ops->load(app, school, prompt, view_cb, c);
@@ -625,7 +642,7 @@ page_handler(http_ctx *ctx, void *app, const void *data)
 		TAILQ_INIT(&kv);
 		if (ops->submit == NULL) {
 			free(c);
-			send_message(ctx, 503, "Please try again soon", MSG_UNAVAILABLE, NULL);
+			send_message(ctx, ops->frame_ancestors, 503, "Please try again soon", MSG_UNAVAILABLE, NULL);
 		} else if (read_form(c, &kv, &in)) {
 			ops->submit(app, school, prompt, &in, view_cb, c);
 		} else {

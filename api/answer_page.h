@@ -82,6 +82,9 @@ void answer_page_question_part(struct evbuffer *out, const struct answer_page_qu
     const char *idp);
 /* Answer with such a page: HTML with answer_page_headers (503: Retry-After). */
 void answer_page_send(http_ctx *ctx, int status, struct evbuffer *body);
+/* The same, framable by ancestors (CSP frame-ancestors sources; NULL or "": never). */
+void answer_page_send_framed(http_ctx *ctx, int status, struct evbuffer *body,
+    const char *ancestors);
 
 /*
  * The page's security headers: Content-Security-Policy (nothing but its
@@ -91,6 +94,8 @@ void answer_page_send(http_ctx *ctx, int status, struct evbuffer *body);
  * them already in h.
  */
 void answer_page_headers(struct evkeyvalq *h);
+/* The same, but pages of the LMS origins in ancestors may frame it (lti.frame_ancestors). */
+void answer_page_headers_framed(struct evkeyvalq *h, const char *ancestors);
 
 /* ---- the route ---- */
 
@@ -126,6 +131,8 @@ typedef void (*answer_page_cb)(const struct answer_page_view *v, void *arg);
 struct answer_page_ops {
 	/* The caller's; may be changed in place (a reload), never freed while served. */
 	const struct alink_keys *keys;
+	/* LMS origins that may frame the page (lti.frame_ancestors); NULL: none. */
+	const char *frame_ancestors;
 	/* Unix microseconds; NULL: clock_now_us(). */
 	int64_t (*now_us)(void *app);
 	/* The prompt's question, or its stored result, or why not. */

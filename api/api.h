@@ -172,6 +172,8 @@ void progress_routes(http_server *s);
 void privacy_routes(http_server *s);
 /* /v1/school/fsrs: the school's memory model (fsrs.c). */
 void fsrs_routes(http_server *s);
+/* LTI 1.3: /lti/jwks, a school's login, launch and course linking (lti.c). */
+void lti_routes(http_server *s);
 /* Sign-in links, sign-out and /v1/me (session.c). */
 void session_routes(http_server *s);
 

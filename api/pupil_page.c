@@ -100,13 +100,14 @@ put(struct evbuffer *b, const char *s)
 	evbuffer_add(b, s, strlen(s));
 }
 
+/* The page may be shown in the school's LMS (an LTI launch lands here). */
 static void
-message(http_ctx *ctx, int status, const char *title, const char *text)
+message(const struct app *app, http_ctx *ctx, int status, const char *title, const char *text)
 {
 	struct evbuffer *b = evbuffer_new();
 
 	answer_page_message(b, title, text);
-	answer_page_send(ctx, status, b);
+	answer_page_send_framed(ctx, status, b, app->cfg->lti_frame_ancestors);
 	evbuffer_free(b);
 }
 
@@ -356,19 +357,19 @@ loaded(const struct db_reply *r, void *arg)
 	int n, from, idx = 0;
 
 	if (r->status != DB_OK || r->nresults < R_COUNT) {
-		message(pg->ctx, 503, "Please try again soon", "Your page cannot be shown right now."
+		message(pg->app, pg->ctx, 503, "Please try again soon", "Your page cannot be shown right now."
 		    " Please try again in a few minutes.");
 		goto out;
 	}
 	pr = r->results[R_PUPIL];
 	if (PQntuples(pr) == 0 || !pgrow_bool(pr, 0, 1)) {
-		message(pg->ctx, 410, "This link no longer works", "This page is not available any"
+		message(pg->app, pg->ctx, 410, "This link no longer works", "This page is not available any"
 		    " more. If you are still at the school, ask your teacher for a new link.");
 		goto out;
 	}
 	if (!settings_parse(pr, 0, 3, &set, &e)) {
 		settings_warn("pupil_page", &e);
-		message(pg->ctx, 503, "Please try again soon", "Your page cannot be shown right now.");
+		message(pg->app, pg->ctx, 503, "Please try again soon", "Your page cannot be shown right now.");
 		goto out;
 	}
 	m = settings_model_new(&set);
@@ -407,7 +408,7 @@ loaded(const struct db_reply *r, void *arg)
 		put(b, "; each new set of questions brings a fresh one.</p>\n");
 	}
 	answer_page_end(b);
-	answer_page_send(pg->ctx, 200, b);
+	answer_page_send_framed(pg->ctx, 200, b, pg->app->cfg->lti_frame_ancestors);
 	evbuffer_free(b);
 	fsrs_model_free(m);
 out:
@@ -435,10 +436,10 @@ page_handler(http_ctx *ctx, void *app_, const void *data)
 		view = alink_view_check(app->link_keys, token, now_s, &school, &pupil, &expires, &st);
 	if (st != ALINK_OK) {
 		if (st == ALINK_EXPIRED)
-			message(ctx, 410, "This link has expired", "Links to your page last two weeks."
+			message(app, ctx, 410, "This link has expired", "Links to your page last two weeks."
 			    " Open the link in your newest set of questions instead.");
 		else
-			message(ctx, 404, "Link not valid", "This link is not valid. Check that you"
+			message(app, ctx, 404, "Link not valid", "This link is not valid. Check that you"
 			    " opened all of it, or use the newest link you were sent.");
 		return;
 	}

@@ -15,6 +15,7 @@
 #include "fit_cmd.h"
 #include "simulate_cmd.h"
 #include "keys_cmd.h"
+#include "lti_cmd.h"
 #include "pupil_cmd.h"
 #include "school_cmd.h"
 #include "serve_cmd.h"
@@ -44,6 +45,8 @@ static const struct cmd cmds[] = {
 	  NULL, school_cmd_run, true },
 	{ "keys", "make and rotate the keys that seal secrets at rest",
 	  NULL, keys_cmd_run, true },
+	{ "lti", "register the school's LMS as an LTI 1.3 platform; the tool's key",
+	  NULL, lti_cmd_run, true },
 	{ "pupil", "export or erase one pupil's data",
 	  NULL, pupil_cmd_run, true },
 	{ "token", "create, list and revoke API tokens",

@@ -32,6 +32,7 @@
 #include "ops.h"
 #include "push.h"
 #include "pupil_page.h"
+#include "hfetch.h"
 #include "serve.h"
 #include "util.h"
 
@@ -400,6 +401,7 @@ serve_free(struct serve *sv)
 		free(sv->app.link_keys);
 	}
 	push_free(sv->app.push);	/* before the pool: it holds requests and a LISTEN */
+	hfetch_free(sv->app.fetch);
 	secretbox_free(sv->app.secrets);
 	replica_free(sv->app.reads);	/* before the primary it samples */
 	db_pool_free(sv->app.db);
@@ -476,6 +478,7 @@ register_routes(struct app *app)
 	endpoints_routes(app->http);
 	answer_ops_routes(app->http, app);
 	pupil_page_routes(app->http);
+	lti_routes(app->http);
 }
 
 int
@@ -566,6 +569,7 @@ serve_main(struct config *cfg, const char *config_path)
 	if (clock_is_manual())
 		db_listen(app->db, CLOCK_CHANNEL, clock_notify, clock_up, app);
 	app->push = push_new(app->base, app->db, cfg, app->secrets);
+	app->fetch = hfetch_new(app->base);
 	ok = link_keys_init(app, link_cur, link_prev);
 	wipe(link_cur);
 	wipe(link_prev);

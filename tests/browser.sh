@@ -33,8 +33,8 @@ for d in ${RECALLD_NODE_PATH:-} "$srcdir/build-node/node_modules" "$srcdir/tests
 		break
 	fi
 done
-[ -f "$node_path/axe-core/axe.min.js" ] || node_path=
-[ -n "$node_path" ] || die "playwright-core or axe-core not found (RECALLD_NODE_PATH=${RECALLD_NODE_PATH:-unset}):
+[ -f "$node_path/axe-core/axe.min.js" ] && [ -f "$node_path/jose/package.json" ] || node_path=
+[ -n "$node_path" ] || die "playwright-core, axe-core or jose not found (RECALLD_NODE_PATH=${RECALLD_NODE_PATH:-unset}):
   cp tests/browser/package.json tests/browser/package-lock.json build-node/ && npm ci --prefix build-node
   then RECALLD_NODE_PATH=\$PWD/build-node/node_modules (test.sh does this)"
 [ -x "$receiver" ] || die "no webhook receiver at $receiver (make tests/receiver)"
@@ -65,9 +65,12 @@ export RECALLD_DATABASE_URL="$url"
 export RECALLD_DATABASE_MIGRATIONS="${RECALLD_SQL:-$srcdir/sql}"
 export RECALLD_DASHBOARD_DIR="$srcdir/api/dashboard"
 export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T06:00:00Z
-export RECALLD_WEBHOOKS_ALLOW_PRIVATE=true
+export RECALLD_WEBHOOKS_ALLOW_PRIVATE=true RECALLD_LTI_ALLOW_PRIVATE=true
 RECALLD_RESPONSES_LINK_KEY=$(head -c 32 /dev/urandom | base64)
 export RECALLD_RESPONSES_LINK_KEY
+# The LTI tool's key is kept sealed (recalld lti add makes it).
+export RECALLD_SECRETS_KEY_FILE="$tmp/secrets.key"
+"$RECALLD" keys init >/dev/null || fail "recalld keys init failed"
 export RECALLD_SERVE_SHUTDOWN_TIMEOUT=5s
 export RECALLD
 "$RECALLD" migrate >"$tmp/migrate.log" 2>&1 || { cat "$tmp/migrate.log" >&2; fail "migrate failed"; }
@@ -176,6 +179,21 @@ pupil_url=$(psql -X -At "$url" -c "SELECT d.payload::jsonb #>> '{data,progress_u
 [ -n "$pupil_url" ] || fail "no pupil's page link in today's batches"
 PUPIL_URL="$pupil_url" ARTIFACTS="$artifacts" CHROMIUM="$chromium" NODE_PATH="$node_path" \
     node "$srcdir/tests/browser/pupil.cjs" || fail "the pupil page's browser test failed (screenshots in $artifacts)"
+
+# LTI 1.3: the platform double registered for the demo school and another;
+# an 8A Science pupil with questions still open is launched from the course.
+other=$("$RECALLD" school create --name "Other School") || fail "no second school"
+lti_pupil=$(psql -X -At "$url" -c "SELECT pu.external_id FROM pupil pu
+    JOIN class_pupil cp ON cp.school_id = pu.school_id AND cp.pupil_id = pu.pupil_id
+    WHERE pu.school_id = $school AND cp.class_id = $class AND pu.active
+    AND (SELECT count(*) FROM prompt p WHERE p.school_id = pu.school_id AND p.pupil_id = pu.pupil_id
+     AND p.answered_at IS NULL AND p.expires_at > '2026-10-19T15:30:00Z') >= 2
+    ORDER BY pu.pupil_id DESC LIMIT 1")
+[ -n "$lti_pupil" ] || fail "no 8A Science pupil with two questions open"
+RECALLD_BASE="$base" SCHOOL="$school" OTHER_SCHOOL="$other" PUPIL="$lti_pupil" TEACHER=teacher-01 \
+    SECTION=class-8a-sci PGURL="$url" RECALLD_HTTP_PUBLIC_URL="$base" ARTIFACTS="$artifacts" \
+    CHROMIUM="$chromium" NODE_PATH="$node_path" node "$srcdir/tests/browser/lti.cjs" ||
+	fail "the LTI launch test failed (screenshots in $artifacts)"
 # recalld stops cleanly (and, under ASan, without leaks).
 kill -TERM "$pid"
 wait "$pid"

@@ -32,6 +32,18 @@ for c in serve migrate check-config replay fit simulate help; do
 	expect 0 "help $c" "$RECALLD" help "$c"
 	expect 0 "$c --help" "$RECALLD" "$c" --help
 done
+# lti: bad arguments exit 2 before any database is reached.
+expect 2 "lti without a command" "$RECALLD" lti
+expect 2 "lti add without --school" "$RECALLD" lti add --issuer https://lms.example
+expect 2 "lti add without a deployment" "$RECALLD" lti add --school 1 --issuer https://lms.example --client-id c \
+    --auth-url https://lms.example/auth --token-url https://lms.example/token --jwks-url https://lms.example/jwks
+has "--deployment-id" "lti add: names what is missing"
+expect 2 "lti add: a URL that is not http(s)" "$RECALLD" lti add --school 1 --issuer https://lms.example --client-id c \
+    --deployment-id d --auth-url ftp://lms.example/auth --token-url https://lms.example/token --jwks-url https://lms.example/jwks
+has "--auth-url must be an http(s) URL" "lti add: names the bad URL"
+expect 2 "lti remove without --platform" "$RECALLD" lti remove --school 1
+expect 0 "lti --help" "$RECALLD" lti --help
+has "rotate-key" "lti --help lists rotate-key"
 expect 2 "help of an unknown subcommand" "$RECALLD" help nope
 expect 2 "serve takes no arguments" "$RECALLD" serve extra
 

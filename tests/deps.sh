@@ -11,7 +11,7 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config ca-certificates curl
 libevent-dev libpq-dev libcurl4-openssl-dev libjansson-dev libssl-dev
-libinih-dev check libcsv-dev libzip-dev libutf8proc-dev libsystemd-dev postgresql postgresql-contrib"
+libinih-dev check libcsv-dev libzip-dev libutf8proc-dev libcjose-dev libsystemd-dev postgresql postgresql-contrib"
 if [ "${1:-}" = --test ]; then
 	pkgs="$pkgs chromium fonts-dejavu-core clang libclang-rt-14-dev zip
 debhelper dpkg-dev lintian groff-base"

@@ -246,10 +246,18 @@ START_TEST(test_erase_leaves_no_trace)
 	ck_assert(apitest_set_clock(admin, "2026-09-22T15:30:00Z"));	/* Tuesday's batches */
 	ck_assert(apitest_wait_sql(1, 20000, "SELECT count(*) FROM delivery WHERE status = 'pending'"
 	    " AND attempts > 0 AND payload::jsonb #>> '{data,pupil,id}' = '%lld'", a.id));
+	/* the pupil has launched recalld from the school's LMS */
+	ck_assert(apitest_sql_ok("INSERT INTO lti_platform (school_id, issuer, client_id, deployment_ids,"
+	    " auth_url, token_url, jwks_url, created_at, updated_at) VALUES (1, 'https://lms.example',"
+	    " 'c', '{d}', 'https://lms.example/a', 'https://lms.example/t', 'https://lms.example/j',"
+	    " now(), now()) ON CONFLICT DO NOTHING"));
+	ck_assert(apitest_sql_ok("INSERT INTO lti_user (school_id, platform_id, sub, pupil_id, last_launch_at)"
+	    " SELECT 1, platform_id, 'lms-sub-%lld', %lld, now() FROM lti_platform WHERE school_id = 1",
+	    a.id, a.id));
 	/* before: the pupil is all over the catalogue */
 	hits = catalogue_hits(&a);
 	ck_assert_msg(strstr(hits, "pupil.external_id") && strstr(hits, "delivery.payload") &&
-	    strstr(hits, "review.pupil_id"),
+	    strstr(hits, "review.pupil_id") && strstr(hits, "lti_user.pupil_id"),
 	    "the walk does not see the pupil before erasure: %s", hits);
 	free(hits);
 	link = apitest_sql("SELECT payload::jsonb #>> '{data,prompts,0,answer_url}' FROM delivery"

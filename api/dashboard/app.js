@@ -1172,6 +1172,8 @@
 	 * replaced by the link's teacher. */
 	function signinFromHash() {
 		var m = /(?:^#|&)signin=([^&]*)/.exec(location.hash || '');
+		/* an LMS launch names the class of its course */
+		var cls = /(?:^#|&)class=([0-9]+)/.exec(location.hash || '');
 		var code;
 
 		if (!m)
@@ -1184,6 +1186,8 @@
 			code = m[1];
 		}
 		sessionStorage.removeItem(TOKEN_KEY);
+		if (cls)
+			sessionStorage.setItem(CLASS_KEY, cls[1]);
 		state.gen++;
 		show($('signin'), false);
 		show($('app'), false);

@@ -125,6 +125,17 @@ static const struct cfg_def cfg_table[] = {
 	  " empty: a new key at each start, so links die with a restart", NULL },
 	{ "responses", "link_key_previous", CFG_STRING, OFF(responses_link_key_previous), "", CFG_SECRET, 0, 0,
 	  "the key before the current one: its links keep working while they last", NULL },
+	{ "lti", "allow_private", CFG_BOOL, OFF(lti_allow_private), "false", 0, 0, 0,
+	  "allow an LMS (its JWKS, token and service URLs) on loopback and private addresses:"
+	  " an LMS on the school's own network", NULL },
+	{ "lti", "create_people", CFG_BOOL, OFF(lti_create_people), "false", 0, 0, 0,
+	  "an LMS launch by someone the roster does not know creates them (false: the launch"
+	  " is refused with a page saying what the school's admin must do)", NULL },
+	{ "lti", "key_overlap", CFG_DURATION, OFF(lti_key_overlap_ms), "7d", 0, 0, INT64_C(365) * 86400000,
+	  "after `recalld lti rotate-key`, the old key stays published at /lti/jwks this long", NULL },
+	{ "lti", "frame_ancestors", CFG_STRING, OFF(lti_frame_ancestors), "", 0, 0, 0,
+	  "the LMS origins (space-separated, e.g. https://moodle.school.example) whose pages may"
+	  " show recalld's pupil page and dashboard in a frame; empty: never framed", NULL },
 	{ "webhooks", "poll_interval", CFG_DURATION, OFF(webhooks_poll_interval_ms), "5s", CFG_RELOAD, 10, 3600000,
 	  "look for due deliveries at least this often (NOTIFY wakes the sender sooner)", NULL },
 	{ "webhooks", "connect_timeout", CFG_DURATION, OFF(webhooks_connect_timeout_ms), "5s", CFG_RELOAD, 100, 600000,
@@ -574,6 +585,35 @@ conninfo_check(const char *key, const char *url, char *err, size_t errlen)
 	return true;
 }
 
+/*
+ * Space-separated origins (http[s]://host[:port]), as they go into a
+ * Content-Security-Policy: nothing that could end or extend the policy.
+ */
+static bool
+origins_check(const char *list, char *why, size_t len)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, " "), i, start;
+
+		if (n > 0) {
+			start = strncmp(p, "https://", 8) == 0 ? 8 : strncmp(p, "http://", 7) == 0 ? 7 : 0;
+			if (start == 0 || n == start)
+				return util_err(why, len, "'%.*s' is not an origin like"
+				    " https://lms.school.example", (int)n, p);
+			for (i = start; i < n; i++)
+				if (!isalnum((unsigned char)p[i]) && strchr(".-:[]", p[i]) == NULL)
+					return util_err(why, len, "'%.*s' is not an origin (scheme, host"
+					    " and port only)", (int)n, p);
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
 bool
 config_validate(const struct config *c, char *err, size_t errlen)
 {
@@ -597,6 +637,8 @@ config_validate(const struct config *c, char *err, size_t errlen)
 		return util_err(err, errlen, "responses.link_key_previous: %s", why);
 	if (!conninfo_check("database.url", c->database_url, err, errlen))
 		return false;
+	if (!origins_check(c->lti_frame_ancestors, why, sizeof why))
+		return util_err(err, errlen, "lti.frame_ancestors: %s", why);
 	return c->database_read_url[0] == '\0' ||
 	    conninfo_check("database.read_url", c->database_read_url, err, errlen);
 }

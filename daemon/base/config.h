@@ -69,6 +69,11 @@ struct config {
 	char *responses_link_key;
 	char *responses_link_key_previous;
 
+	bool lti_allow_private;
+	bool lti_create_people;
+	int64_t lti_key_overlap_ms;
+	char *lti_frame_ancestors;
+
 	int64_t webhooks_poll_interval_ms;
 	int64_t webhooks_connect_timeout_ms;
 	int64_t webhooks_timeout_ms;

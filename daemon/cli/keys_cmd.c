@@ -19,7 +19,8 @@ static const char keys_usage[] =
     "       recalld [-c FILE] keys rotate\n"
     "       recalld [-c FILE] keys new-link-key\n\n"
     "init makes the key file that seals secrets in the database (webhook\n"
-    "secrets and the answer-link key; secrets.key_file, or PATH), readable\n"
+    "secrets, the answer-link key and the LTI keys; secrets.key_file, or\n"
+    "PATH), readable\n"
     "only by its owner: run it as the service user. rotate puts a new key at\n"
     "the head of that file and seals every secret again under it (secrets\n"
     "stored in clear before the file existed included); older keys stay in\n"
@@ -159,6 +160,44 @@ out:
 	return ok;
 }
 
+/* The tool's LTI private keys (sql/0031) sealed again; false (printed) on failure. */
+static bool
+reseal_lti_keys(PGconn *pg, secretbox *sb, int *n)
+{
+	PGresult *rows = cli_exec(pg, "SELECT kid, private_sealed FROM lti_key ORDER BY kid FOR UPDATE",
+	    0, NULL, "reading the LTI keys");
+	bool ok = false;
+
+	if (rows == NULL)
+		return false;
+	for (int i = 0; i < PQntuples(rows); i++) {
+		char what[96], *sealed;
+		const char *p[2];
+		PGresult *res;
+		bool same;
+
+		snprintf(what, sizeof what, "the LTI key %s", PQgetvalue(rows, i, 0));
+		if ((sealed = reseal_text(sb, PQgetvalue(rows, i, 1), what, &same)) == NULL) {
+			if (same)
+				continue;
+			goto out;
+		}
+		p[0] = PQgetvalue(rows, i, 0);
+		p[1] = sealed;
+		res = cli_exec(pg, "UPDATE lti_key SET private_sealed = $2 WHERE kid = $1", 2, p,
+		    "sealing an LTI key");
+		free(sealed);
+		if (res == NULL)
+			goto out;
+		PQclear(res);
+		(*n)++;
+	}
+	ok = true;
+out:
+	PQclear(rows);
+	return ok;
+}
+
 static int
 keys_rotate(const struct config *cfg)
 {
@@ -205,7 +244,7 @@ keys_rotate(const struct config *cfg)
 			    !reseal(pg, sb, rows, i, 3, "previous_secret", &n))
 				goto rollback;
 	}
-	if (!reseal_link_key(pg, sb, &n))
+	if (!reseal_link_key(pg, sb, &n) || !reseal_lti_keys(pg, sb, &n))
 		goto rollback;
 	if ((res = cli_exec(pg, "COMMIT", 0, NULL, "committing")) == NULL)
 		goto done;

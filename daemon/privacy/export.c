@@ -64,6 +64,11 @@ static const struct part parts[] = {
 	{ "family_notes.json",
 	  "SELECT to_jsonb(d) - 'school_id' FROM guardian_digest d WHERE d.school_id = $1"
 	  " AND d.pupil_id = $2::bigint ORDER BY d.week" },
+	{ "lms_accounts.json",
+	  "SELECT jsonb_build_object('lms', p.issuer, 'lms_user_id', u.sub, 'last_launch_at',"
+	  " u.last_launch_at) FROM lti_user u JOIN lti_platform p ON p.school_id = u.school_id"
+	  "  AND p.platform_id = u.platform_id"
+	  " WHERE u.school_id = $1 AND u.pupil_id = $2::bigint ORDER BY p.issuer, u.sub" },
 	{ "access_audit.json",
 	  "SELECT to_jsonb(a) - 'school_id' FROM audit a WHERE a.school_id = $1"
 	  " AND a.pupil_id = $2::bigint ORDER BY a.audit_id" },
@@ -104,6 +109,9 @@ static const char readme[] =
     "guardians.json      The school's ids (from its roster) of the family members\n"
     "                    linked to them; no names or contact details are kept.\n"
     "family_notes.json   The weeks a note about their practice went to them.\n"
+    "lms_accounts.json   Their user id in the school's learning platform (LMS),\n"
+    "                    which recalld keeps to know them when they open it from\n"
+    "                    there, and when they last did.\n"
     "access_audit.json   Each time a member of staff used recalld to look at or\n"
     "                    change this pupil's data: when, which account, from where.\n"
     "deliveries.json     The messages recalld sent about them to the school's\n"

@@ -19,6 +19,7 @@ SELECT create_reference_table('school_flag_job');
 SELECT create_reference_table('job_lease');
 SELECT create_reference_table('school_fsrs');
 SELECT create_reference_table('link_key');
+SELECT create_reference_table('lti_key');
 
 -- The coordinator's own: never distributed.
 -- coordinator: schema_migrations
@@ -57,3 +58,7 @@ SELECT create_distributed_table('unit_level', 'school_id', colocate_with => 'pup
 SELECT create_distributed_table('guardian', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('guardian_pupil', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('guardian_digest', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('lti_platform', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('lti_login', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('lti_user', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('lti_context', 'school_id', colocate_with => 'pupil');

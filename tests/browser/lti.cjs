@@ -1,0 +1,216 @@
+/*
+ * lti.cjs: recalld launched from an LMS (LTI 1.3), against the platform
+ * double of tests/lti/platform.cjs (its own keys, its own JOSE library).
+ * Registers it (`recalld lti add`) for the demo school and for a second
+ * school; every kind of bad launch is refused with a page and changes
+ * nothing; then in Debian's chromium a pupil launched from the course
+ * answers a question in place, a teacher lands on the class's dashboard,
+ * and a teacher from a course recalld does not know links it to a class.
+ *
+ * Environment (browser.sh sets it): RECALLD, RECALLD_BASE, SCHOOL,
+ * OTHER_SCHOOL, PUPIL and TEACHER (roster sourcedIds), SECTION (the class's
+ * sourcedId), PGURL, CHROMIUM, ARTIFACTS, NODE_PATH.
+ */
+'use strict';
+
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { load, checks, launch } = require('./common.cjs');
+const { startPlatform, LTI } = require('../lti/platform.cjs');
+
+const t = checks('lti.cjs');
+const { ok } = t;
+const { chromium } = load('playwright-core', 'lti.cjs');
+const jose = load('jose', 'lti.cjs');
+const RECALLD = t.env('RECALLD');
+const BASE = t.env('RECALLD_BASE');
+const SCHOOL = t.env('SCHOOL');
+const OTHER = t.env('OTHER_SCHOOL');
+const PUPIL = t.env('PUPIL');
+const TEACHER = t.env('TEACHER');
+const SECTION = t.env('SECTION');
+const PGURL = t.env('PGURL');
+const ARTIFACTS = t.env('ARTIFACTS');
+const CHROMIUM = t.env('CHROMIUM');
+
+function psql(sql) {
+	return execFileSync('psql', ['-X', '-At', PGURL, '-c', sql], { encoding: 'utf8' }).trim();
+}
+
+function recalld(args) {
+	return execFileSync(RECALLD, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/* What a launch may change: none of it moves on a refused one. */
+function counts() {
+	return psql('SELECT (SELECT count(*) FROM lti_user) || \',\' || (SELECT count(*) FROM pupil)' +
+	    ' || \',\' || (SELECT count(*) FROM teacher) || \',\' || (SELECT count(*) FROM lti_context)' +
+	    ' || \',\' || (SELECT count(*) FROM signin_code) || \',\' || (SELECT count(*) FROM api_token)');
+}
+
+function b64url(o) {
+	return Buffer.from(JSON.stringify(o)).toString('base64url');
+}
+
+t.run(async () => {
+	const p = await startPlatform({ tool: BASE });
+	const reg = (school, dep) => recalld(['lti', 'add', '--school', school, '--issuer', p.issuer,
+	    '--client-id', p.clientId, '--deployment-id', dep, '--auth-url', p.issuer + '/auth',
+	    '--token-url', p.issuer + '/token', '--jwks-url', p.issuer + '/jwks', '--name', 'Test LMS']);
+	const shown = reg(SCHOOL, p.deploymentId);
+	ok(shown.includes(`${BASE}/lti/${SCHOOL}/login`) && shown.includes(`${BASE}/lti/jwks`),
+	    'lti add prints the login, launch and JWKS URLs', shown);
+	reg(OTHER, 'deployment-other');
+
+	const jwks = await (await fetch(`${BASE}/lti/jwks`)).json();
+	const key = jwks.keys && jwks.keys[0];
+	ok(key && key.kty === 'RSA' && key.alg === 'RS256' && key.use === 'sig' && !key.d &&
+	    Buffer.from(key.n, 'base64url').length >= 256, '/lti/jwks publishes the tool\'s RSA public key (2048 bits or more), no private part',
+	    JSON.stringify(jwks).slice(0, 300));
+
+	const S = { learner: [p.ROLE.learner], instructor: [p.ROLE.instructor] };
+	p.addUser('pupil', { sub: 'lms-pupil-1', roles: S.learner, sourcedid: PUPIL, given_name: 'Pupil' });
+	p.addUser('teacher', { sub: 'lms-teacher-1', roles: S.instructor, sourcedid: TEACHER });
+	p.addUser('stranger', { sub: 'lms-stranger', roles: S.learner, sourcedid: 'not-in-the-roster' });
+	const target = `${BASE}/lti/${SCHOOL}/launch`;
+	p.contexts.set('default', { context: 'lms-course-8a', title: '8A Science', section: SECTION, target });
+	p.contexts.set('unlinked', { context: 'lms-course-new', title: 'A new course', target });
+
+	/* The login by hand: recalld's redirect to the platform, its state, nonce and cookie. */
+	async function login(school, o = {}) {
+		const q = new URLSearchParams({ iss: p.issuer, login_hint: o.hint || 'pupil',
+		    target_link_uri: `${BASE}/lti/${school}/launch`, lti_message_hint: 'default',
+		    client_id: p.clientId, lti_deployment_id: o.dep || p.deploymentId });
+		const r = await fetch(`${BASE}/lti/${school}/login?${q}`, { redirect: 'manual' });
+		const loc = r.headers.get('location') || '';
+		const u = loc ? new URL(loc) : null;
+		const setCookie = r.headers.get('set-cookie') || '';
+		const cookie = setCookie.split(';')[0];
+		return { status: r.status, text: r.status === 302 ? '' : await r.text(), loc, setCookie,
+		    state: u && u.searchParams.get('state'), nonce: u && u.searchParams.get('nonce'), cookie };
+	}
+	async function post(school, form, cookie) {
+		const r = await fetch(`${BASE}/lti/${school}/launch`, { method: 'POST', redirect: 'manual',
+		    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(cookie ? { Cookie: cookie } : {}) },
+		    body: new URLSearchParams(form).toString() });
+		return { status: r.status, text: await r.text(), loc: r.headers.get('location') };
+	}
+	const good = (l, hint = 'pupil') => p.claims(hint, 'default', l.nonce);
+
+	const l0 = await login(SCHOOL);
+	const auth = l0.loc.startsWith(p.issuer + '/auth?') ? new URL(l0.loc).searchParams : null;
+	ok(l0.status === 302 && auth && auth.get('scope') === 'openid' && auth.get('response_type') === 'id_token' &&
+	    auth.get('response_mode') === 'form_post' && auth.get('client_id') === p.clientId &&
+	    auth.get('redirect_uri') === target && auth.get('login_hint') === 'pupil' && l0.state && l0.nonce &&
+	    /HttpOnly/.test(l0.setCookie) && l0.cookie.startsWith('recalld_lti='),
+	    'the login redirects to the platform\'s auth URL with state, nonce, form_post and a browser cookie', l0.loc);
+
+	const before = counts();
+	const bad = [];
+	const refuse = async (what, make, want, wantStatus) => {
+		const l = await login(SCHOOL);
+		const form = await make(l);
+		const r = await post(form.school || SCHOOL, { id_token: form.token, state: form.state || l.state },
+		    form.cookie !== undefined ? form.cookie : l.cookie);
+		const fine = (wantStatus ? r.status === wantStatus : r.status >= 400 && r.status < 500) &&
+		    want.test(r.text) && /<h1>/.test(r.text);
+		ok(fine, `refused with a page: ${what}`, `${r.status} ${r.text.replace(/\s+/g, ' ').slice(0, 400)}`);
+		bad.push(what);
+	};
+	const other = await p.randomKey();
+	await refuse('a bad signature', async (l) => ({ token: await p.sign(good(l), { key: other }) }),
+	    /signature does not verify/, 401);
+	await refuse('an unknown kid', async (l) => ({ token: await p.sign(good(l), { key: other, kid: 'not-a-key' }) }),
+	    /no RS256 key with the id_token&#39;s kid|no RS256 key with the id_token's kid/, 401);
+	await refuse('alg none', async (l) => ({ token: b64url({ alg: 'none', typ: 'JWT' }) + '.' +
+	    b64url({ iss: p.issuer, aud: p.clientId, ...good(l) }) + '.' }), /no signature|only RS256/, 400);
+	await refuse('HS256 keyed with the platform\'s public key', async (l) => ({
+		token: await new jose.SignJWT({ iss: p.issuer, aud: p.clientId, ...good(l),
+		    iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 300,
+		    [LTI + 'version']: '1.3.0', [LTI + 'deployment_id']: p.deploymentId })
+		    .setProtectedHeader({ alg: 'HS256', kid: p.kid }).sign(p.hmacKeyFromPublic()) }), /HS256/, 400);
+	await refuse('an expired token', async (l) => ({ token: await p.sign({ ...good(l),
+	    iat: Math.floor(Date.now() / 1000) - 900, exp: Math.floor(Date.now() / 1000) - 600 }) }), /expired/, 401);
+	await refuse('a wrong aud', async (l) => ({ token: await p.sign({ ...good(l), aud: 'another-tool' }) }),
+	    /not for this tool/, 401);
+	await refuse('a nonce not of this login', async (l) => ({ token: await p.sign({ ...good(l), nonce: p.nonce() }) }),
+	    /nonce/, 401);
+	await refuse('a wrong state', async (l) => ({ token: await p.sign(good(l)), state: 'x'.repeat(43) }),
+	    /state is unknown/, 401);
+	await refuse('an unknown deployment', async (l) => ({ token: await p.sign({ ...good(l),
+	    [LTI + 'deployment_id']: 'deployment-unknown' }) }), /deployment_id/, 401);
+	await refuse('another school\'s deployment', async (l) => ({ token: await p.sign({ ...good(l),
+	    [LTI + 'deployment_id']: 'deployment-other' }) }), /deployment_id/, 401);
+	await refuse('this school\'s state at another school\'s URL', async (l) => ({ token: await p.sign(good(l)),
+	    school: OTHER }), /state is unknown/, 401);
+	await refuse('no roles claim', async (l) => ({ token: await p.sign({ ...good(l), [LTI + 'roles']: undefined }) }),
+	    /roles/, 401);
+	await refuse('no message_type', async (l) => ({ token: await p.sign({ ...good(l), [LTI + 'message_type']: undefined }) }),
+	    /message_type/, 401);
+	await refuse('a version other than 1.3.0', async (l) => ({ token: await p.sign({ ...good(l), [LTI + 'version']: '1.1' }) }),
+	    /1\.3\.0/, 401);
+	await refuse('a huge token', async () => ({ token: 'a'.repeat(40000) }), /could not be read|longer than/);
+	await refuse('a malformed token', async () => ({ token: 'abc.def' }), /three parts/, 400);
+	await refuse('no cookie (a frame that blocks them)', async (l) => ({ token: await p.sign(good(l)), cookie: null }),
+	    /new tab/, 401);
+	await refuse('a launch from another browser', async (l) => ({ token: await p.sign(good(l)),
+	    cookie: 'recalld_lti=' + 'A'.repeat(43) }), /another browser/, 401);
+	await refuse('someone the roster does not know', async (l) => ({ token: await p.sign(p.claims('stranger', 'default', l.nonce)) }),
+	    /does not know you/, 403);
+	const l1 = await login(OTHER, { dep: p.deploymentId });
+	ok(l1.status === 400 && /not registered/.test(l1.text), 'a login for another school\'s deployment is refused', l1.status);
+	ok(counts() === before, `the ${bad.length} refused launches changed nothing`, `${before} -> ${counts()}`);
+
+	/* A good launch, then the same again: the second is a replay. */
+	const lg = await login(SCHOOL);
+	const tok = await p.sign(good(lg));
+	const r1 = await post(SCHOOL, { id_token: tok, state: lg.state }, lg.cookie);
+	ok(r1.status === 303 && /\/p\//.test(r1.loc || ''), 'a pupil\'s launch lands on their own page', `${r1.status} ${r1.loc}`);
+	const after = counts();
+	const r2 = await post(SCHOOL, { id_token: tok, state: lg.state }, lg.cookie);
+	ok(r2.status === 401 && counts() === after, 'the same launch again (a replayed nonce) is refused', r2.status);
+
+	/* In the browser: the pupil answers in place. */
+	const browser = await launch(chromium, CHROMIUM, 'lti.cjs');
+	const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+	const page = await ctx.newPage();
+	page.on('pageerror', (e) => t.errors.push(String(e)));
+	await page.goto(`${p.issuer}/start?user=pupil&school=${SCHOOL}`);
+	await page.waitForURL((u) => u.pathname.startsWith('/p/'));
+	ok(await page.getByRole('heading', { name: 'Today\'s questions' }).count() === 1,
+	    'the pupil launched from the course sees today\'s questions');
+	const form = page.locator('form').first();
+	ok(await form.count() === 1, 'a question is open to answer');
+	if (await form.locator('input[type="radio"]').count() > 0)
+		await form.locator('input[type="radio"]').first().check();
+	else if (await form.locator('input[type="text"], textarea').count() > 0)
+		await form.locator('input[type="text"], textarea').first().fill('nucleus');
+	await form.locator('button[type="submit"], input[type="submit"]').first().click();
+	await page.waitForURL((u) => u.pathname.startsWith('/a/'));
+	const said = await page.locator('h1').first().textContent();
+	ok(/^(Right!|Not quite\.|Thank you|Your answer is saved)/.test(said), 'the answer, given in the LMS\'s launch, gives its feedback', said);
+	await page.screenshot({ path: path.join(ARTIFACTS, 'lti-pupil-feedback.png'), fullPage: true });
+
+	/* The teacher lands on the dashboard of the course's class, signed in. */
+	await page.goto(`${p.issuer}/start?user=teacher&school=${SCHOOL}`);
+	await page.waitForURL((u) => u.pathname.startsWith('/dashboard/'));
+	await page.waitForFunction(() => !document.getElementById('app').hidden, null, { timeout: 15000 });
+	const cls = psql(`SELECT class_id FROM class WHERE school_id = ${SCHOOL} AND external_id = '${SECTION}'`);
+	ok(await page.locator('#class-select').inputValue() === cls, 'the teacher\'s launch opens the dashboard on the course\'s class',
+	    await page.locator('#class-select').inputValue());
+	ok(!(await page.evaluate(() => location.hash.includes('signin'))), 'the sign-in code left the address bar');
+	await page.screenshot({ path: path.join(ARTIFACTS, 'lti-teacher.png'), fullPage: true });
+
+	/* A course recalld does not know: the teacher links it to a class once. */
+	await page.goto(`${p.issuer}/start?user=teacher&school=${SCHOOL}&msg=unlinked`);
+	await page.getByRole('heading', { name: 'Which class is this course?' }).waitFor();
+	const choice = page.locator('input[name="class"]').first();
+	const chosen = await choice.getAttribute('value');
+	await choice.check();
+	await page.getByRole('button', { name: 'Link this course' }).click();
+	await page.waitForURL((u) => u.pathname.startsWith('/dashboard/'));
+	ok(psql(`SELECT class_id FROM lti_context WHERE school_id = ${SCHOOL} AND context_id = 'lms-course-new'`) === chosen,
+	    'the teacher linked the new course to the class chosen');
+	await browser.close();
+	await p.close();
+});
