@@ -174,6 +174,8 @@ void privacy_routes(http_server *s);
 void fsrs_routes(http_server *s);
 /* LTI 1.3: /lti/jwks, a school's login, launch and course linking (lti.c). */
 void lti_routes(http_server *s);
+/* /v1/lti/platforms: the school's LMS registrations (lti_platforms.c). */
+void lti_platforms_routes(http_server *s);
 /* Sign-in links, sign-out and /v1/me (session.c). */
 void session_routes(http_server *s);
 

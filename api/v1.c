@@ -571,4 +571,5 @@ api_routes(http_server *s)
 	fsrs_routes(s);
 	levels_routes(s);
 	session_routes(s);
+	lti_platforms_routes(s);
 }
