@@ -29,14 +29,18 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "ags.h"
 #include "answer_page.h"
 #include "api.h"
 #include "b64.h"
 #include "clock.h"
 #include "hfetch.h"
 #include "idtoken.h"
+#include "ltikey.h"
+#include "secretbox.h"
 #include "log.h"
 #include "pgrow.h"
 #include "pupil_page.h"
@@ -282,8 +286,8 @@ login_done(const struct db_reply *r, void *arg)
 		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
 		goto out;
 	}
-	found = r->results[2];
-	if (PQntuples(found) == 0 || PQntuples(r->results[1]) != 1) {
+	found = r->results[3];
+	if (PQntuples(found) == 0 || PQntuples(r->results[2]) != 1) {
 		refused(l->app, l->ctx, 400, PQntuples(found) == 0 ?
 		    "This LMS is not registered with recalld for this school (its issuer, client_id or"
 		    " deployment_id is unknown here). The school's recalld administrator registers it"
@@ -401,6 +405,7 @@ login_handler(http_ctx *ctx, void *app_, const void *data)
 	req = db_req_new(login_done, l);
 	/* Logins nobody finished go as others start: they hold nothing personal. */
 	db_req_add(req, "DELETE FROM lti_login WHERE school_id = $1 AND expires_at < now()", 1, p);
+	db_req_add(req, "DELETE FROM lti_deeplink WHERE school_id = $1 AND expires_at < now()", 1, p);
 	db_req_add(req,
 	    "INSERT INTO lti_login (school_id, state_hash, platform_id, nonce, browser_hash, relaunch,"
 	    " expires_at)"
@@ -808,6 +813,16 @@ act_found(const struct db_reply *r, void *arg)
 		    " linked_at) VALUES ($1, $2::bigint, $3, $4::bigint, now())"
 		    " ON CONFLICT (school_id, platform_id, context_id) DO NOTHING", 4, p);
 	}
+	/* The class's gradebook in the LMS, when the platform offers it (AGS). */
+	if (x->class_id > 0 && x->l.ags_lineitems != NULL && x->l.ags_scores) {
+		p[2] = x->l.ags_lineitems;
+		p[3] = x->class_s;
+		db_req_add(req, "INSERT INTO endpoint (school_id, url, format, event_types, class_id,"
+		    " enabled, platform_id, created_at) VALUES ($1, $3, '" AGS_FORMAT "',"
+		    " '{" AGS_EVENT "}', $4::bigint, true, $2::bigint, now())"
+		    " ON CONFLICT (school_id, platform_id, class_id) WHERE format = '" AGS_FORMAT "'"
+		    " DO UPDATE SET url = EXCLUDED.url", 4, p);
+	}
 	if (x->teacher) {
 		hash_bytea(x->code, code_h);
 		p[1] = x->person > 0 ? x->person_s : NULL;
@@ -817,6 +832,15 @@ act_found(const struct db_reply *r, void *arg)
 		    " expires_at) SELECT $1, 'teacher', coalesce($2::bigint, (SELECT teacher_id FROM"
 		    " teacher WHERE school_id = $1 AND external_id = $4)), $3::bytea, now(),"
 		    " now() + interval '" CODE_TTL "' RETURNING teacher_id", 4, p);
+	}
+	if (x->teacher && x->l.message == LTI_DEEP_LINKING) {
+		const char *d[8] = { x->school_s, code_h, x->platform_s, x->l.deployment_id,
+			x->l.dl_return_url, x->l.dl_data, x->class_id > 0 ? x->class_s : NULL,
+			x->l.ags_lineitems != NULL ? "true" : "false" };
+
+		db_req_add(req, "INSERT INTO lti_deeplink (school_id, code_hash, platform_id, deployment_id,"
+		    " return_url, data, class_id, ags, expires_at) VALUES ($1, $2::bytea, $3::bigint, $4, $5,"
+		    " $6, $7::bigint, $8::boolean, now() + interval '" CODE_TTL "')", 8, d);
 	}
 	db_txn_continue(x->txn, req, true);
 }
@@ -874,6 +898,221 @@ classes_found(const struct db_reply *r, void *arg)
 	evbuffer_free(b);
 out:
 	launch_free(x);
+}
+
+/* ---- deep linking (LTI Deep Linking 2.0): a teacher places recalld in a course ---- */
+
+/* What to place: the class's daily practice, or one unit's recall check. */
+static void
+dl_units(const struct db_reply *r, void *arg)
+{
+	struct launch *x = arg;
+	struct evbuffer *b;
+	const PGresult *res;
+	int i, n;
+
+	if (r->status != DB_OK) {
+		page(x->app, x->ctx, 503, "Please try again soon",
+		    "recalld cannot reach its database just now. Go back and try again in a minute.");
+		goto out;
+	}
+	res = r->results[0];
+	n = PQntuples(res);
+	b = evbuffer_new();
+	answer_page_start(b, "Add recalld to your course");
+	put(b, "<h1>Add recalld to your course</h1>\n<form method=\"post\" action=\"/lti/");
+	put(b, x->school_s);
+	put(b, "/deep-link\">\n<fieldset><legend>What to add</legend>\n"
+	    "<div><input type=\"radio\" name=\"choice\" id=\"choice-practice\" value=\"practice\""
+	    " checked> <label for=\"choice-practice\">Daily retrieval practice");
+	if (n > 0) {
+		put(b, " for ");
+		answer_page_escape(b, PQgetvalue(res, 0, 2));
+	}
+	put(b, " (each pupil's questions of the day and their levels)</label></div>\n");
+	for (i = 0; i < n; i++) {
+		evbuffer_add_printf(b, "<div><input type=\"radio\" name=\"choice\" id=\"choice-%s\""
+		    " value=\"unit-%s\"> <label for=\"choice-%s\">A recall check on ",
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 0), PQgetvalue(res, i, 0));
+		answer_page_escape(b, PQgetvalue(res, i, 1));
+		put(b, "</label></div>\n");
+	}
+	put(b, "</fieldset>\n<input type=\"hidden\" name=\"code\" value=\"");
+	answer_page_escape(b, x->code);
+	put(b, "\">\n<button type=\"submit\">Add to the course</button>\n</form>\n");
+	answer_page_end(b);
+	page_send(x->app, x->ctx, 200, b);
+	evbuffer_free(b);
+out:
+	launch_free(x);
+}
+
+struct dlchoice {
+	http_ctx *ctx;
+	struct app *app;
+	char *unit;		/* NULL: the practice */
+};
+
+/* The LtiDeepLinkingResponse, signed, and a page whose button posts it back. */
+static void
+dl_found(const struct db_reply *r, void *arg)
+{
+	struct dlchoice *k = arg;
+	const PGresult *res;
+	json_t *claims = NULL, *item;
+	char err[256], *priv = NULL, *jwt = NULL, *base = NULL, *url = NULL, *title = NULL;
+	char *csp = NULL, origin[512], nonce[RANDOM_LEN];
+	const char *ret, *old;
+	struct evbuffer *b;
+	struct evkeyvalq *h;
+	int64_t now = clock_wall_us() / 1000000;
+	size_t on;
+
+	if (r->status != DB_OK) {
+		page(k->app, k->ctx, 503, "Please try again soon",
+		    "recalld cannot reach its database just now. Go back and try again in a minute.");
+		goto out;
+	}
+	res = r->results[0];
+	if (PQntuples(res) == 0 || (k->unit != NULL && pgrow_null(res, 0, 9))) {
+		refused(k->app, k->ctx, 409, "This page is too old, or the unit is not one of the"
+		    " course's. Add recalld from your course again.");
+		goto out;
+	}
+	if (pgrow_null(res, 0, 7) || k->app->secrets == NULL || (priv = secretbox_open(k->app->secrets,
+	    PQgetvalue(res, 0, 7), err, sizeof err)) == NULL) {
+		refused(k->app, k->ctx, 503, "recalld has no key to sign with: its administrator must"
+		    " run `recalld lti rotate-key` (with secrets.key_file set).");
+		goto out;
+	}
+	base = public_base(k->app);
+	url = xasprintf("%s/lti/%s/launch", base, PQgetvalue(res, 0, 11));
+	if (k->unit != NULL)
+		title = xasprintf("Recall check: %s", PQgetvalue(res, 0, 10));
+	else if (!pgrow_null(res, 0, 8))
+		title = xasprintf("Retrieval practice: %s", PQgetvalue(res, 0, 8));
+	else
+		title = xstrdup("Retrieval practice");
+	item = json_pack("{s:s, s:s, s:s}", "type", "ltiResourceLink", "title", title, "url", url);
+	if (k->unit != NULL) {
+		json_object_set_new(item, "custom", json_pack("{s:s}", "unit", k->unit));
+		/* where the platform offers grades, the unit's column with it (DL §3.4.3) */
+		if (pgrow_bool(res, 0, 4))
+			json_object_set_new(item, "lineItem", json_pack("{s:i, s:s+, s:s, s:s}",
+			    "scoreMaximum", 100, "label", "Recall: ", PQgetvalue(res, 0, 10),
+			    "resourceId", k->unit, "tag", "recalld"));
+	}
+	if (!random_b64(nonce)) {
+		json_decref(item);
+		refused(k->app, k->ctx, 503, "No randomness just now.");
+		goto out;
+	}
+	claims = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:[o]}",
+	    "iss", PQgetvalue(res, 0, 6), "aud", PQgetvalue(res, 0, 5),
+	    "iat", (json_int_t)now, "exp", (json_int_t)(now + 300), "nonce", nonce,
+	    LTI_CLAIM "message_type", "LtiDeepLinkingResponse", LTI_CLAIM "version", "1.3.0",
+	    LTI_CLAIM "deployment_id", PQgetvalue(res, 0, 1),
+	    LTI_DL_CLAIM "content_items", item);
+	if (!pgrow_null(res, 0, 3))
+		json_object_set_new(claims, LTI_DL_CLAIM "data", json_string(PQgetvalue(res, 0, 3)));
+	jwt = ltikey_sign(priv, claims, err, sizeof err);
+	if (jwt == NULL) {
+		refused(k->app, k->ctx, 503, err);
+		goto out;
+	}
+	ret = PQgetvalue(res, 0, 2);
+	b = evbuffer_new();
+	answer_page_start(b, "Back to your course");
+	put(b, "<h1>Back to your course</h1>\n<p>");
+	answer_page_escape(b, title);
+	put(b, " is ready to add.</p>\n<form method=\"post\" action=\"");
+	answer_page_escape(b, ret);
+	put(b, "\">\n<input type=\"hidden\" name=\"JWT\" value=\"");
+	answer_page_escape(b, jwt);
+	put(b, "\">\n<button type=\"submit\">Add it to the course</button>\n</form>\n");
+	answer_page_end(b);
+	/* the one form of this page posts to the platform: its origin, and only it */
+	on = strcspn(ret + (strncmp(ret, "https://", 8) == 0 ? 8 : 7), "/?#") +
+	    (strncmp(ret, "https://", 8) == 0 ? 8 : 7);
+	snprintf(origin, sizeof origin, "%.*s", (int)(on < sizeof origin ? on : sizeof origin - 1), ret);
+	h = evhttp_request_get_output_headers(http_ctx_req(k->ctx));
+	answer_page_headers_framed(h, k->app->cfg->lti_frame_ancestors);
+	old = evhttp_find_header(h, "Content-Security-Policy");
+	if (old != NULL && strstr(old, "form-action 'self'") != NULL) {
+		const char *at = strstr(old, "form-action 'self'");
+
+		csp = xasprintf("%.*sform-action %s%s", (int)(at - old), old, origin,
+		    at + strlen("form-action 'self'"));
+		evhttp_remove_header(h, "Content-Security-Policy");
+		evhttp_add_header(h, "Content-Security-Policy", csp);
+	}
+	evhttp_remove_header(h, "Cache-Control");
+	evhttp_remove_header(h, "X-Content-Type-Options");
+	http_reply(k->ctx, 200, "text/html; charset=utf-8", b);
+	evbuffer_free(b);
+	log_info("lti", "deep link", "school=%s unit=%s", PQgetvalue(res, 0, 11),
+	    k->unit != NULL ? k->unit : "-");
+out:
+	if (priv != NULL) {
+		OPENSSL_cleanse(priv, strlen(priv));
+		free(priv);
+	}
+	json_decref(claims);
+	free(csp);
+	free(jwt);
+	free(title);
+	free(url);
+	free(base);
+	free(k->unit);
+	free(k);
+}
+
+static void
+deeplink_handler(http_ctx *ctx, void *app_, const void *data)
+{
+	struct app *app = app_;
+	struct evkeyvalq kv;
+	int64_t school, code_school = 0;
+	char school_s[24], code_h[HASH_BYTEA];
+	const char *code, *choice, *p[3];
+	struct dlchoice *k;
+
+	(void)data;
+	TAILQ_INIT(&kv);
+	if (!school_of(ctx, &school, school_s) || !read_params(ctx, &kv)) {
+		refused(app, ctx, 400, "This form could not be read.");
+		goto out;
+	}
+	code = param(&kv, "code");
+	choice = param(&kv, "choice");
+	if (code == NULL || choice == NULL || !token_signin_parse(code, &code_school) ||
+	    code_school != school || (strcmp(choice, "practice") != 0 &&
+	    (strncmp(choice, "unit-", 5) != 0 || choice[5] == '\0' || strlen(choice) > 24 ||
+	    strspn(choice + 5, "0123456789") != strlen(choice + 5)))) {
+		refused(app, ctx, 400, "This form is not one recalld made; add recalld from your course again.");
+		goto out;
+	}
+	k = xcalloc(1, sizeof *k);
+	k->ctx = ctx;
+	k->app = app;
+	k->unit = strcmp(choice, "practice") == 0 ? NULL : xstrdup(choice + 5);
+	hash_bytea(code, code_h);
+	p[0] = school_s;
+	p[1] = code_h;
+	p[2] = k->unit;
+	/* the request is spent here: one answer to it */
+	db_query(app->db,
+	    "WITH d AS (DELETE FROM lti_deeplink WHERE school_id = $1 AND code_hash = $2::bytea"
+	    "  AND expires_at > now() RETURNING *)"
+	    " SELECT d.platform_id, d.deployment_id, d.return_url, d.data, d.ags, pl.issuer,"
+	    "  pl.client_id, k.private_sealed, c.name, u.unit_id, u.name, d.school_id"
+	    " FROM d JOIN lti_platform pl ON pl.school_id = d.school_id AND pl.platform_id = d.platform_id"
+	    " LEFT JOIN lti_key k ON k.retired_at IS NULL"
+	    " LEFT JOIN class c ON c.school_id = d.school_id AND c.class_id = d.class_id"
+	    " LEFT JOIN unit u ON u.school_id = d.school_id AND u.unit_id = $3::bigint"
+	    "  AND (c.course_id IS NULL OR u.course_id = c.course_id)", 3, p, dl_found, k);
+out:
+	evhttp_clear_headers(&kv);
 }
 
 /* To the dashboard, signed in by the code (its fragment never reaches a server). */
@@ -936,6 +1175,15 @@ act_done(const struct db_reply *r, void *arg)
 		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 		http_reply(x->ctx, 303, NULL, NULL);
 		launch_free(x);
+		return;
+	}
+	if (x->l.message == LTI_DEEP_LINKING) {
+		const char *p[2] = { x->school_s, x->class_id > 0 ? x->class_s : NULL };
+
+		db_query(x->app->db, "SELECT u.unit_id, u.name, c.name FROM class c JOIN unit u"
+		    " ON u.school_id = c.school_id AND u.course_id = c.course_id"
+		    " WHERE c.school_id = $1 AND c.class_id = $2::bigint ORDER BY u.unit_id", 2, p,
+		    dl_units, x);
 		return;
 	}
 	if (x->class_id == 0 && x->l.context_id != NULL) {
@@ -1071,4 +1319,5 @@ lti_routes(http_server *s)
 	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/login", login_handler);
 	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/launch", launch_handler);
 	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/context", context_handler);
+	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/deep-link", deeplink_handler);
 }

@@ -54,6 +54,7 @@ struct app {
 	secretbox *secrets;		/* secrets.key_file; NULL: secrets in clear */
 	struct push *push;		/* the webhook sender (push.h) */
 	struct hfetch *fetch;		/* requests to LMSs (hfetch.h) */
+	struct ags *ags;		/* LMS gradebooks' tokens and line items (ags.h) */
 	dashboard *dashboard;		/* the dashboard's files; NULL if not installed */
 	bool ready;			/* READY=1 sent */
 	bool stopping;			/* SIGTERM seen: readyz says 503 */

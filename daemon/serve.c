@@ -33,6 +33,7 @@
 #include "push.h"
 #include "pupil_page.h"
 #include "hfetch.h"
+#include "ags.h"
 #include "serve.h"
 #include "util.h"
 
@@ -401,7 +402,8 @@ serve_free(struct serve *sv)
 		free(sv->app.link_keys);
 	}
 	push_free(sv->app.push);	/* before the pool: it holds requests and a LISTEN */
-	hfetch_free(sv->app.fetch);
+	ags_free(sv->app.ags);		/* after the sender: its jobs hold preparations */
+	hfetch_free(sv->app.fetch);	/* after both: they hold requests */
 	secretbox_free(sv->app.secrets);
 	replica_free(sv->app.reads);	/* before the primary it samples */
 	db_pool_free(sv->app.db);
@@ -570,6 +572,8 @@ serve_main(struct config *cfg, const char *config_path)
 		db_listen(app->db, CLOCK_CHANNEL, clock_notify, clock_up, app);
 	app->push = push_new(app->base, app->db, cfg, app->secrets);
 	app->fetch = hfetch_new(app->base);
+	app->ags = ags_new(app->base, app->db, app->fetch, cfg, app->secrets);
+	push_set_ags(app->push, app->ags);
 	ok = link_keys_init(app, link_cur, link_prev);
 	wipe(link_cur);
 	wipe(link_prev);
@@ -589,7 +593,8 @@ serve_main(struct config *cfg, const char *config_path)
 	    .leases = app->leases,
 	    .interval_ms = cfg->flags_interval_ms, .debounce_ms = cfg->flags_debounce_ms,
 	    .reviews_channel = ANSWERS_REVIEWS_CHANNEL, .busy = batches_running,
-	    .busy_arg = app->batches, .link = answer_link, .link_arg = app });
+	    .busy_arg = app->batches, .link = answer_link, .link_arg = app,
+	    .score_interval_ms = cfg->lti_score_interval_ms });
 	app->checks = checks_new(app->db, answer_link, app);
 	app->leavers = leavers_new(&(struct leavers_spec){ .base = app->base, .db = app->db,
 	    .leases = app->leases, .interval_ms = 3600 * 1000,

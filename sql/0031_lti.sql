@@ -90,3 +90,69 @@ CREATE TABLE lti_context (
         ON DELETE CASCADE,
     FOREIGN KEY (school_id, class_id) REFERENCES class (school_id, class_id)
 );
+
+-- Assignment and Grade Services: a linked class's gradebook in its LMS is
+-- an outbox endpoint of format lti-ags (url: the context's line-items
+-- container, from the launch), so scores get the outbox's retries,
+-- dead-letter and /v1/deliveries. It has no signing secret: each request
+-- carries an OAuth 2.0 access token instead.
+ALTER TABLE endpoint DROP CONSTRAINT endpoint_format_check;
+ALTER TABLE endpoint ADD CONSTRAINT endpoint_format_check
+    CHECK (format IN ('json', 'slack', 'teams', 'lti-ags'));
+ALTER TABLE endpoint ALTER COLUMN secret DROP NOT NULL;
+ALTER TABLE endpoint ADD COLUMN platform_id bigint;
+ALTER TABLE endpoint ADD CONSTRAINT endpoint_lti_check CHECK (
+    (format = 'lti-ags') = (platform_id IS NOT NULL AND class_id IS NOT NULL AND secret IS NULL)
+    AND (format = 'lti-ags' OR secret IS NOT NULL));
+ALTER TABLE endpoint ADD CONSTRAINT endpoint_platform_fk FOREIGN KEY (school_id, platform_id)
+    REFERENCES lti_platform (school_id, platform_id) ON DELETE CASCADE;
+CREATE UNIQUE INDEX endpoint_lti_class ON endpoint (school_id, platform_id, class_id)
+    WHERE format = 'lti-ags';
+
+-- One line item a unit in a linked class's gradebook ("Recall: <unit>"),
+-- found or created once; its URL is where scores go.
+CREATE TABLE lti_lineitem (
+    school_id bigint NOT NULL,
+    endpoint_id bigint NOT NULL,
+    unit_id bigint NOT NULL,
+    lineitem_url text NOT NULL CHECK (length(lineitem_url) <= 2000),
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (school_id, endpoint_id, unit_id),
+    FOREIGN KEY (school_id, endpoint_id) REFERENCES endpoint (school_id, endpoint_id)
+        ON DELETE CASCADE,
+    FOREIGN KEY (school_id, unit_id) REFERENCES unit (school_id, unit_id)
+);
+
+-- The last score queued for a pupil's unit in a gradebook: at most one
+-- each lti.score_interval. Personal (it names the pupil): erased with them.
+CREATE TABLE lti_score (
+    school_id bigint NOT NULL,
+    endpoint_id bigint NOT NULL,
+    pupil_id bigint NOT NULL,
+    unit_id bigint NOT NULL,
+    queued_at timestamptz NOT NULL,
+    PRIMARY KEY (school_id, endpoint_id, pupil_id, unit_id),
+    FOREIGN KEY (school_id, endpoint_id) REFERENCES endpoint (school_id, endpoint_id)
+        ON DELETE CASCADE,
+    FOREIGN KEY (school_id, pupil_id) REFERENCES pupil (school_id, pupil_id)
+);
+
+-- A teacher's deep-linking request (LTI Deep Linking 2.0) while they
+-- choose what to place in their course: where the platform wants the
+-- answer and what it asked to get back. Keyed by the hash of the launch's
+-- single-use sign-in code, which the choice page posts back. Minutes:
+-- deleted when used, expired ones with the next login.
+CREATE TABLE lti_deeplink (
+    school_id bigint NOT NULL,
+    code_hash bytea NOT NULL,
+    platform_id bigint NOT NULL,
+    deployment_id text NOT NULL CHECK (length(deployment_id) <= 255),
+    return_url text NOT NULL CHECK (length(return_url) <= 2000),
+    data text CHECK (length(data) <= 4000),
+    class_id bigint,
+    ags boolean NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (school_id, code_hash),
+    FOREIGN KEY (school_id, platform_id) REFERENCES lti_platform (school_id, platform_id)
+        ON DELETE CASCADE
+);

@@ -66,6 +66,8 @@ export RECALLD_DATABASE_MIGRATIONS="${RECALLD_SQL:-$srcdir/sql}"
 export RECALLD_DASHBOARD_DIR="$srcdir/api/dashboard"
 export RECALLD_CLOCK_MODE=manual RECALLD_CLOCK_START=2026-09-21T06:00:00Z
 export RECALLD_WEBHOOKS_ALLOW_PRIVATE=true RECALLD_LTI_ALLOW_PRIVATE=true
+# Scores reach the LMS gradebook soon after answers, each change again.
+export RECALLD_FLAGS_DEBOUNCE=1s RECALLD_LTI_SCORE_INTERVAL=0s
 RECALLD_RESPONSES_LINK_KEY=$(head -c 32 /dev/urandom | base64)
 export RECALLD_RESPONSES_LINK_KEY
 # The LTI tool's key is kept sealed (recalld lti add makes it).
@@ -190,7 +192,7 @@ lti_pupil=$(psql -X -At "$url" -c "SELECT pu.external_id FROM pupil pu
      AND p.answered_at IS NULL AND p.expires_at > '2026-10-19T15:30:00Z') >= 2
     ORDER BY pu.pupil_id DESC LIMIT 1")
 [ -n "$lti_pupil" ] || fail "no 8A Science pupil with two questions open"
-RECALLD_BASE="$base" SCHOOL="$school" OTHER_SCHOOL="$other" PUPIL="$lti_pupil" TEACHER=teacher-01 \
+RECALLD_BASE="$base" SCHOOL="$school" OTHER_SCHOOL="$other" PUPIL="$lti_pupil" TEACHER=teacher-01 ADMIN_TOKEN="$admin" \
     SECTION=class-8a-sci PGURL="$url" RECALLD_HTTP_PUBLIC_URL="$base" ARTIFACTS="$artifacts" \
     CHROMIUM="$chromium" NODE_PATH="$node_path" node "$srcdir/tests/browser/lti.cjs" ||
 	fail "the LTI launch test failed (screenshots in $artifacts)"

@@ -133,6 +133,8 @@ static const struct cfg_def cfg_table[] = {
 	  " is refused with a page saying what the school's admin must do)", NULL },
 	{ "lti", "key_overlap", CFG_DURATION, OFF(lti_key_overlap_ms), "7d", 0, 0, INT64_C(365) * 86400000,
 	  "after `recalld lti rotate-key`, the old key stays published at /lti/jwks this long", NULL },
+	{ "lti", "score_interval", CFG_DURATION, OFF(lti_score_interval_ms), "1h", 0, 0, INT64_C(7) * 86400000,
+	  "at most one score a pupil's unit goes to an LMS gradebook in this long (the latest wins)", NULL },
 	{ "lti", "frame_ancestors", CFG_STRING, OFF(lti_frame_ancestors), "", 0, 0, 0,
 	  "the LMS origins (space-separated, e.g. https://moodle.school.example) whose pages may"
 	  " show recalld's pupil page and dashboard in a frame; empty: never framed", NULL },

@@ -72,6 +72,7 @@ struct config {
 	bool lti_allow_private;
 	bool lti_create_people;
 	int64_t lti_key_overlap_ms;
+	int64_t lti_score_interval_ms;
 	char *lti_frame_ancestors;
 
 	int64_t webhooks_poll_interval_ms;

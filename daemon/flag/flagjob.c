@@ -18,6 +18,7 @@
 #include "mastery.h"
 #include "payload.h"
 #include "pgrow.h"
+#include "ags.h"
 #include "outbox.h"
 #include "runner.h"
 #include "settings.h"
@@ -35,6 +36,7 @@ struct flagjob {
 	lease_keeper *leases;
 	runner *run;
 	int64_t debounce_ms;
+	char score_interval[24];	/* ms, for ags_queue_sql */
 	bool (*busy)(void *arg);
 	void *busy_arg;
 	struct event *yield;	/* waiting for the batch job to finish */
@@ -401,6 +403,13 @@ finish_school(flagjob *f)
 		    f->school, f->n_flagged, f->n_digests);
 	/* Done as of the claim: what the flags were computed for. */
 	req = db_req_new(school_released, f);
+	/* levels and recall as they are now, to the LMS gradebooks of linked classes */
+	{
+		const char *q[AGS_QUEUE_NPARAMS] = { f->school, f->claimed_at, f->score_interval };
+
+		db_req_add(req, ags_queue_sql, AGS_QUEUE_NPARAMS, q);
+		outbox_notify_sql(req, f->school);
+	}
 	db_req_add(req, "UPDATE school_flag_job SET done_at = $2::timestamptz WHERE school_id = $1",
 	    2, p);
 	lease_add_release(req, f->leases, JOB);
@@ -837,6 +846,7 @@ flagjob_new(const struct flagjob_spec *spec)
 	f->db = spec->db;
 	f->leases = spec->leases;
 	f->debounce_ms = spec->debounce_ms > 0 ? spec->debounce_ms : 1;
+	snprintf(f->score_interval, sizeof f->score_interval, "%lld", (long long)spec->score_interval_ms);
 	f->busy = spec->busy;
 	f->link = spec->link;
 	f->link_arg = spec->link_arg;

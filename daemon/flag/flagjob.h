@@ -47,6 +47,8 @@ struct flagjob_spec {
 	 */
 	bool (*busy)(void *arg);
 	void *busy_arg;
+	/* LMS gradebooks: a pupil's unit gets at most one score in this long (ags.h). */
+	int64_t score_interval_ms;
 	/* The pupil's page link of a family's weekly note (NULL: none). */
 	batches_writer_link_fn link;
 	void *link_arg;

@@ -262,8 +262,14 @@ idtoken_check(const struct idtoken *t, const struct idtoken_expect *e, struct lt
 		dl = json_object_get(c, LTI_DL_CLAIM "deep_linking_settings");
 		out->dl_return_url = str_in(dl, "deep_link_return_url");
 		out->dl_data = str_in(dl, "data");
-		if (out->dl_return_url == NULL)
-			return WHY("the deep-linking request has no deep_link_return_url"), IDTOKEN_CLAIMS;
+		if (out->dl_return_url == NULL || strlen(out->dl_return_url) > 2000 ||
+		    (strncmp(out->dl_return_url, "https://", 8) != 0 &&
+		    strncmp(out->dl_return_url, "http://", 7) != 0) ||
+		    strcspn(out->dl_return_url, " \t\r\n\"'<>") != strlen(out->dl_return_url))
+			return WHY("the deep-linking request has no deep_link_return_url (an http(s) URL)"),
+			    IDTOKEN_CLAIMS;
+		if (out->dl_data != NULL && strlen(out->dl_data) > 4000)
+			return WHY("the deep-linking request's data is longer than 4000 bytes"), IDTOKEN_CLAIMS;
 	}
 	ctx = json_object_get(c, LTI_CLAIM "context");
 	out->context_id = str_in(ctx, "id");
@@ -281,5 +287,13 @@ idtoken_check(const struct idtoken *t, const struct idtoken_expect *e, struct lt
 	out->nrps_url = str_in(nrps, "context_memberships_url");
 	ags = json_object_get(c, LTI_AGS_CLAIM);
 	out->ags_lineitems = str_in(ags, "lineitems");
+	json_array_foreach(json_object_get(ags, "scope"), i, r)
+		if (json_is_string(r) && strcmp(json_string_value(r),
+		    "https://purl.imsglobal.org/spec/lti-ags/scope/score") == 0)
+			out->ags_scores = true;
+	if (out->ags_lineitems != NULL && (strlen(out->ags_lineitems) > 2000 ||
+	    (strncmp(out->ags_lineitems, "https://", 8) != 0 &&
+	    strncmp(out->ags_lineitems, "http://", 7) != 0)))
+		out->ags_lineitems = NULL;	/* not a URL we would call */
 	return IDTOKEN_OK;
 }

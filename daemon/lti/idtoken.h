@@ -89,7 +89,8 @@ struct lti_launch {
 	const char *dl_return_url;	/* deep linking */
 	const char *dl_data;
 	const char *nrps_url;		/* context_memberships_url */
-	const char *ags_lineitems;
+	const char *ags_lineitems;	/* the context's line-items container */
+	bool ags_scores;		/* the platform grants the score scope */
 };
 
 /* Check the claims against e and fill out; why names the claim. */

@@ -43,6 +43,7 @@ const char *const erase_sql[] = {
 	"DELETE FROM guardian_digest WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
 	/* who they are in the school's LMS: their launches stop finding them */
 	"DELETE FROM lti_user WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
+	"DELETE FROM lti_score WHERE school_id = $1 AND pupil_id = $2::bigint" PARAMS_USED,
 	/* the pupil's guardians: the links, and a guardian left with no pupil */
 	"WITH links AS (DELETE FROM guardian_pupil WHERE school_id = $1 AND pupil_id = $2::bigint"
 	"  RETURNING guardian_id)"

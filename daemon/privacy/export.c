@@ -69,6 +69,9 @@ static const struct part parts[] = {
 	  " u.last_launch_at) FROM lti_user u JOIN lti_platform p ON p.school_id = u.school_id"
 	  "  AND p.platform_id = u.platform_id"
 	  " WHERE u.school_id = $1 AND u.pupil_id = $2::bigint ORDER BY p.issuer, u.sub" },
+	{ "gradebook.json",
+	  "SELECT jsonb_build_object('unit_id', s.unit_id, 'last_score_queued_at', s.queued_at)"
+	  " FROM lti_score s WHERE s.school_id = $1 AND s.pupil_id = $2::bigint ORDER BY s.unit_id" },
 	{ "access_audit.json",
 	  "SELECT to_jsonb(a) - 'school_id' FROM audit a WHERE a.school_id = $1"
 	  " AND a.pupil_id = $2::bigint ORDER BY a.audit_id" },
@@ -112,6 +115,8 @@ static const char readme[] =
     "lms_accounts.json   Their user id in the school's learning platform (LMS),\n"
     "                    which recalld keeps to know them when they open it from\n"
     "                    there, and when they last did.\n"
+    "gradebook.json      When their recall of each unit last went to the LMS's\n"
+    "                    gradebook (the scores themselves are in deliveries.json).\n"
     "access_audit.json   Each time a member of staff used recalld to look at or\n"
     "                    change this pupil's data: when, which account, from where.\n"
     "deliveries.json     The messages recalld sent about them to the school's\n"

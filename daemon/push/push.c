@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "ags.h"
 #include "clock.h"
 #include "event.h"
 #include "log.h"
@@ -68,6 +69,10 @@ struct job {
 	char *webhook_id, *event_type, *payload, *url, *secret, *prev_secret;
 	int attempts;			/* before this one */
 	int64_t failing_since_us;	/* -1: the endpoint was not failing */
+	/* An LMS gradebook (format lti-ags): sent to target with bearer, after prep. */
+	bool lti;
+	ags_prep *prep;
+	char *target, *bearer, *body;
 	struct ep_slot *ep;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -108,6 +113,7 @@ struct push {
 	db_pool *db;
 	const struct config *cfg;
 	secretbox *secrets;		/* opens the endpoints' secrets; NULL: stored in clear */
+	ags *ags;			/* tokens and line items of LMS gradebooks; NULL: none */
 	CURLM *multi;
 	/*
 	 * A run is one claim: kicked by a wake, a NOTIFY, the LISTEN coming up,
@@ -134,6 +140,7 @@ struct push {
 };
 
 static void start_queued(push *p);
+static void job_finished(struct job *j, CURLcode res);
 static void release_queued(push *p);
 static void flush_soon(push *p, int delay_ms);
 static void flush_retry(push *p);
@@ -275,6 +282,12 @@ job_free(struct job *j)
 		curl_multi_remove_handle(j->p->multi, j->easy);
 		curl_easy_cleanup(j->easy);
 	}
+	ags_cancel(j->prep);
+	if (j->bearer != NULL)
+		OPENSSL_cleanse(j->bearer, strlen(j->bearer));
+	free(j->bearer);
+	free(j->target);
+	free(j->body);
 	curl_slist_free_all(j->headers);
 	free(j->webhook_id);
 	free(j->event_type);
@@ -340,19 +353,81 @@ add_header(struct job *j, const char *fmt, ...)
 	j->headers = l;
 }
 
+static bool
+transfer_start(struct job *j, const char *url, const char *body)
+{
+	push *p = j->p;
+	const struct config *cfg = p->cfg;
+	CURLMcode mc;
+
+	curl_easy_setopt(j->easy, CURLOPT_URL, url);
+	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(j->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->webhooks_connect_timeout_ms);
+	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)cfg->webhooks_timeout_ms);
+	curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
+	curl_easy_setopt(j->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+	/* an LMS on the school's own network is lti.allow_private's call */
+	j->guard.allow_private = j->lti ? cfg->lti_allow_private : cfg->webhooks_allow_private;
+	ssrf_guard_easy(j->easy, &j->guard);
+	curl_easy_setopt(j->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	j->errbuf[0] = '\0';
+	if ((mc = curl_multi_add_handle(p->multi, j->easy)) != CURLM_OK) {
+		j->error = xasprintf("cannot start the transfer: %s", curl_multi_strerror(mc));
+		return false;
+	}
+	return true;
+}
+
+static CURL *
+easy_get(push *p)
+{
+	CURL *e;
+
+	if (p->nidle > 0)
+		return p->idle[--p->nidle];
+	if ((e = curl_easy_init()) == NULL)
+		fatalx("push", "curl_easy_init failed", "");
+	return e;
+}
+
+/* A score to an LMS gradebook (AGS §3.4), once ags_prepare found where and how. */
+static bool
+lti_start(struct job *j)
+{
+	if (j->body == NULL && (j->body = ags_score_body(j->payload)) == NULL) {
+		j->error = xstrdup("the score is malformed");
+		return false;
+	}
+	j->easy = easy_get(j->p);
+	add_header(j, "Content-Type: " AGS_SCORE_TYPE);
+	add_header(j, "User-Agent: recalld/%s", PACKAGE_VERSION);
+	add_header(j, "Authorization: %s", j->bearer);
+	add_header(j, "Expect:");
+	return transfer_start(j, j->target, j->body);
+}
+
 /* Set up and start one transfer; false (with j->error) when it cannot start. */
 static bool
 job_start(struct job *j)
 {
 	push *p = j->p;
-	const struct config *cfg = p->cfg;
 	char sig[2][128];
 	int64_t ts = (int64_t)time(NULL);	/* receivers check it against their wall clock */
-	CURLMcode mc;
 	bool have_prev;
 
 	j->at_us = clock_now_us();
 	j->start_ms = util_mono_ms();
+	if (j->lti)
+		return lti_start(j);
 	if (j->secret == NULL) {
 		j->error = xstrdup("the endpoint's secret could not be opened (secrets.key_file:"
 		    " see the daemon's log)");
@@ -365,10 +440,7 @@ job_start(struct job *j)
 	}
 	have_prev = j->prev_secret != NULL && sign_webhook(j->prev_secret, j->webhook_id, ts,
 	    j->payload, strlen(j->payload), sig[1], sizeof sig[1]);
-	if (p->nidle > 0)
-		j->easy = p->idle[--p->nidle];
-	else if ((j->easy = curl_easy_init()) == NULL)
-		fatalx("push", "curl_easy_init failed", "");
+	j->easy = easy_get(p);
 	add_header(j, "Content-Type: application/json");
 	add_header(j, "User-Agent: recalld/%s", PACKAGE_VERSION);
 	add_header(j, "webhook-id: %s", j->webhook_id);
@@ -376,30 +448,7 @@ job_start(struct job *j)
 	add_header(j, "webhook-signature: %s%s%s", sig[0], have_prev ? " " : "",
 	    have_prev ? sig[1] : "");
 	add_header(j, "Expect:");
-	curl_easy_setopt(j->easy, CURLOPT_URL, j->url);
-	curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(j->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->webhooks_connect_timeout_ms);
-	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)cfg->webhooks_timeout_ms);
-	curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf);
-	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
-	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
-	curl_easy_setopt(j->easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->payload);
-	curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->payload));
-	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
-	j->guard.allow_private = cfg->webhooks_allow_private;
-	ssrf_guard_easy(j->easy, &j->guard);
-	curl_easy_setopt(j->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	j->errbuf[0] = '\0';
-	if ((mc = curl_multi_add_handle(p->multi, j->easy)) != CURLM_OK) {
-		j->error = xasprintf("cannot start the transfer: %s", curl_multi_strerror(mc));
-		return false;
-	}
-	return true;
+	return transfer_start(j, j->url, j->payload);
 }
 
 /* Retry-After: delta seconds or an HTTP date; -1 when absent or bad. */
@@ -472,6 +521,8 @@ job_judge(struct job *j, CURLcode res)
 		utf8_clean(j->error, strlen(j->error));
 	}
 	p->st.failed++;
+	if (j->lti && res == CURLE_OK && j->http_status == 401 && p->ags != NULL)
+		ags_token_refused(p->ags, j->school_id, j->endpoint_id);
 	if (res == CURLE_OK && j->http_status == 410) {
 		j->disable_reason = xstrdup("the receiver answered 410 Gone");
 	} else if (j->failing_since_us >= 0 &&
@@ -540,6 +591,39 @@ job_finished(struct job *j, CURLcode res)
 		runner_kick(p->run, RUNNER_KICK);
 }
 
+static void
+lti_prepared(const char *url, const char *bearer, const char *error, void *arg)
+{
+	struct job *j = arg;
+
+	j->prep = NULL;
+	if (error != NULL) {
+		j->error = xstrdup(error);
+		utf8_clean(j->error, strlen(j->error));
+		job_finished(j, CURLE_OK);
+		return;
+	}
+	j->target = xstrdup(url);
+	j->bearer = xstrdup(bearer);
+	if (!job_start(j))
+		job_finished(j, CURLE_OK);
+}
+
+/* The gradebook's token and line item first (ags.h): the attempt's clock starts now. */
+static void
+lti_prepare(struct job *j)
+{
+	j->at_us = clock_now_us();
+	j->start_ms = util_mono_ms();
+	if (j->p->ags == NULL) {
+		j->error = xstrdup("LMS gradebooks are not set up in this daemon");
+		job_finished(j, CURLE_OK);
+		return;
+	}
+	j->prep = ags_prepare(j->p->ags, j->school_id, j->endpoint_id, j->url, j->payload,
+	    lti_prepared, j);
+}
+
 /* Start queued jobs while transfer slots are free, within each endpoint's cap. */
 static void
 start_queued(push *p)
@@ -556,6 +640,10 @@ start_queued(push *p)
 		j->ep->queued--;
 		j->ep->running++;
 		job_set_state(j, JOB_SENDING);
+		if (j->lti && j->target == NULL) {
+			lti_prepare(j);		/* job_start when the LMS says where and how */
+			continue;
+		}
 		if (!job_start(j))
 			job_finished(j, CURLE_OK);	/* does not touch the queue now */
 	}
@@ -713,7 +801,7 @@ static const char claim_sql[] =
     " RETURNING d.school_id, d.delivery_id, d.endpoint_id, d.webhook_id, d.event_type, d.payload,"
     " d.attempts, e.url, e.secret,"
     " CASE WHEN e.previous_secret_until > $1::timestamptz THEN e.previous_secret END,"
-    " (extract(epoch FROM e.failing_since) * 1000000)::bigint";
+    " (extract(epoch FROM e.failing_since) * 1000000)::bigint, e.format = '" AGS_FORMAT "'";
 
 static const char next_due_sql[] =
     "SELECT (extract(epoch FROM min(next_attempt_at)) * 1000000)::bigint FROM delivery"
@@ -786,6 +874,7 @@ claim_done(const struct db_reply *r, void *arg)
 		j->secret = open_secret(p, res, i, 8);
 		j->prev_secret = open_secret(p, res, i, 9);
 		j->failing_since_us = pgrow_i64_or(res, i, 10, -1);
+		j->lti = pgrow_bool(res, i, 11);
 		j->ep = ep_get(p, j->school_id, j->endpoint_id);
 		j->ep->queued++;
 		job_set_state(j, JOB_QUEUED);
@@ -1343,6 +1432,12 @@ push_get_stats(const push *p, struct push_stats *out)
 	*out = p->st;
 	out->sending = p->nsending;
 	out->queued = p->nqueued;
+}
+
+void
+push_set_ags(push *p, ags *a)
+{
+	p->ags = a;
 }
 
 void

@@ -52,6 +52,9 @@ push *push_new(struct event_base *base, db_pool *db, const struct config *cfg, s
  * written; deliveries claimed ahead but not sent get their leases released.
  */
 void push_stop(push *p);
+/* Scores to LMS gradebooks (endpoints of format lti-ags) are prepared by a (ags.h). */
+struct ags;
+void push_set_ags(push *p, struct ags *a);
 /* Claims, transfers and result writes not finished yet (0: drained). */
 int push_pending(const push *p);
 /* Look for due deliveries now (another module queued some, the clock moved). */

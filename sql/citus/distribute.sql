@@ -62,3 +62,6 @@ SELECT create_distributed_table('lti_platform', 'school_id', colocate_with => 'p
 SELECT create_distributed_table('lti_login', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('lti_user', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('lti_context', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('lti_lineitem', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('lti_score', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('lti_deeplink', 'school_id', colocate_with => 'pupil');

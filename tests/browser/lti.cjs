@@ -5,11 +5,13 @@
  * school; every kind of bad launch is refused with a page and changes
  * nothing; then in Debian's chromium a pupil launched from the course
  * answers a question in place, a teacher lands on the class's dashboard,
- * and a teacher from a course recalld does not know links it to a class.
+ * and a teacher from a course recalld does not know links it to a class;
+ * the pupil's recall of each unit reaches the course's gradebook (AGS),
+ * and again after the gradebook was down for a while.
  *
  * Environment (browser.sh sets it): RECALLD, RECALLD_BASE, SCHOOL,
  * OTHER_SCHOOL, PUPIL and TEACHER (roster sourcedIds), SECTION (the class's
- * sourcedId), PGURL, CHROMIUM, ARTIFACTS, NODE_PATH.
+ * sourcedId), PGURL, ADMIN_TOKEN, CHROMIUM, ARTIFACTS, NODE_PATH.
  */
 'use strict';
 
@@ -32,6 +34,27 @@ const SECTION = t.env('SECTION');
 const PGURL = t.env('PGURL');
 const ARTIFACTS = t.env('ARTIFACTS');
 const CHROMIUM = t.env('CHROMIUM');
+const ADMIN = t.env('ADMIN_TOKEN');
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function waitFor(pred, ms) {
+	for (const end = Date.now() + ms; Date.now() < end; await sleep(200))
+		if (pred())
+			return true;
+	return pred();
+}
+
+/* The pupil's first open question on their page, answered in place. */
+async function answerFirst(page) {
+	const form = page.locator('form').first();
+	if (await form.locator('input[type="radio"]').count() > 0)
+		await form.locator('input[type="radio"]').first().check();
+	else if (await form.locator('input[type="text"], textarea').count() > 0)
+		await form.locator('input[type="text"], textarea').first().fill('nucleus');
+	await form.locator('button[type="submit"], input[type="submit"]').first().click();
+	await page.waitForURL((u) => u.pathname.startsWith('/a/'));
+	return page.locator('h1').first().textContent();
+}
 
 function psql(sql) {
 	return execFileSync('psql', ['-X', '-At', PGURL, '-c', sql], { encoding: 'utf8' }).trim();
@@ -179,15 +202,8 @@ t.run(async () => {
 	await page.waitForURL((u) => u.pathname.startsWith('/p/'));
 	ok(await page.getByRole('heading', { name: 'Today\'s questions' }).count() === 1,
 	    'the pupil launched from the course sees today\'s questions');
-	const form = page.locator('form').first();
-	ok(await form.count() === 1, 'a question is open to answer');
-	if (await form.locator('input[type="radio"]').count() > 0)
-		await form.locator('input[type="radio"]').first().check();
-	else if (await form.locator('input[type="text"], textarea').count() > 0)
-		await form.locator('input[type="text"], textarea').first().fill('nucleus');
-	await form.locator('button[type="submit"], input[type="submit"]').first().click();
-	await page.waitForURL((u) => u.pathname.startsWith('/a/'));
-	const said = await page.locator('h1').first().textContent();
+	ok(await page.locator('form').count() > 0, 'a question is open to answer');
+	const said = await answerFirst(page);
 	ok(/^(Right!|Not quite\.|Thank you|Your answer is saved)/.test(said), 'the answer, given in the LMS\'s launch, gives its feedback', said);
 	await page.screenshot({ path: path.join(ARTIFACTS, 'lti-pupil-feedback.png'), fullPage: true });
 
@@ -211,6 +227,75 @@ t.run(async () => {
 	await page.waitForURL((u) => u.pathname.startsWith('/dashboard/'));
 	ok(psql(`SELECT class_id FROM lti_context WHERE school_id = ${SCHOOL} AND context_id = 'lms-course-new'`) === chosen,
 	    'the teacher linked the new course to the class chosen');
+
+	/* Deep linking: the teacher places one unit's recall check in the course. */
+	p.contexts.set('deeplink', { message_type: 'LtiDeepLinkingRequest', context: 'lms-course-8a',
+	    title: '8A Science', section: SECTION, target });
+	await page.goto(`${p.issuer}/start?user=teacher&school=${SCHOOL}&msg=deeplink`);
+	await page.getByRole('heading', { name: 'Add recalld to your course' }).waitFor();
+	const unitChoice = page.locator('input[name="choice"][value^="unit-"]').first();
+	const unitId = (await unitChoice.getAttribute('value')).slice(5);
+	await unitChoice.check();
+	await page.getByRole('button', { name: 'Add to the course' }).click();
+	await page.getByRole('button', { name: 'Add it to the course' }).click();
+	await page.getByRole('heading', { name: 'Added to the course' }).waitFor();
+	const dl = p.deepLinks[0] || {};
+	const items = dl['https://purl.imsglobal.org/spec/lti-dl/claim/content_items'] || [];
+	ok(items.length === 1 && items[0].type === 'ltiResourceLink' && items[0].url === target &&
+	    items[0].custom && items[0].custom.unit === unitId && items[0].lineItem &&
+	    items[0].lineItem.resourceId === unitId && items[0].lineItem.tag === 'recalld' &&
+	    dl['https://purl.imsglobal.org/spec/lti-dl/claim/data'] === 'opaque-dl-data-42',
+	    'deep linking returns a signed ltiResourceLink to the unit\'s check, with its line item and the platform\'s data',
+	    JSON.stringify(dl) + ' refused: ' + JSON.stringify(p.refused));
+	const again = await fetch(`${BASE}/lti/${SCHOOL}/deep-link`, { method: 'POST', redirect: 'manual',
+	    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+	    body: 'code=rcs_forged&choice=practice' });
+	ok(again.status === 400, 'a forged deep-linking form is refused', again.status);
+
+	/* Mastery into the course's gradebook (AGS): the flag job queues, the outbox sends. */
+	const sub = 'lms-pupil-1';
+	const mine = () => p.scores.filter((x) => x.score.userId === sub);
+	ok(await waitFor(() => mine().length > 0, 40000), 'the pupil\'s recall reached the LMS gradebook',
+	    'refused: ' + JSON.stringify(p.refused));
+	const first = mine()[0];
+	if (first) {
+		const unit = psql(`SELECT name FROM unit WHERE school_id = ${SCHOOL} AND unit_id = ${Number(first.lineitem.resourceId) || 0}`);
+		ok(first.lineitem.label === 'Recall: ' + unit && first.lineitem.tag === 'recalld' && first.lineitem.scoreMaximum === 100,
+		    'its line item is "Recall: <unit>", resourceId the unit, tag recalld', JSON.stringify(first.lineitem));
+		ok(first.score.scoreMaximum === 100 && first.score.scoreGiven >= 0 && first.score.scoreGiven <= 100 &&
+		    first.score.gradingProgress === 'FullyGraded' && /^(Emerging|Developing|Secure|Mastery): /.test(first.score.comment) &&
+		    /To reach|highest level/.test(first.score.comment) && !isNaN(Date.parse(first.score.timestamp)),
+		    'the score is the unit\'s recall out of 100, fully graded, with the level and what the next needs', JSON.stringify(first.score));
+		ok(p.lineitems.filter((l) => l.resourceId === first.lineitem.resourceId && l.context === first.lineitem.context).length === 1,
+		    'one line item per unit, found again rather than made twice');
+	}
+	ok(psql(`SELECT count(*) FROM delivery WHERE school_id = ${SCHOOL} AND event_type = 'lti.score' AND status = 'delivered'`) >= 1,
+	    'the scores went through the outbox (delivered deliveries)');
+
+	/* The gradebook goes down; another answer; its score arrives once it is back. */
+	const before2 = mine().length;
+	p.agsDown = true;
+	const moved = await fetch(`${BASE}/v1/admin/clock`, { method: 'POST', headers: {
+	    Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+	    body: JSON.stringify({ now: '2026-10-19T15:35:00Z' }) });
+	ok(moved.status === 200, 'the clock moves on five minutes', moved.status);
+	await page.goto(`${p.issuer}/start?user=pupil&school=${SCHOOL}`);
+	await page.waitForURL((u) => u.pathname.startsWith('/p/'));
+	const said2 = await answerFirst(page);
+	ok(/^(Right!|Not quite\.|Thank you|Your answer is saved)/.test(said2), 'a second answer is taken', said2);
+	ok(await waitFor(() => p.agsDownHits > 0, 40000), 'the score is tried while the gradebook is down');
+	await sleep(500);
+	p.agsDown = false;
+	/* the retry is due 5 s later on recalld's clock, a manual one here */
+	await fetch(`${BASE}/v1/admin/clock`, { method: 'POST', headers: {
+	    Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+	    body: JSON.stringify({ now: '2026-10-19T15:36:00Z' }) });
+	ok(await waitFor(() => mine().length > before2, 30000), 'and arrives once it is back (the outbox retried)',
+	    `${before2} -> ${mine().length}; down hits ${p.agsDownHits}`);
+	const retried = psql(`SELECT count(*) FROM delivery d WHERE d.school_id = ${SCHOOL} AND d.event_type = 'lti.score'
+	    AND d.status = 'delivered' AND EXISTS (SELECT 1 FROM delivery_attempt a WHERE a.school_id = d.school_id
+	    AND a.delivery_id = d.delivery_id AND a.http_status = 503)`);
+	ok(Number(retried) >= 1, 'a delivery shows its failed attempt (503) and then its delivery', retried);
 	await browser.close();
 	await p.close();
 });

@@ -48,6 +48,26 @@ async function startPlatform(opts) {
 		log: [],		/* authentication requests seen */
 		jwksDown: false,
 		contexts: new Map(),	/* lti_message_hint -> context claims and message */
+		tokens: new Map(),	/* access token -> scopes */
+		jtis: new Set(),	/* client assertions seen: each once */
+		lineitems: [],		/* { id, context, scoreMaximum, label, resourceId, tag } */
+		scores: [],		/* { lineitem, score } */
+		refused: [],		/* why token or gradebook requests were refused */
+		agsDown: false,
+		deepLinks: [],		/* verified LtiDeepLinkingResponse claims */
+		agsDownHits: 0,
+	};
+	const toolKeys = jose.createRemoteJWKSet(new URL(`${tool}/lti/jwks`));
+	const AGS = 'https://purl.imsglobal.org/spec/lti-ags/scope/';
+	const bearerOk = (req, scope) => {
+		const m = /^Bearer (\S+)$/.exec(req.headers.authorization || '');
+		const granted = m && p.tokens.get(m[1]);
+		return !!granted && granted.includes(scope);
+	};
+	const deny = (res, code, why) => {
+		p.refused.push(why);
+		res.writeHead(code, { 'Content-Type': 'application/json' });
+		res.end(JSON.stringify({ error: why }));
 	};
 
 	/* A signed id_token: claims over the defaults; opts.key, opts.kid, opts.alg to forge. */
@@ -73,6 +93,22 @@ async function startPlatform(opts) {
 		const m = p.contexts.get(messageHint) || p.contexts.get('default');
 		if (!u || !m)
 			return null;
+		if (m.message_type === 'LtiDeepLinkingRequest')
+			return {
+				sub: u.sub, nonce,
+				[LTI + 'message_type']: 'LtiDeepLinkingRequest',
+				[LTI + 'roles']: u.roles,
+				[LTI + 'context']: { id: m.context, title: m.title },
+				[LTI + 'lis']: { person_sourcedid: u.sourcedid, course_section_sourcedid: m.section },
+				'https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings': {
+					deep_link_return_url: `${p.issuer}/dl-return`,
+					accept_types: ['ltiResourceLink'],
+					accept_presentation_document_targets: ['iframe', 'window'],
+					accept_multiple: false, data: 'opaque-dl-data-42' },
+				'https://purl.imsglobal.org/spec/lti-ags/claim/endpoint': {
+					scope: [AGS + 'lineitem', AGS + 'score'],
+					lineitems: `${p.issuer}/ags/${encodeURIComponent(m.context)}/lineitems` },
+			};
 		return {
 			sub: u.sub, nonce,
 			[LTI + 'message_type']: m.message_type || 'LtiResourceLinkRequest',
@@ -82,6 +118,10 @@ async function startPlatform(opts) {
 			[LTI + 'context']: { id: m.context, label: m.label, title: m.title,
 			    type: ['http://purl.imsglobal.org/vocab/lis/v2/course#CourseSection'] },
 			[LTI + 'lis']: { person_sourcedid: u.sourcedid, course_section_sourcedid: m.section },
+			'https://purl.imsglobal.org/spec/lti-ags/claim/endpoint': {
+				scope: [AGS + 'lineitem', AGS + 'score', AGS + 'result.readonly'],
+				lineitems: `${p.issuer}/ags/${encodeURIComponent(m.context)}/lineitems`,
+			},
 			given_name: u.given_name,
 			...(m.extra || {}),
 		};
@@ -143,6 +183,100 @@ async function startPlatform(opts) {
 				    `<input type="hidden" name="id_token" value="${esc(idToken)}">` +
 				    `<input type="hidden" name="state" value="${esc(q.get('state'))}">` +
 				    `<noscript><button>Continue</button></noscript></form></body></html>`);
+			}
+			if (u.pathname === '/dl-return' && req.method === 'POST') {
+				/* the tool's LtiDeepLinkingResponse (Deep Linking 2.0 §4.2), checked as a platform must */
+				const q = new URLSearchParams(await readBody(req));
+				try {
+					const { payload } = await jose.jwtVerify(q.get('JWT') || '', toolKeys, {
+						algorithms: ['RS256'], issuer: clientId, audience: p.issuer,
+						requiredClaims: ['exp', 'iat', 'nonce'] });
+					if (payload[LTI + 'message_type'] !== 'LtiDeepLinkingResponse' ||
+					    payload[LTI + 'version'] !== '1.3.0' || payload[LTI + 'deployment_id'] !== deploymentId)
+						throw new Error('not a deep-linking response of this deployment');
+					p.deepLinks.push(payload);
+				} catch (e) {
+					p.refused.push('deep link: ' + (e.code || e.message));
+					res.writeHead(400, { 'Content-Type': 'text/html' });
+					return res.end('<!DOCTYPE html><title>Refused</title><h1>Refused</h1>');
+				}
+				res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+				return res.end('<!DOCTYPE html><html lang="en"><title>Added</title><h1>Added to the course</h1></html>');
+			}
+			if (u.pathname === '/token' && req.method === 'POST') {
+				/* client credentials, the client authenticated by a signed JWT (RFC 7523 §2.2) */
+				const q = new URLSearchParams(await readBody(req));
+				if (q.get('grant_type') !== 'client_credentials' ||
+				    q.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+					return deny(res, 400, 'unsupported grant or assertion type');
+				let claims;
+				try {
+					({ payload: claims } = await jose.jwtVerify(q.get('client_assertion') || '', toolKeys, {
+						algorithms: ['RS256'], issuer: clientId, subject: clientId,
+						audience: `${p.issuer}/token`, requiredClaims: ['exp', 'iat', 'jti'] }));
+				} catch (e) {
+					return deny(res, 401, 'client assertion refused: ' + e.code);
+				}
+				if (p.jtis.has(claims.jti))
+					return deny(res, 401, 'client assertion replayed');
+				p.jtis.add(claims.jti);
+				const scopes = (q.get('scope') || '').split(' ').filter((x) => x.startsWith(AGS) ||
+				    x.includes('lti-nrps'));
+				const tok = crypto.randomBytes(24).toString('hex');
+				p.tokens.set(tok, scopes);
+				res.writeHead(200, { 'Content-Type': 'application/json' });
+				return res.end(JSON.stringify({ access_token: tok, token_type: 'Bearer', expires_in: 3600,
+				    scope: scopes.join(' ') }));
+			}
+			const ags = /^\/ags\/([^/]+)\/lineitems(?:\/([0-9]+)(\/scores)?)?$/.exec(u.pathname);
+			if (ags) {
+				const context = decodeURIComponent(ags[1]);
+				if (ags[3] && req.method === 'POST') {
+					/* a score (AGS §3.4) */
+					if (p.agsDown) {
+						p.agsDownHits++;
+						res.writeHead(503);
+						return res.end();
+					}
+					if (!bearerOk(req, AGS + 'score'))
+						return deny(res, 401, 'no token with the score scope');
+					if ((req.headers['content-type'] || '') !== 'application/vnd.ims.lis.v1.score+json')
+						return deny(res, 415, 'score content type');
+					const item = p.lineitems.find((l) => l.context === context && l.n === Number(ags[2]));
+					const score = JSON.parse(await readBody(req));
+					if (!item || typeof score.userId !== 'string' || typeof score.timestamp !== 'string' ||
+					    !['Initialized', 'Started', 'InProgress', 'Submitted', 'Completed'].includes(score.activityProgress) ||
+					    !['FullyGraded', 'Pending', 'PendingManual', 'Failed', 'NotReady'].includes(score.gradingProgress) ||
+					    (score.scoreGiven !== undefined && (typeof score.scoreMaximum !== 'number' || score.scoreGiven < 0)))
+						return deny(res, 400, 'malformed score');
+					p.scores.push({ lineitem: item, score });
+					res.writeHead(204);
+					return res.end();
+				}
+				if (!ags[2] && req.method === 'GET') {
+					if (!bearerOk(req, AGS + 'lineitem'))
+						return deny(res, 401, 'no token with the lineitem scope');
+					const rid = u.searchParams.get('resource_id'), tag = u.searchParams.get('tag');
+					const items = p.lineitems.filter((l) => l.context === context &&
+					    (rid === null || l.resourceId === rid) && (tag === null || l.tag === tag))
+					    .map(({ n, context: c, ...rest }) => rest);
+					res.writeHead(200, { 'Content-Type': 'application/vnd.ims.lis.v2.lineitemcontainer+json' });
+					return res.end(JSON.stringify(items));
+				}
+				if (!ags[2] && req.method === 'POST') {
+					if (!bearerOk(req, AGS + 'lineitem'))
+						return deny(res, 401, 'no token with the lineitem scope');
+					const li = JSON.parse(await readBody(req));
+					if (typeof li.label !== 'string' || !(li.scoreMaximum > 0))
+						return deny(res, 400, 'malformed line item');
+					const n = p.lineitems.length + 1;
+					const item = { n, context, id: `${p.issuer}/ags/${encodeURIComponent(context)}/lineitems/${n}`,
+					    scoreMaximum: li.scoreMaximum, label: li.label, resourceId: li.resourceId, tag: li.tag };
+					p.lineitems.push(item);
+					const { n: _n, context: _c, ...shown } = item;
+					res.writeHead(201, { 'Content-Type': 'application/vnd.ims.lis.v2.lineitem+json' });
+					return res.end(JSON.stringify(shown));
+				}
 			}
 			res.writeHead(404);
 			res.end();
