@@ -42,6 +42,7 @@
 #include "ltikey.h"
 #include "secretbox.h"
 #include "log.h"
+#include "nrps.h"
 #include "pgrow.h"
 #include "pupil_page.h"
 #include "token.h"
@@ -806,12 +807,19 @@ act_found(const struct db_reply *r, void *arg)
 	    " ON CONFLICT (school_id, platform_id, sub) DO UPDATE SET teacher_id = NULL,"
 	    "  pupil_id = EXCLUDED.pupil_id, last_launch_at = EXCLUDED.last_launch_at"
 	    " RETURNING pupil_id", 5, p);
-	if (x->class_id > 0 && !x->context_known && x->l.context_id != NULL) {
-		p[2] = x->l.context_id;
-		p[3] = x->class_s;
+	if (x->class_id > 0 && x->l.context_id != NULL) {
+		const char *q[5] = { x->school_s, x->platform_s, x->l.context_id, x->class_s,
+			x->l.nrps_url };
+
+		/* the course as the class; a new membership URL is synced soon (nrps.h) */
 		db_req_add(req, "INSERT INTO lti_context (school_id, platform_id, context_id, class_id,"
-		    " linked_at) VALUES ($1, $2::bigint, $3, $4::bigint, now())"
-		    " ON CONFLICT (school_id, platform_id, context_id) DO NOTHING", 4, p);
+		    " linked_at, nrps_url) VALUES ($1, $2::bigint, $3, $4::bigint, now(), $5)"
+		    " ON CONFLICT (school_id, platform_id, context_id) DO UPDATE SET nrps_url = EXCLUDED.nrps_url,"
+		    "  nrps_synced_at = CASE WHEN lti_context.nrps_url IS DISTINCT FROM EXCLUDED.nrps_url"
+		    "   THEN NULL ELSE lti_context.nrps_synced_at END,"
+		    "  nrps_differences = CASE WHEN lti_context.nrps_url IS DISTINCT FROM EXCLUDED.nrps_url"
+		    "   THEN NULL ELSE lti_context.nrps_differences END"
+		    " WHERE lti_context.nrps_url IS DISTINCT FROM EXCLUDED.nrps_url", 5, q);
 	}
 	/* The class's gradebook in the LMS, when the platform offers it (AGS). */
 	if (x->class_id > 0 && x->l.ags_lineitems != NULL && x->l.ags_scores) {
@@ -1157,6 +1165,8 @@ act_done(const struct db_reply *r, void *arg)
 	}
 	x->person = strtoll(PQgetvalue(who, 0, 0), NULL, 10);
 	snprintf(x->person_s, sizeof x->person_s, "%" PRId64, x->person);
+	if (x->l.nrps_url != NULL && x->class_id > 0)
+		nrps_kick(x->app->nrps);
 	log_info("lti", "launch", "school=%s platform=%s role=%s message=%s", x->school_s,
 	    x->platform_s, x->teacher ? "teacher" : "pupil",
 	    x->l.message == LTI_DEEP_LINKING ? "deep-linking" : "resource-link");

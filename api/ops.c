@@ -12,6 +12,7 @@
 #include "flagjob.h"
 #include "audit.h"
 #include "leavers.h"
+#include "nrps.h"
 #include "fitjob.h"
 #include "partitions.h"
 #include "http.h"
@@ -205,6 +206,8 @@ metrics(http_ctx *c, void *arg, const void *data)
 	if (app->leavers != NULL)
 		evbuffer_add_printf(b, "recalld_job_idle{job=\"leavers\"} %d\n",
 		    leavers_idle(app->leavers));
+	if (app->nrps != NULL)
+		evbuffer_add_printf(b, "recalld_job_idle{job=\"nrps\"} %d\n", nrps_idle(app->nrps));
 	if (app->fitjob != NULL)
 		evbuffer_add_printf(b, "recalld_job_idle{job=\"fsrs_fit\"} %d\n",
 		    fitjob_idle(app->fitjob));

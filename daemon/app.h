@@ -55,6 +55,7 @@ struct app {
 	struct push *push;		/* the webhook sender (push.h) */
 	struct hfetch *fetch;		/* requests to LMSs (hfetch.h) */
 	struct ags *ags;		/* LMS gradebooks' tokens and line items (ags.h) */
+	struct nrps *nrps;		/* courses' memberships from LMSs (nrps.h) */
 	dashboard *dashboard;		/* the dashboard's files; NULL if not installed */
 	bool ready;			/* READY=1 sent */
 	bool stopping;			/* SIGTERM seen: readyz says 503 */

@@ -23,6 +23,7 @@
 #include "flagjob.h"
 #include "audit.h"
 #include "leavers.h"
+#include "nrps.h"
 #include "fitjob.h"
 #include "partitions.h"
 #include "http.h"
@@ -214,6 +215,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	if (http == 0 && db == 0 && pushing == 0 && !batches_busy(sv->app.batches) &&
 	    answers_pending(sv->app.answers) == 0 && !flagjob_busy(sv->app.flagjob) &&
 	    !leavers_busy(sv->app.leavers) && !fitjob_busy(sv->app.fitjob) &&
+	    !nrps_busy(sv->app.nrps) &&
 	    !partitions_busy(sv->app.partitions) &&
 	    audit_pending(sv->app.audit) == 0) {
 		log_info("serve", "drained, exiting", "");
@@ -249,6 +251,7 @@ begin_shutdown(struct serve *sv, const char *signame)
 	batches_stop(sv->app.batches);
 	flagjob_stop(sv->app.flagjob);
 	leavers_stop(sv->app.leavers);
+	nrps_stop(sv->app.nrps);
 	fitjob_stop(sv->app.fitjob);
 	partitions_stop(sv->app.partitions);
 	audit_flush(sv->app.audit);
@@ -393,6 +396,7 @@ serve_free(struct serve *sv)
 	checks_free(sv->app.checks);
 	flagjob_free(sv->app.flagjob);	/* before the pool: it holds a LISTEN */
 	leavers_free(sv->app.leavers);
+	nrps_free(sv->app.nrps);	/* before the sender and ags: it holds a token request */
 	fitjob_free(sv->app.fitjob);
 	partitions_free(sv->app.partitions);
 	audit_free(sv->app.audit);	/* before the pool: its write may be in flight */
@@ -596,6 +600,9 @@ serve_main(struct config *cfg, const char *config_path)
 	    .busy_arg = app->batches, .link = answer_link, .link_arg = app,
 	    .score_interval_ms = cfg->lti_score_interval_ms });
 	app->checks = checks_new(app->db, answer_link, app);
+	app->nrps = nrps_new(&(struct nrps_spec){ .base = app->base, .db = app->db,
+	    .leases = app->leases, .fetch = app->fetch, .tokens = app->ags,
+	    .allow_private = cfg->lti_allow_private, .interval_ms = 3600 * 1000 });
 	app->leavers = leavers_new(&(struct leavers_spec){ .base = app->base, .db = app->db,
 	    .leases = app->leases, .interval_ms = 3600 * 1000,
 	    .erase_after_ms = cfg->privacy_leaver_erase_after_ms,

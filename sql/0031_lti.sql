@@ -85,6 +85,13 @@ CREATE TABLE lti_context (
     class_id bigint NOT NULL,
     linked_by bigint,
     linked_at timestamptz NOT NULL,
+    -- Names and Role Provisioning: the course's membership URL (from a
+    -- launch), the differences URL the last sync was offered, when it ran
+    -- (by the job's clock) and its report (as an import's).
+    nrps_url text CHECK (length(nrps_url) <= 2000),
+    nrps_differences text CHECK (length(nrps_differences) <= 2000),
+    nrps_synced_at timestamptz,
+    nrps_report jsonb,
     PRIMARY KEY (school_id, platform_id, context_id),
     FOREIGN KEY (school_id, platform_id) REFERENCES lti_platform (school_id, platform_id)
         ON DELETE CASCADE,

@@ -29,6 +29,9 @@
 #include "cktest.h"
 #include "idtoken.h"
 #include "ltikey.h"
+#include "nrps.h"
+#include "plan.h"
+#include "sbuf.h"
 #include "pgtest.h"
 #include "util.h"
 
@@ -303,6 +306,62 @@ START_TEST(test_keys)
 }
 END_TEST
 
+START_TEST(test_nrps_pure)
+{
+	char *u;
+	plan *p;
+	struct sbuf keep = { 0 };
+	unsigned long line = 0;
+	json_t *page;
+
+	u = nrps_link("<https://lms.example/m?page=2>; rel=\"next\", <https://lms.example/d?since=1>;"
+	    " rel=\"differences\"", "next");
+	ck_assert_str_eq(u, "https://lms.example/m?page=2");
+	free(u);
+	u = nrps_link("<https://lms.example/m?page=2>; rel=\"next\", <https://lms.example/d?since=1>;"
+	    " rel=\"differences\"", "differences");
+	ck_assert_str_eq(u, "https://lms.example/d?since=1");
+	free(u);
+	u = nrps_link("<https://lms.example/m?page=3>;rel=next", "next");
+	ck_assert_str_eq(u, "https://lms.example/m?page=3");
+	free(u);
+	ck_assert(nrps_link("<https://lms.example/m>; rel=\"nextish\"", "next") == NULL);
+	ck_assert(nrps_link("<https://lms.example/m; rel=\"next\"", "next") == NULL);
+	ck_assert(nrps_link("", "next") == NULL);
+
+	/* a page: two learners (one left), a teacher, a member without a user id */
+	page = json_loads("{\"members\": ["
+	    "{\"user_id\": \"u1\", \"lis_person_sourcedid\": \"p-1\", \"roles\":"
+	    " [\"http://purl.imsglobal.org/vocab/lis/v2/membership#Learner\"]},"
+	    "{\"user_id\": \"u2\", \"status\": \"Inactive\", \"roles\": [\"Learner\"]},"
+	    "{\"user_id\": \"t1\", \"roles\": [\"http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor\"]}"
+	    "]}", 0, NULL);
+	p = plan_new();
+	plan_file(p, NRPS_FILE);
+	nrps_plan_page(p, page, "1", "2", "3", "2026-10-19T15:30:00Z", &keep, &line);
+	ck_assert_int_eq(line, 3);
+	ck_assert_int_eq(plan_nrejected(p), 0);
+	ck_assert_int_eq(plan_accepted(p, NRPS_FILE), 2);
+	ck_assert_int_eq(plan_count(p), 3 + 1);	/* joined: pupil, user, class; left: class */
+	nrps_plan_finish(p, true, "1", "3", "2026-10-19T15:30:00Z", &keep);
+	ck_assert_int_eq(plan_count(p), 5);
+	/* the pupil who left has no sourcedId: the id made from the LMS's */
+	ck_assert_str_eq(plan_params(p, 3)[1], "lti:u2");
+	ck_assert_str_eq(plan_params(p, 4)[3], "{\"p-1\"}");
+	json_decref(page);
+	page = json_loads("{\"members\": [{\"roles\": [\"Learner\"]}]}", 0, NULL);
+	nrps_plan_page(p, page, "1", "2", "3", "2026-10-19T15:30:00Z", &keep, &line);
+	ck_assert_int_eq(plan_nrejected(p), 1);
+	json_decref(page);
+	page = json_loads("{\"id\": \"x\"}", 0, NULL);
+	nrps_plan_page(p, page, "1", "2", "3", "2026-10-19T15:30:00Z", &keep, &line);
+	ck_assert_int_eq(plan_nrejected(p), 2);
+	json_decref(page);
+	plan_free(p);
+	sbuf_free(&keep);
+}
+END_TEST
+
 /* ---- through the daemon ---- */
 
 static const char platform_body[] =
@@ -438,6 +497,7 @@ main(void)
 	tcase_add_test(pure, test_claims_refused);
 	tcase_add_test(pure, test_algorithms_refused);
 	tcase_add_test(pure, test_keys);
+	tcase_add_test(pure, test_nrps_pure);
 	tcase_set_timeout(daemon, 120);
 	tcase_add_test(daemon, test_platforms_api);
 	tcase_add_test(daemon, test_tool_keys);

@@ -40,7 +40,7 @@ struct ags {
 	struct ags_prep *preps;	/* in flight */
 };
 
-enum step { STEP_READ, STEP_TOKEN, STEP_FIND, STEP_CREATE, STEP_STORE };
+enum step { STEP_READ, STEP_TOKEN, STEP_FIND, STEP_CREATE, STEP_STORE, STEP_WAIT };
 
 struct ags_prep {
 	struct ags_prep *next, **prevp;
@@ -133,12 +133,51 @@ token_of(ags *a, int64_t school, int64_t platform)
 	return NULL;
 }
 
+static void finish(struct ags_prep *p);
+
+/* Another preparation finds or makes the same line item: one at a time (no twins). */
+static bool
+same_item(const struct ags_prep *a, const struct ags_prep *b)
+{
+	return a != b && a->token_only == NULL && b->token_only == NULL && a->school == b->school &&
+	    a->endpoint == b->endpoint && a->unit == b->unit;
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ags_prep *p = arg;
+
+	event_free(p->later);
+	p->later = NULL;
+	finish(p);
+}
+
+/* The leader is done: its waiters end the same way, each from the loop. */
+static void
+wake_waiters(struct ags_prep *leader)
+{
+	for (struct ags_prep *w = leader->a->preps; w != NULL; w = w->next) {
+		if (w->step != STEP_WAIT || !same_item(w, leader))
+			continue;
+		if (leader->error != NULL)
+			w->error = xstrdup(leader->error);
+		else
+			w->lineitem = xstrdup(leader->lineitem);
+		w->step = STEP_STORE;
+		w->later = event_new(leader->a->base, -1, 0, wake_cb, w);
+		event_active(w->later, 0, 0);
+	}
+}
+
 /* The end: the callback with what was found, and the preparation freed. */
 static void
 finish(struct ags_prep *p)
 {
 	char *scores = NULL;
 
+	if (p->step == STEP_FIND || p->step == STEP_CREATE || p->step == STEP_STORE)
+		wake_waiters(p);
 	if (p->token_only != NULL) {
 		p->token_only(p->bearer, p->error, p->arg);
 	} else if (p->error != NULL) {
@@ -403,6 +442,12 @@ step(struct ags_prep *p)
 		finish(p);
 		return;
 	}
+	for (struct ags_prep *o = p->a->preps; o != NULL; o = o->next)
+		if (same_item(o, p) && (o->step == STEP_FIND || o->step == STEP_CREATE ||
+		    o->step == STEP_STORE) && o->lineitem == NULL) {
+			p->step = STEP_WAIT;	/* woken by o */
+			return;
+		}
 	find_start(p);
 }
 

@@ -146,8 +146,8 @@ str_in(const json_t *o, const char *k)
 }
 
 /* A role's URI as recalld's role bits (LIS v2 vocabularies; the short names too). */
-static unsigned
-role_bits(const char *r)
+unsigned
+lti_role_bits(const char *r)
 {
 	const char *hash = strrchr(r, '#');
 	const char *name = hash != NULL ? hash + 1 : r;
@@ -251,7 +251,7 @@ idtoken_check(const struct idtoken *t, const struct idtoken_expect *e, struct lt
 		return WHY("the launch has no roles claim"), IDTOKEN_CLAIMS;
 	json_array_foreach(roles, i, r)
 		if (json_is_string(r))
-			out->roles |= role_bits(json_string_value(r));
+			out->roles |= lti_role_bits(json_string_value(r));
 	out->target_link_uri = str_in(c, LTI_CLAIM "target_link_uri");
 	if (out->message == LTI_RESOURCE_LINK) {
 		link = json_object_get(c, LTI_CLAIM "resource_link");
@@ -285,6 +285,9 @@ idtoken_check(const struct idtoken *t, const struct idtoken_expect *e, struct lt
 	out->custom_unit = str_in(custom, "unit");
 	nrps = json_object_get(c, LTI_NRPS_CLAIM);
 	out->nrps_url = str_in(nrps, "context_memberships_url");
+	if (out->nrps_url != NULL && (strlen(out->nrps_url) > 2000 ||
+	    (strncmp(out->nrps_url, "https://", 8) != 0 && strncmp(out->nrps_url, "http://", 7) != 0)))
+		out->nrps_url = NULL;	/* not a URL we would call */
 	ags = json_object_get(c, LTI_AGS_CLAIM);
 	out->ags_lineitems = str_in(ags, "lineitems");
 	json_array_foreach(json_object_get(ags, "scope"), i, r)

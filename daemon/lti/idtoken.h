@@ -71,6 +71,9 @@ enum lti_message {
 #define LTI_ROLE_INSTRUCTOR 2u	/* Instructor, TeachingAssistant, ContentDeveloper, Mentor */
 #define LTI_ROLE_ADMIN 4u	/* Administrator */
 
+/* One LIS role URI (or short name) as LTI_ROLE_* bits; 0 for others (a Mentor). */
+unsigned lti_role_bits(const char *role);
+
 /* What recalld reads of good claims; strings point into t->claims. */
 struct lti_launch {
 	enum lti_message message;

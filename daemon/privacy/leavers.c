@@ -190,6 +190,10 @@ load_leavers(leavers *l)
 		db_req_add(req, "DELETE FROM guardian g WHERE g.school_id = $1 AND NOT EXISTS"
 		    " (SELECT 1 FROM guardian_pupil gp WHERE gp.school_id = g.school_id"
 		    "  AND gp.guardian_id = g.guardian_id)", 1, p);
+		/* LMS logins and deep-linking choices nobody finished */
+		db_req_add(req, "DELETE FROM lti_login WHERE school_id = $1 AND expires_at < now()", 1, p);
+		db_req_add(req, "DELETE FROM lti_deeplink WHERE school_id = $1 AND expires_at < now()",
+		    1, p);
 		/* replies kept for a client's retry: a day is plenty */
 		db_req_add(req, "DELETE FROM idempotency WHERE school_id = $1"
 		    " AND created_at < $2::timestamptz - interval '1 day'", 2, p);

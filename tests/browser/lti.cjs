@@ -96,6 +96,21 @@ t.run(async () => {
 	p.addUser('teacher', { sub: 'lms-teacher-1', roles: S.instructor, sourcedid: TEACHER });
 	p.addUser('stranger', { sub: 'lms-stranger', roles: S.learner, sourcedid: 'not-in-the-roster' });
 	const target = `${BASE}/lti/${SCHOOL}/launch`;
+
+	/* The course's membership in the LMS (NRPS): the class less one pupil, plus one new, and its teacher. */
+	const classPupils = psql(`SELECT string_agg(p.external_id, ' ' ORDER BY p.pupil_id) FROM pupil p
+	    JOIN class_pupil cp ON cp.school_id = p.school_id AND cp.pupil_id = p.pupil_id AND cp.active
+	    JOIN class c ON c.school_id = cp.school_id AND c.class_id = cp.class_id
+	    WHERE p.school_id = ${SCHOOL} AND c.external_id = '${SECTION}'`).split(' ');
+	const leaver = classPupils.find((x) => x !== PUPIL);
+	const leaverReviews = psql(`SELECT count(*) FROM review r JOIN pupil p ON p.school_id = r.school_id
+	    AND p.pupil_id = r.pupil_id WHERE p.school_id = ${SCHOOL} AND p.external_id = '${leaver}'`);
+	const members = classPupils.filter((x) => x !== leaver).map((x) => ({ status: 'Active',
+	    user_id: x === PUPIL ? 'lms-pupil-1' : 'lms-' + x, lis_person_sourcedid: x, roles: [p.ROLE.learner] }));
+	members.push({ status: 'Active', user_id: 'lms-newcomer', lis_person_sourcedid: 'newcomer-from-lms',
+	    name: 'Not Kept', roles: [p.ROLE.learner] });
+	members.push({ status: 'Active', user_id: 'lms-teacher-1', lis_person_sourcedid: TEACHER, roles: [p.ROLE.instructor] });
+	p.members.set('lms-course-8a', members);
 	p.contexts.set('default', { context: 'lms-course-8a', title: '8A Science', section: SECTION, target });
 	p.contexts.set('unlinked', { context: 'lms-course-new', title: 'A new course', target });
 
@@ -296,6 +311,30 @@ t.run(async () => {
 	    AND d.status = 'delivered' AND EXISTS (SELECT 1 FROM delivery_attempt a WHERE a.school_id = d.school_id
 	    AND a.delivery_id = d.delivery_id AND a.http_status = 503)`);
 	ok(Number(retried) >= 1, 'a delivery shows its failed attempt (503) and then its delivery', retried);
+
+	/* The roster from the course (NRPS): synced on the first launch, two members a page. */
+	ok(await waitFor(() => psql(`SELECT count(*) FROM lti_context WHERE school_id = ${SCHOOL}
+	    AND context_id = 'lms-course-8a' AND nrps_synced_at IS NOT NULL`) === '1', 30000),
+	    'the course\'s membership was synced after the launch', psql(`SELECT nrps_report FROM lti_context
+	    WHERE context_id = 'lms-course-8a'`));
+	ok(p.nrpsPages >= Math.ceil(members.length / 2), 'every page of it was read (Link rel="next")', p.nrpsPages);
+	ok(psql(`SELECT count(*) FROM pupil p JOIN class_pupil cp ON cp.school_id = p.school_id
+	    AND cp.pupil_id = p.pupil_id AND cp.active JOIN class c ON c.school_id = cp.school_id
+	    AND c.class_id = cp.class_id WHERE p.school_id = ${SCHOOL} AND p.external_id = 'newcomer-from-lms'
+	    AND c.external_id = '${SECTION}' AND p.given_name IS NULL`) === '1',
+	    'a pupil who joined the course is added to the class (with no name kept)');
+	ok(psql(`SELECT cp.active FROM class_pupil cp JOIN pupil p ON p.school_id = cp.school_id
+	    AND p.pupil_id = cp.pupil_id JOIN class c ON c.school_id = cp.school_id AND c.class_id = cp.class_id
+	    WHERE p.school_id = ${SCHOOL} AND p.external_id = '${leaver}' AND c.external_id = '${SECTION}'`) === 'f',
+	    'a pupil who left the course is made inactive in the class', leaver);
+	ok(psql(`SELECT count(*) FROM review r JOIN pupil p ON p.school_id = r.school_id AND p.pupil_id = r.pupil_id
+	    WHERE p.school_id = ${SCHOOL} AND p.external_id = '${leaver}'`) === leaverReviews &&
+	    psql(`SELECT active FROM pupil WHERE school_id = ${SCHOOL} AND external_id = '${leaver}'`) === 't',
+	    'and keeps their answers and their place in the school');
+	const report = JSON.parse(psql(`SELECT nrps_report FROM lti_context WHERE school_id = ${SCHOOL}
+	    AND context_id = 'lms-course-8a'`) || '{}');
+	ok(report.applied === true && JSON.stringify(report).includes('memberships'),
+	    'the sync keeps a report in the import\'s format', JSON.stringify(report).slice(0, 400));
 	await browser.close();
 	await p.close();
 });

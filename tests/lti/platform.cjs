@@ -55,6 +55,8 @@ async function startPlatform(opts) {
 		refused: [],		/* why token or gradebook requests were refused */
 		agsDown: false,
 		deepLinks: [],		/* verified LtiDeepLinkingResponse claims */
+		members: new Map(),	/* context id -> NRPS members */
+		nrpsPages: 0,
 		agsDownHits: 0,
 	};
 	const toolKeys = jose.createRemoteJWKSet(new URL(`${tool}/lti/jwks`));
@@ -118,6 +120,10 @@ async function startPlatform(opts) {
 			[LTI + 'context']: { id: m.context, label: m.label, title: m.title,
 			    type: ['http://purl.imsglobal.org/vocab/lis/v2/course#CourseSection'] },
 			[LTI + 'lis']: { person_sourcedid: u.sourcedid, course_section_sourcedid: m.section },
+			'https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice': {
+				context_memberships_url: `${p.issuer}/nrps/${encodeURIComponent(m.context)}`,
+				service_versions: ['2.0'],
+			},
 			'https://purl.imsglobal.org/spec/lti-ags/claim/endpoint': {
 				scope: [AGS + 'lineitem', AGS + 'score', AGS + 'result.readonly'],
 				lineitems: `${p.issuer}/ags/${encodeURIComponent(m.context)}/lineitems`,
@@ -183,6 +189,23 @@ async function startPlatform(opts) {
 				    `<input type="hidden" name="id_token" value="${esc(idToken)}">` +
 				    `<input type="hidden" name="state" value="${esc(q.get('state'))}">` +
 				    `<noscript><button>Continue</button></noscript></form></body></html>`);
+			}
+			const nrps = /^\/nrps\/([^/]+)$/.exec(u.pathname);
+			if (nrps && req.method === 'GET') {
+				/* the context's membership (NRPS 2.0 §2), two members a page, Link rel="next" */
+				if (!bearerOk(req, 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly'))
+					return deny(res, 401, 'no token with the NRPS scope');
+				const context = decodeURIComponent(nrps[1]);
+				const all = p.members.get(context) || [];
+				const page = Number(u.searchParams.get('page') || '1');
+				const size = 2;
+				const headers = { 'Content-Type': 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json' };
+				if (page * size < all.length)
+					headers.Link = `<${p.issuer}/nrps/${nrps[1]}?page=${page + 1}>; rel="next"`;
+				p.nrpsPages++;
+				res.writeHead(200, headers);
+				return res.end(JSON.stringify({ id: `${p.issuer}${u.pathname}`, context: { id: context },
+				    members: all.slice((page - 1) * size, page * size) }));
 			}
 			if (u.pathname === '/dl-return' && req.method === 'POST') {
 				/* the tool's LtiDeepLinkingResponse (Deep Linking 2.0 §4.2), checked as a platform must */
