@@ -156,6 +156,11 @@ their level, what it means and what the next level needs (open it in a
 browser; it works for two weeks):
   ${pupil_page:-(none yet: move the clock to a school day's prompt time)}
 
+The school's LMS (LTI 1.3): what its administrator pastes into Moodle or
+Canvas for this school (then \`recalld lti add\` with the LMS's own values;
+see the README's "The school's LMS" section):
+$(RECALLD_HTTP_PUBLIC_URL=$base build-demo/recalld lti show --school "$school" 2>/dev/null | sed -n '1,6s/^/  /p')
+
 Answer one from the shell (the reply is the feedback; the sink shows the
 response.feedback event), or open its answer link in a browser:
   curl -s -H "Authorization: Bearer $integration" -H 'Content-Type: application/json' \\

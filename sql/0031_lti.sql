@@ -163,3 +163,14 @@ CREATE TABLE lti_deeplink (
     FOREIGN KEY (school_id, platform_id) REFERENCES lti_platform (school_id, platform_id)
         ON DELETE CASCADE
 );
+
+-- LTI Dynamic Registration: a one-time token an admin gives the LMS with
+-- the registration URL (`recalld lti register-link`); its hash only.
+CREATE TABLE lti_registration (
+    school_id bigint NOT NULL REFERENCES school (school_id),
+    hash bytea NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz,
+    PRIMARY KEY (school_id, hash)
+);

@@ -42,6 +42,8 @@ expect 2 "lti add: a URL that is not http(s)" "$RECALLD" lti add --school 1 --is
     --deployment-id d --auth-url ftp://lms.example/auth --token-url https://lms.example/token --jwks-url https://lms.example/jwks
 has "--auth-url must be an http(s) URL" "lti add: names the bad URL"
 expect 2 "lti remove without --platform" "$RECALLD" lti remove --school 1
+expect 2 "lti register-link: a ttl out of range" "$RECALLD" lti register-link --school 1 --ttl 30d
+has "--ttl must be a duration" "lti register-link: says what is wrong"
 expect 0 "lti --help" "$RECALLD" lti --help
 has "rotate-key" "lti --help lists rotate-key"
 expect 2 "help of an unknown subcommand" "$RECALLD" help nope

@@ -11,7 +11,13 @@
 
 #include <libpq-fe.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "b64.h"
 #include "cli.h"
+#include "config.h"
+#include "token.h"
 #include "lti_cmd.h"
 #include "ltikey.h"
 #include "secretbox.h"
@@ -23,13 +29,16 @@ static const char lti_usage[] =
     "       recalld [-c FILE] lti list --school ID\n"
     "       recalld [-c FILE] lti show --school ID\n"
     "       recalld [-c FILE] lti remove --school ID --platform ID\n"
+    "       recalld [-c FILE] lti register-link --school ID [--ttl DURATION]\n"
     "       recalld [-c FILE] lti rotate-key\n\n"
     "add registers the school's LMS (what its LTI 1.3 tool registration shows:\n"
     "issuer, client id, deployment id, and its authorization, token and JWKS\n"
     "URLs) and makes the tool's key pair if there is none yet (it is kept\n"
     "sealed with secrets.key_file). show prints what the LMS administrator\n"
     "pastes into the LMS: the login, launch (redirect) and JWKS URLs of this\n"
-    "school. rotate-key makes a new key pair; the old one stays published at\n"
+    "school. register-link prints a one-time URL (valid for --ttl, 1h by\n"
+    "default) to give an LMS that supports LTI Dynamic Registration instead:\n"
+    "it registers itself. rotate-key makes a new key pair; the old one stays published at\n"
     "/lti/jwks for lti.key_overlap.\n";
 
 static bool
@@ -308,6 +317,83 @@ lti_remove(int argc, char **argv, const struct config *cfg)
 }
 
 static int
+lti_register_link(int argc, char **argv, const struct config *cfg)
+{
+	static const struct option opts[] = {
+		{ "school", required_argument, NULL, 's' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sid = NULL, *ttl = "1h", *p[3];
+	char school[24], ttl_s[48], raw_b64[B64_SIZE(32)], token[80], hash[TOKEN_HASH_HEX],
+	    bytea[TOKEN_HASH_HEX + 2];
+	unsigned char raw[32];
+	int64_t ttl_ms = 0;
+	PGconn *pg;
+	PGresult *res;
+	bool made;
+	int ch, code = 1, n;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': sid = optarg; break;
+		case 't': ttl = optarg; break;
+		case 'h': fputs(lti_usage, stdout); return 0;
+		default: fputs(lti_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || !cli_parse_id(sid, "--school", school, sizeof school))
+		return CLI_EXIT_USAGE;
+	if (!config_parse_duration(ttl, &ttl_ms) || ttl_ms < 60000 || ttl_ms > INT64_C(7) * 86400000) {
+		fprintf(stderr, "recalld lti register-link: --ttl must be a duration from 1m to 7d\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (RAND_bytes(raw, sizeof raw) != 1 || !b64_encode_url(raw, sizeof raw, raw_b64, sizeof raw_b64)) {
+		fputs("recalld: no randomness\n", stderr);
+		return 1;
+	}
+	snprintf(token, sizeof token, "rlr_%s", raw_b64);
+	token_hash_hex(token, hash);
+	snprintf(bytea, sizeof bytea, "\\x%s", hash);
+	snprintf(ttl_s, sizeof ttl_s, "%lld milliseconds", (long long)ttl_ms);
+	if ((pg = cli_connect_db(cfg)) == NULL)
+		return 1;
+	/* the platform fetches the tool's keys right after registering */
+	if (!new_key(pg, cfg, true, &made))
+		goto done;
+	p[0] = school;
+	p[1] = bytea;
+	p[2] = ttl_s;
+	res = cli_exec(pg, "INSERT INTO lti_registration (school_id, hash, created_at, expires_at)"
+	    " SELECT school_id, $2::bytea, now(), now() + $3::interval FROM school"
+	    " WHERE school_id = $1::bigint RETURNING 1", 3, p, "making the registration link");
+	if (res == NULL)
+		goto done;
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 0) {
+		fprintf(stderr, "recalld: no school %s\n", school);
+		goto done;
+	}
+	{
+		const char *u = cfg->http_public_url;
+		int ul = (int)strlen(u);
+
+		while (ul > 0 && u[ul - 1] == '/')
+			ul--;
+		printf("Give the LMS this registration URL (LTI Dynamic Registration; once, within %s):\n"
+		    "%.*s/lti/register?school=%s&token=%s\n", ttl, ul, u, school, token);
+	}
+	code = 0;
+done:
+	OPENSSL_cleanse(raw, sizeof raw);
+	PQfinish(pg);
+	return code;
+}
+
+static int
 lti_rotate(int argc, char **argv, const struct config *cfg)
 {
 	PGconn *pg;
@@ -348,6 +434,8 @@ lti_dispatch(int argc, char **argv, const struct config *cfg)
 		return lti_list(argc - 1, argv + 1, cfg, true);
 	if (strcmp(argv[1], "remove") == 0)
 		return lti_remove(argc - 1, argv + 1, cfg);
+	if (strcmp(argv[1], "register-link") == 0)
+		return lti_register_link(argc - 1, argv + 1, cfg);
 	if (strcmp(argv[1], "rotate-key") == 0)
 		return lti_rotate(argc - 1, argv + 1, cfg);
 	fprintf(stderr, "recalld lti: unknown command '%s'\n", argv[1]);

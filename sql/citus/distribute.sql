@@ -65,3 +65,4 @@ SELECT create_distributed_table('lti_context', 'school_id', colocate_with => 'pu
 SELECT create_distributed_table('lti_lineitem', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('lti_score', 'school_id', colocate_with => 'pupil');
 SELECT create_distributed_table('lti_deeplink', 'school_id', colocate_with => 'pupil');
+SELECT create_distributed_table('lti_registration', 'school_id', colocate_with => 'pupil');

@@ -199,6 +199,37 @@ t.run(async () => {
 	ok(l1.status === 400 && /not registered/.test(l1.text), 'a login for another school\'s deployment is refused', l1.status);
 	ok(counts() === before, `the ${bad.length} refused launches changed nothing`, `${before} -> ${counts()}`);
 
+	/* Dynamic Registration: the other school's admin gives the LMS a one-time URL. */
+	const regOut = recalld(['lti', 'register-link', '--school', OTHER]);
+	const regUrl = (regOut.match(/http\S+\/lti\/register\?\S+/) || [''])[0];
+	const regQ = `&openid_configuration=${encodeURIComponent(p.issuer + '/.well-known/openid-configuration')}` +
+	    '&registration_token=reg-token-xyz';
+	const rg = await fetch(regUrl + regQ);
+	const rgText = await rg.text();
+	const dyn = p.registrations[0] || {};
+	ok(rg.status === 200 && /recalld is registered/.test(rgText) &&
+	    /script-src 'sha256-/.test(rg.headers.get('content-security-policy') || '') &&
+	    dyn.initiate_login_uri === `${BASE}/lti/${OTHER}/login` && dyn.jwks_uri === `${BASE}/lti/jwks` &&
+	    /lti-ags\/scope\/score/.test(dyn.scope || ''),
+	    'dynamic registration: recalld reads the LMS\'s configuration and registers itself', `${rg.status} ${rgText.slice(0, 200)} ${JSON.stringify(dyn).slice(0, 300)} ${JSON.stringify(p.refused)}`);
+	ok(psql(`SELECT deployment_ids::text FROM lti_platform WHERE school_id = ${OTHER} AND client_id = 'dyn-client-1'`) === '{dyn-deployment-1}',
+	    'the platform is kept with the client and deployment ids the LMS gave');
+	const rg2 = await fetch(regUrl + regQ);
+	ok(rg2.status === 401 && /used or has expired/.test(await rg2.text()), 'the registration link works once');
+	{
+		const q = new URLSearchParams({ iss: p.issuer, login_hint: 'stranger', target_link_uri: `${BASE}/lti/${OTHER}/launch`,
+		    client_id: 'dyn-client-1', lti_deployment_id: 'dyn-deployment-1' });
+		const r = await fetch(`${BASE}/lti/${OTHER}/login?${q}`, { redirect: 'manual' });
+		const loc = new URL(r.headers.get('location') || 'http://x/');
+		const tok = await p.sign({ ...p.claims('stranger', 'default', loc.searchParams.get('nonce')),
+		    aud: 'dyn-client-1', [LTI + 'deployment_id']: 'dyn-deployment-1' });
+		const l = await post(OTHER, { id_token: tok, state: loc.searchParams.get('state') },
+		    (r.headers.get('set-cookie') || '').split(';')[0]);
+		ok(r.status === 302 && loc.searchParams.get('client_id') === 'dyn-client-1' && l.status === 403 &&
+		    /does not know you/.test(l.text), 'a launch through the registered client passes every check',
+		    `${r.status} ${l.status}`);
+	}
+
 	/* A good launch, then the same again: the second is a replay. */
 	const lg = await login(SCHOOL);
 	const tok = await p.sign(good(lg));

@@ -56,6 +56,7 @@ async function startPlatform(opts) {
 		agsDown: false,
 		deepLinks: [],		/* verified LtiDeepLinkingResponse claims */
 		members: new Map(),	/* context id -> NRPS members */
+		registrations: [],	/* tool registrations received (Dynamic Registration) */
 		nrpsPages: 0,
 		agsDownHits: 0,
 	};
@@ -206,6 +207,35 @@ async function startPlatform(opts) {
 				res.writeHead(200, headers);
 				return res.end(JSON.stringify({ id: `${p.issuer}${u.pathname}`, context: { id: context },
 				    members: all.slice((page - 1) * size, page * size) }));
+			}
+			if (u.pathname === '/.well-known/openid-configuration') {
+				/* the platform's configuration (LTI Dynamic Registration 1.0 §3.4) */
+				res.writeHead(200, { 'Content-Type': 'application/json' });
+				return res.end(JSON.stringify({ issuer: p.issuer,
+				    authorization_endpoint: `${p.issuer}/auth`, token_endpoint: `${p.issuer}/token`,
+				    jwks_uri: `${p.issuer}/jwks`, registration_endpoint: `${p.issuer}/register`,
+				    scopes_supported: ['openid'], response_types_supported: ['id_token'],
+				    id_token_signing_alg_values_supported: ['RS256'],
+				    'https://purl.imsglobal.org/spec/lti-platform-configuration': {
+					product_family_code: 'test-lms', version: '1.0',
+					messages_supported: [{ type: 'LtiResourceLinkRequest' }, { type: 'LtiDeepLinkingRequest' }] } }));
+			}
+			if (u.pathname === '/register' && req.method === 'POST') {
+				/* a tool's registration (Dynamic Registration §3.5), checked as a platform must */
+				if ((req.headers.authorization || '') !== 'Bearer reg-token-xyz')
+					return deny(res, 401, 'registration without the registration token');
+				const r = JSON.parse(await readBody(req));
+				const tc = r['https://purl.imsglobal.org/spec/lti-tool-configuration'] || {};
+				if (r.application_type !== 'web' || !(r.response_types || []).includes('id_token') ||
+				    !(r.grant_types || []).includes('implicit') || !(r.grant_types || []).includes('client_credentials') ||
+				    typeof r.initiate_login_uri !== 'string' || !(r.redirect_uris || []).length ||
+				    typeof r.jwks_uri !== 'string' || r.token_endpoint_auth_method !== 'private_key_jwt' ||
+				    typeof tc.domain !== 'string' || typeof tc.target_link_uri !== 'string' || !Array.isArray(tc.claims))
+					return deny(res, 400, 'malformed registration');
+				p.registrations.push(r);
+				res.writeHead(200, { 'Content-Type': 'application/json' });
+				return res.end(JSON.stringify({ ...r, client_id: 'dyn-client-1',
+				    'https://purl.imsglobal.org/spec/lti-tool-configuration': { ...tc, deployment_id: 'dyn-deployment-1' } }));
 			}
 			if (u.pathname === '/dl-return' && req.method === 'POST') {
 				/* the tool's LtiDeepLinkingResponse (Deep Linking 2.0 §4.2), checked as a platform must */

@@ -1,0 +1,44 @@
+#!/bin/sh
+# bench_lti.sh: LTI 1.3 launches per second (the OIDC login, recalld's
+# check of the platform's RS256 id_token, the launch recorded and the
+# pupil's landing page: bench/lti/launch_bench.cjs) beside the ceiling of
+# one RS256 check, `openssl speed rsa2048` verifications per second on one
+# core, in the same run. Target: launches at least 25% of that ceiling.
+# The platform double signing the id_tokens runs on the same machine and
+# is counted against recalld. Run by hand, never in CI. Needs node and
+# jose (npm ci --prefix build-node, as test.sh does; or NODE_PATH).
+#
+#   RECALLD=build/recalld bench/bench_lti.sh     [PUPILS=1000 DURATION=10 CONNS=8]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+RECALLD=${RECALLD:-$top/recalld}
+PUPILS=${PUPILS:-1000}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-8}
+PORT=${PORT:-18184}
+
+. "$here/common.sh"
+need node
+need openssl
+NODE_PATH=${NODE_PATH:-$top/build-node/node_modules}
+[ -f "$NODE_PATH/jose/package.json" ] || { echo "bench_lti.sh: no jose in $NODE_PATH" >&2; exit 1; }
+export NODE_PATH
+export RECALLD_SECRETS_KEY_FILE="$tmp/secrets.key" RECALLD_LTI_ALLOW_PRIVATE=true
+export RECALLD_HTTP_PUBLIC_URL="http://127.0.0.1:$PORT"
+"$RECALLD" keys init >/dev/null
+school=$("$RECALLD" school create --name "Bench School" --tz UTC)
+psql -X -q "$url" -c "INSERT INTO pupil (school_id, external_id, updated_at)
+	SELECT $school, 'p' || g, now() FROM generate_series(1, $PUPILS) g; ANALYZE pupil;"
+serve_start
+
+# The ceiling: one core verifying RSA-2048 signatures (what each launch needs once).
+ceiling=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { print $(NF) }')
+out=$(RECALLD_BASE="http://127.0.0.1:$PORT" SCHOOL="$school" PUPILS="$PUPILS" CONNS="$CONNS" \
+    DURATION="$DURATION" RECALLD="$RECALLD" node "$here/lti/launch_bench.cjs")
+echo "$out" >&2
+echo "$out" | awk -v c="$ceiling" -v conns="$CONNS" '{
+	match($0, /"per_second":[0-9.]+/); s = substr($0, RSTART + 13, RLENGTH - 13)
+	match($0, /"p99_ms":[0-9.]+/); p = substr($0, RSTART + 9, RLENGTH - 9)
+	printf "launches %.0f/s (p99 %.0f ms, %d at once); openssl rsa2048 verify %.0f/s on one core;" \
+	    " launches/ceiling = %.1f%% (target >= 25%%)\n", s, p, conns, c, 100 * s / c }'
