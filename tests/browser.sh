@@ -82,11 +82,14 @@ sh "$srcdir/tests/demo/simulate.sh" school >"$tmp/school.env" || fail "the demo 
 . "$tmp/school.env"
 export school admin integration
 
-# recalld on a free port: a few tries from a per-process base.
+# recalld on a free port: a few tries from a per-process base. The LTI
+# platform double (tests/lti/platform.cjs) takes the port after recalld's,
+# and recalld lets its pages frame recalld's (lti.frame_ancestors).
 port=$((20000 + ($$ * 7) % 20000))
 for try in 1 2 3 4 5 6 7 8; do
 	base="http://127.0.0.1:$port"
 	RECALLD_HTTP_LISTEN="127.0.0.1:$port" RECALLD_HTTP_PUBLIC_URL="$base" \
+	    RECALLD_LTI_FRAME_ANCESTORS="http://127.0.0.1:$((port + 1))" \
 	    "$RECALLD" serve >"$tmp/serve.log" 2>&1 &
 	pid=$!
 	i=0
@@ -194,6 +197,7 @@ lti_pupil=$(psql -X -At "$url" -c "SELECT pu.external_id FROM pupil pu
 [ -n "$lti_pupil" ] || fail "no 8A Science pupil with two questions open"
 RECALLD_BASE="$base" SCHOOL="$school" OTHER_SCHOOL="$other" PUPIL="$lti_pupil" TEACHER=teacher-01 ADMIN_TOKEN="$admin" \
     SECTION=class-8a-sci PGURL="$url" RECALLD_HTTP_PUBLIC_URL="$base" ARTIFACTS="$artifacts" \
+    PLATFORM_PORT=$((port + 1)) \
     CHROMIUM="$chromium" NODE_PATH="$node_path" node "$srcdir/tests/browser/lti.cjs" ||
 	fail "the LTI launch test failed (screenshots in $artifacts)"
 # recalld stops cleanly (and, under ASan, without leaks).

@@ -76,7 +76,7 @@ function b64url(o) {
 }
 
 t.run(async () => {
-	const p = await startPlatform({ tool: BASE });
+	const p = await startPlatform({ tool: BASE, port: Number(process.env.PLATFORM_PORT || 0) });
 	const reg = (school, dep) => recalld(['lti', 'add', '--school', school, '--issuer', p.issuer,
 	    '--client-id', p.clientId, '--deployment-id', dep, '--auth-url', p.issuer + '/auth',
 	    '--token-url', p.issuer + '/token', '--jwks-url', p.issuer + '/jwks', '--name', 'Test LMS']);
@@ -252,6 +252,24 @@ t.run(async () => {
 	const said = await answerFirst(page);
 	ok(/^(Right!|Not quite\.|Thank you|Your answer is saved)/.test(said), 'the answer, given in the LMS\'s launch, gives its feedback', said);
 	await page.screenshot({ path: path.join(ARTIFACTS, 'lti-pupil-feedback.png'), fullPage: true });
+
+	/* Inside the LMS's page: the tool in a frame (lti.frame_ancestors names the LMS). */
+	await page.goto(`${p.issuer}/course?user=pupil&school=${SCHOOL}`);
+	const frame = page.frameLocator('#tool');
+	await frame.getByRole('heading', { name: 'Today\'s questions' }).waitFor({ timeout: 15000 });
+	ok(true, 'in the LMS\'s frame the pupil lands on their page');
+	await page.screenshot({ path: path.join(ARTIFACTS, 'lti-pupil-framed.png'), fullPage: true });
+	await page.goto(`${p.issuer}/course?user=teacher&school=${SCHOOL}`);
+	await frame.locator('#class-select').waitFor({ timeout: 15000 });
+	await page.waitForFunction(() => {
+		const f = document.getElementById('tool');
+		const d = f && f.contentDocument;
+		return d && d.getElementById('app') && !d.getElementById('app').hidden;
+	}, null, { timeout: 15000 }).catch(() => null);
+	ok(await frame.locator('#class-select').inputValue() ===
+	    psql(`SELECT class_id FROM class WHERE school_id = ${SCHOOL} AND external_id = '${SECTION}'`),
+	    'in the LMS\'s frame the teacher lands on the class\'s dashboard, signed in (no cookie needed)');
+	await page.screenshot({ path: path.join(ARTIFACTS, 'lti-teacher-framed.png'), fullPage: true });
 
 	/* The teacher lands on the dashboard of the course's class, signed in. */
 	await page.goto(`${p.issuer}/start?user=teacher&school=${SCHOOL}`);

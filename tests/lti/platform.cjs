@@ -7,7 +7,7 @@
  * by an auto-submitting form (response_mode form_post), and lets a test
  * forge id_tokens for the refusals recalld must make.
  *
- *   const p = await startPlatform({ tool: 'http://127.0.0.1:8080' });
+ *   const p = await startPlatform({ tool: 'http://127.0.0.1:8080', port: 0 });
  *   p.issuer, p.clientId, p.deploymentId, p.addUser(hint, claims), p.sign(claims, opts)
  */
 'use strict';
@@ -148,6 +148,14 @@ async function startPlatform(opts) {
 				}
 				res.writeHead(200, { 'Content-Type': 'application/json' });
 				return res.end(JSON.stringify({ keys: [jwk] }));
+			}
+			if (u.pathname === '/course') {
+				/* a course page that shows the tool in a frame, as LMSs do */
+				const q = new URLSearchParams(u.searchParams);
+				res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+				return res.end(`<!DOCTYPE html><html lang="en"><head><title>Course</title></head><body>` +
+				    `<h1>8A Science</h1><iframe id="tool" title="recalld" style="width:100%;height:900px"` +
+				    ` src="/start?${esc(q.toString())}"></iframe></body></html>`);
 			}
 			if (u.pathname === '/start') {
 				/* What a course page's link does: third-party login initiation (LTI Core §5.1.1). */
@@ -338,7 +346,10 @@ async function startPlatform(opts) {
 			res.end(String(e && e.stack || e));
 		}
 	});
-	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+	await new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(opts.port || 0, '127.0.0.1', resolve);
+	});
 	p.port = server.address().port;
 	p.issuer = `http://127.0.0.1:${p.port}`;
 	p.close = () => new Promise((resolve) => server.close(resolve));
