@@ -1181,6 +1181,11 @@ act_done(const struct db_reply *r, void *arg)
 			launch_free(x);
 			return;
 		}
+		/* a unit's check (placed by deep linking): its part of the page */
+		if (x->l.custom_unit != NULL && x->l.custom_unit[0] != '\0' &&
+		    strlen(x->l.custom_unit) < 20 &&
+		    strspn(x->l.custom_unit, "0123456789") == strlen(x->l.custom_unit))
+			snprintf(url + strlen(url), sizeof url - strlen(url), "#unit-%s", x->l.custom_unit);
 		evhttp_add_header(h, "Location", url);
 		evhttp_add_header(h, "Cache-Control", "no-store");
 		evhttp_add_header(h, "Referrer-Policy", "no-referrer");

@@ -279,7 +279,9 @@ render_unit(struct page *pg, struct evbuffer *b, const struct settings *set,
 	mastery_assess(m, &set->mastery, items, (size_t)(to - from), set->today, &res);
 	free(items);
 
-	evbuffer_add_printf(b, "<div class=\"card\">\n<h3 id=\"u%d\">", index);
+	/* unit-<id>: where a launch of one unit's check lands (LTI deep linking) */
+	evbuffer_add_printf(b, "<div class=\"card\" id=\"unit-%s\">\n<h3 id=\"u%d\">",
+	    PQgetvalue(ur, from, 0), index);
 	answer_page_escape(b, PQgetvalue(ur, from, 1));
 	evbuffer_add_printf(b, "</h3>\n<p class=\"level\">Your level: <strong>%s</strong></p>\n",
 	    level_title[res.level]);

@@ -239,6 +239,15 @@ t.run(async () => {
 	const r2 = await post(SCHOOL, { id_token: tok, state: lg.state }, lg.cookie);
 	ok(r2.status === 401 && counts() === after, 'the same launch again (a replayed nonce) is refused', r2.status);
 
+	/* The LMS rotates its key: recalld fetches its JWKS again on the new kid. */
+	await p.rotateKey();
+	psql(`UPDATE lti_platform SET jwks_fetched_at = now() - interval '1 minute' WHERE school_id = ${SCHOOL}`);
+	const lr = await login(SCHOOL);
+	const rr = await post(SCHOOL, { id_token: await p.sign(good(lr)), state: lr.state }, lr.cookie);
+	ok(rr.status === 303 && psql(`SELECT jwks::text FROM lti_platform WHERE school_id = ${SCHOOL}
+	    AND client_id = '${p.clientId}'`).includes('lms-key-2'),
+	    'after the LMS rotates its key, a launch under the new kid fetches its keys again and passes', rr.status);
+
 	/* In the browser: the pupil answers in place. */
 	const browser = await launch(chromium, CHROMIUM, 'lti.cjs');
 	const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
@@ -311,6 +320,19 @@ t.run(async () => {
 	    dl['https://purl.imsglobal.org/spec/lti-dl/claim/data'] === 'opaque-dl-data-42',
 	    'deep linking returns a signed ltiResourceLink to the unit\'s check, with its line item and the platform\'s data',
 	    JSON.stringify(dl) + ' refused: ' + JSON.stringify(p.refused));
+	/* a pupil launched from that link lands on that unit of their page */
+	p.contexts.set('unitcheck', { context: 'lms-course-8a', title: '8A Science', section: SECTION, target,
+	    link: 'link-unit', extra: { [LTI + 'custom']: { unit: unitId } } });
+	{
+		const q = new URLSearchParams({ iss: p.issuer, login_hint: 'pupil', target_link_uri: target,
+		    lti_message_hint: 'unitcheck', client_id: p.clientId, lti_deployment_id: p.deploymentId });
+		const r = await fetch(`${BASE}/lti/${SCHOOL}/login?${q}`, { redirect: 'manual' });
+		const loc = new URL(r.headers.get('location'));
+		const l = await post(SCHOOL, { id_token: await p.sign(p.claims('pupil', 'unitcheck', loc.searchParams.get('nonce'))),
+		    state: loc.searchParams.get('state') }, (r.headers.get('set-cookie') || '').split(';')[0]);
+		ok(l.status === 303 && (l.loc || '').endsWith(`#unit-${unitId}`), 'a launch of the unit\'s check lands on that unit',
+		    l.loc);
+	}
 	const again = await fetch(`${BASE}/lti/${SCHOOL}/deep-link`, { method: 'POST', redirect: 'manual',
 	    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
 	    body: 'code=rcs_forged&choice=practice' });

@@ -41,7 +41,7 @@ async function startPlatform(opts) {
 	const deploymentId = opts.deploymentId || 'deployment-1';
 	const { publicKey, privateKey } = await jose.generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
 	const kid = 'lms-key-1';
-	const jwk = { ...(await jose.exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+	let jwk = { ...(await jose.exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
 	const users = new Map();	/* login_hint -> claims of the user */
 	const p = {
 		clientId, deploymentId, privateKey, publicKey, kid, users,
@@ -86,8 +86,8 @@ async function startPlatform(opts) {
 			if (body[k] === undefined)
 				delete body[k];
 		return new jose.SignJWT(body)
-			.setProtectedHeader({ alg: o.alg || 'RS256', kid: o.kid || kid, typ: 'JWT' })
-			.sign(o.key || privateKey);
+			.setProtectedHeader({ alg: o.alg || 'RS256', kid: o.kid || p.kid, typ: 'JWT' })
+			.sign(o.key || p.privateKey);
 	};
 
 	/* The claims of a launch of user (a login_hint) with message hint. */
@@ -135,6 +135,13 @@ async function startPlatform(opts) {
 	};
 
 	p.addUser = (hint, u) => users.set(hint, u);
+	/* A new signing key under a new kid; the JWKS serves only it from now on. */
+	p.rotateKey = async () => {
+		const k = await jose.generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+		p.kid = 'lms-key-2';
+		p.privateKey = k.privateKey;
+		jwk = { ...(await jose.exportJWK(k.publicKey)), kid: p.kid, alg: 'RS256', use: 'sig' };
+	};
 	p.ROLE = ROLE;
 	p.LTI = LTI;
 
