@@ -45,9 +45,6 @@ const EXCEPTIONS = [
 	  why: 'group commit: the endpoints of every school in the group' },
 	{ file: 'daemon/answer/answers.c', has: 'WITH p AS (UPDATE prompt p SET answered_at',
 	  why: 'group commit: one transaction takes the answers of several schools' },
-	{ file: 'daemon/flag/flagjob.c', has: 'WITH pick AS MATERIALIZED (SELECT j2.school_id FROM school_flag_job',
-	  why: "the flag job's answers-only run looks for schools with reviews it has not seen"
-	     + ' in every school\'s reviews' },
 ];
 
 function args() {

@@ -809,9 +809,32 @@ add_writes(struct work *w)
 	db_req_add(w->req, write_sql, W_COLUMNS, params);
 	for (int i = 0; i < W_COLUMNS; i++)
 		sbuf_free(&w->cols[i]);
-	/* The flag job refreshes after answers, webhooks or none: one NOTIFY a group. */
-	if (reviewed)
-		db_req_add(w->req, "NOTIFY " ANSWERS_REVIEWS_CHANNEL, 0, NULL);
+	/*
+	 * The flag job refreshes after answers, webhooks or none: one NOTIFY a
+	 * group, naming its schools, so the job needs no scan of the answers.
+	 */
+	if (reviewed) {
+		struct sbuf ids = { 0 };
+		const char *np[1];
+		int nids = 0;
+
+		for (int q = 0; q < w->nqs; q++) {
+			bool seen = false;
+
+			if (!w->qs[q].touched)
+				continue;
+			for (int k = 0; k < q && !seen; k++)
+				seen = w->qs[k].touched && w->qs[k].school_id == w->qs[q].school_id;
+			if (seen)
+				continue;
+			if (nids++ > 0)
+				sbuf_putc(&ids, ',');
+			sbuf_i64(&ids, w->qs[q].school_id);
+		}
+		np[0] = sbuf_text(&ids);
+		db_req_add(w->req, "SELECT pg_notify('" ANSWERS_REVIEWS_CHANNEL "', $1)", 1, np);
+		sbuf_free(&ids);
+	}
 	if (w->nevents > 0)
 		outbox_notify_sql(w->req, NULL);	/* once for the whole group, events queued */
 }

@@ -21,6 +21,7 @@
 #include "ags.h"
 #include "outbox.h"
 #include "runner.h"
+#include "sbuf.h"
 #include "settings.h"
 #include "util.h"
 
@@ -44,6 +45,11 @@ struct flagjob {
 	bool full;		/* this run: every school, else new reviews only */
 	db_req *req;		/* in flight */
 	bool in_txn;		/* a class transaction is in flight */
+	/* schools whose answers were heard of since the last answers-only run */
+	int64_t *dirty;
+	size_t ndirty, dirty_cap;
+	char *run_set;		/* this answers-only run's schools, a bigint[] literal */
+	char mark[24];		/* the school's newest review when its visit began */
 
 	/* the school being worked on */
 	int64_t last_school;
@@ -68,22 +74,21 @@ static void next_class(flagjob *f);
 static void run_done(flagjob *f);
 
 /*
- * Claim the next school after $2 (all of them, or with $3 only those with
- * reviews past their mark) that no daemon holds, and, when the take wins
- * it, move the mark to the newest review now.
+ * Claim the next school after $2 (all of them, or with $3 only those whose
+ * answers were heard of, from the reviews channel's payloads) that no
+ * daemon holds. The pick reads only the reference tables (Citus): which
+ * schools had answers comes from the NOTIFY, not from a scan of reviews;
+ * the mark (the newest review a visit saw, for whoever waits for the job)
+ * is left by the school's own statements.
  */
 static const char claim_sql[] =
     "WITH pick AS MATERIALIZED (SELECT j2.school_id FROM school_flag_job j2 JOIN school s2"
     "   ON s2.school_id = j2.school_id AND s2.active WHERE j2.school_id > $2::bigint"
     "   AND " LEASE_FREE(JOB, "j2.school_id")
-    "   AND (NOT $3::boolean OR EXISTS (SELECT 1 FROM review r WHERE r.school_id = j2.school_id"
-    "     AND r.review_id > j2.review_mark))"
+    "   AND ($3::bigint[] IS NULL OR j2.school_id = ANY ($3::bigint[]))"
     "   ORDER BY j2.school_id LIMIT 1),"
     " won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(JOB, "school_id", "$4", "$5")
-    "   AS won FROM pick),"
-    " j AS (UPDATE school_flag_job j SET review_mark = coalesce((SELECT max(r.review_id)"
-    "   FROM review r WHERE r.school_id = j.school_id), 0)"
-    "   FROM won WHERE won.won AND j.school_id = won.school_id)"
+    "   AS won FROM pick)"
     " SELECT s.school_id, won.won,"
     " extract(isodow FROM ($1::timestamptz AT TIME ZONE s.tz))::int = s.digest_weekday"
     "   AND ($1::timestamptz AT TIME ZONE s.tz)::time >= s.prompt_time,"
@@ -107,6 +112,19 @@ rows_made(const struct db_reply *r, void *arg)
 	run_next_school(f);
 }
 
+static void
+dirty_add(flagjob *f, int64_t school)
+{
+	for (size_t i = 0; i < f->ndirty; i++)
+		if (f->dirty[i] == school)
+			return;
+	if (f->ndirty == f->dirty_cap) {
+		f->dirty_cap = f->dirty_cap ? 2 * f->dirty_cap : 16;
+		f->dirty = xreallocarray(f->dirty, f->dirty_cap, sizeof *f->dirty);
+	}
+	f->dirty[f->ndirty++] = school;
+}
+
 /* The runner starts a run: a full one unless only answers asked for it. */
 static void
 run_start(runner *r, unsigned why, void *arg)
@@ -115,10 +133,16 @@ run_start(runner *r, unsigned why, void *arg)
 
 	f->full = (why & ~WHY_ANSWERS) != 0;
 	f->last_school = 0;
+	free(f->run_set);
+	f->run_set = NULL;
 	if (!f->full) {
+		/* the schools heard of so far; later answers kick another run */
+		f->run_set = sbuf_ids_literal(f->dirty, f->ndirty, sizeof *f->dirty);
+		f->ndirty = 0;
 		run_next_school(f);
 		return;
 	}
+	f->ndirty = 0;	/* a full run visits them all */
 	/* A school new since the last run gets its row. */
 	f->req = db_query(f->db, "INSERT INTO school_flag_job (school_id)"
 	    " SELECT school_id FROM school ON CONFLICT DO NOTHING", 0, NULL, rows_made, f);
@@ -137,18 +161,41 @@ flagjob_kick_answers(flagjob *f)
 	runner_kick_after(f->run, f->debounce_ms, WHY_ANSWERS);
 }
 
-/* Every commit of answers notifies the reviews channel. */
+/*
+ * Every commit of answers notifies the reviews channel with its schools'
+ * ids, comma-separated. One without (another version's): a full run.
+ */
 static void
 reviews_notified(const char *channel, const char *payload, void *arg)
 {
-	flagjob_kick_answers(arg);
+	flagjob *f = arg;
+	const char *p = payload;
+	char *end;
+	bool any = false;
+
+	(void)channel;
+	while (p != NULL && *p != '\0') {
+		long long v = strtoll(p, &end, 10);
+
+		if (end == p || v <= 0)
+			break;
+		dirty_add(f, v);
+		any = true;
+		p = *end == ',' ? end + 1 : end;
+		if (*end != ',' && *end != '\0')
+			any = false;
+	}
+	if (any)
+		flagjob_kick_answers(f);
+	else
+		flagjob_kick(f);
 }
 
 /* The LISTEN is (back) up: answers committed while it was down were not heard. */
 static void
 reviews_listening(void *arg)
 {
-	flagjob_kick_answers(arg);
+	flagjob_kick(arg);
 }
 
 static void
@@ -190,8 +237,10 @@ claimed(const struct db_reply *r, void *arg)
 	f->last_school = pgrow_i64(res, 0, 0);
 	if (!pgrow_bool(res, 0, 1)) {
 		/* Another daemon took it first; answers it has not seen get another run. */
-		if (!f->full)
+		if (!f->full) {
+			dirty_add(f, f->last_school);
 			flagjob_kick_answers(f);
+		}
 		run_next_school(f);
 		return;
 	}
@@ -221,13 +270,15 @@ claimed(const struct db_reply *r, void *arg)
 	db_req_add(req, "SELECT k.class_id FROM class k WHERE k.school_id = $1 AND k.active"
 	    " AND EXISTS (SELECT 1 FROM taught t WHERE t.school_id = k.school_id"
 	    "   AND t.class_id = k.class_id) ORDER BY k.class_id", 1, p);
+	/* the newest answer this visit sees: the mark it leaves when done */
+	db_req_add(req, "SELECT coalesce(max(review_id), 0) FROM review WHERE school_id = $1", 1, p);
 	f->req = db_submit(f->db, req);
 }
 
 static void
 run_next_school(flagjob *f)
 {
-	const char *p[5] = { f->claimed_at, NULL, f->full ? "false" : "true",
+	const char *p[5] = { f->claimed_at, NULL, f->full ? NULL : f->run_set,
 	    lease_holder(f->leases), lease_timeout_param(f->leases) };
 	char last[24];
 
@@ -385,7 +436,6 @@ families_read(const struct db_reply *r, void *arg)
 static void
 finish_school(flagjob *f)
 {
-	const char *p[2] = { f->school, f->claimed_at };
 	db_req *req;
 
 	if (f->digest_due && !f->families_done && !runner_stopping(f->run)) {
@@ -410,8 +460,12 @@ finish_school(flagjob *f)
 		db_req_add(req, ags_queue_sql, AGS_QUEUE_NPARAMS, q);
 		outbox_notify_sql(req, f->school);
 	}
-	db_req_add(req, "UPDATE school_flag_job SET done_at = $2::timestamptz WHERE school_id = $1",
-	    2, p);
+	{
+		const char *q[3] = { f->school, f->claimed_at, f->mark };
+
+		db_req_add(req, "UPDATE school_flag_job SET done_at = $2::timestamptz,"
+		    " review_mark = greatest(review_mark, $3::bigint) WHERE school_id = $1", 3, q);
+	}
 	lease_add_release(req, f->leases, JOB);
 	f->req = db_submit(f->db, req);
 }
@@ -428,6 +482,7 @@ classes_listed(const struct db_reply *r, void *arg)
 		run_done(f);	/* the lease runs out; a later run tries again */
 		return;
 	}
+	util_strlcpy(f->mark, PQgetvalue(r->results[2], 0, 0), sizeof f->mark);
 	res = r->results[1];
 	free(f->classes);
 	f->nclasses = (size_t)PQntuples(res);
@@ -894,5 +949,7 @@ flagjob_free(flagjob *f)
 	event_free(f->yield);
 	fsrs_model_free(f->model);
 	free(f->classes);
+	free(f->dirty);
+	free(f->run_set);
 	free(f);
 }
