@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "curlev.h"
 #include "hfetch.h"
 #include "log.h"
 #include "sbuf.h"
@@ -42,14 +43,10 @@ TAILQ_HEAD(req_list, hfetch_req);
 
 struct hfetch {
 	struct event_base *base;
-	CURLM *multi;
-	struct event *timer;
+	curlev *cev;
+	CURLM *multi;		/* curlev_multi(cev) */
 	struct req_list reqs;
 	int n;
-};
-
-struct sock {
-	struct event *ev;
 };
 
 static void
@@ -133,92 +130,15 @@ finish(struct hfetch_req *r, CURLcode res)
 	req_free(r);
 }
 
+/* A transfer ended (curlev.h's callback). */
 static void
-check_multi(hfetch *h)
+transfer_done(CURL *easy, CURLcode res, void *arg)
 {
-	CURLMsg *msg;
-	int left;
+	struct hfetch_req *r = NULL;
 
-	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-		struct hfetch_req *r = NULL;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		finish(r, msg->data.result);
-	}
-}
-
-static void
-action(hfetch *h, curl_socket_t fd, int mask)
-{
-	int running;
-	CURLMcode mc = curl_multi_socket_action(h->multi, fd, mask, &running);
-
-	if (mc != CURLM_OK)
-		log_warnx("hfetch", "curl_multi_socket_action failed", "err=\"%s\"",
-		    curl_multi_strerror(mc));
-	check_multi(h);
-}
-
-static void
-sock_ev(evutil_socket_t fd, short what, void *arg)
-{
-	action(arg, fd, ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
-	    ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0));
-}
-
-static void
-timer_ev(evutil_socket_t fd, short what, void *arg)
-{
-	action(arg, CURL_SOCKET_TIMEOUT, 0);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: watch, re-watch or forget a socket. */
-static int
-socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	hfetch *h = userp;
-	struct sock *sk = socketp;
-	short kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (sk != NULL) {
-			event_free(sk->ev);
-			free(sk);
-			curl_multi_assign(h->multi, s, NULL);
-		}
-		return 0;
-	}
-	kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
-	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
-	if (sk == NULL) {
-		sk = xcalloc(1, sizeof *sk);
-		sk->ev = event_new(h->base, s, kind, sock_ev, h);
-		curl_multi_assign(h->multi, s, sk);
-	} else {
-		event_del(sk->ev);
-		event_assign(sk->ev, h->base, s, kind, sock_ev, h);
-	}
-	event_add(sk->ev, NULL);
-	return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: arm the one timer; never calls libcurl. */
-static int
-timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	hfetch *h = userp;
-	struct timeval tv;
-
-	if (timeout_ms < 0) {
-		evtimer_del(h->timer);
-		return 0;
-	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	evtimer_add(h->timer, &tv);
-	return 0;
+	(void)arg;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+	finish(r, res);
 }
 
 hfetch *
@@ -226,17 +146,10 @@ hfetch_new(struct event_base *base)
 {
 	hfetch *h = xcalloc(1, sizeof *h);
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatalx("hfetch", "curl_global_init failed", "");
 	h->base = base;
 	TAILQ_INIT(&h->reqs);
-	if ((h->multi = curl_multi_init()) == NULL)
-		fatalx("hfetch", "curl_multi_init failed", "");
-	h->timer = evtimer_new(base, timer_ev, h);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	h->cev = curlev_new(base, transfer_done, h);
+	h->multi = curlev_multi(h->cev);
 	return h;
 }
 
@@ -247,8 +160,7 @@ hfetch_free(hfetch *h)
 		return;
 	while (!TAILQ_EMPTY(&h->reqs))
 		req_free(TAILQ_FIRST(&h->reqs));
-	curl_multi_cleanup(h->multi);
-	event_free(h->timer);
+	curlev_free(h->cev);
 	free(h);
 }
 

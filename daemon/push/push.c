@@ -17,6 +17,7 @@
 
 #include "ags.h"
 #include "clock.h"
+#include "curlev.h"
 #include "event.h"
 #include "log.h"
 #include "outbox.h"
@@ -102,26 +103,20 @@ struct ep_slot {
 	int queued;
 };
 
-/* A socket libcurl asked us to watch. */
-struct sock {
-	struct event *ev;
-	push *p;
-};
-
 struct push {
 	struct event_base *base;
 	db_pool *db;
 	const struct config *cfg;
 	secretbox *secrets;		/* opens the endpoints' secrets; NULL: stored in clear */
 	ags *ags;			/* tokens and line items of LMS gradebooks; NULL: none */
-	CURLM *multi;
+	curlev *cev;			/* libcurl multi on the loop */
+	CURLM *multi;			/* curlev_multi(cev) */
 	/*
 	 * A run is one claim: kicked by a wake, a NOTIFY, the LISTEN coming up,
 	 * a clock move, a due retry or a finished transfer, and by the poll
 	 * (the backstop); a kick during a claim claims again after it.
 	 */
 	runner *run;
-	struct event *curl_timer;	/* CURLMOPT_TIMERFUNCTION */
 	struct event *due;		/* the earliest known retry */
 	struct event *flush;		/* write DONE results */
 	int64_t due_us;			/* what due is armed for, 0 if not */
@@ -650,100 +645,15 @@ start_queued(push *p)
 	p->starting = false;
 }
 
-/* ---- libcurl multi on libevent ---- */
-
+/* A transfer ended (curlev.h's callback). */
 static void
-check_multi(push *p)
+transfer_done(CURL *easy, CURLcode res, void *arg)
 {
-	CURLMsg *msg;
-	int left;
+	struct job *j = NULL;
 
-	while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
-		struct job *j = NULL;
-		CURLcode res;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		res = msg->data.result;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-		/* msg is invalid once the handle is removed (in job_finished). */
-		job_finished(j, res);
-	}
-}
-
-static void
-multi_action(push *p, curl_socket_t fd, int mask)
-{
-	int running;
-	CURLMcode mc = curl_multi_socket_action(p->multi, fd, mask, &running);
-
-	if (mc != CURLM_OK)
-		log_warnx("push", "curl_multi_socket_action failed", "err=\"%s\"",
-		    curl_multi_strerror(mc));
-	check_multi(p);
-}
-
-static void
-sock_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	push *p = arg;
-	int mask = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
-	    ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
-
-	multi_action(p, fd, mask);
-}
-
-static void
-curl_timer_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	multi_action(arg, CURL_SOCKET_TIMEOUT, 0);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: watch, re-watch or forget a socket. */
-static int
-socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	push *p = userp;
-	struct sock *sk = socketp;
-	short kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (sk != NULL) {
-			event_free(sk->ev);	/* deletes it first */
-			free(sk);
-			curl_multi_assign(p->multi, s, NULL);
-		}
-		return 0;
-	}
-	kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
-	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
-	if (sk == NULL) {
-		sk = xcalloc(1, sizeof *sk);
-		sk->p = p;
-		sk->ev = event_new(p->base, s, kind, sock_event_cb, p);
-		curl_multi_assign(p->multi, s, sk);
-	} else {
-		event_del(sk->ev);
-		event_assign(sk->ev, p->base, s, kind, sock_event_cb, p);
-	}
-	event_add(sk->ev, NULL);
-	return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: arm our one timer; never calls libcurl. */
-static int
-timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	push *p = userp;
-	struct timeval tv;
-
-	if (timeout_ms < 0) {
-		evtimer_del(p->curl_timer);
-		return 0;
-	}
-	set_tv(&tv, timeout_ms);
-	evtimer_add(p->curl_timer, &tv);
-	return 0;
+	(void)arg;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&j);
+	job_finished(j, res);
 }
 
 /* ---- claiming ---- */
@@ -1357,14 +1267,8 @@ flush_retry(push *p)
 push *
 push_new(struct event_base *base, db_pool *db, const struct config *cfg, secretbox *secrets)
 {
-	static bool curl_ready;
 	push *p = xcalloc(1, sizeof *p);
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			fatalx("push", "curl_global_init failed", "");
-		curl_ready = true;
-	}
 	p->base = base;
 	p->db = db;
 	p->cfg = cfg;
@@ -1374,20 +1278,15 @@ push_new(struct event_base *base, db_pool *db, const struct config *cfg, secretb
 	TAILQ_INIT(&p->done);
 	TAILQ_INIT(&p->writing);
 	LIST_INIT(&p->eps);
-	if ((p->multi = curl_multi_init()) == NULL)
-		fatalx("push", "curl_multi_init failed", "");
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+	p->cev = curlev_new(base, transfer_done, p);
+	p->multi = curlev_multi(p->cev);
 	/* Keep-alive connections: one per concurrent transfer, shared by host. */
 	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)cfg->webhooks_max_in_flight);
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->webhooks_max_in_flight);
 	curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	p->curl_timer = evtimer_new(base, curl_timer_event_cb, p);
 	p->due = evtimer_new(base, due_cb, p);
 	p->flush = evtimer_new(base, flush_cb, p);
-	if (p->curl_timer == NULL || p->due == NULL || p->flush == NULL)
+	if (p->due == NULL || p->flush == NULL)
 		fatalx("push", "out of memory", "");
 	/* No claim at start: the LISTEN coming up claims (and after each reconnect). */
 	p->run = runner_new(base, &(struct runner_spec){ .name = "push",
@@ -1473,10 +1372,9 @@ push_free(push *p)
 	while (p->nidle > 0)
 		curl_easy_cleanup(p->idle[--p->nidle]);
 	free(p->idle);
-	/* Removing the handles above closed their sockets through socket_cb. */
-	curl_multi_cleanup(p->multi);
+	/* Removing the handles above closed their sockets through curlev. */
+	curlev_free(p->cev);
 	runner_free(p->run);
-	event_free(p->curl_timer);
 	event_free(p->due);
 	event_free(p->flush);
 	free(p);
