@@ -288,8 +288,8 @@ login_done(const struct db_reply *r, void *arg)
 		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
 		goto out;
 	}
-	found = r->results[3];
-	if (PQntuples(found) == 0 || PQntuples(r->results[2]) != 1) {
+	found = r->results[1];
+	if (PQntuples(found) == 0 || PQntuples(r->results[0]) != 1) {
 		refused(l->app, l->ctx, 400, PQntuples(found) == 0 ?
 		    "This LMS is not registered with recalld for this school (its issuer, client_id or"
 		    " deployment_id is unknown here). The school's recalld administrator registers it"
@@ -405,9 +405,7 @@ login_handler(http_ctx *ctx, void *app_, const void *data)
 	p[6] = browser_h;
 	p[7] = (const char *)evbuffer_pullup(relaunch, -1);
 	req = db_req_new(login_done, l);
-	/* Logins nobody finished go as others start: they hold nothing personal. */
-	db_req_add(req, "DELETE FROM lti_login WHERE school_id = $1 AND expires_at < now()", 1, p);
-	db_req_add(req, "DELETE FROM lti_deeplink WHERE school_id = $1 AND expires_at < now()", 1, p);
+	/* Logins nobody finished are deleted by the hourly leavers job (leavers.h). */
 	db_req_add(req,
 	    "INSERT INTO lti_login (school_id, state_hash, platform_id, nonce, browser_hash, relaunch,"
 	    " expires_at)"

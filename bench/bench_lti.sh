@@ -39,7 +39,7 @@ ticks() { for q in "$@"; do awk '{ print $14 + $15 }' "/proc/$q/stat" 2>/dev/nul
 pgpids() { pgrep -d ' ' -f "postgres" || true; }
 r0=$(ticks "$pid"); g0=$(ticks $(pgpids))
 out=$(RECALLD_BASE="http://127.0.0.1:$PORT" SCHOOL="$school" PUPILS="$PUPILS" CONNS="$CONNS" \
-    DURATION="$DURATION" RECALLD="$RECALLD" node "$here/lti/launch_bench.cjs")
+    DURATION="$DURATION" RECALLD="$RECALLD" LANDING="${LANDING:-1}" node "$here/lti/launch_bench.cjs")
 r1=$(ticks "$pid"); g1=$(ticks $(pgpids))
 hz=$(getconf CLK_TCK)
 echo "$out" >&2

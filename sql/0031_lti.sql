@@ -41,7 +41,7 @@ CREATE TABLE lti_platform (
 -- id_token must carry, and the hash of the browser's cookie, so that the
 -- launch is taken only from the browser that started it. relaunch is the
 -- login's own query, to start again in a new tab when a framed page gets
--- no cookie. Deleted when used; the partitions job deletes expired ones.
+-- no cookie. Deleted when used; the hourly leavers job deletes expired ones.
 CREATE TABLE lti_login (
     school_id bigint NOT NULL,
     state_hash bytea NOT NULL,
@@ -148,7 +148,7 @@ CREATE TABLE lti_score (
 -- choose what to place in their course: where the platform wants the
 -- answer and what it asked to get back. Keyed by the hash of the launch's
 -- single-use sign-in code, which the choice page posts back. Minutes:
--- deleted when used, expired ones with the next login.
+-- deleted when used, expired ones by the hourly leavers job.
 CREATE TABLE lti_deeplink (
     school_id bigint NOT NULL,
     code_hash bytea NOT NULL,

@@ -7,7 +7,8 @@
  * pupil's own page). CONNS launches run at once for DURATION seconds.
  *
  * Environment: RECALLD_BASE, SCHOOL, PUPILS, CONNS, DURATION, RECALLD
- * (for `recalld lti add`), NODE_PATH (jose).
+ * (for `recalld lti add`), NODE_PATH (jose); LANDING=0 leaves the landing
+ * page out (to see what it costs).
  */
 'use strict';
 
@@ -45,6 +46,8 @@ async function main() {
 		await r2.arrayBuffer();
 		if (r2.status !== 303)
 			throw new Error('launch answered ' + r2.status);
+		if (process.env.LANDING === '0')
+			return;	/* an experiment: the launch without its landing page */
 		const r3 = await fetch(r2.headers.get('location'));
 		await r3.arrayBuffer();
 		if (r3.status !== 200)

@@ -6,8 +6,9 @@
  * past privacy.audit_retention and answers past privacy.review_retention
  * go (memory states stay: they are the running state, not recomputed
  * from the answers), what deliveries past privacy.delivery_retention
- * carried is emptied (the row and its status stay), and replies kept for
- * idempotent retries go after a day. Runs hourly and whenever the manual clock
+ * carried is emptied (the row and its status stay), replies kept for
+ * idempotent retries go after a day, and LMS logins and deep-linking
+ * choices nobody finished go once expired. Runs hourly and whenever the manual clock
  * moves, one school at a time under its lease (lease.h), one pupil a
  * transaction.
  */
