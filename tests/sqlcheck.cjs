@@ -35,16 +35,6 @@ const EXCEPTIONS = [
 	  why: 'the sender writes the attempts of several schools in one statement' },
 	{ file: 'daemon/push/push.c', has: 'UPDATE endpoint t SET failing_since',
 	  why: "the sender updates several schools' endpoints in one statement" },
-	{ file: 'daemon/answer/answers.c', has: 'SELECT count(*) FROM (SELECT DISTINCT p.school_id, p.pupil_id',
-	  why: 'group commit: one transaction takes the answers of several schools' },
-	{ file: 'daemon/answer/answers.c', has: 'SELECT x.i - 1, p.pupil_id, p.question_id',
-	  why: 'group commit: one transaction takes the answers of several schools' },
-	{ file: 'daemon/answer/answers.c', has: 'SELECT k.school_id, k.pupil_id, k.unit_id, q.question_id',
-	  why: 'group commit: one transaction takes the answers of several schools' },
-	{ file: 'daemon/answer/answers.c', has: 'SELECT DISTINCT e.school_id',
-	  why: 'group commit: the endpoints of every school in the group' },
-	{ file: 'daemon/answer/answers.c', has: 'WITH p AS (UPDATE prompt p SET answered_at',
-	  why: 'group commit: one transaction takes the answers of several schools' },
 ];
 
 function args() {

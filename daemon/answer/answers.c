@@ -59,7 +59,10 @@ struct answers {
 /*
  * A group's answers come as three parallel arrays, $1 school ids, $2
  * prompt ids and $3 answer times; unnest gives the planner their true
- * number, where jsonb_to_recordset guessed 100.
+ * number, where jsonb_to_recordset guessed 100. A group is one school's
+ * ($4, the same in every row): each statement stays on that school's rows
+ * (a Citus shard), and answers of several schools arriving together
+ * commit in one transaction each, side by side.
  */
 #define ANSWERS_IN \
     "unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) WITH ORDINALITY" \
@@ -100,7 +103,8 @@ static const char settings_sql[] =
 static const char lock_pupils_sql[] =
     "SELECT count(*) FROM (SELECT DISTINCT p.school_id, p.pupil_id FROM " ANSWERS_IN
     "  CROSS JOIN LATERAL (SELECT p.school_id, p.pupil_id FROM prompt p"
-    "   WHERE p.school_id = x.school_id AND p.prompt_id = x.prompt_id LIMIT 1) p"
+    "   WHERE p.school_id = $4::bigint AND p.school_id = x.school_id"
+    "   AND p.prompt_id = x.prompt_id LIMIT 1) p"
     "  ORDER BY 1, 2) k"
     " CROSS JOIN LATERAL pg_advisory_xact_lock(" ANSWERS_LOCK_CLASS ","
     "  (k.pupil_id % 2147483647)::int) l";
@@ -118,7 +122,8 @@ static const char read_prompts_sql[] =
     " coalesce((SELECT array_to_string(cf.weights, ',') FROM course_fsrs cf"
     "   WHERE cf.school_id = u.school_id AND cf.course_id = u.course_id), '')"
     " FROM " ANSWERS_IN
-    " JOIN prompt p ON p.school_id = x.school_id AND p.prompt_id = x.prompt_id"
+    " JOIN prompt p ON p.school_id = $4::bigint AND p.school_id = x.school_id"
+    "  AND p.prompt_id = x.prompt_id"
     " JOIN question q ON q.school_id = p.school_id AND q.question_id = p.question_id"
     " JOIN unit u ON u.school_id = q.school_id AND u.unit_id = q.unit_id"
     " JOIN school s ON s.school_id = p.school_id"
@@ -138,7 +143,8 @@ static const char read_units_sql[] =
     "  m.stability, m.difficulty, m.reps, m.lapses, m.last_review_day - date '1970-01-01',"
     "  ml.level, ml.best_level"
     " FROM (SELECT DISTINCT p.school_id, p.pupil_id, q0.unit_id FROM " ANSWERS_IN
-    "  JOIN prompt p ON p.school_id = x.school_id AND p.prompt_id = x.prompt_id"
+    "  JOIN prompt p ON p.school_id = $4::bigint AND p.school_id = x.school_id"
+    "  AND p.prompt_id = x.prompt_id"
     "  JOIN question q0 ON q0.school_id = p.school_id AND q0.question_id = p.question_id) k"
     " JOIN school s ON s.school_id = k.school_id"
     " JOIN question q ON q.school_id = k.school_id AND q.unit_id = k.unit_id"
@@ -155,14 +161,12 @@ static const char read_units_sql[] =
     "  LIMIT 1) ml ON true"
     " ORDER BY 1, 2, 3, 4";
 
-/* Which event types the schools' enabled endpoints take ('*': all), in which format. */
+/* Which event types the school's enabled endpoints take ('*': all), in which format. */
 static const char read_endpoints_sql[] =
     "SELECT DISTINCT e.school_id, coalesce(t.type, '*'),"
     " " EVENT_FORMAT_BIT_SQL("e.format")
-    " FROM (SELECT DISTINCT unnest($1::bigint[]) AS school_id) x"
-    " JOIN endpoint e ON e.school_id = x.school_id"
-    " LEFT JOIN LATERAL unnest(e.event_types) AS t(type) ON true"
-    " WHERE e.enabled";
+    " FROM endpoint e LEFT JOIN LATERAL unnest(e.event_types) AS t(type) ON true"
+    " WHERE e.school_id = $1::bigint AND e.enabled";
 
 /*
  * The formats (EVENT_FORMAT_BIT mask) of the school's enabled endpoints that take
@@ -188,12 +192,13 @@ wanted(const PGresult *eps, int64_t school, const char *type)
  * build than JSON, and to read than jsonb_to_recordset): $1-$3 the
  * answered prompts, $4-$13 the memory states, $14-$26 the reviews with
  * their results, $27-$36 the pupils' unit levels (a history row where the
- * level changed).
+ * level changed); $37 the group's school.
  */
 static const char write_sql[] =
     "WITH p AS (UPDATE prompt p SET answered_at = x.at"
     "  FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS x(school_id, prompt_id, at)"
-    "  WHERE p.school_id = x.school_id AND p.prompt_id = x.prompt_id),"
+    "  WHERE p.school_id = $37::bigint AND p.school_id = x.school_id"
+    "  AND p.prompt_id = x.prompt_id),"
     " st AS (INSERT INTO memory_state AS m (school_id, pupil_id, question_id, stability,"
     "  difficulty, reps, lapses, last_review, last_review_day, due_day)"
     "  SELECT x.school_id, x.pupil_id, x.question_id, x.stability, x.difficulty, x.reps,"
@@ -768,7 +773,8 @@ static void
 add_writes(struct work *w)
 {
 	struct sbuf *states = &w->cols[W_STATES], *mastery = &w->cols[W_MASTERY];
-	const char *params[W_COLUMNS];
+	const char *params[W_COLUMNS + 1];
+	char school[24];
 	bool reviewed = w->cols[W_REVIEWS].n > 0;	/* before sbuf_arr_end resets it */
 
 	for (int q = 0; q < w->nqs; q++) {
@@ -806,7 +812,9 @@ add_writes(struct work *w)
 	}
 	for (int i = 0; i < W_COLUMNS; i++)
 		params[i] = sbuf_arr_end(&w->cols[i]);
-	db_req_add(w->req, write_sql, W_COLUMNS, params);
+	snprintf(school, sizeof school, "%" PRId64, w->g->items[0].in.school_id);
+	params[W_COLUMNS] = school;
+	db_req_add(w->req, write_sql, W_COLUMNS + 1, params);
 	for (int i = 0; i < W_COLUMNS; i++)
 		sbuf_free(&w->cols[i]);
 	/*
@@ -888,7 +896,8 @@ static void
 group_begin(struct group *g)
 {
 	struct sbuf in[3] = { 0 };
-	const char *params[3];
+	const char *params[4];
+	char school[24];
 	db_req *req;
 
 	for (int i = 0; i < g->n; i++) {
@@ -898,28 +907,53 @@ group_begin(struct group *g)
 	}
 	for (int i = 0; i < 3; i++)
 		params[i] = sbuf_arr_end(&in[i]);
+	snprintf(school, sizeof school, "%" PRId64, g->items[0].in.school_id);
+	params[3] = school;
 	req = db_req_new(compute, g);
 	db_req_add(req, settings_sql, 0, NULL);
-	db_req_add(req, lock_pupils_sql, 3, params);
-	db_req_add(req, read_prompts_sql, 3, params);
-	db_req_add(req, read_units_sql, 3, params);
-	db_req_add(req, read_endpoints_sql, 1, params);
+	db_req_add(req, lock_pupils_sql, 4, params);
+	db_req_add(req, read_prompts_sql, 4, params);
+	db_req_add(req, read_units_sql, 4, params);
+	db_req_add(req, read_endpoints_sql, 1, params + 3);
 	for (int i = 0; i < 3; i++)
 		sbuf_free(&in[i]);
 	g->txn = db_txn_begin(g->a->db, req);
 }
 
+/*
+ * The gathered answers go, one transaction for each school among them
+ * (in the order each school first answered), all at once.
+ */
 static void
 flush(answers *a)
 {
-	struct group *g = a->open;
+	struct group *g = a->open, *sub;
+	int i, j, n;
 
 	if (g == NULL)
 		return;
 	a->open = NULL;
-	a->groups++;
 	event_del(a->flush_ev);
-	group_begin(g);
+	for (i = 0; i < g->n; i++) {
+		int64_t school = g->items[i].in.school_id;
+
+		if (school == 0)
+			continue;	/* taken by an earlier school's group */
+		sub = xcalloc(1, sizeof *sub);
+		sub->a = a;
+		sub->items = xcalloc((size_t)g->n, sizeof *sub->items);
+		for (j = i, n = 0; j < g->n; j++)
+			if (g->items[j].in.school_id == school) {
+				sub->items[n++] = g->items[j];
+				g->items[j].in.school_id = 0;	/* moved */
+			}
+		sub->n = n;
+		a->groups++;
+		group_begin(sub);
+	}
+	/* the items moved: only the shell is left */
+	free(g->items);
+	free(g);
 }
 
 static void
