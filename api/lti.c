@@ -15,7 +15,9 @@
  * place), a teacher on the dashboard signed in by a single-use sign-in
  * code in the URL fragment (sessionStorage, no cookie: works in an LMS
  * frame). Nothing is created for someone the roster does not know unless
- * lti.create_people is set.
+ * lti.create_people is set. Deep linking and Dynamic Registration have
+ * files of their own (lti_deeplink.c, lti_register.c); the pages and form
+ * helpers they share with this one are in lti.h.
  */
 #include "autoconf.h"
 
@@ -29,9 +31,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "ags.h"
 #include "answer_page.h"
@@ -39,9 +39,8 @@
 #include "b64.h"
 #include "clock.h"
 #include "hfetch.h"
+#include "lti.h"
 #include "idtoken.h"
-#include "ltikey.h"
-#include "secretbox.h"
 #include "log.h"
 #include "nrps.h"
 #include "pgrow.h"
@@ -50,78 +49,74 @@
 #include "util.h"
 
 #define COOKIE "recalld_lti"
-#define RANDOM_BYTES 32
-#define RANDOM_LEN B64_SIZE(RANDOM_BYTES)
-#define RANDOM_CHARS ((RANDOM_BYTES * 4 + 2) / 3)	/* unpadded base64url */
-#define HASH_BYTEA (TOKEN_HASH_HEX + 2)
+#define RANDOM_CHARS ((LTI_RANDOM_BYTES * 4 + 2) / 3)	/* unpadded base64url */
 #define FORM_MAX (IDTOKEN_MAX + 4096)
 #define PARAM_MAX 2000
 #define LOGIN_TTL "10 minutes"
-#define CODE_TTL "10 minutes"
 #define JWKS_REFETCH "30 seconds"	/* an unknown kid fetches the JWKS again at most this often */
 #define JWKS_MAX (256 * 1024)
 
-/* ---- pages ---- */
+/* ---- pages and forms (lti.h) ---- */
 
-static void
-page_send(struct app *app, http_ctx *ctx, int status, struct evbuffer *b)
+void
+lti_page_send(struct app *app, http_ctx *ctx, int status, struct evbuffer *b)
 {
 	answer_page_send_framed(ctx, status, b, app->cfg->lti_frame_ancestors);
 }
 
-static void
-page(struct app *app, http_ctx *ctx, int status, const char *title, const char *text)
+void
+lti_page(struct app *app, http_ctx *ctx, int status, const char *title, const char *text)
 {
 	struct evbuffer *b = evbuffer_new();
 
 	answer_page_message(b, title, text);
-	page_send(app, ctx, status, b);
+	lti_page_send(app, ctx, status, b);
 	evbuffer_free(b);
 }
 
-static void
-put(struct evbuffer *b, const char *s)
+void
+lti_put(struct evbuffer *b, const char *s)
 {
 	evbuffer_add(b, s, strlen(s));
 }
 
 /* A refused launch: what went wrong, and that nothing was changed. */
-static void
-refused(struct app *app, http_ctx *ctx, int status, const char *why)
+void
+lti_refused(struct app *app, http_ctx *ctx, int status, const char *why)
 {
 	struct evbuffer *b = evbuffer_new();
 
 	answer_page_start(b, "recalld could not open");
-	put(b, "<h1>recalld could not open</h1>\n<p>");
+	lti_put(b, "<h1>recalld could not open</h1>\n<p>");
 	answer_page_escape(b, why);
-	put(b, "</p>\n<p>Go back to your course and open recalld again. If this keeps happening,"
+	lti_put(b, "</p>\n<p>Go back to your course and open recalld again. If this keeps happening,"
 	    " tell your school's recalld administrator what this page says.</p>\n");
 	answer_page_end(b);
-	page_send(app, ctx, status, b);
+	lti_page_send(app, ctx, status, b);
 	evbuffer_free(b);
 }
 
 /* ---- small pieces ---- */
 
-static bool
-random_b64(char out[RANDOM_LEN])
+bool
+lti_random_b64(char out[LTI_RANDOM_LEN])
 {
-	unsigned char raw[RANDOM_BYTES];
+	unsigned char raw[LTI_RANDOM_BYTES];
 
-	return RAND_bytes(raw, sizeof raw) == 1 && b64_encode_url(raw, sizeof raw, out, RANDOM_LEN);
+	return RAND_bytes(raw, sizeof raw) == 1 && b64_encode_url(raw, sizeof raw, out, LTI_RANDOM_LEN);
 }
 
-static void
-hash_bytea(const char *text, char out[HASH_BYTEA])
+void
+lti_hash_bytea(const char *text, char out[LTI_HASH_BYTEA])
 {
 	char hex[TOKEN_HASH_HEX];
 
 	token_hash_hex(text, hex);
-	snprintf(out, HASH_BYTEA, "\\x%s", hex);
+	snprintf(out, LTI_HASH_BYTEA, "\\x%s", hex);
 }
 
-static bool
-school_of(http_ctx *ctx, int64_t *school, char out[24])
+bool
+lti_school_of(http_ctx *ctx, int64_t *school, char out[24])
 {
 	const char *s = http_ctx_param(ctx, "school");
 	char *end;
@@ -138,8 +133,8 @@ school_of(http_ctx *ctx, int64_t *school, char out[24])
 }
 
 /* The form (POST) or query (GET) into kv; false when it cannot be read. */
-static bool
-read_params(http_ctx *ctx, struct evkeyvalq *kv)
+bool
+lti_read_params(http_ctx *ctx, struct evkeyvalq *kv)
 {
 	struct evhttp_request *req = http_ctx_req(ctx);
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
@@ -167,8 +162,8 @@ read_params(http_ctx *ctx, struct evkeyvalq *kv)
 }
 
 /* A parameter of at most PARAM_MAX bytes, or NULL. */
-static const char *
-param(struct evkeyvalq *kv, const char *name)
+const char *
+lti_param(struct evkeyvalq *kv, const char *name)
 {
 	const char *v = evhttp_find_header(kv, name);
 
@@ -177,7 +172,7 @@ param(struct evkeyvalq *kv, const char *name)
 
 /* The browser's value of our cookie, when it is one we could have set. */
 static bool
-cookie_of(http_ctx *ctx, char out[RANDOM_LEN])
+cookie_of(http_ctx *ctx, char out[LTI_RANDOM_LEN])
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(http_ctx_req(ctx)),
 	    "Cookie");
@@ -201,8 +196,8 @@ cookie_of(http_ctx *ctx, char out[RANDOM_LEN])
 }
 
 /* Our public URL's base, without a trailing slash. */
-static char *
-public_base(const struct app *app)
+char *
+lti_public_base(const struct app *app)
 {
 	const char *u = app->cfg->http_public_url;
 	size_t n = strlen(u);
@@ -248,7 +243,7 @@ struct login {
 	struct app *app;
 	int64_t school;
 	char school_s[24];
-	char state[RANDOM_LEN], nonce[RANDOM_LEN], browser[RANDOM_LEN];
+	char state[LTI_RANDOM_LEN], nonce[LTI_RANDOM_LEN], browser[LTI_RANDOM_LEN];
 	char *login_hint, *message_hint;
 };
 
@@ -284,13 +279,13 @@ login_done(const struct db_reply *r, void *arg)
 	bool secure;
 
 	if (r->status != DB_OK) {
-		page(l->app, l->ctx, 503, "Please try again soon",
+		lti_page(l->app, l->ctx, 503, "Please try again soon",
 		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
 		goto out;
 	}
 	found = r->results[1];
 	if (PQntuples(found) == 0 || PQntuples(r->results[0]) != 1) {
-		refused(l->app, l->ctx, 400, PQntuples(found) == 0 ?
+		lti_refused(l->app, l->ctx, 400, PQntuples(found) == 0 ?
 		    "This LMS is not registered with recalld for this school (its issuer, client_id or"
 		    " deployment_id is unknown here). The school's recalld administrator registers it"
 		    " with `recalld lti add`." :
@@ -298,7 +293,7 @@ login_done(const struct db_reply *r, void *arg)
 		goto out;
 	}
 	auth = PQgetvalue(found, 0, 0);
-	base = public_base(l->app);
+	base = lti_public_base(l->app);
 	redirect = xasprintf("%s/lti/%s/launch", base, l->school_s);
 	q = evbuffer_new();
 	add_q(q, "scope", "openid");
@@ -344,7 +339,7 @@ login_handler(http_ctx *ctx, void *app_, const void *data)
 	struct evkeyvalq kv;
 	struct login *l = NULL;
 	const char *iss, *target, *client, *dep, *p[8];
-	char state_h[HASH_BYTEA], browser_h[HASH_BYTEA], *base = NULL;
+	char state_h[LTI_HASH_BYTEA], browser_h[LTI_HASH_BYTEA], *base = NULL;
 	struct evbuffer *relaunch = NULL;
 	db_req *req;
 
@@ -353,40 +348,40 @@ login_handler(http_ctx *ctx, void *app_, const void *data)
 	l = xcalloc(1, sizeof *l);
 	l->ctx = ctx;
 	l->app = app;
-	if (!school_of(ctx, &l->school, l->school_s)) {
-		refused(app, ctx, 404, "This recalld address is not one of a school.");
+	if (!lti_school_of(ctx, &l->school, l->school_s)) {
+		lti_refused(app, ctx, 404, "This recalld address is not one of a school.");
 		goto fail;
 	}
-	if (!read_params(ctx, &kv)) {
-		refused(app, ctx, 400, "The LMS's login request could not be read.");
+	if (!lti_read_params(ctx, &kv)) {
+		lti_refused(app, ctx, 400, "The LMS's login request could not be read.");
 		goto fail;
 	}
-	iss = param(&kv, "iss");
-	target = param(&kv, "target_link_uri");
-	client = param(&kv, "client_id");
-	dep = param(&kv, "lti_deployment_id");
-	if (iss == NULL || param(&kv, "login_hint") == NULL || target == NULL) {
-		refused(app, ctx, 400, "The LMS's login request lacks iss, login_hint or"
+	iss = lti_param(&kv, "iss");
+	target = lti_param(&kv, "target_link_uri");
+	client = lti_param(&kv, "client_id");
+	dep = lti_param(&kv, "lti_deployment_id");
+	if (iss == NULL || lti_param(&kv, "login_hint") == NULL || target == NULL) {
+		lti_refused(app, ctx, 400, "The LMS's login request lacks iss, login_hint or"
 		    " target_link_uri (or one is longer than 2000 characters).");
 		goto fail;
 	}
 	/* Only our own pages are launched: never a redirect elsewhere. */
-	base = public_base(app);
+	base = lti_public_base(app);
 	if (strncmp(target, base, strlen(base)) != 0 ||
 	    (target[strlen(base)] != '/' && target[strlen(base)] != '\0')) {
-		refused(app, ctx, 400, "The LMS asked to launch an address that is not this recalld's"
+		lti_refused(app, ctx, 400, "The LMS asked to launch an address that is not this recalld's"
 		    " (check the tool's target link URI in the LMS; `recalld lti show` prints it).");
 		goto fail;
 	}
-	l->login_hint = xstrdup(param(&kv, "login_hint"));
-	l->message_hint = param(&kv, "lti_message_hint") ? xstrdup(param(&kv, "lti_message_hint")) : NULL;
-	if (!random_b64(l->state) || !random_b64(l->nonce) ||
-	    (!cookie_of(ctx, l->browser) && !random_b64(l->browser))) {
-		refused(app, ctx, 503, "No randomness for a login just now.");
+	l->login_hint = xstrdup(lti_param(&kv, "login_hint"));
+	l->message_hint = lti_param(&kv, "lti_message_hint") ? xstrdup(lti_param(&kv, "lti_message_hint")) : NULL;
+	if (!lti_random_b64(l->state) || !lti_random_b64(l->nonce) ||
+	    (!cookie_of(ctx, l->browser) && !lti_random_b64(l->browser))) {
+		lti_refused(app, ctx, 503, "No randomness for a login just now.");
 		goto fail;
 	}
-	hash_bytea(l->state, state_h);
-	hash_bytea(l->browser, browser_h);
+	lti_hash_bytea(l->state, state_h);
+	lti_hash_bytea(l->browser, browser_h);
 	/* The login again, for a new tab when a framed page gets no cookie. */
 	relaunch = evbuffer_new();
 	add_q(relaunch, "iss", iss);
@@ -439,7 +434,7 @@ struct launch {
 	char school_s[24];
 	char *compact;		/* the id_token */
 	struct idtoken t;
-	char state_h[HASH_BYTEA];
+	char state_h[LTI_HASH_BYTEA];
 	char platform_s[24];
 	char *nonce, *issuer, *client_id, *jwks_url;
 	json_t *deployments;
@@ -498,7 +493,7 @@ jwks_fetched(const struct hfetch_reply *r, void *arg)
 		log_warnx("lti", "JWKS fetch failed", "school=%s platform=%s status=%ld",
 		    x->school_s, x->platform_s, r->status);
 		json_decref(j);
-		refused(x->app, x->ctx, 502, why);
+		lti_refused(x->app, x->ctx, 502, why);
 		launch_free(x);
 		return;
 	}
@@ -543,7 +538,7 @@ launch_verify(struct launch *x)
 	if (st == IDTOKEN_UNKNOWN_KID && x->jwks == NULL)
 		snprintf(why, sizeof why, "recalld has no keys of this LMS yet; try again in a minute");
 	if (st != IDTOKEN_OK) {
-		refused(x->app, x->ctx, 401, why);
+		lti_refused(x->app, x->ctx, 401, why);
 		launch_free(x);
 		return;
 	}
@@ -558,7 +553,7 @@ launch_verify(struct launch *x)
 	/* The platform's clock is the real one, whatever the manual clock says. */
 	e.now = clock_wall_us() / 1000000;
 	if (idtoken_check(&x->t, &e, &x->l, why, sizeof why) != IDTOKEN_OK) {
-		refused(x->app, x->ctx, 401, why);
+		lti_refused(x->app, x->ctx, 401, why);
 		launch_free(x);
 		return;
 	}
@@ -570,16 +565,16 @@ static void
 no_cookie(struct launch *x, const char *relaunch)
 {
 	struct evbuffer *b = evbuffer_new();
-	char *base = public_base(x->app);
+	char *base = lti_public_base(x->app);
 	char *url = xasprintf("%s/lti/%s/login?%s", base, x->school_s, relaunch);
 
 	answer_page_start(b, "Open recalld in a new tab");
-	put(b, "<h1>Open recalld in a new tab</h1>\n<p>Your browser does not let recalld sign you in"
+	lti_put(b, "<h1>Open recalld in a new tab</h1>\n<p>Your browser does not let recalld sign you in"
 	    " inside this page.</p>\n<p><a href=\"");
 	answer_page_escape(b, url);
-	put(b, "\" target=\"_blank\" rel=\"noopener\">Open recalld in a new tab</a></p>\n");
+	lti_put(b, "\" target=\"_blank\" rel=\"noopener\">Open recalld in a new tab</a></p>\n");
 	answer_page_end(b);
-	page_send(x->app, x->ctx, 401, b);
+	lti_page_send(x->app, x->ctx, 401, b);
 	evbuffer_free(b);
 	free(url);
 	free(base);
@@ -592,13 +587,13 @@ login_found(const struct db_reply *r, void *arg)
 	const PGresult *res;
 
 	if (r->status != DB_OK) {
-		page(x->app, x->ctx, 503, "Please try again soon",
+		lti_page(x->app, x->ctx, 503, "Please try again soon",
 		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
 		goto drop;
 	}
 	res = r->results[0];
 	if (PQntuples(res) == 0) {
-		refused(x->app, x->ctx, 401, "This launch is not one recalld started, or it was used"
+		lti_refused(x->app, x->ctx, 401, "This launch is not one recalld started, or it was used"
 		    " already (its state is unknown here).");
 		goto drop;
 	}
@@ -607,11 +602,11 @@ login_found(const struct db_reply *r, void *arg)
 		goto drop;
 	}
 	if (!pgrow_bool(res, 0, 2)) {
-		refused(x->app, x->ctx, 401, "This launch was started in another browser.");
+		lti_refused(x->app, x->ctx, 401, "This launch was started in another browser.");
 		goto drop;
 	}
 	if (!pgrow_bool(res, 0, 3)) {
-		refused(x->app, x->ctx, 401, "This launch took too long; open recalld again.");
+		lti_refused(x->app, x->ctx, 401, "This launch took too long; open recalld again.");
 		goto drop;
 	}
 	snprintf(x->platform_s, sizeof x->platform_s, "%s", PQgetvalue(res, 0, 0));
@@ -635,18 +630,18 @@ launch_handler(http_ctx *ctx, void *app_, const void *data)
 	struct evkeyvalq kv;
 	struct launch *x = xcalloc(1, sizeof *x);
 	const char *tok, *state, *err, *p[3];
-	char browser[RANDOM_LEN], browser_h[HASH_BYTEA], why[256];
+	char browser[LTI_RANDOM_LEN], browser_h[LTI_HASH_BYTEA], why[256];
 
 	(void)data;
 	TAILQ_INIT(&kv);
 	x->ctx = ctx;
 	x->app = app;
-	if (!school_of(ctx, &x->school, x->school_s)) {
-		refused(app, ctx, 404, "This recalld address is not one of a school.");
+	if (!lti_school_of(ctx, &x->school, x->school_s)) {
+		lti_refused(app, ctx, 404, "This recalld address is not one of a school.");
 		goto fail;
 	}
-	if (!read_params(ctx, &kv)) {
-		refused(app, ctx, evbuffer_get_length(evhttp_request_get_input_buffer(http_ctx_req(ctx))) >
+	if (!lti_read_params(ctx, &kv)) {
+		lti_refused(app, ctx, evbuffer_get_length(evhttp_request_get_input_buffer(http_ctx_req(ctx))) >
 		    FORM_MAX ? 413 : 400, "The LMS's launch could not be read (a form post of id_token"
 		    " and state, at most 16 KB).");
 		goto fail;
@@ -656,26 +651,26 @@ launch_handler(http_ctx *ctx, void *app_, const void *data)
 
 		snprintf(why, sizeof why, "The LMS did not sign you in: %.80s%s%.120s", err,
 		    d != NULL ? ": " : "", d != NULL ? d : "");
-		refused(app, ctx, 400, why);
+		lti_refused(app, ctx, 400, why);
 		goto fail;
 	}
 	tok = evhttp_find_header(&kv, "id_token");
-	state = param(&kv, "state");
+	state = lti_param(&kv, "state");
 	if (tok == NULL || state == NULL) {
-		refused(app, ctx, 400, "The LMS's launch lacks its id_token or state.");
+		lti_refused(app, ctx, 400, "The LMS's launch lacks its id_token or state.");
 		goto fail;
 	}
 	if (idtoken_parse(tok, &x->t, why, sizeof why) != IDTOKEN_OK) {
-		refused(app, ctx, 400, why);
+		lti_refused(app, ctx, 400, why);
 		goto fail;
 	}
 	x->compact = xstrdup(tok);
-	hash_bytea(state, x->state_h);
+	lti_hash_bytea(state, x->state_h);
 	p[0] = x->school_s;
 	p[1] = x->state_h;
 	p[2] = NULL;
 	if (cookie_of(ctx, browser)) {
-		hash_bytea(browser, browser_h);
+		lti_hash_bytea(browser, browser_h);
 		p[2] = browser_h;
 	}
 	db_query(app->db,
@@ -709,21 +704,21 @@ act_found(const struct db_reply *r, void *arg)
 	struct launch *x = arg;
 	const PGresult *who, *cls;
 	bool want_teacher = (x->l.roles & (LTI_ROLE_INSTRUCTOR | LTI_ROLE_ADMIN)) != 0;
-	char code_h[HASH_BYTEA], ext[300];
+	char code_h[LTI_HASH_BYTEA], ext[300];
 	const char *p[7];
 	int i;
 	db_req *req;
 
 	if (r->status != DB_OK) {
 		x->txn = NULL;
-		page(x->app, x->ctx, 503, "Please try again soon",
+		lti_page(x->app, x->ctx, 503, "Please try again soon",
 		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
 		launch_free(x);
 		return;
 	}
 	if (PQntuples(r->results[0]) == 0) {
 		db_txn_abort(x->txn);
-		refused(x->app, x->ctx, 401, "This launch was used already (its nonce was spent).");
+		lti_refused(x->app, x->ctx, 401, "This launch was used already (its nonce was spent).");
 		launch_free(x);
 		return;
 	}
@@ -733,7 +728,7 @@ act_found(const struct db_reply *r, void *arg)
 			continue;
 		if (!pgrow_bool(who, i, 2)) {
 			db_txn_abort(x->txn);
-			refused(x->app, x->ctx, 403, want_teacher ?
+			lti_refused(x->app, x->ctx, 403, want_teacher ?
 			    "Your recalld account at this school is no longer active." :
 			    "You are no longer on this school's roll in recalld, so there is nothing to practise here.");
 			launch_free(x);
@@ -747,18 +742,18 @@ act_found(const struct db_reply *r, void *arg)
 
 		db_txn_abort(x->txn);
 		answer_page_start(b, "recalld does not know you yet");
-		put(b, "<h1>recalld does not know you yet</h1>\n<p>Your school has not added you to"
+		lti_put(b, "<h1>recalld does not know you yet</h1>\n<p>Your school has not added you to"
 		    " recalld, so it cannot show you anything.</p>\n<p>Ask your school's recalld"
 		    " administrator to import you in the roster (OneRoster users.csv) with your"
 		    " school's id for you");
 		if (x->l.person_sourcedid != NULL) {
-			put(b, " (the LMS says it is <code>");
+			lti_put(b, " (the LMS says it is <code>");
 			answer_page_escape(b, x->l.person_sourcedid);
-			put(b, "</code>)");
+			lti_put(b, "</code>)");
 		}
-		put(b, ", then open recalld again.</p>\n");
+		lti_put(b, ", then open recalld again.</p>\n");
 		answer_page_end(b);
-		page_send(x->app, x->ctx, 403, b);
+		lti_page_send(x->app, x->ctx, 403, b);
 		evbuffer_free(b);
 		launch_free(x);
 		return;
@@ -766,7 +761,7 @@ act_found(const struct db_reply *r, void *arg)
 	x->teacher = want_teacher;
 	if (x->teacher && !token_signin_generate(x->school, x->code, sizeof x->code)) {
 		db_txn_abort(x->txn);
-		refused(x->app, x->ctx, 503, "No randomness for a sign-in just now.");
+		lti_refused(x->app, x->ctx, 503, "No randomness for a sign-in just now.");
 		launch_free(x);
 		return;
 	}
@@ -831,7 +826,7 @@ act_found(const struct db_reply *r, void *arg)
 		    " DO UPDATE SET url = EXCLUDED.url", 4, p);
 	}
 	if (x->teacher) {
-		hash_bytea(x->code, code_h);
+		lti_hash_bytea(x->code, code_h);
 		p[1] = x->person > 0 ? x->person_s : NULL;
 		p[2] = code_h;
 		p[3] = ext;
@@ -862,7 +857,7 @@ classes_found(const struct db_reply *r, void *arg)
 	int i, n;
 
 	if (r->status != DB_OK) {
-		page(x->app, x->ctx, 503, "Please try again soon",
+		lti_page(x->app, x->ctx, 503, "Please try again soon",
 		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
 		goto out;
 	}
@@ -870,256 +865,41 @@ classes_found(const struct db_reply *r, void *arg)
 	n = PQntuples(res);
 	b = evbuffer_new();
 	answer_page_start(b, "Which class is this course?");
-	put(b, "<h1>Which class is this course?</h1>\n");
+	lti_put(b, "<h1>Which class is this course?</h1>\n");
 	if (n == 0) {
-		put(b, "<p>You teach no class in recalld yet. Ask your school's recalld administrator"
+		lti_put(b, "<p>You teach no class in recalld yet. Ask your school's recalld administrator"
 		    " to import your classes, then open recalld again.</p>\n");
 	} else {
-		put(b, "<p>recalld does not know this LMS course yet");
+		lti_put(b, "<p>recalld does not know this LMS course yet");
 		if (x->l.context_title != NULL) {
-			put(b, " (");
+			lti_put(b, " (");
 			answer_page_escape(b, x->l.context_title);
-			put(b, ")");
+			lti_put(b, ")");
 		}
-		put(b, ". Choose your class it belongs to; pupils launched from it then practise"
+		lti_put(b, ". Choose your class it belongs to; pupils launched from it then practise"
 		    " that class's units.</p>\n<form method=\"post\" action=\"/lti/");
-		put(b, x->school_s);
-		put(b, "/context\">\n<fieldset><legend>Your classes</legend>\n");
+		lti_put(b, x->school_s);
+		lti_put(b, "/context\">\n<fieldset><legend>Your classes</legend>\n");
 		for (i = 0; i < n; i++) {
 			evbuffer_add_printf(b, "<div><input type=\"radio\" name=\"class\" id=\"class-%d\""
 			    " value=\"%s\"%s> <label for=\"class-%d\">", i, PQgetvalue(res, i, 0),
 			    i == 0 ? " checked" : "", i);
 			answer_page_escape(b, PQgetvalue(res, i, 1));
-			put(b, "</label></div>\n");
+			lti_put(b, "</label></div>\n");
 		}
-		put(b, "</fieldset>\n<input type=\"hidden\" name=\"code\" value=\"");
+		lti_put(b, "</fieldset>\n<input type=\"hidden\" name=\"code\" value=\"");
 		answer_page_escape(b, x->code);
-		put(b, "\">\n<input type=\"hidden\" name=\"platform\" value=\"");
+		lti_put(b, "\">\n<input type=\"hidden\" name=\"platform\" value=\"");
 		answer_page_escape(b, x->platform_s);
-		put(b, "\">\n<input type=\"hidden\" name=\"context\" value=\"");
+		lti_put(b, "\">\n<input type=\"hidden\" name=\"context\" value=\"");
 		answer_page_escape(b, x->l.context_id);
-		put(b, "\">\n<button type=\"submit\">Link this course</button>\n</form>\n");
+		lti_put(b, "\">\n<button type=\"submit\">Link this course</button>\n</form>\n");
 	}
 	answer_page_end(b);
-	page_send(x->app, x->ctx, 200, b);
+	lti_page_send(x->app, x->ctx, 200, b);
 	evbuffer_free(b);
 out:
 	launch_free(x);
-}
-
-/* ---- deep linking (LTI Deep Linking 2.0): a teacher places recalld in a course ---- */
-
-/* What to place: the class's daily practice, or one unit's recall check. */
-static void
-dl_units(const struct db_reply *r, void *arg)
-{
-	struct launch *x = arg;
-	struct evbuffer *b;
-	const PGresult *res;
-	int i, n;
-
-	if (r->status != DB_OK) {
-		page(x->app, x->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Go back and try again in a minute.");
-		goto out;
-	}
-	res = r->results[0];
-	n = PQntuples(res);
-	b = evbuffer_new();
-	answer_page_start(b, "Add recalld to your course");
-	put(b, "<h1>Add recalld to your course</h1>\n<form method=\"post\" action=\"/lti/");
-	put(b, x->school_s);
-	put(b, "/deep-link\">\n<fieldset><legend>What to add</legend>\n"
-	    "<div><input type=\"radio\" name=\"choice\" id=\"choice-practice\" value=\"practice\""
-	    " checked> <label for=\"choice-practice\">Daily retrieval practice");
-	if (n > 0) {
-		put(b, " for ");
-		answer_page_escape(b, PQgetvalue(res, 0, 2));
-	}
-	put(b, " (each pupil's questions of the day and their levels)</label></div>\n");
-	for (i = 0; i < n; i++) {
-		evbuffer_add_printf(b, "<div><input type=\"radio\" name=\"choice\" id=\"choice-%s\""
-		    " value=\"unit-%s\"> <label for=\"choice-%s\">A recall check on ",
-		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 0), PQgetvalue(res, i, 0));
-		answer_page_escape(b, PQgetvalue(res, i, 1));
-		put(b, "</label></div>\n");
-	}
-	put(b, "</fieldset>\n<input type=\"hidden\" name=\"code\" value=\"");
-	answer_page_escape(b, x->code);
-	put(b, "\">\n<button type=\"submit\">Add to the course</button>\n</form>\n");
-	answer_page_end(b);
-	page_send(x->app, x->ctx, 200, b);
-	evbuffer_free(b);
-out:
-	launch_free(x);
-}
-
-struct dlchoice {
-	http_ctx *ctx;
-	struct app *app;
-	char *unit;		/* NULL: the practice */
-};
-
-/* The LtiDeepLinkingResponse, signed, and a page whose button posts it back. */
-static void
-dl_found(const struct db_reply *r, void *arg)
-{
-	struct dlchoice *k = arg;
-	const PGresult *res;
-	json_t *claims = NULL, *item;
-	char err[256], *priv = NULL, *jwt = NULL, *base = NULL, *url = NULL, *title = NULL;
-	char *csp = NULL, origin[512], nonce[RANDOM_LEN];
-	const char *ret, *old;
-	struct evbuffer *b;
-	struct evkeyvalq *h;
-	int64_t now = clock_wall_us() / 1000000;
-	size_t on;
-
-	if (r->status != DB_OK) {
-		page(k->app, k->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Go back and try again in a minute.");
-		goto out;
-	}
-	res = r->results[0];
-	if (PQntuples(res) == 0 || (k->unit != NULL && pgrow_null(res, 0, 9))) {
-		refused(k->app, k->ctx, 409, "This page is too old, or the unit is not one of the"
-		    " course's. Add recalld from your course again.");
-		goto out;
-	}
-	if (pgrow_null(res, 0, 7) || k->app->secrets == NULL || (priv = secretbox_open(k->app->secrets,
-	    PQgetvalue(res, 0, 7), err, sizeof err)) == NULL) {
-		refused(k->app, k->ctx, 503, "recalld has no key to sign with: its administrator must"
-		    " run `recalld lti rotate-key` (with secrets.key_file set).");
-		goto out;
-	}
-	base = public_base(k->app);
-	url = xasprintf("%s/lti/%s/launch", base, PQgetvalue(res, 0, 11));
-	if (k->unit != NULL)
-		title = xasprintf("Recall check: %s", PQgetvalue(res, 0, 10));
-	else if (!pgrow_null(res, 0, 8))
-		title = xasprintf("Retrieval practice: %s", PQgetvalue(res, 0, 8));
-	else
-		title = xstrdup("Retrieval practice");
-	item = json_pack("{s:s, s:s, s:s}", "type", "ltiResourceLink", "title", title, "url", url);
-	if (k->unit != NULL) {
-		json_object_set_new(item, "custom", json_pack("{s:s}", "unit", k->unit));
-		/* where the platform offers grades, the unit's column with it (DL §3.4.3) */
-		if (pgrow_bool(res, 0, 4))
-			json_object_set_new(item, "lineItem", json_pack("{s:i, s:s+, s:s, s:s}",
-			    "scoreMaximum", 100, "label", "Recall: ", PQgetvalue(res, 0, 10),
-			    "resourceId", k->unit, "tag", "recalld"));
-	}
-	if (!random_b64(nonce)) {
-		json_decref(item);
-		refused(k->app, k->ctx, 503, "No randomness just now.");
-		goto out;
-	}
-	claims = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:[o]}",
-	    "iss", PQgetvalue(res, 0, 6), "aud", PQgetvalue(res, 0, 5),
-	    "iat", (json_int_t)now, "exp", (json_int_t)(now + 300), "nonce", nonce,
-	    LTI_CLAIM "message_type", "LtiDeepLinkingResponse", LTI_CLAIM "version", "1.3.0",
-	    LTI_CLAIM "deployment_id", PQgetvalue(res, 0, 1),
-	    LTI_DL_CLAIM "content_items", item);
-	if (!pgrow_null(res, 0, 3))
-		json_object_set_new(claims, LTI_DL_CLAIM "data", json_string(PQgetvalue(res, 0, 3)));
-	jwt = ltikey_sign(priv, claims, err, sizeof err);
-	if (jwt == NULL) {
-		refused(k->app, k->ctx, 503, err);
-		goto out;
-	}
-	ret = PQgetvalue(res, 0, 2);
-	b = evbuffer_new();
-	answer_page_start(b, "Back to your course");
-	put(b, "<h1>Back to your course</h1>\n<p>");
-	answer_page_escape(b, title);
-	put(b, " is ready to add.</p>\n<form method=\"post\" action=\"");
-	answer_page_escape(b, ret);
-	put(b, "\">\n<input type=\"hidden\" name=\"JWT\" value=\"");
-	answer_page_escape(b, jwt);
-	put(b, "\">\n<button type=\"submit\">Add it to the course</button>\n</form>\n");
-	answer_page_end(b);
-	/* the one form of this page posts to the platform: its origin, and only it */
-	on = strcspn(ret + (strncmp(ret, "https://", 8) == 0 ? 8 : 7), "/?#") +
-	    (strncmp(ret, "https://", 8) == 0 ? 8 : 7);
-	snprintf(origin, sizeof origin, "%.*s", (int)(on < sizeof origin ? on : sizeof origin - 1), ret);
-	h = evhttp_request_get_output_headers(http_ctx_req(k->ctx));
-	answer_page_headers_framed(h, k->app->cfg->lti_frame_ancestors);
-	old = evhttp_find_header(h, "Content-Security-Policy");
-	if (old != NULL && strstr(old, "form-action 'self'") != NULL) {
-		const char *at = strstr(old, "form-action 'self'");
-
-		csp = xasprintf("%.*sform-action %s%s", (int)(at - old), old, origin,
-		    at + strlen("form-action 'self'"));
-		evhttp_remove_header(h, "Content-Security-Policy");
-		evhttp_add_header(h, "Content-Security-Policy", csp);
-	}
-	evhttp_remove_header(h, "Cache-Control");
-	evhttp_remove_header(h, "X-Content-Type-Options");
-	http_reply(k->ctx, 200, "text/html; charset=utf-8", b);
-	evbuffer_free(b);
-	log_info("lti", "deep link", "school=%s unit=%s", PQgetvalue(res, 0, 11),
-	    k->unit != NULL ? k->unit : "-");
-out:
-	if (priv != NULL) {
-		OPENSSL_cleanse(priv, strlen(priv));
-		free(priv);
-	}
-	json_decref(claims);
-	free(csp);
-	free(jwt);
-	free(title);
-	free(url);
-	free(base);
-	free(k->unit);
-	free(k);
-}
-
-static void
-deeplink_handler(http_ctx *ctx, void *app_, const void *data)
-{
-	struct app *app = app_;
-	struct evkeyvalq kv;
-	int64_t school, code_school = 0;
-	char school_s[24], code_h[HASH_BYTEA];
-	const char *code, *choice, *p[3];
-	struct dlchoice *k;
-
-	(void)data;
-	TAILQ_INIT(&kv);
-	if (!school_of(ctx, &school, school_s) || !read_params(ctx, &kv)) {
-		refused(app, ctx, 400, "This form could not be read.");
-		goto out;
-	}
-	code = param(&kv, "code");
-	choice = param(&kv, "choice");
-	if (code == NULL || choice == NULL || !token_signin_parse(code, &code_school) ||
-	    code_school != school || (strcmp(choice, "practice") != 0 &&
-	    (strncmp(choice, "unit-", 5) != 0 || choice[5] == '\0' || strlen(choice) > 24 ||
-	    strspn(choice + 5, "0123456789") != strlen(choice + 5)))) {
-		refused(app, ctx, 400, "This form is not one recalld made; add recalld from your course again.");
-		goto out;
-	}
-	k = xcalloc(1, sizeof *k);
-	k->ctx = ctx;
-	k->app = app;
-	k->unit = strcmp(choice, "practice") == 0 ? NULL : xstrdup(choice + 5);
-	hash_bytea(code, code_h);
-	p[0] = school_s;
-	p[1] = code_h;
-	p[2] = k->unit;
-	/* the request is spent here: one answer to it */
-	db_query(app->db,
-	    "WITH d AS (DELETE FROM lti_deeplink WHERE school_id = $1 AND code_hash = $2::bytea"
-	    "  AND expires_at > now() RETURNING *)"
-	    " SELECT d.platform_id, d.deployment_id, d.return_url, d.data, d.ags, pl.issuer,"
-	    "  pl.client_id, k.private_sealed, c.name, u.unit_id, u.name, d.school_id"
-	    " FROM d JOIN lti_platform pl ON pl.school_id = d.school_id AND pl.platform_id = d.platform_id"
-	    " LEFT JOIN lti_key k ON k.retired_at IS NULL"
-	    " LEFT JOIN class c ON c.school_id = d.school_id AND c.class_id = d.class_id"
-	    " LEFT JOIN unit u ON u.school_id = d.school_id AND u.unit_id = $3::bigint"
-	    "  AND (c.course_id IS NULL OR u.course_id = c.course_id)", 3, p, dl_found, k);
-out:
-	evhttp_clear_headers(&kv);
 }
 
 /* To the dashboard, signed in by the code (its fragment never reaches a server). */
@@ -1127,7 +907,7 @@ static void
 to_dashboard(struct app *app, http_ctx *ctx, const char *code, int64_t class_id)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(http_ctx_req(ctx));
-	char *base = public_base(app), *loc;
+	char *base = lti_public_base(app), *loc;
 
 	loc = class_id > 0 ? xasprintf("%s/dashboard/#signin=%s&class=%" PRId64, base, code, class_id) :
 	    xasprintf("%s/dashboard/#signin=%s", base, code);
@@ -1150,14 +930,14 @@ act_done(const struct db_reply *r, void *arg)
 	if (r->status != DB_OK) {
 		log_warnx("lti", "launch not recorded", "school=%s err=\"%s\"", x->school_s,
 		    r->error != NULL ? r->error : "");
-		page(x->app, x->ctx, 503, "Please try again soon",
+		lti_page(x->app, x->ctx, 503, "Please try again soon",
 		    "recalld could not sign you in just now. Go back and open recalld again in a minute.");
 		launch_free(x);
 		return;
 	}
 	who = r->results[0];
 	if (PQntuples(who) != 1) {
-		refused(x->app, x->ctx, 409, "recalld could not add you: someone of the roster already"
+		lti_refused(x->app, x->ctx, 409, "recalld could not add you: someone of the roster already"
 		    " has your school id. Ask your school's recalld administrator.");
 		launch_free(x);
 		return;
@@ -1174,7 +954,7 @@ act_done(const struct db_reply *r, void *arg)
 
 		if (!pupil_page_link(x->app, x->school, x->person,
 		    clock_now_us() / 1000000 + PUPIL_PAGE_TTL_S, url, sizeof url)) {
-			page(x->app, x->ctx, 503, "Please try again soon",
+			lti_page(x->app, x->ctx, 503, "Please try again soon",
 			    "Your page cannot be shown right now.");
 			launch_free(x);
 			return;
@@ -1192,12 +972,9 @@ act_done(const struct db_reply *r, void *arg)
 		return;
 	}
 	if (x->l.message == LTI_DEEP_LINKING) {
-		const char *p[2] = { x->school_s, x->class_id > 0 ? x->class_s : NULL };
-
-		db_query(x->app->db, "SELECT u.unit_id, u.name, c.name FROM class c JOIN unit u"
-		    " ON u.school_id = c.school_id AND u.course_id = c.course_id"
-		    " WHERE c.school_id = $1 AND c.class_id = $2::bigint ORDER BY u.unit_id", 2, p,
-		    dl_units, x);
+		lti_deeplink_page(x->app, x->ctx, x->school_s, x->class_id > 0 ? x->class_s : NULL,
+		    x->code);
+		launch_free(x);
 		return;
 	}
 	if (x->class_id == 0 && x->l.context_id != NULL) {
@@ -1261,10 +1038,10 @@ linked(const struct db_reply *r, void *arg)
 	struct linkctx *k = arg;
 
 	if (r->status != DB_OK) {
-		page(k->app, k->ctx, 503, "Please try again soon",
+		lti_page(k->app, k->ctx, 503, "Please try again soon",
 		    "recalld cannot reach its database just now. Open recalld again in a minute.");
 	} else if (PQntuples(r->results[0]) == 0) {
-		refused(k->app, k->ctx, 409, "The course could not be linked: this page is too old, the"
+		lti_refused(k->app, k->ctx, 409, "The course could not be linked: this page is too old, the"
 		    " class is not yours, or the course is linked to a class already.");
 	} else {
 		to_dashboard(k->app, k->ctx, k->code, strtoll(PQgetvalue(r->results[0], 0, 0), NULL, 10));
@@ -1279,28 +1056,28 @@ context_handler(http_ctx *ctx, void *app_, const void *data)
 	struct app *app = app_;
 	struct evkeyvalq kv;
 	int64_t school, code_school = 0;
-	char school_s[24], code_h[HASH_BYTEA];
+	char school_s[24], code_h[LTI_HASH_BYTEA];
 	const char *code, *cls, *plat, *context, *p[5];
 	struct linkctx *k;
 
 	(void)data;
 	TAILQ_INIT(&kv);
-	if (!school_of(ctx, &school, school_s) || !read_params(ctx, &kv)) {
-		refused(app, ctx, 400, "This form could not be read.");
+	if (!lti_school_of(ctx, &school, school_s) || !lti_read_params(ctx, &kv)) {
+		lti_refused(app, ctx, 400, "This form could not be read.");
 		goto out;
 	}
-	code = param(&kv, "code");
-	cls = param(&kv, "class");
-	plat = param(&kv, "platform");
-	context = param(&kv, "context");
+	code = lti_param(&kv, "code");
+	cls = lti_param(&kv, "class");
+	plat = lti_param(&kv, "platform");
+	context = lti_param(&kv, "context");
 	if (code == NULL || cls == NULL || plat == NULL || context == NULL ||
 	    !token_signin_parse(code, &code_school) || code_school != school ||
 	    strspn(cls, "0123456789") != strlen(cls) || strlen(cls) > 18 ||
 	    strspn(plat, "0123456789") != strlen(plat) || strlen(plat) > 18 || strlen(context) > 255) {
-		refused(app, ctx, 400, "This form is not one recalld made; open recalld from your course again.");
+		lti_refused(app, ctx, 400, "This form is not one recalld made; open recalld from your course again.");
 		goto out;
 	}
-	hash_bytea(code, code_h);
+	lti_hash_bytea(code, code_h);
 	p[0] = school_s;
 	p[1] = code_h;
 	p[2] = cls;
@@ -1325,289 +1102,14 @@ out:
 	evhttp_clear_headers(&kv);
 }
 
-/* ---- /lti/register: LTI Dynamic Registration 1.0 ---- */
-
-/* The page that tells the platform's window registration is over (Dynamic Registration §3.6). */
-static const char close_script[] =
-    "(window.opener || window.parent).postMessage({subject: 'org.imsglobal.lti.close'}, '*');";
-
-struct reg {
-	http_ctx *ctx;
-	struct app *app;
-	char school_s[24];
-	char token_h[HASH_BYTEA];
-	char *config_url, *reg_token, *base;
-	json_t *config;
-	char *client_id, *deployment_id;
-};
-
-static void
-reg_free(struct reg *g)
-{
-	free(g->config_url);
-	free(g->reg_token);
-	free(g->base);
-	json_decref(g->config);
-	free(g->client_id);
-	free(g->deployment_id);
-	free(g);
-}
-
-static const char *
-cfg_url(const json_t *c, const char *k)
-{
-	const char *v = json_string_value(json_object_get(c, k));
-
-	return v != NULL && strlen(v) <= 2000 && (strncmp(v, "https://", 8) == 0 ||
-	    strncmp(v, "http://", 7) == 0) && strcspn(v, " \t\r\n") == strlen(v) ? v : NULL;
-}
-
-static void
-reg_stored(const struct db_reply *r, void *arg)
-{
-	struct reg *g = arg;
-	struct evbuffer *b;
-	struct evkeyvalq *h;
-	unsigned char md[32];
-	char b64[B64_SIZE(32)], *csp = NULL;
-	const char *old, *name;
-
-	if (r->status != DB_OK) {
-		refused(g->app, g->ctx, 503, "recalld could not keep the registration just now; try again.");
-		goto out;
-	}
-	if (PQntuples(r->results[0]) == 0) {
-		refused(g->app, g->ctx, 401, "This registration link was used or has expired; ask the"
-		    " school's recalld administrator for a new one (recalld lti register-link).");
-		goto out;
-	}
-	name = json_string_value(json_object_get(json_object_get(g->config,
-	    "https://purl.imsglobal.org/spec/lti-platform-configuration"), "product_family_code"));
-	log_info("lti", "platform registered", "school=%s platform=%s client_id=\"%s\"", g->school_s,
-	    PQgetvalue(r->results[0], 0, 0), g->client_id);
-	b = evbuffer_new();
-	answer_page_start(b, "recalld is registered");
-	put(b, "<h1>recalld is registered</h1>\n<p>");
-	if (name != NULL) {
-		answer_page_escape(b, name);
-		put(b, " can now open recalld.");
-	} else {
-		put(b, "Your LMS can now open recalld.");
-	}
-	put(b, " You may close this window.</p>\n<script>");
-	put(b, close_script);
-	put(b, "</script>\n");
-	answer_page_end(b);
-	/* its one script, by hash */
-	SHA256((const unsigned char *)close_script, strlen(close_script), md);
-	if (!b64_encode(md, sizeof md, b64, sizeof b64))
-		b64[0] = '\0';
-	h = evhttp_request_get_output_headers(http_ctx_req(g->ctx));
-	answer_page_headers_framed(h, g->app->cfg->lti_frame_ancestors);
-	old = evhttp_find_header(h, "Content-Security-Policy");
-	if (old != NULL) {
-		csp = xasprintf("%s; script-src 'sha256-%s'", old, b64);
-		evhttp_remove_header(h, "Content-Security-Policy");
-		evhttp_add_header(h, "Content-Security-Policy", csp);
-	}
-	evhttp_remove_header(h, "Cache-Control");
-	evhttp_remove_header(h, "X-Content-Type-Options");
-	http_reply(g->ctx, 200, "text/html; charset=utf-8", b);
-	evbuffer_free(b);
-	free(csp);
-out:
-	reg_free(g);
-}
-
-static void
-registered(const struct hfetch_reply *r, void *arg)
-{
-	struct reg *g = arg;
-	json_t *j = NULL, *tool;
-	const char *cid, *dep, *p[9];
-	char why[512], dep_arr[300];
-
-	if (r->status == 200 || r->status == 201)
-		j = json_loadb(r->body, r->len, 0, NULL);
-	cid = json_string_value(json_object_get(j, "client_id"));
-	tool = json_object_get(j, "https://purl.imsglobal.org/spec/lti-tool-configuration");
-	dep = json_string_value(json_object_get(tool, "deployment_id"));
-	if (cid == NULL || cid[0] == '\0' || strlen(cid) > 500 || dep == NULL || dep[0] == '\0' ||
-	    strlen(dep) > 255 || strpbrk(dep, "\"\\{},") != NULL) {
-		snprintf(why, sizeof why, "The LMS did not register recalld: %s.", r->error != NULL ?
-		    r->error : r->status != 200 && r->status != 201 ? "it answered an error" :
-		    "its answer has no client_id or deployment_id");
-		refused(g->app, g->ctx, 502, why);
-		json_decref(j);
-		reg_free(g);
-		return;
-	}
-	g->client_id = xstrdup(cid);
-	g->deployment_id = xstrdup(dep);
-	json_decref(j);
-	snprintf(dep_arr, sizeof dep_arr, "{\"%s\"}", g->deployment_id);
-	p[0] = g->school_s;
-	p[1] = g->token_h;
-	p[2] = json_string_value(json_object_get(json_object_get(g->config,
-	    "https://purl.imsglobal.org/spec/lti-platform-configuration"), "product_family_code"));
-	p[3] = json_string_value(json_object_get(g->config, "issuer"));
-	p[4] = g->client_id;
-	p[5] = dep_arr;
-	p[6] = cfg_url(g->config, "authorization_endpoint");
-	p[7] = cfg_url(g->config, "token_endpoint");
-	p[8] = cfg_url(g->config, "jwks_uri");
-	/* the token is spent in the transaction that keeps the platform */
-	db_query(g->app->db,
-	    "WITH t AS (UPDATE lti_registration SET used_at = now() WHERE school_id = $1"
-	    "  AND hash = $2::bytea AND used_at IS NULL AND expires_at > now() RETURNING school_id),"
-	    " pl AS (INSERT INTO lti_platform (school_id, name, issuer, client_id, deployment_ids,"
-	    "  auth_url, token_url, jwks_url, created_at, updated_at)"
-	    "  SELECT school_id, left($3, 200), $4, $5, $6::text[], $7, $8, $9, now(), now() FROM t"
-	    "  ON CONFLICT (school_id, issuer, client_id) DO UPDATE SET deployment_ids ="
-	    "   ARRAY(SELECT DISTINCT unnest(lti_platform.deployment_ids || EXCLUDED.deployment_ids)),"
-	    "   auth_url = EXCLUDED.auth_url, token_url = EXCLUDED.token_url,"
-	    "   jwks_url = EXCLUDED.jwks_url, jwks = NULL, updated_at = now() RETURNING platform_id)"
-	    " SELECT platform_id FROM pl", 9, p, reg_stored, g);
-}
-
-static void
-config_got(const struct hfetch_reply *r, void *arg)
-{
-	struct reg *g = arg;
-	struct hfetch_opts o = { 0 };
-	json_t *body;
-	const char *iss, *regurl;
-	char *text, *auth = NULL, *host, *launch, *login;
-	size_t hn;
-
-	if (r->status == 200)
-		g->config = json_loadb(r->body, r->len, 0, NULL);
-	iss = json_string_value(json_object_get(g->config, "issuer"));
-	regurl = cfg_url(g->config, "registration_endpoint");
-	if (iss == NULL || strlen(iss) > 500 || regurl == NULL ||
-	    cfg_url(g->config, "authorization_endpoint") == NULL ||
-	    cfg_url(g->config, "token_endpoint") == NULL || cfg_url(g->config, "jwks_uri") == NULL) {
-		refused(g->app, g->ctx, 502, r->error != NULL ? r->error : "The LMS's OpenID configuration"
-		    " lacks its issuer or its authorization, token, JWKS or registration endpoint.");
-		reg_free(g);
-		return;
-	}
-	/* the configuration must be the issuer's own (Dynamic Registration §3.5.1) */
-	if (strncmp(g->config_url, iss, strlen(iss)) != 0) {
-		refused(g->app, g->ctx, 400, "The LMS's OpenID configuration is not under its issuer.");
-		reg_free(g);
-		return;
-	}
-	host = g->base + (strncmp(g->base, "https://", 8) == 0 ? 8 : 7);
-	hn = strcspn(host, "/:");
-	launch = xasprintf("%s/lti/%s/launch", g->base, g->school_s);
-	login = xasprintf("%s/lti/%s/login", g->base, g->school_s);
-	body = json_pack("{s:s, s:[s], s:[s, s], s:s, s:[s], s:s, s:s+, s:s, s:s,"
-	    " s:{s:s%, s:s, s:[s, s], s:s, s:[{s:s, s:s, s:s}]}}",
-	    "application_type", "web", "response_types", "id_token",
-	    "grant_types", "implicit", "client_credentials", "initiate_login_uri", login,
-	    "redirect_uris", launch, "client_name", "recalld", "jwks_uri", g->base, "/lti/jwks",
-	    "token_endpoint_auth_method", "private_key_jwt", "scope", AGS_SCOPES,
-	    "https://purl.imsglobal.org/spec/lti-tool-configuration",
-	    "domain", host, hn, "target_link_uri", launch, "claims", "iss", "sub",
-	    "description", "Spaced retrieval practice: daily questions and each pupil's level",
-	    "messages", "type", "LtiDeepLinkingRequest", "target_link_uri", launch, "label", "recalld");
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (g->reg_token != NULL)
-		auth = xasprintf("Bearer %s", g->reg_token);
-	o.method = "POST";
-	o.url = regurl;
-	o.body = text;
-	o.content_type = "application/json";
-	o.accept = "application/json";
-	o.authorization = auth;
-	o.allow_private = g->app->cfg->lti_allow_private;
-	o.timeout_ms = 15000;
-	hfetch_start(g->app->fetch, &o, registered, g);
-	free(text);
-	free(auth);
-	free(launch);
-	free(login);
-}
-
-static void
-reg_token_checked(const struct db_reply *r, void *arg)
-{
-	struct reg *g = arg;
-	struct hfetch_opts o = { 0 };
-
-	if (r->status != DB_OK) {
-		page(g->app, g->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Try again in a minute.");
-		reg_free(g);
-		return;
-	}
-	if (PQntuples(r->results[0]) == 0) {
-		refused(g->app, g->ctx, 401, "This registration link was used or has expired; ask the"
-		    " school's recalld administrator for a new one (recalld lti register-link).");
-		reg_free(g);
-		return;
-	}
-	o.url = g->config_url;
-	o.accept = "application/json";
-	o.allow_private = g->app->cfg->lti_allow_private;
-	o.timeout_ms = 15000;
-	o.max_body = 256 * 1024;
-	hfetch_start(g->app->fetch, &o, config_got, g);
-}
-
-static void
-register_handler(http_ctx *ctx, void *app_, const void *data)
-{
-	struct app *app = app_;
-	struct evkeyvalq kv;
-	const char *school, *token, *conf, *rt, *p[2];
-	struct reg *g;
-	char *end;
-	long long sid;
-
-	(void)data;
-	TAILQ_INIT(&kv);
-	if (!read_params(ctx, &kv)) {
-		refused(app, ctx, 400, "This registration request could not be read.");
-		goto out;
-	}
-	school = param(&kv, "school");
-	token = param(&kv, "token");
-	conf = param(&kv, "openid_configuration");
-	rt = param(&kv, "registration_token");
-	sid = school != NULL ? strtoll(school, &end, 10) : 0;
-	if (school == NULL || *end != '\0' || sid <= 0 || token == NULL || conf == NULL ||
-	    (strncmp(conf, "https://", 8) != 0 && strncmp(conf, "http://", 7) != 0)) {
-		refused(app, ctx, 400, "A registration needs the link recalld made (school and token) and"
-		    " the LMS's openid_configuration URL.");
-		goto out;
-	}
-	g = xcalloc(1, sizeof *g);
-	g->ctx = ctx;
-	g->app = app;
-	snprintf(g->school_s, sizeof g->school_s, "%lld", sid);
-	hash_bytea(token, g->token_h);
-	g->config_url = xstrdup(conf);
-	g->reg_token = rt != NULL ? xstrdup(rt) : NULL;
-	g->base = public_base(app);
-	p[0] = g->school_s;
-	p[1] = g->token_h;
-	db_query(app->db, "SELECT 1 FROM lti_registration WHERE school_id = $1 AND hash = $2::bytea"
-	    " AND used_at IS NULL AND expires_at > now()", 2, p, reg_token_checked, g);
-out:
-	evhttp_clear_headers(&kv);
-}
-
 void
 lti_routes(http_server *s)
 {
 	http_route(s, EVHTTP_REQ_GET, "/lti/jwks", jwks_handler);
-	http_route(s, EVHTTP_REQ_GET, "/lti/register", register_handler);
+	http_route(s, EVHTTP_REQ_GET, "/lti/register", lti_register_handler);
 	http_route(s, EVHTTP_REQ_GET, "/lti/{school}/login", login_handler);
 	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/login", login_handler);
 	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/launch", launch_handler);
 	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/context", context_handler);
-	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/deep-link", deeplink_handler);
+	http_route(s, EVHTTP_REQ_POST, "/lti/{school}/deep-link", lti_deeplink_handler);
 }
