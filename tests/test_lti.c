@@ -12,7 +12,8 @@
  * school's LMS; bad fields are 422 with each named; a teacher is 403;
  * another school's platform is 404 and its data stays; /lti/jwks shows
  * the tool's key `recalld lti rotate-key` made, and the old one during
- * the overlap.
+ * the overlap. With lti.create_people on, a launch by someone the roster
+ * lacks makes a pupil or a teacher with the roster's id only.
  */
 #include "autoconf.h"
 
@@ -469,6 +470,88 @@ START_TEST(test_tool_keys)
 }
 END_TEST
 
+
+/* A login then a launch by hand, signed with the test platform's key; the launch's status and Location. */
+static long
+launch_as(const char *sourcedid, const char *sub, const char *role, char *loc, size_t loclen)
+{
+	char path[512], hdr[2048], state[128], nonce[128], cookie[160], *headers = NULL, *raw = NULL;
+	char *tok, *form, err[256], *p, *q;
+	const char *extra[3];
+	long st = 0;
+	int64_t now = (int64_t)time(NULL);
+	json_t *c;
+
+	snprintf(path, sizeof path, "/lti/1/login?iss=https%%3A%%2F%%2Flms.test&login_hint=x"
+	    "&target_link_uri=http%%3A%%2F%%2F127.0.0.1%%3A8080%%2Flti%%2F1%%2Flaunch&client_id=c1");
+	json_decref(api_call("GET", path, NULL, NULL, NULL, &st, &raw, &headers));
+	free(raw);
+	ck_assert_int_eq(st, 302);
+	ck_assert(apitest_header(headers, "Location", hdr, sizeof hdr) != NULL);
+	ck_assert((p = strstr(hdr, "state=")) != NULL && (q = strstr(hdr, "nonce=")) != NULL);
+	snprintf(state, sizeof state, "%.*s", (int)strcspn(p + 6, "&"), p + 6);
+	snprintf(nonce, sizeof nonce, "%.*s", (int)strcspn(q + 6, "&"), q + 6);
+	ck_assert(apitest_header(headers, "Set-Cookie", hdr, sizeof hdr) != NULL);
+	snprintf(cookie, sizeof cookie, "Cookie: %.*s", (int)strcspn(hdr, ";"), hdr);
+	free(headers);
+	headers = NULL;
+	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:[s], s:s, s:{s:s}, s:{s:s}}",
+	    "iss", "https://lms.test", "aud", "c1", "sub", sub, "iat", (json_int_t)now,
+	    "exp", (json_int_t)(now + 300), "nonce", nonce,
+	    LTI_CLAIM "version", "1.3.0", LTI_CLAIM "deployment_id", "d1",
+	    LTI_CLAIM "message_type", "LtiResourceLinkRequest", LTI_CLAIM "roles", role,
+	    LTI_CLAIM "target_link_uri", "http://127.0.0.1:8080/lti/1/launch",
+	    LTI_CLAIM "resource_link", "id", "rl-9", LTI_CLAIM "lis", "person_sourcedid", sourcedid);
+	tok = ltikey_sign(kp.private_jwk, c, err, sizeof err);
+	json_decref(c);
+	ck_assert(tok != NULL);
+	form = xasprintf("id_token=%s&state=%s", tok, state);
+	extra[0] = cookie;
+	extra[1] = NULL;
+	json_decref(api_call_ex("POST", "/lti/1/launch", NULL, "application/x-www-form-urlencoded",
+	    form, strlen(form), extra, &st, &raw, &headers));
+	loc[0] = '\0';
+	if (st != 303 && raw != NULL && strstr(raw, "<h1>") != NULL)
+		fprintf(stderr, "launch %ld: %.300s\n", st, strstr(raw, "<h1>"));	/* why, for the log */
+	if (apitest_header(headers, "Location", hdr, sizeof hdr) != NULL)
+		util_strlcpy(loc, hdr, loclen);
+	free(raw);
+	free(headers);
+	free(form);
+	free(tok);
+	return st;
+}
+
+START_TEST(test_create_people)
+{
+	char loc[512];
+	char *jwks_text = json_dumps(jwks, JSON_COMPACT);
+
+	/* a platform whose keys recalld holds already (no fetch): the test key's */
+	ck_assert(apitest_sql_ok("INSERT INTO lti_platform (school_id, issuer, client_id, deployment_ids,"
+	    " auth_url, token_url, jwks_url, jwks, jwks_fetched_at, created_at, updated_at)"
+	    " VALUES (1, 'https://lms.test', 'c1', '{d1}', 'https://lms.test/auth',"
+	    " 'https://lms.test/token', 'https://lms.test/jwks', '%s', now(), now(), now())", jwks_text));
+	free(jwks_text);
+	/* lti.create_people is on in this suite: someone new is made, with the roster id only */
+	ck_assert_int_eq(launch_as("brand-new-pupil", "sub-p", "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner",
+	    loc, sizeof loc), 303);
+	ck_assert_msg(strstr(loc, "/p/") != NULL, "%s", loc);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil p JOIN lti_user u ON u.school_id = p.school_id"
+	    " AND u.pupil_id = p.pupil_id WHERE p.school_id = 1 AND p.external_id = 'brand-new-pupil'"
+	    " AND p.given_name IS NULL AND p.family_name IS NULL AND u.sub = 'sub-p'"), 1);
+	ck_assert_int_eq(launch_as("brand-new-teacher", "sub-t",
+	    "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor", loc, sizeof loc), 303);
+	ck_assert_msg(strstr(loc, "/dashboard/#signin=rcs_") != NULL, "%s", loc);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM teacher WHERE school_id = 1"
+	    " AND external_id = 'brand-new-teacher' AND email IS NULL AND given_name IS NULL"), 1);
+	/* the same pupil again: found by the LMS's id, nobody new */
+	ck_assert_int_eq(launch_as("brand-new-pupil", "sub-p", "Learner", loc, sizeof loc), 303);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM pupil WHERE school_id = 1"
+	    " AND external_id = 'brand-new-pupil'"), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -484,6 +567,7 @@ main(void)
 	jwks = json_pack("{s:[o]}", "keys", json_loads(kp.public_jwk, 0, NULL));
 	snprintf(conninfo, sizeof conninfo, "%s", pgtest_start());
 	apitest_env(conninfo, "5s");
+	setenv("RECALLD_LTI_CREATE_PEOPLE", "true", 1);
 	CKTEST_MUST(apitest_two_schools("A", "B", admin, other, sizeof admin));
 	CKTEST_MUST(apitest_import_demo(false));
 	apitest_db_open(conninfo);
@@ -501,6 +585,7 @@ main(void)
 	tcase_set_timeout(daemon, 120);
 	tcase_add_test(daemon, test_platforms_api);
 	tcase_add_test(daemon, test_tool_keys);
+	tcase_add_test(daemon, test_create_people);
 	suite_add_tcase(s, pure);
 	suite_add_tcase(s, daemon);
 	failed = cktest_run_nofork(s);
