@@ -75,6 +75,37 @@ lti_page(struct app *app, http_ctx *ctx, int status, const char *title, const ch
 }
 
 void
+lti_form_start(struct evbuffer *b, const char *school, const char *path, const char *legend)
+{
+	evbuffer_add_printf(b, "<form method=\"post\" action=\"/lti/%s/%s\">\n"
+	    "<fieldset><legend>%s</legend>\n", school, path, legend);
+}
+
+void
+lti_radio(struct evbuffer *b, const char *name, const char *value, bool checked,
+    const char *before, const char *text, const char *after)
+{
+	evbuffer_add_printf(b, "<div><input type=\"radio\" name=\"%s\" id=\"%s-%s\" value=\"%s\"%s>"
+	    " <label for=\"%s-%s\">%s", name, name, value, value, checked ? " checked" : "", name,
+	    value, before);
+	if (text != NULL)
+		answer_page_escape(b, text);
+	evbuffer_add_printf(b, "%s</label></div>\n", after);
+}
+
+void
+lti_form_end(struct evbuffer *b, const char *const *hidden, const char *button)
+{
+	lti_put(b, "</fieldset>\n");
+	for (; hidden[0] != NULL; hidden += 2) {
+		evbuffer_add_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", hidden[0]);
+		answer_page_escape(b, hidden[1]);
+		lti_put(b, "\">\n");
+	}
+	evbuffer_add_printf(b, "<button type=\"submit\">%s</button>\n</form>\n", button);
+}
+
+void
 lti_put(struct evbuffer *b, const char *s)
 {
 	evbuffer_add(b, s, strlen(s));
@@ -877,23 +908,12 @@ classes_found(const struct db_reply *r, void *arg)
 			lti_put(b, ")");
 		}
 		lti_put(b, ". Choose your class it belongs to; pupils launched from it then practise"
-		    " that class's units.</p>\n<form method=\"post\" action=\"/lti/");
-		lti_put(b, x->school_s);
-		lti_put(b, "/context\">\n<fieldset><legend>Your classes</legend>\n");
-		for (i = 0; i < n; i++) {
-			evbuffer_add_printf(b, "<div><input type=\"radio\" name=\"class\" id=\"class-%d\""
-			    " value=\"%s\"%s> <label for=\"class-%d\">", i, PQgetvalue(res, i, 0),
-			    i == 0 ? " checked" : "", i);
-			answer_page_escape(b, PQgetvalue(res, i, 1));
-			lti_put(b, "</label></div>\n");
-		}
-		lti_put(b, "</fieldset>\n<input type=\"hidden\" name=\"code\" value=\"");
-		answer_page_escape(b, x->code);
-		lti_put(b, "\">\n<input type=\"hidden\" name=\"platform\" value=\"");
-		answer_page_escape(b, x->platform_s);
-		lti_put(b, "\">\n<input type=\"hidden\" name=\"context\" value=\"");
-		answer_page_escape(b, x->l.context_id);
-		lti_put(b, "\">\n<button type=\"submit\">Link this course</button>\n</form>\n");
+		    " that class's units.</p>\n");
+		lti_form_start(b, x->school_s, "context", "Your classes");
+		for (i = 0; i < n; i++)
+			lti_radio(b, "class", PQgetvalue(res, i, 0), i == 0, "", PQgetvalue(res, i, 1), "");
+		lti_form_end(b, (const char *const[]){ "code", x->code, "platform", x->platform_s,
+		    "context", x->l.context_id, NULL }, "Link this course");
 	}
 	answer_page_end(b);
 	lti_page_send(x->app, x->ctx, 200, b);

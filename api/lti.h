@@ -28,6 +28,15 @@ void lti_page_send(struct app *app, http_ctx *ctx, int status, struct evbuffer *
 void lti_page(struct app *app, http_ctx *ctx, int status, const char *title, const char *text);
 void lti_refused(struct app *app, http_ctx *ctx, int status, const char *why);
 void lti_put(struct evbuffer *b, const char *s);
+/*
+ * A form posting to /lti/{school}/{path}: its fieldset, a radio button
+ * (name-value its id; before and after trusted markup around the escaped
+ * text), and its end (hidden name/value pairs, NULL-ended; the button).
+ */
+void lti_form_start(struct evbuffer *b, const char *school, const char *path, const char *legend);
+void lti_radio(struct evbuffer *b, const char *name, const char *value, bool checked,
+    const char *before, const char *text, const char *after);
+void lti_form_end(struct evbuffer *b, const char *const *hidden, const char *button);
 
 /* 32 random bytes as base64url; false without randomness. */
 bool lti_random_b64(char out[LTI_RANDOM_LEN]);

@@ -58,26 +58,18 @@ dl_units(const struct db_reply *r, void *arg)
 	n = PQntuples(res);
 	b = evbuffer_new();
 	answer_page_start(b, "Add recalld to your course");
-	lti_put(b, "<h1>Add recalld to your course</h1>\n<form method=\"post\" action=\"/lti/");
-	lti_put(b, x->school_s);
-	lti_put(b, "/deep-link\">\n<fieldset><legend>What to add</legend>\n"
-	    "<div><input type=\"radio\" name=\"choice\" id=\"choice-practice\" value=\"practice\""
-	    " checked> <label for=\"choice-practice\">Daily retrieval practice");
-	if (n > 0) {
-		lti_put(b, " for ");
-		answer_page_escape(b, PQgetvalue(res, 0, 2));
-	}
-	lti_put(b, " (each pupil's questions of the day and their levels)</label></div>\n");
+	lti_put(b, "<h1>Add recalld to your course</h1>\n");
+	lti_form_start(b, x->school_s, "deep-link", "What to add");
+	lti_radio(b, "choice", "practice", true, n > 0 ? "Daily retrieval practice for " :
+	    "Daily retrieval practice", n > 0 ? PQgetvalue(res, 0, 2) : NULL,
+	    " (each pupil's questions of the day and their levels)");
 	for (i = 0; i < n; i++) {
-		evbuffer_add_printf(b, "<div><input type=\"radio\" name=\"choice\" id=\"choice-%s\""
-		    " value=\"unit-%s\"> <label for=\"choice-%s\">A recall check on ",
-		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 0), PQgetvalue(res, i, 0));
-		answer_page_escape(b, PQgetvalue(res, i, 1));
-		lti_put(b, "</label></div>\n");
+		char value[40];
+
+		snprintf(value, sizeof value, "unit-%s", PQgetvalue(res, i, 0));
+		lti_radio(b, "choice", value, false, "A recall check on ", PQgetvalue(res, i, 1), "");
 	}
-	lti_put(b, "</fieldset>\n<input type=\"hidden\" name=\"code\" value=\"");
-	answer_page_escape(b, x->code);
-	lti_put(b, "\">\n<button type=\"submit\">Add to the course</button>\n</form>\n");
+	lti_form_end(b, (const char *const[]){ "code", x->code, NULL }, "Add to the course");
 	answer_page_end(b);
 	lti_page_send(x->app, x->ctx, 200, b);
 	evbuffer_free(b);

@@ -34,6 +34,22 @@ typedef struct lease_keeper lease_keeper;
 /* holder and ms: the claim's parameters, from lease_params */
 #define LEASE_TAKE(job, school, holder, ms) \
 	"recalld_lease_take(" school ", '" job "', " holder ", " ms "::bigint)"
+/*
+ * The claim of a job that visits the schools in turn: the next school s
+ * after $1 (the last one visited) in from, which cond (SQL after WHERE,
+ * "true" for every one) lets through and no daemon holds, taken for $2
+ * holder and $3 ms (lease_holder, lease_timeout_param). Answers one row
+ * (school_id, won), none when every school is visited; reads only the
+ * reference tables when from and cond do (Citus).
+ */
+#define LEASE_CLAIM_NEXT(job, from, cond) \
+	"WITH pick AS MATERIALIZED (SELECT s.school_id FROM " from \
+	"   WHERE s.school_id > $1::bigint AND (" cond ")" \
+	"   AND " LEASE_FREE(job, "s.school_id") \
+	"   ORDER BY s.school_id LIMIT 1)," \
+	" won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(job, "school_id", "$2", "$3") \
+	"   AS won FROM pick)" \
+	" SELECT school_id, won FROM won"
 
 lease_keeper *lease_keeper_new(int64_t timeout_ms);
 void lease_keeper_free(lease_keeper *k);

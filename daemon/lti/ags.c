@@ -210,6 +210,17 @@ fail(struct ags_prep *p, const char *fmt, ...)
 
 static void step(struct ags_prep *p);
 
+/* A request to the LMS as step: its address rules, the sender's timeout, the token once known. */
+static void
+lms_call(struct ags_prep *p, enum step st, struct hfetch_opts *o, hfetch_cb cb)
+{
+	o->authorization = p->bearer;
+	o->allow_private = p->a->cfg->lti_allow_private;
+	o->timeout_ms = p->a->cfg->webhooks_timeout_ms;
+	p->step = st;
+	p->http = hfetch_start(p->a->fetch, o, cb, p);
+}
+
 static void
 token_got(const struct hfetch_reply *r, void *arg)
 {
@@ -298,11 +309,8 @@ token_start(struct ags_prep *p)
 	o.body = body;
 	o.content_type = "application/x-www-form-urlencoded";
 	o.accept = "application/json";
-	o.allow_private = p->a->cfg->lti_allow_private;
-	o.timeout_ms = p->a->cfg->webhooks_timeout_ms;
 	o.max_body = TOKEN_MAX_BODY;
-	p->step = STEP_TOKEN;
-	p->http = hfetch_start(p->a->fetch, &o, token_got, p);
+	lms_call(p, STEP_TOKEN, &o, token_got);
 	free(body);
 	free(enc_s);
 	free(enc_a);
@@ -394,11 +402,7 @@ found(const struct hfetch_reply *r, void *arg)
 	o.body = body;
 	o.content_type = "application/vnd.ims.lis.v2.lineitem+json";
 	o.accept = "application/vnd.ims.lis.v2.lineitem+json";
-	o.authorization = p->bearer;
-	o.allow_private = p->a->cfg->lti_allow_private;
-	o.timeout_ms = p->a->cfg->webhooks_timeout_ms;
-	p->step = STEP_CREATE;
-	p->http = hfetch_start(p->a->fetch, &o, created, p);
+	lms_call(p, STEP_CREATE, &o, created);
 	free(body);
 }
 
@@ -413,11 +417,7 @@ find_start(struct ags_prep *p)
 	    strchr(p->container, '?') != NULL ? '&' : '?', p->unit_s);
 	o.url = url;
 	o.accept = "application/vnd.ims.lis.v2.lineitemcontainer+json";
-	o.authorization = p->bearer;
-	o.allow_private = p->a->cfg->lti_allow_private;
-	o.timeout_ms = p->a->cfg->webhooks_timeout_ms;
-	p->step = STEP_FIND;
-	p->http = hfetch_start(p->a->fetch, &o, found, p);
+	lms_call(p, STEP_FIND, &o, found);
 	free(url);
 }
 

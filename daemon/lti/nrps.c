@@ -176,13 +176,8 @@ struct nrps {
 	char *differences;	/* offered by the last page */
 };
 
-static const char claim_sql[] =
-    "WITH pick AS MATERIALIZED (SELECT s.school_id FROM school s WHERE s.school_id > $1::bigint"
-    "   AND " LEASE_FREE(JOB, "s.school_id")
-    "   ORDER BY s.school_id LIMIT 1),"
-    " won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(JOB, "school_id", "$2", "$3")
-    "   AS won FROM pick)"
-    " SELECT school_id, won FROM won";
+/* Every active school in turn (the courses due are read under the lease). */
+static const char claim_sql[] = LEASE_CLAIM_NEXT(JOB, "school s", "s.active");
 
 /* platform, context, class, url, differences */
 static const char due_sql[] =

@@ -42,15 +42,8 @@ struct fitjob {
  * school_fsrs, job_lease).
  */
 static const char claim_sql[] =
-    "WITH pick AS MATERIALIZED (SELECT s.school_id FROM school s"
-    "   LEFT JOIN school_fsrs f ON f.school_id = s.school_id"
-    "   WHERE s.school_id > $1::bigint AND s.active"
-    "   AND (f.fit_due IS NULL OR f.fit_due <= $4::timestamptz)"
-    "   AND " LEASE_FREE(JOB, "s.school_id")
-    "   ORDER BY s.school_id LIMIT 1),"
-    " won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(JOB, "school_id", "$2", "$3")
-    "   AS won FROM pick)"
-    " SELECT school_id, won FROM won";
+    LEASE_CLAIM_NEXT(JOB, "school s LEFT JOIN school_fsrs f ON f.school_id = s.school_id",
+	"s.active AND (f.fit_due IS NULL OR f.fit_due <= $4::timestamptz)");
 
 /* When to look at the school again, written with the lease's release. */
 static const char due_sql[] =

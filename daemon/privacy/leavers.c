@@ -35,13 +35,7 @@ struct leavers {
  * Every school in turn, each looked at by one statement of its own: the
  * claim reads only the school and lease tables (Citus reference tables).
  */
-static const char claim_sql[] =
-    "WITH pick AS MATERIALIZED (SELECT s.school_id FROM school s WHERE s.school_id > $1::bigint"
-    "   AND " LEASE_FREE(JOB, "s.school_id")
-    "   ORDER BY s.school_id LIMIT 1),"
-    " won AS MATERIALIZED (SELECT school_id, " LEASE_TAKE(JOB, "school_id", "$2", "$3")
-    "   AS won FROM pick)"
-    " SELECT school_id, won FROM won";
+static const char claim_sql[] = LEASE_CLAIM_NEXT(JOB, "school s", "true");
 
 static const char leavers_sql[] =
     "SELECT pupil_id FROM pupil WHERE school_id = $1 AND left_at IS NOT NULL AND NOT active"
