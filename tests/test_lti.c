@@ -552,6 +552,36 @@ START_TEST(test_create_people)
 }
 END_TEST
 
+/* PostgreSQL away: every LTI page says so with a 503, and nothing is half done. */
+START_TEST(test_database_down)
+{
+	char *raw = NULL;
+	long st = 0;
+	const char *extra[2] = { "Cookie: recalld_lti=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL };
+
+	apitest_db_close();
+	pgtest_stop();
+	json_decref(api_call("GET", "/lti/1/login?iss=https%3A%2F%2Flms.test&login_hint=x"
+	    "&target_link_uri=http%3A%2F%2F127.0.0.1%3A8080%2Flti%2F1%2Flaunch&client_id=c1",
+	    NULL, NULL, NULL, &st, &raw, NULL));
+	ck_assert_int_eq(st, 503);
+	ck_assert_msg(raw != NULL && strstr(raw, "cannot reach its database") != NULL, "%s", raw);
+	free(raw);
+	raw = NULL;
+	json_decref(api_call_ex("POST", "/lti/1/launch", NULL, "application/x-www-form-urlencoded",
+	    "id_token=a.b.c&state=s", 22, extra, &st, &raw, NULL));
+	/* a malformed token is refused before the database is asked */
+	ck_assert_int_eq(st, 400);
+	free(raw);
+	raw = NULL;
+	json_decref(api_call("GET", "/lti/jwks", NULL, NULL, NULL, &st, NULL, NULL));
+	ck_assert_int_eq(st, 503);
+	pgtest_resume();
+	apitest_db_open(conninfo);
+	ck_assert_int_eq(apitest_sql_int("SELECT count(*) FROM lti_login"), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -586,6 +616,7 @@ main(void)
 	tcase_add_test(daemon, test_platforms_api);
 	tcase_add_test(daemon, test_tool_keys);
 	tcase_add_test(daemon, test_create_people);
+	tcase_add_test(daemon, test_database_down);
 	suite_add_tcase(s, pure);
 	suite_add_tcase(s, daemon);
 	failed = cktest_run_nofork(s);

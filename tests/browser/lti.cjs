@@ -239,8 +239,16 @@ t.run(async () => {
 	const r2 = await post(SCHOOL, { id_token: tok, state: lg.state }, lg.cookie);
 	ok(r2.status === 401 && counts() === after, 'the same launch again (a replayed nonce) is refused', r2.status);
 
-	/* The LMS rotates its key: recalld fetches its JWKS again on the new kid. */
+	/* The LMS rotates its key: recalld fetches its JWKS again on the new kid (first while it is down). */
 	await p.rotateKey();
+	p.jwksDown = true;
+	psql(`UPDATE lti_platform SET jwks_fetched_at = now() - interval '1 minute' WHERE school_id = ${SCHOOL}`);
+	const beforeKeys = counts();
+	const ld = await login(SCHOOL);
+	const rd = await post(SCHOOL, { id_token: await p.sign(good(ld)), state: ld.state }, ld.cookie);
+	ok(rd.status === 502 && /could not fetch the LMS/.test(rd.text) && counts() === beforeKeys,
+	    'with the LMS\'s keys unreachable, the launch is refused with a page and changes nothing', rd.status);
+	p.jwksDown = false;
 	psql(`UPDATE lti_platform SET jwks_fetched_at = now() - interval '1 minute' WHERE school_id = ${SCHOOL}`);
 	const lr = await login(SCHOOL);
 	const rr = await post(SCHOOL, { id_token: await p.sign(good(lr)), state: lr.state }, lr.cookie);
