@@ -43,7 +43,8 @@
 	" WHERE a.school_id = d.school_id AND a.delivery_id = d.delivery_id" \
 	" ORDER BY a.attempt DESC LIMIT 1) l ON true"
 
-static const char notify_sql[] = "SELECT pg_notify('" OUTBOX_CHANNEL "', '')";
+/* The outbox NOTIFY names the school ($1), as outbox.h's. */
+static const char notify_sql[] = "SELECT pg_notify('" OUTBOX_CHANNEL "', $1::bigint::text)";
 
 static void
 not_found(struct api_call *c)
@@ -55,7 +56,7 @@ static void
 wake_sender(struct api_call *c)
 {
 	if (c->app->push != NULL)
-		push_wake(c->app->push);
+		push_wake(c->app->push, c->school_id);
 }
 
 /* ---- validating an endpoint's fields ---- */
@@ -631,7 +632,7 @@ delivery_retry(struct api_call *c)
 	    " AND e.endpoint_id = d.endpoint_id AND e.enabled", 3, p);
 	db_req_add(r, "SELECT " DELIVERY_JSON "::text FROM delivery d" LAST_ATTEMPT
 	    " WHERE d.school_id = $1::bigint AND d.delivery_id = $2::bigint", 2, p);
-	db_req_add(r, notify_sql, 0, NULL);
+	db_req_add(r, notify_sql, 1, p);
 	api_submit(c, r, retried);
 }
 

@@ -24,17 +24,6 @@ const { execFileSync } = require('child_process');
 // before recalld runs single-shard on Citus. An
 // exception that matches no statement any more is itself an error.
 const EXCEPTIONS = [
-	{ file: 'daemon/push/push.c', has: 'WITH RECURSIVE eps AS',
-	  why: "the webhook sender's claim scans every school's pending deliveries and locks"
-	     + ' the ones it takes: a multi-shard claim, not yet one per school' },
-	{ file: 'daemon/push/push.c', has: 'min(next_attempt_at)',
-	  why: "the sender's next-due probe reads every school's pending deliveries" },
-	{ file: 'daemon/push/push.c', has: 'UPDATE delivery d SET lease_until = NULL FROM jsonb_to_recordset',
-	  why: 'the sender releases the claims of several schools in one statement' },
-	{ file: 'daemon/push/push.c', has: 'INSERT INTO delivery_attempt',
-	  why: 'the sender writes the attempts of several schools in one statement' },
-	{ file: 'daemon/push/push.c', has: 'UPDATE endpoint t SET failing_since',
-	  why: "the sender updates several schools' endpoints in one statement" },
 ];
 
 function args() {

@@ -1004,6 +1004,60 @@ START_TEST(test_fair_share)
 }
 END_TEST
 
+/*
+ * Schools are claimed in turn, one claim (one shard) each: one school's
+ * big backlog does not keep another school's few waiting, and both are
+ * found by the sweep when the sender starts (no NOTIFY: inserted here).
+ */
+START_TEST(test_schools_share)
+{
+	struct event_base *base = event_base_new();
+	struct env e;
+	struct rcv r;
+	char *secret = sign_secret_new();
+	struct config *cfg = test_config();
+	json_t *recs, *rec;
+	size_t i, last_b = 0, nb = 0;
+	long long a, other, b;
+	struct push_stats st;
+
+	db_setup();
+	rcv_start(&r, secret, NULL);
+	a = add_endpoint(r.url, "json", "{}", secret, NULL);
+	other = pgtest_int(pg, "INSERT INTO school (name) VALUES ('Other school') RETURNING school_id");
+	b = pgtest_int(pg, "INSERT INTO endpoint (school_id, url, format, event_types, secret, created_at)"
+	    " VALUES (%lld, '%s', 'json', '{}', '%s', now()) RETURNING endpoint_id", other, r.url, secret);
+	pgtest_int(pg, "WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
+	    " payload, next_attempt_at, created_at) SELECT %s, %lld, 'topic.flagged', 'msg_a' || g,"
+	    " '{}', now() - interval '1 hour' + g * interval '1 ms', now()"
+	    " FROM generate_series(1, 2000) g UNION ALL SELECT %lld, %lld, 'topic.flagged',"
+	    " 'msg_b' || g, '{}', now() - interval '1 minute' + g * interval '1 ms', now()"
+	    " FROM generate_series(1, 10) g RETURNING 1) SELECT count(*) FROM x",
+	    school, a, other, b);
+	cfg->webhooks_poll_interval_ms = 3600000;	/* the sweep at start finds them */
+	env_start(&e, base, cfg);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
+	    2010, 60000));
+	recs = rcv_records(&r);
+	ck_assert_int_eq(json_array_size(recs), 2010);
+	json_array_foreach(recs, i, rec) {
+		if (strncmp(json_string_value(json_object_get(rec, "webhook_id")), "msg_b", 5) == 0) {
+			last_b = i;
+			nb++;
+		}
+	}
+	ck_assert_int_eq(nb, 10);
+	ck_assert_msg(last_b < 40, "the other school's last delivery arrived %zu-th", last_b + 1);
+	/* Each school's attempts were written for it alone. */
+	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt a JOIN delivery d"
+	    " USING (school_id, delivery_id) WHERE d.school_id = %lld", other), 10);
+	push_get_stats(e.push, &st);
+	ck_assert_uint_ge(st.sweeps, 1);
+	json_decref(recs);
+	case_end(&e, base, secret, &r, NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1033,6 +1087,7 @@ main(void)
 	tcase_add_test(tc, test_two_senders);
 	tcase_add_test(tc, test_backlog_no_stall);
 	tcase_add_test(tc, test_fair_share);
+	tcase_add_test(tc, test_schools_share);
 	tcase_add_test(tc, test_lease_respected);
 	tcase_add_test(tc, test_claim_not_skipped_under_key_share);
 	tcase_add_test(tc, test_stop_drains);

@@ -844,7 +844,7 @@ add_writes(struct work *w)
 		sbuf_free(&ids);
 	}
 	if (w->nevents > 0)
-		outbox_notify_sql(w->req, NULL);	/* once for the whole group, events queued */
+		outbox_notify_sql(w->req, school);	/* once for the school's group, events queued */
 }
 
 /*

@@ -139,7 +139,7 @@ static const struct cfg_def cfg_table[] = {
 	  "the LMS origins (space-separated, e.g. https://moodle.school.example) whose pages may"
 	  " show recalld's pupil page and dashboard in a frame; empty: never framed", NULL },
 	{ "webhooks", "poll_interval", CFG_DURATION, OFF(webhooks_poll_interval_ms), "5s", CFG_RELOAD, 10, 3600000,
-	  "look for due deliveries at least this often (NOTIFY wakes the sender sooner)", NULL },
+	  "the backstop: probe the next 256 schools for due deliveries this often (NOTIFY wakes the sender sooner)", NULL },
 	{ "webhooks", "connect_timeout", CFG_DURATION, OFF(webhooks_connect_timeout_ms), "5s", CFG_RELOAD, 100, 600000,
 	  "give up connecting to a webhook receiver after this long", NULL },
 	{ "webhooks", "timeout", CFG_DURATION, OFF(webhooks_timeout_ms), "15s", CFG_RELOAD, 100, 600000,

@@ -1,6 +1,7 @@
 /* util.c: allocation wrappers and string helpers. */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,4 +235,25 @@ util_utf8_chars(const char *s)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
 	return n;
+}
+
+bool
+util_each_id(const char *s, void (*add)(int64_t id, void *arg), void *arg)
+{
+	const char *p = s;
+	char *end;
+	bool any = false;
+
+	while (p != NULL && *p != '\0') {
+		long long v;
+
+		errno = 0;
+		v = strtoll(p, &end, 10);
+		if (end == p || v <= 0 || errno != 0 || (*end != ',' && *end != '\0'))
+			return false;
+		add((int64_t)v, arg);
+		any = true;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return any;
 }

@@ -47,4 +47,11 @@ size_t util_mask_passwords(const char *in, char *out, size_t outlen);
 /* Characters of UTF-8 text (continuation bytes not counted). */
 size_t util_utf8_chars(const char *s);
 
+/*
+ * The ids a NOTIFY payload names, comma-separated positive decimals: add
+ * is called for each. False when s names none or is malformed (another
+ * version's payload): the listener then looks at every school.
+ */
+bool util_each_id(const char *s, void (*add)(int64_t id, void *arg), void *arg);
+
 #endif

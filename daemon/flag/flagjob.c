@@ -166,26 +166,18 @@ flagjob_kick_answers(flagjob *f)
  * ids, comma-separated. One without (another version's): a full run.
  */
 static void
+dirty_add_cb(int64_t school, void *arg)
+{
+	dirty_add(arg, school);
+}
+
+static void
 reviews_notified(const char *channel, const char *payload, void *arg)
 {
 	flagjob *f = arg;
-	const char *p = payload;
-	char *end;
-	bool any = false;
 
 	(void)channel;
-	while (p != NULL && *p != '\0') {
-		long long v = strtoll(p, &end, 10);
-
-		if (end == p || v <= 0)
-			break;
-		dirty_add(f, v);
-		any = true;
-		p = *end == ',' ? end + 1 : end;
-		if (*end != ',' && *end != '\0')
-			any = false;
-	}
-	if (any)
+	if (util_each_id(payload, dirty_add_cb, f))
 		flagjob_kick_answers(f);
 	else
 		flagjob_kick(f);

@@ -8,9 +8,13 @@
 
 static const char enqueue_sql[] = OUTBOX_INSERT_SQL " RETURNING delivery_id, webhook_id";
 
-/* NOTIFY takes a global lock at commit: only when the school has an endpoint that could send. */
-static const char notify_sql[] = "SELECT pg_notify('" OUTBOX_CHANNEL "', '')"
-    " FROM (SELECT 1 FROM endpoint WHERE school_id = $1 AND enabled LIMIT 1) e";
+/*
+ * NOTIFY takes a global lock at commit: only when the school has an
+ * endpoint that could send. The payload names the school, so senders
+ * claim there without looking at the others.
+ */
+static const char notify_sql[] = "SELECT pg_notify('" OUTBOX_CHANNEL "', e.school_id::text)"
+    " FROM (SELECT school_id FROM endpoint WHERE school_id = $1::bigint AND enabled LIMIT 1) e";
 
 /* The renderings ev asks for, as a text[] in enum event_format order, NULL where left out. */
 static char *

@@ -14,7 +14,10 @@
 #include "db.h"
 #include "event.h"
 
-/* The NOTIFY channel that wakes senders; the payload is ignored. */
+/*
+ * The NOTIFY channel that wakes senders; the payload is the school's id
+ * (several, comma-separated, or none: senders then look at every school).
+ */
 #define OUTBOX_CHANNEL "recalld_outbox"
 
 struct outbox_event {
@@ -57,7 +60,8 @@ void outbox_enqueue_sql(db_req *r, const struct outbox_event *ev);
 /*
  * The NOTIFY alone: one statement, for many outbox_enqueue_sql with
  * no_notify. With school, only if that school has an enabled endpoint;
- * NULL (a write that spans schools and knows it queued something): always.
+ * NULL (a write that spans schools and knows it queued something): always,
+ * and senders then look at every school.
  */
 void outbox_notify_sql(db_req *r, const char *school);
 

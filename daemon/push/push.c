@@ -75,6 +75,7 @@ struct job {
 	ags_prep *prep;
 	char *target, *bearer, *body;
 	struct ep_slot *ep;
+	struct preq *wb;		/* WRITING: the write of its school's batch */
 	CURL *easy;
 	struct curl_slist *headers;
 	char errbuf[CURL_ERROR_SIZE];
@@ -103,6 +104,27 @@ struct ep_slot {
 	int queued;
 };
 
+/* A school whose deliveries may be due (see "which schools" below). */
+struct due_school {
+	int64_t school_id;
+	int64_t due_us;		/* clock time; 0: now */
+	uint64_t turn;		/* of its last claim: the least recent is claimed first */
+	bool claiming;		/* a claim for it is in flight */
+	bool again;		/* heard of while claiming: due still */
+	bool wait;		/* an endpoint at its cap: claim when a transfer of it ends */
+};
+
+/* A request for one school: a claim, a write of results or a release. */
+struct preq {
+	LIST_ENTRY(preq) entry;
+	push *p;
+	int64_t school_id;
+	db_req *req;
+	int limit;		/* a claim's */
+	bool capped;		/* a claim sent with an endpoint at its cap */
+};
+LIST_HEAD(preq_list, preq);
+
 struct push {
 	struct event_base *base;
 	db_pool *db;
@@ -112,21 +134,26 @@ struct push {
 	curlev *cev;			/* libcurl multi on the loop */
 	CURLM *multi;			/* curlev_multi(cev) */
 	/*
-	 * A run is one claim: kicked by a wake, a NOTIFY, the LISTEN coming up,
-	 * a clock move, a due retry or a finished transfer, and by the poll
-	 * (the backstop); a kick during a claim claims again after it.
+	 * A run is a sweep when asked, then the claims of the schools due:
+	 * kicked by a wake, a NOTIFY, the LISTEN coming up, a clock move, a
+	 * due retry or a finished transfer, and by the poll (the backstop); a
+	 * kick during a run runs again after it.
 	 */
 	runner *run;
 	struct event *due;		/* the earliest known retry */
 	struct event *flush;		/* write DONE results */
 	int64_t due_us;			/* what due is armed for, 0 if not */
+	struct due_school *dues;
+	size_t ndues, dues_cap;
+	uint64_t turn;
+	db_req *sweep_req;
+	int64_t sweep_cursor;		/* the last school probed; 0: from the first */
+	bool sweep_full;		/* on through every school */
 	struct job_list queued, sending, done, writing;
 	int nqueued, nsending, ndone, nwriting;
 	LIST_HEAD(, ep_slot) eps;
-	db_req *claim_req, *write_req, *release_req;
-	int claim_limit;		/* of the claim in flight */
-	bool claim_busy;		/* it was sent with endpoints busy (capped) */
-	bool more;			/* the last claim may have left due deliveries */
+	struct preq_list claims, writes, releases;
+	bool more;			/* schools due were left for want of room */
 	bool write_retry;		/* flush is armed for a retry after a failure */
 	bool starting;			/* inside start_queued */
 	CURL **idle;			/* easy handles kept for reuse */
@@ -135,6 +162,9 @@ struct push {
 };
 
 static void start_queued(push *p);
+static struct due_school *due_find(push *p, int64_t school);
+static void sweep_next(push *p);
+static bool capacity_free(const push *p);
 static void job_finished(struct job *j, CURLcode res);
 static void release_queued(push *p);
 static void flush_soon(push *p, int delay_ms);
@@ -560,6 +590,7 @@ static void
 job_finished(struct job *j, CURLcode res)
 {
 	push *p = j->p;
+	struct due_school *d;
 
 	job_judge(j, res);
 	if (j->easy != NULL) {
@@ -582,8 +613,12 @@ job_finished(struct job *j, CURLcode res)
 	flush_soon(p, p->ndone >= CLAIM_MIN(p) || p->nsending == 0 ? 0 : FLUSH_DELAY_MS);
 	if (!p->starting)
 		start_queued(p);
-	if (p->more)
+	if ((d = due_find(p, j->school_id)) != NULL && d->wait) {
+		d->wait = false;	/* its endpoint has room again */
 		runner_kick(p->run, RUNNER_KICK);
+	} else if (p->more) {
+		runner_kick(p->run, RUNNER_KICK);
+	}
 }
 
 static void
@@ -656,45 +691,123 @@ transfer_done(CURL *easy, CURLcode res, void *arg)
 	job_finished(j, res);
 }
 
+/* ---- which schools have due deliveries ---- */
+
+/*
+ * The sender never scans every school's deliveries (on Citus each school
+ * is one shard): it keeps the schools that may have due deliveries and
+ * claims school by school. A school is heard of from the outbox NOTIFY
+ * (its payload names the school), from this sender's own retries, and
+ * from a sweep that probes each school in turn: all of them when the
+ * LISTEN comes (back) up, a payload names no school or the manual clock
+ * moves, and SWEEP_CHUNK of them at each poll, the backstop for what
+ * another sender left (its retries, the leases of one that died).
+ */
+#define SWEEP_CHUNK	256
+#define MAX_CLAIMS	8	/* schools claimed at once, one request each */
+#define MAX_WRITES	8	/* schools' results written at once, one transaction each */
+#define WHY_SWEEP	RUNNER_USER	/* every school, not just the ones heard of */
+
+static struct due_school *
+due_find(push *p, int64_t school)
+{
+	for (size_t i = 0; i < p->ndues; i++)
+		if (p->dues[i].school_id == school)
+			return &p->dues[i];
+	return NULL;
+}
+
+static struct due_school *
+due_get(push *p, int64_t school)
+{
+	struct due_school *d = due_find(p, school);
+
+	if (d != NULL)
+		return d;
+	if (p->ndues == p->dues_cap) {
+		p->dues_cap = p->dues_cap ? 2 * p->dues_cap : 16;
+		p->dues = xreallocarray(p->dues, p->dues_cap, sizeof *p->dues);
+	}
+	d = &p->dues[p->ndues++];
+	*d = (struct due_school){ .school_id = school, .due_us = INT64_MAX };
+	return d;
+}
+
+static void
+due_forget(push *p, struct due_school *d)
+{
+	*d = p->dues[--p->ndues];
+}
+
+/* Wake for the earliest known due time still ahead. */
+static void
+arm_due(push *p)
+{
+	struct timeval tv;
+	int64_t now = clock_now_us(), at = INT64_MAX;
+
+	if (runner_stopping(p->run))
+		return;
+	for (size_t i = 0; i < p->ndues; i++)
+		if (p->dues[i].due_us > now && p->dues[i].due_us < at)
+			at = p->dues[i].due_us;
+	if (at == INT64_MAX || at == p->due_us)
+		return;
+	p->due_us = at;
+	set_tv(&tv, (at - now) / 1000 + 1);
+	evtimer_add(p->due, &tv);
+}
+
+/* School may have deliveries due at at_us (0: now); never later than known. */
+static void
+due_by(push *p, int64_t school, int64_t at_us)
+{
+	struct due_school *d = due_get(p, school);
+
+	if (at_us < d->due_us)
+		d->due_us = at_us;
+	if (d->claiming)
+		d->again = true;	/* its claim may have read before this */
+	if (at_us == 0)
+		d->wait = false;	/* new deliveries: maybe for an endpoint with room */
+	if (at_us > 0)
+		arm_due(p);
+}
+
+static void
+due_now_cb(int64_t school, void *arg)
+{
+	due_by(arg, school, 0);
+}
+
 /* ---- claiming ---- */
 
 /*
- * Due deliveries of enabled endpoints, shared fairly: each endpoint with
- * pending deliveries (found by a skip scan of delivery_endpoint_due, one
- * probe per endpoint, never a walk through a backlog) offers its oldest
- * due ones up to its room under $6 counting our own transfers ($4
- * endpoint ids, $5 their transfers; endpoint ids are unique across
- * schools), and the claim of at most $3 takes them least loaded endpoint
- * first, oldest first among equals: round-robin, so one endpoint's
- * backlog never keeps the others waiting. Leased for $2 ms of the
- * database's real time (as the jobs' leases: a dead sender's claims lapse
- * even while a test's manual clock stands still). Each
- * endpoint's rows are locked as they are taken, skipping those another
- * sender holds, so a sender claiming at the same moment takes the next
- * ones; a row another sender leased meanwhile fails the re-check under its
- * lock. The lock is FOR NO KEY UPDATE, as the UPDATE's own (the key does
- * not change): FOR UPDATE would also skip a delivery on which an insert
- * of its attempt log (a foreign key) holds FOR KEY SHARE. The second
- * statement finds the next retry not yet due, to wake for it.
+ * One school's ($8) due deliveries, shared fairly between its enabled
+ * endpoints: each offers its oldest due ones up to its room under $6
+ * counting our own transfers ($4 endpoint ids, $5 their transfers), and
+ * the claim of at most $3 takes them least loaded endpoint first, oldest
+ * first among equals: round-robin, so one endpoint's backlog never keeps
+ * the others waiting. Leased for $2 ms of the database's real time (as
+ * the jobs' leases: a dead sender's claims lapse even while a test's
+ * manual clock stands still). Each endpoint's rows are locked as they are
+ * taken, skipping those another sender holds, so a sender claiming at
+ * the same moment takes the next ones; a row another sender leased
+ * meanwhile fails the re-check under its lock. The lock is FOR NO KEY
+ * UPDATE, as the UPDATE's own (the key does not change): FOR UPDATE
+ * would also skip a delivery on which an insert of its attempt log (a
+ * foreign key) holds FOR KEY SHARE. The second statement finds the
+ * school's next retry not yet due, to wake for it.
  */
 static const char claim_sql[] =
-    "WITH RECURSIVE eps AS ("
-    "  (SELECT d.school_id, d.endpoint_id FROM delivery d WHERE d.status = 'pending'"
-    "   ORDER BY d.school_id, d.endpoint_id LIMIT 1)"
-    "  UNION ALL"
-    "  SELECT n.school_id, n.endpoint_id FROM eps x CROSS JOIN LATERAL"
-    "  (SELECT d.school_id, d.endpoint_id FROM delivery d WHERE d.status = 'pending'"
-    "   AND (d.school_id, d.endpoint_id) > (x.school_id, x.endpoint_id)"
-    "   ORDER BY d.school_id, d.endpoint_id LIMIT 1) n),"
-    " room AS (SELECT x.school_id, x.endpoint_id,"
-    "  coalesce(($5::int[])[array_position($4::bigint[], x.endpoint_id)], 0) AS used"
-    "  FROM eps x JOIN endpoint e ON e.school_id = x.school_id AND e.endpoint_id = x.endpoint_id"
-    "  WHERE e.enabled),"
-    " cand AS (SELECT c.school_id, c.delivery_id, c.endpoint_id, c.next_attempt_at,"
+    "WITH room AS (SELECT e.endpoint_id,"
+    "  coalesce(($5::int[])[array_position($4::bigint[], e.endpoint_id)], 0) AS used"
+    "  FROM endpoint e WHERE e.school_id = $8::bigint AND e.enabled),"
+    " cand AS (SELECT c.delivery_id, c.endpoint_id, c.next_attempt_at,"
     "  r.used + row_number() OVER (PARTITION BY c.endpoint_id"
     "   ORDER BY c.next_attempt_at, c.delivery_id) AS load"
-    "  FROM room r CROSS JOIN LATERAL (SELECT d.school_id, d.delivery_id, d.endpoint_id,"
-    "   d.next_attempt_at FROM delivery d WHERE d.school_id = r.school_id"
+    "  FROM room r CROSS JOIN LATERAL (SELECT d.delivery_id, d.endpoint_id,"
+    "   d.next_attempt_at FROM delivery d WHERE d.school_id = $8::bigint"
     "   AND d.endpoint_id = r.endpoint_id AND d.status = 'pending'"
     "   AND d.next_attempt_at <= $1::timestamptz"
     "   AND (d.lease_until IS NULL OR d.lease_until < clock_timestamp())"
@@ -703,11 +816,11 @@ static const char claim_sql[] =
     "   ORDER BY d.next_attempt_at, d.delivery_id LIMIT least($6::int - r.used, $3::int)"
     "   FOR NO KEY UPDATE OF d SKIP LOCKED) c"
     "  WHERE r.used < $6::int),"
-    " pick AS (SELECT c.school_id, c.delivery_id, c.endpoint_id FROM cand c"
+    " pick AS (SELECT c.delivery_id, c.endpoint_id FROM cand c"
     "  ORDER BY c.load, c.next_attempt_at, c.delivery_id LIMIT $3::int)"
     " UPDATE delivery d SET lease_until = clock_timestamp() + $2::bigint * interval '1 millisecond'"
-    " FROM pick l JOIN endpoint e ON e.school_id = l.school_id AND e.endpoint_id = l.endpoint_id"
-    " WHERE d.school_id = l.school_id AND d.delivery_id = l.delivery_id"
+    " FROM pick l JOIN endpoint e ON e.school_id = $8::bigint AND e.endpoint_id = l.endpoint_id"
+    " WHERE d.school_id = $8::bigint AND d.delivery_id = l.delivery_id"
     " RETURNING d.school_id, d.delivery_id, d.endpoint_id, d.webhook_id, d.event_type, d.payload,"
     " d.attempts, e.url, e.secret,"
     " CASE WHEN e.previous_secret_until > $1::timestamptz THEN e.previous_secret END,"
@@ -715,22 +828,16 @@ static const char claim_sql[] =
 
 static const char next_due_sql[] =
     "SELECT (extract(epoch FROM min(next_attempt_at)) * 1000000)::bigint FROM delivery"
-    " WHERE status = 'pending' AND next_attempt_at > $1::timestamptz";
+    " WHERE school_id = $2::bigint AND status = 'pending' AND next_attempt_at > $1::timestamptz";
 
-static void
-arm_due(push *p, int64_t at_us)
-{
-	struct timeval tv;
-	int64_t now = clock_now_us();
-
-	if (runner_stopping(p->run) || at_us <= 0)
-		return;
-	if (p->due_us != 0 && p->due_us <= at_us && p->due_us > now)
-		return;	/* armed for sooner already */
-	p->due_us = at_us;
-	set_tv(&tv, (at_us - now) / 1000 + 1);
-	evtimer_add(p->due, &tv);
-}
+/* A sweep: the next schools in turn (a reference table), then a probe of each. */
+static const char sweep_sql[] =
+    "SELECT school_id FROM school WHERE school_id > $1::bigint ORDER BY school_id LIMIT $2::int";
+/* When the school's first pending delivery nobody holds is due; NULL: none. */
+static const char probe_sql[] =
+    "SELECT $1::bigint, (extract(epoch FROM min(next_attempt_at)) * 1000000)::bigint FROM delivery"
+    " WHERE school_id = $1::bigint AND status = 'pending'"
+    " AND (lease_until IS NULL OR lease_until < clock_timestamp())";
 
 /* An endpoint's secret as the claim returned it, opened; NULL (logged) if it cannot be. */
 static char *
@@ -748,23 +855,95 @@ open_secret(push *p, const PGresult *res, int row, int col)
 	return plain;
 }
 
+static struct preq *
+preq_new(push *p, struct preq_list *l, int64_t school)
+{
+	struct preq *q = xcalloc(1, sizeof *q);
+
+	q->p = p;
+	q->school_id = school;
+	LIST_INSERT_HEAD(l, q, entry);
+	return q;
+}
+
+static void
+preq_free(struct preq *q)
+{
+	LIST_REMOVE(q, entry);
+	free(q);
+}
+
+/* This sender has transfers of school in flight or queued. */
+static bool
+school_busy(const push *p, int64_t school)
+{
+	const struct ep_slot *e;
+
+	LIST_FOREACH(e, &p->eps, entry)
+		if (e->school_id == school && e->running + e->queued > 0)
+			return true;
+	return false;
+}
+
+/* Some endpoint of school is at its cap of transfers and queued ones. */
+static bool
+school_capped(const push *p, int64_t school)
+{
+	const struct ep_slot *e;
+
+	LIST_FOREACH(e, &p->eps, entry)
+		if (e->school_id == school &&
+		    e->running + e->queued >= 2 * p->cfg->webhooks_max_in_flight_per_endpoint)
+			return true;
+	return false;
+}
+
+static void claims_start(push *p);
+
+/* The last claim of a run returned: the run is over. */
+static void
+claims_over(push *p)
+{
+	bool waiting = false, left = false;
+
+	for (size_t i = 0; i < p->ndues; i++) {
+		const struct due_school *d = &p->dues[i];
+
+		if (d->due_us == 0 && d->wait)
+			waiting = true;
+		else if (d->due_us == 0)
+			left = true;
+	}
+	/* Schools left for want of room: claim as transfers end; others wait for theirs. */
+	p->more = left;
+	if (left && !runner_stopping(p->run) && capacity_free(p))
+		runner_kick(p->run, RUNNER_KICK);
+	log_debug("push", "claimed", "schools_due=%zu waiting=%d queued=%d sending=%d unwritten=%d",
+	    p->ndues, waiting, p->nqueued, p->nsending, p->ndone + p->nwriting);
+	runner_done(p->run);
+}
+
 static void
 claim_done(const struct db_reply *r, void *arg)
 {
-	push *p = arg;
+	struct preq *q = arg;
+	push *p = q->p;
 	const PGresult *res;
-	int rows, capped = 0;
-	struct ep_slot *e;
+	struct due_school *d;
+	int rows;
+	bool more;
 
-	p->claim_req = NULL;
+	d = due_find(p, q->school_id);
+	if (d != NULL)
+		d->claiming = false;
 	if (r->status != DB_OK) {
-		/* Unavailable: the pool reconnects; the LISTEN up callback claims again. */
+		/* Unavailable: the pool reconnects; the LISTEN up callback sweeps again. */
 		if (r->status == DB_ERROR)
-			log_warnx("push", "claim failed", "sqlstate=%s err=\"%s\"", r->sqlstate, r->error);
+			log_warnx("push", "claim failed", "school=%" PRId64 " sqlstate=%s err=\"%s\"",
+			    q->school_id, r->sqlstate, r->error);
 		else
 			log_debug("push", "claim failed", "err=\"%s\"", r->error);
-		runner_done(p->run);
-		return;
+		goto out;
 	}
 	res = r->results[0];
 	rows = PQntuples(res);
@@ -793,25 +972,33 @@ claim_done(const struct db_reply *r, void *arg)
 		release_queued(p);	/* claimed as we stopped: let others have them */
 	else
 		start_queued(p);
-	if (r->nresults > 1 && PQntuples(r->results[1]) == 1)
-		arm_due(p, pgrow_i64_or(r->results[1], 0, 0, 0));
-	LIST_FOREACH(e, &p->eps, entry)
-		if (e->running + e->queued >= 2 * p->cfg->webhooks_max_in_flight_per_endpoint)
-			capped++;
 	/*
-	 * Anything claimed, or an endpoint busy when the claim was sent or at
-	 * its cap now, may have left due ones behind (the window, the
-	 * per-endpoint cap): claim again as transfers end. Nothing claimed
-	 * with no endpoint busy means nothing is due.
+	 * Anything claimed, or an endpoint at its cap (when sent or now), may
+	 * have left due ones (the window, the per-endpoint cap, rows skipped
+	 * under another's lock): the school stays due. A claim of none is
+	 * what says it has none due now: then it is due at its next retry,
+	 * if any, unless a NOTIFY came while the claim ran.
 	 */
-	p->more = rows > 0 || capped > 0 || p->claim_busy;
-	log_debug("push", "claimed", "rows=%d limit=%d capped=%d queued=%d sending=%d unwritten=%d",
-	    rows, p->claim_limit, capped, p->nqueued, p->nsending, p->ndone + p->nwriting);
-	/* Busy endpoints were left out, and they all finished meanwhile: look again. */
-	if (rows == 0 && p->claim_busy && p->nqueued + p->nsending + p->ndone + p->nwriting == 0)
-		runner_kick(p->run, RUNNER_KICK);
-	/* The runner claims again now if kicked meanwhile. */
-	runner_done(p->run);
+	more = rows > 0 || q->capped || school_capped(p, q->school_id);
+	log_debug("push", "claim", "school=%" PRId64 " rows=%d limit=%d capped=%d", q->school_id,
+	    rows, q->limit, q->capped);
+	if (d != NULL && !d->again && !more) {
+		if (r->nresults > 1 && PQntuples(r->results[1]) == 1 &&
+		    !PQgetisnull(r->results[1], 0, 0)) {
+			d->due_us = pgrow_i64(r->results[1], 0, 0);
+			arm_due(p);
+		} else {
+			due_forget(p, d);
+		}
+	} else if (d != NULL) {
+		/* Short of a full claim: again when one of its transfers ends, not before. */
+		d->wait = !d->again && rows < q->limit && school_busy(p, q->school_id);
+		d->again = false;
+	}
+out:
+	preq_free(q);
+	if (LIST_EMPTY(&p->claims))
+		claims_over(p);
 }
 
 /*
@@ -842,39 +1029,47 @@ capacity(const push *p)
 	return 2 * max - p->nsending - p->nqueued;
 }
 
-/* Send a claim; false when there is none to send now. */
+/*
+ * With transfers in flight, claim when a quarter of the slots are free:
+ * fewer, larger claims cost the database much less per delivery.
+ */
 static bool
-claim_start(push *p)
+capacity_free(const push *p)
 {
-	char now[40], lease[24], limit[16], cap[16];
+	int n = capacity(p);
+
+	return n > 0 && (n >= CLAIM_MIN(p) || p->nsending + p->nqueued == 0);
+}
+
+/* Claim up to limit of school's due deliveries (one request, one shard). */
+static void
+claim_school(push *p, struct due_school *d, int limit)
+{
+	char now[40], lease[24], lim[16], cap[16], school[24];
 	struct sbuf endpoints = { 0 }, used = { 0 }, held = { 0 };
 	struct ep_slot *e;
 	struct job *j;
 	struct job_list *lists[4] = { &p->queued, &p->sending, &p->done, &p->writing };
-	const char *params[7];
+	const char *params[8];
+	struct preq *q = preq_new(p, &p->claims, d->school_id);
 	db_req *r;
-	int n = capacity(p);
 
-	if (runner_stopping(p->run) || p->claim_req != NULL)
-		return false;
-	/*
-	 * With transfers in flight, wait for a quarter of the slots to free:
-	 * fewer, larger claims cost the database much less per delivery.
-	 */
-	if (n <= 0 || (n < CLAIM_MIN(p) && p->nsending + p->nqueued > 0)) {
-		p->more = true;	/* a finished transfer kicks */
-		return false;
-	}
-	p->more = false;
+	d->claiming = true;
+	d->again = false;
+	d->wait = false;
+	d->turn = ++p->turn;
+	q->limit = limit;
+	q->capped = school_capped(p, d->school_id);
 	clock_now_iso(now, sizeof now);
 	snprintf(lease, sizeof lease, "%lld", (long long)lease_ms(p->cfg));
-	snprintf(limit, sizeof limit, "%d", n);
-	p->claim_limit = n;
+	snprintf(lim, sizeof lim, "%d", limit);
 	/* Per endpoint, too: its cap in flight and as many queued. */
 	snprintf(cap, sizeof cap, "%lld", 2 * (long long)p->cfg->webhooks_max_in_flight_per_endpoint);
-	/* Our own transfers per endpoint, as two array literals. */
-	p->claim_busy = LIST_FIRST(&p->eps) != NULL;
+	snprintf(school, sizeof school, "%" PRId64, d->school_id);
+	/* Our own transfers per endpoint of the school, as two array literals. */
 	LIST_FOREACH(e, &p->eps, entry) {
+		if (e->school_id != d->school_id)
+			continue;
 		sbuf_arr_i64(&endpoints, e->endpoint_id);
 		sbuf_arr_i64(&used, e->running + e->queued);
 	}
@@ -884,74 +1079,150 @@ claim_start(push *p)
 	 */
 	for (int l = 0; l < 4; l++)
 		TAILQ_FOREACH(j, lists[l], entry)
-			sbuf_arr_i64(&held, j->delivery_id);
+			if (j->school_id == d->school_id)
+				sbuf_arr_i64(&held, j->delivery_id);
 	params[0] = now;
 	params[1] = lease;
-	params[2] = limit;
+	params[2] = lim;
 	params[3] = sbuf_arr_end(&endpoints);
 	params[4] = sbuf_arr_end(&used);
 	params[5] = cap;
 	params[6] = sbuf_arr_end(&held);
-	r = db_req_new(claim_done, p);
-	db_req_add(r, claim_sql, 7, params);
-	db_req_add(r, next_due_sql, 1, params);
+	params[7] = school;
+	r = db_req_new(claim_done, q);
+	db_req_add(r, claim_sql, 8, params);
+	params[1] = school;
+	db_req_add(r, next_due_sql, 2, params);
 	p->st.claims++;
-	p->claim_req = db_submit(p->db, r);
+	q->req = db_submit(p->db, r);
 	sbuf_free(&endpoints);
 	sbuf_free(&used);
 	sbuf_free(&held);
-	return true;
 }
 
-/* Leases of deliveries claimed but not sent (stopping): others may take them now. */
-static const char release_sql[] =
-    "UPDATE delivery d SET lease_until = NULL FROM jsonb_to_recordset($1::jsonb) AS x(s bigint,"
-    " d bigint, n int) WHERE d.school_id = x.s AND d.delivery_id = x.d AND d.attempts = x.n"
-    " AND d.status = 'pending'";
+static int
+by_turn(const void *a, const void *b)
+{
+	const struct due_school *x = *(struct due_school *const *)a;
+	const struct due_school *y = *(struct due_school *const *)b;
 
+	return x->turn < y->turn ? -1 : x->turn > y->turn;
+}
+
+/*
+ * Claim for the schools due now, least recently claimed first, up to
+ * MAX_CLAIMS at once, sharing the room between them; the run ends when
+ * the last returns.
+ */
 static void
-release_done(const struct db_reply *r, void *arg)
+claims_start(push *p)
+{
+	int64_t now = clock_now_us();
+	struct due_school **due;
+	size_t n = 0, k;
+	int room = capacity(p);
+
+	if (runner_stopping(p->run)) {
+		runner_done(p->run);
+		return;
+	}
+	due = xreallocarray(NULL, p->ndues + 1, sizeof *due);
+	for (size_t i = 0; i < p->ndues; i++) {
+		struct due_school *d = &p->dues[i];
+
+		if (d->due_us != 0 && d->due_us <= now)
+			d->due_us = 0;
+		if (d->due_us == 0 && !d->claiming && !d->wait)
+			due[n++] = d;
+	}
+	if (n == 0 || !capacity_free(p)) {
+		p->more = n > 0;	/* a finished transfer kicks */
+		free(due);
+		runner_done(p->run);
+		return;
+	}
+	qsort(due, n, sizeof *due, by_turn);
+	k = n < MAX_CLAIMS ? n : MAX_CLAIMS;
+	if ((size_t)room < k)
+		k = (size_t)room;
+	/* claim_school may grow nothing: p->dues stays where it is */
+	for (size_t i = 0; i < k; i++)
+		claim_school(p, due[i], room / (int)k);
+	free(due);
+	p->more = false;
+}
+
+/* A sweep's probes: each school's first due time. */
+static void
+probed(const struct db_reply *r, void *arg)
 {
 	push *p = arg;
 
-	p->release_req = NULL;
-	if (r->status != DB_OK)
-		log_warnx("push", "leases not released; they will expire", "err=\"%s\"", r->error);
+	p->sweep_req = NULL;
+	if (r->status != DB_OK) {
+		log_warnx("push", "sweep failed", "err=\"%s\"", r->error);
+		runner_done(p->run);
+		return;
+	}
+	for (int i = 0; i < r->nresults; i++)
+		if (PQntuples(r->results[i]) == 1 && !PQgetisnull(r->results[i], 0, 1))
+			due_by(p, pgrow_i64(r->results[i], 0, 0), pgrow_i64(r->results[i], 0, 1));
+	if (p->sweep_full && p->sweep_cursor != 0) {
+		sweep_next(p);	/* on through every school */
+		return;
+	}
+	p->sweep_full = false;
+	claims_start(p);
 }
 
 static void
-release_queued(push *p)
+swept(const struct db_reply *r, void *arg)
 {
-	json_t *rows;
-	struct job *j;
-	const char *param[1];
-	char *text;
-	db_req *r;
-	int n = p->nqueued;
+	push *p = arg;
+	const PGresult *res;
+	db_req *q;
+	int rows;
 
-	if (n == 0 || p->release_req != NULL)
+	p->sweep_req = NULL;
+	if (r->status != DB_OK) {
+		log_warnx("push", "sweep failed", "err=\"%s\"", r->error);
+		runner_done(p->run);
 		return;
-	rows = json_array();
-	while ((j = TAILQ_FIRST(&p->queued)) != NULL) {
-		json_array_append_new(rows, json_pack("{s:I, s:I, s:i}", "s", (json_int_t)j->school_id,
-		    "d", (json_int_t)j->delivery_id, "n", j->attempts));
-		j->ep->queued--;
-		ep_maybe_free(j->ep);
-		j->ep = NULL;
-		job_drop(j);
 	}
-	if ((text = json_dumps(rows, JSON_COMPACT)) == NULL)
-		fatalx("push", "cannot encode leases", "");
-	param[0] = text;
-	r = db_req_new(release_done, p);
-	db_req_add(r, release_sql, 1, param);
-	p->release_req = db_submit(p->db, r);
-	free(text);
-	json_decref(rows);
-	log_info("push", "releasing unsent claims", "deliveries=%d", n);
+	res = r->results[0];
+	rows = PQntuples(res);
+	/* Fewer than a chunk: the end of the schools; the next sweep starts again. */
+	p->sweep_cursor = rows < SWEEP_CHUNK ? 0 : pgrow_i64(res, rows - 1, 0);
+	if (rows == 0) {
+		p->sweep_full = false;
+		claims_start(p);
+		return;
+	}
+	q = db_req_new(probed, p);
+	for (int i = 0; i < rows; i++) {
+		const char *param[1] = { PQgetvalue(res, i, 0) };
+
+		db_req_add(q, probe_sql, 1, param);	/* one school, one shard */
+	}
+	p->sweep_req = db_submit(p->db, q);
 }
 
-/* One run of the runner: a claim, unless there is nothing to claim for now. */
+static void
+sweep_next(push *p)
+{
+	char cursor[24], chunk[16];
+	const char *param[2] = { cursor, chunk };
+
+	snprintf(cursor, sizeof cursor, "%" PRId64, p->sweep_cursor);
+	snprintf(chunk, sizeof chunk, "%d", SWEEP_CHUNK);
+	p->st.sweeps++;
+	p->sweep_req = db_query(p->db, sweep_sql, 2, param, swept, p);
+}
+
+/*
+ * One run of the runner: a sweep when asked (every school, or the next
+ * chunk at a poll), then the claims of the schools due.
+ */
 static void
 claim_run(runner *r, unsigned why, void *arg)
 {
@@ -959,13 +1230,22 @@ claim_run(runner *r, unsigned why, void *arg)
 
 	/* The backstop: the next poll, at the interval read now (SIGHUP may change it). */
 	runner_kick_after(r, p->cfg->webhooks_poll_interval_ms, RUNNER_TIMER);
-	if (!claim_start(p))
-		runner_done(r);
+	if (why & (WHY_SWEEP | RUNNER_CLOCK)) {
+		if (!p->sweep_full)
+			p->sweep_cursor = 0;
+		p->sweep_full = true;
+	}
+	if (p->sweep_full || (why & RUNNER_TIMER)) {
+		sweep_next(p);
+		return;
+	}
+	claims_start(p);
 }
 
 void
-push_wake(push *p)
+push_wake(push *p, int64_t school)
 {
+	due_by(p, school, 0);
 	runner_kick(p->run, RUNNER_KICK);
 }
 
@@ -978,48 +1258,114 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 	runner_kick(p->run, RUNNER_KICK);
 }
 
+/* The outbox NOTIFY names the school; one that does not (another version's): a sweep. */
 static void
 notify_cb(const char *channel, const char *payload, void *arg)
 {
-	push_wake(arg);
+	push *p = arg;
+
+	(void)channel;
+	runner_kick(p->run, util_each_id(payload, due_now_cb, p) ? RUNNER_KICK : WHY_SWEEP);
 }
 
 static void
 listen_up_cb(void *arg)
 {
-	log_debug("push", "listening, catching up", "channel=%s", OUTBOX_CHANNEL);
-	push_wake(arg);
+	push *p = arg;
+
+	log_debug("push", "listening, sweeping every school", "channel=%s", OUTBOX_CHANNEL);
+	runner_kick(p->run, WHY_SWEEP);
+}
+
+/* Leases of deliveries claimed but not sent (stopping): others may take them now. */
+static const char release_sql[] =
+    "UPDATE delivery d SET lease_until = NULL FROM jsonb_to_recordset($1::jsonb) AS x(d bigint,"
+    " n int) WHERE d.school_id = $2::bigint AND d.delivery_id = x.d AND d.attempts = x.n"
+    " AND d.status = 'pending'";
+
+static void
+release_done(const struct db_reply *r, void *arg)
+{
+	struct preq *q = arg;
+
+	if (r->status != DB_OK)
+		log_warnx("push", "leases not released; they will expire", "school=%" PRId64
+		    " err=\"%s\"", q->school_id, r->error);
+	preq_free(q);
+}
+
+/* Every queued delivery's lease, one school (one transaction) at a time. */
+static void
+release_queued(push *p)
+{
+	int n = p->nqueued;
+
+	while (!TAILQ_EMPTY(&p->queued)) {
+		int64_t school = TAILQ_FIRST(&p->queued)->school_id;
+		json_t *rows = json_array();
+		struct job *j, *next;
+		struct preq *q;
+		const char *param[2];
+		char id[24], *text;
+		db_req *r;
+
+		for (j = TAILQ_FIRST(&p->queued); j != NULL; j = next) {
+			next = TAILQ_NEXT(j, entry);
+			if (j->school_id != school)
+				continue;
+			json_array_append_new(rows, json_pack("{s:I, s:i}",
+			    "d", (json_int_t)j->delivery_id, "n", j->attempts));
+			j->ep->queued--;
+			ep_maybe_free(j->ep);
+			j->ep = NULL;
+			job_drop(j);
+		}
+		if ((text = json_dumps(rows, JSON_COMPACT)) == NULL)
+			fatalx("push", "cannot encode leases", "");
+		snprintf(id, sizeof id, "%" PRId64, school);
+		param[0] = text;
+		param[1] = id;
+		q = preq_new(p, &p->releases, school);
+		r = db_req_new(release_done, q);
+		db_req_add(r, release_sql, 2, param);
+		q->req = db_submit(p->db, r);
+		free(text);
+		json_decref(rows);
+	}
+	if (n > 0)
+		log_info("push", "releasing unsent claims", "deliveries=%d", n);
 }
 
 /* ---- writing results ---- */
 
 /*
- * One request (one transaction) for a batch of results: the attempt log
- * and the deliveries, then the endpoints' failure state, then each
- * endpoint to disable. A delivery is only updated if no other sender
- * recorded this attempt first (its lease ran out), and a failure does
- * not revive a delivery that died meanwhile (its endpoint was disabled).
+ * One request (one transaction) for a batch of one school's ($2)
+ * results: the attempt log and the deliveries, then the endpoints'
+ * failure state, then each endpoint to disable. A delivery is only
+ * updated if no other sender recorded this attempt first (its lease ran
+ * out), and a failure does not revive a delivery that died meanwhile (its
+ * endpoint was disabled).
  */
 static const char results_sql[] =
-    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(s bigint, d bigint, n int,"
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(d bigint, n int,"
     "  at timestamptz, st int, ms int, err text, head text, o text, next timestamptz, fin timestamptz)),"
     " a AS (INSERT INTO delivery_attempt (school_id, delivery_id, attempt, at, http_status,"
-    "  latency_ms, error, response_head) SELECT s, d, n, at, st, ms, err, head FROM r"
+    "  latency_ms, error, response_head) SELECT $2::bigint, d, n, at, st, ms, err, head FROM r"
     "  ON CONFLICT DO NOTHING)"
     " UPDATE delivery t SET status = r.o, attempts = r.n,"
     " next_attempt_at = coalesce(r.next, t.next_attempt_at),"
     " delivered_at = CASE WHEN r.o = 'delivered' THEN r.fin ELSE t.delivered_at END,"
     " lease_until = NULL"
-    " FROM r WHERE t.school_id = r.s AND t.delivery_id = r.d AND t.attempts = r.n - 1"
+    " FROM r WHERE t.school_id = $2::bigint AND t.delivery_id = r.d AND t.attempts = r.n - 1"
     " AND (r.o = 'delivered' OR t.status = 'pending')";
 
 /* ok: the last success in the batch; fail: the first failure after it. */
 static const char endpoints_sql[] =
-    "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(s bigint, e bigint,"
+    "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(e bigint,"
     "  ok timestamptz, fail timestamptz))"
     " UPDATE endpoint t SET failing_since ="
     " CASE WHEN x.ok IS NOT NULL THEN x.fail ELSE coalesce(t.failing_since, x.fail) END"
-    " FROM x WHERE t.school_id = x.s AND t.endpoint_id = x.e AND t.failing_since IS DISTINCT FROM"
+    " FROM x WHERE t.school_id = $2::bigint AND t.endpoint_id = x.e AND t.failing_since IS DISTINCT FROM"
     " (CASE WHEN x.ok IS NOT NULL THEN x.fail ELSE coalesce(t.failing_since, x.fail) END)";
 
 /*
@@ -1097,81 +1443,85 @@ iso_or_null(int64_t us)
 }
 
 struct ep_agg {
-	int64_t s, e, ok_us, fail_us;
+	int64_t e, ok_us, fail_us;
 	bool dirty;	/* failing_since may change */
 };
 
 static void
 write_done(const struct db_reply *r, void *arg)
 {
-	push *p = arg;
-	struct job *j;
-	int64_t next = 0;
+	struct preq *q = arg;
+	push *p = q->p;
+	struct job *j, *next;
 
-	p->write_req = NULL;
-	if (r->status != DB_OK) {
-		if (r->status == DB_ERROR) {
-			/* A bug: dropping the results lets the leases expire and retry. */
-			log_warnx("push", "results not written", "sqlstate=%s err=\"%s\" jobs=%d",
-			    r->sqlstate, r->error, p->nwriting);
-			while ((j = TAILQ_FIRST(&p->writing)) != NULL)
-				job_drop(j);
-		} else {
-			log_warnx("push", "results not written, retrying", "err=\"%s\" jobs=%d",
-			    r->error, p->nwriting);
-			while ((j = TAILQ_FIRST(&p->writing)) != NULL)
+	if (r->status != DB_OK && r->status != DB_ERROR) {
+		log_warnx("push", "results not written, retrying", "school=%" PRId64 " err=\"%s\"",
+		    q->school_id, r->error);
+		for (j = TAILQ_FIRST(&p->writing); j != NULL; j = next) {
+			next = TAILQ_NEXT(j, entry);
+			if (j->wb == q) {
+				j->wb = NULL;
 				job_set_state(j, JOB_DONE);
-			flush_retry(p);
-			return;
-		}
-	} else {
-		while ((j = TAILQ_FIRST(&p->writing)) != NULL) {
-			if (j->disable_reason != NULL) {
-				p->st.disabled++;
-				log_info("push", "endpoint disabled", "school=%" PRId64 " endpoint=%" PRId64
-				    " reason=\"%s\"", j->school_id, j->endpoint_id, j->disable_reason);
-			} else if (j->outcome == OUT_DEAD) {
-				log_info("push", "delivery dead", "school=%" PRId64 " delivery=%" PRId64
-				    " attempts=%d err=\"%s\"", j->school_id, j->delivery_id,
-				    j->attempts + 1, j->error ? j->error : "");
 			}
-			if (j->outcome == OUT_RETRY && (next == 0 || j->next_us < next))
-				next = j->next_us;
-			job_drop(j);
 		}
+		preq_free(q);
+		flush_retry(p);
+		return;
 	}
-	if (next > 0)
-		arm_due(p, next);
+	/* A bug (DB_ERROR): dropping the results lets the leases expire and retry. */
+	if (r->status == DB_ERROR)
+		log_warnx("push", "results not written", "school=%" PRId64 " sqlstate=%s err=\"%s\"",
+		    q->school_id, r->sqlstate, r->error);
+	for (j = TAILQ_FIRST(&p->writing); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (j->wb != q)
+			continue;
+		if (r->status != DB_OK) {
+			/* nothing */
+		} else if (j->disable_reason != NULL) {
+			p->st.disabled++;
+			log_info("push", "endpoint disabled", "school=%" PRId64 " endpoint=%" PRId64
+			    " reason=\"%s\"", j->school_id, j->endpoint_id, j->disable_reason);
+		} else if (j->outcome == OUT_DEAD) {
+			log_info("push", "delivery dead", "school=%" PRId64 " delivery=%" PRId64
+			    " attempts=%d err=\"%s\"", j->school_id, j->delivery_id,
+			    j->attempts + 1, j->error ? j->error : "");
+		}
+		/* Its school is due again at its retry. */
+		if (r->status == DB_OK && j->outcome == OUT_RETRY)
+			due_by(p, j->school_id, j->next_us);
+		job_drop(j);
+	}
+	preq_free(q);
 	if (p->ndone > 0)
 		flush_soon(p, 0);
 	if (p->more)
 		runner_kick(p->run, RUNNER_KICK);
 }
 
+/* The DONE results of school, as one write (one transaction). */
 static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
+write_school(push *p, int64_t school)
 {
-	push *p = arg;
-	json_t *rows, *eps;
+	json_t *rows = json_array(), *eps = json_array();
 	struct ep_agg *agg = NULL;
 	size_t nagg = 0;
-	struct job *j;
+	struct job *j, *next;
+	struct preq *q = preq_new(p, &p->writes, school);
 	db_req *r;
-	char *s1, *s2;
-	const char *param[1];
+	char *s1, *s2, id[24];
+	const char *param[2] = { NULL, id };
 	bool disables = false;
 
-	p->write_retry = false;
-	if (p->write_req != NULL || p->ndone == 0)
-		return;
-	rows = json_array();
-	eps = json_array();
-	while ((j = TAILQ_FIRST(&p->done)) != NULL) {
+	for (j = TAILQ_FIRST(&p->done); j != NULL; j = next) {
 		size_t k;
 
-		json_array_append_new(rows, json_pack("{s:I, s:I, s:i, s:o, s:o, s:i, s:o, s:o,"
+		next = TAILQ_NEXT(j, entry);
+		if (j->school_id != school)
+			continue;
+		json_array_append_new(rows, json_pack("{s:I, s:i, s:o, s:o, s:i, s:o, s:o,"
 		    " s:s, s:o, s:o}",
-		    "s", (json_int_t)j->school_id, "d", (json_int_t)j->delivery_id,
+		    "d", (json_int_t)j->delivery_id,
 		    "n", j->attempts + 1, "at", iso_or_null(j->at_us),
 		    "st", j->http_status > 0 ? json_integer(j->http_status) : json_null(),
 		    "ms", j->latency_ms,
@@ -1182,11 +1532,11 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		    "fin", iso_or_null(j->done_us)));
 		/* Per endpoint: the last success, and the first failure after it. */
 		for (k = 0; k < nagg; k++)
-			if (agg[k].s == j->school_id && agg[k].e == j->endpoint_id)
+			if (agg[k].e == j->endpoint_id)
 				break;
 		if (k == nagg) {
 			agg = xreallocarray(agg, nagg + 1, sizeof *agg);
-			agg[nagg++] = (struct ep_agg){ j->school_id, j->endpoint_id, 0, 0, false };
+			agg[nagg++] = (struct ep_agg){ j->endpoint_id, 0, 0, false };
 		}
 		if (j->outcome == OUT_DELIVERED) {
 			if (j->done_us >= agg[k].ok_us) {
@@ -1201,37 +1551,77 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		/* A success where nothing was failing changes nothing. */
 		agg[k].dirty |= j->outcome != OUT_DELIVERED || j->failing_since_us >= 0;
 		disables |= j->disable_reason != NULL;
+		j->wb = q;
 		job_set_state(j, JOB_WRITING);
 	}
 	for (size_t k = 0; k < nagg; k++)
 		if (agg[k].dirty)
-			json_array_append_new(eps, json_pack("{s:I, s:I, s:o, s:o}",
-			    "s", (json_int_t)agg[k].s, "e", (json_int_t)agg[k].e,
+			json_array_append_new(eps, json_pack("{s:I, s:o, s:o}",
+			    "e", (json_int_t)agg[k].e,
 			    "ok", iso_or_null(agg[k].ok_us), "fail", iso_or_null(agg[k].fail_us)));
 	free(agg);
 	s1 = json_dumps(rows, JSON_COMPACT);
 	s2 = json_dumps(eps, JSON_COMPACT);
 	if (s1 == NULL || s2 == NULL)
 		fatalx("push", "cannot encode results", "");
+	snprintf(id, sizeof id, "%" PRId64, school);
 	/* One transaction: attempts and deliveries, endpoints, then disables. */
-	r = db_req_new(write_done, p);
+	r = db_req_new(write_done, q);
 	param[0] = s1;
-	db_req_add(r, results_sql, 1, param);
+	db_req_add(r, results_sql, 2, param);
 	if (json_array_size(eps) > 0) {
 		param[0] = s2;
-		db_req_add(r, endpoints_sql, 1, param);
+		db_req_add(r, endpoints_sql, 2, param);
 	}
 	if (disables) {
 		TAILQ_FOREACH(j, &p->writing, entry)
-			if (j->disable_reason != NULL)
+			if (j->wb == q && j->disable_reason != NULL)
 				add_disable(r, j);
-		outbox_notify_sql(r, NULL);	/* each disable queued an event */
+		outbox_notify_sql(r, id);	/* each disable queued an event */
 	}
-	p->write_req = db_submit(p->db, r);
+	q->req = db_submit(p->db, r);
 	free(s1);
 	free(s2);
 	json_decref(rows);
 	json_decref(eps);
+}
+
+static bool
+writing_school(const push *p, int64_t school)
+{
+	const struct preq *q;
+
+	LIST_FOREACH(q, &p->writes, entry)
+		if (q->school_id == school)
+			return true;
+	return false;
+}
+
+/*
+ * Write what is DONE: one school per transaction, a few schools at once,
+ * one write at a time per school (its endpoints' failure state is
+ * written in the order it happened).
+ */
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	push *p = arg;
+	int nwrites = 0;
+	struct preq *q;
+	struct job *j;
+
+	p->write_retry = false;
+	LIST_FOREACH(q, &p->writes, entry)
+		nwrites++;
+	for (j = TAILQ_FIRST(&p->done); j != NULL && nwrites < MAX_WRITES; ) {
+		if (writing_school(p, j->school_id)) {
+			j = TAILQ_NEXT(j, entry);
+			continue;
+		}
+		write_school(p, j->school_id);	/* moves this school's jobs out of done */
+		nwrites++;
+		j = TAILQ_FIRST(&p->done);
+	}
 }
 
 static void
@@ -1278,6 +1668,9 @@ push_new(struct event_base *base, db_pool *db, const struct config *cfg, secretb
 	TAILQ_INIT(&p->done);
 	TAILQ_INIT(&p->writing);
 	LIST_INIT(&p->eps);
+	LIST_INIT(&p->claims);
+	LIST_INIT(&p->writes);
+	LIST_INIT(&p->releases);
 	p->cev = curlev_new(base, transfer_done, p);
 	p->multi = curlev_multi(p->cev);
 	/* Keep-alive connections: one per concurrent transfer, shared by host. */
@@ -1314,15 +1707,26 @@ push_stop(push *p)
 	log_info("push", "stopping", "sending=%d queued=%d unwritten=%d", p->nsending, p->nqueued,
 	    p->ndone + p->nwriting);
 	/* A claim in flight releases everything queued when it returns. */
-	if (p->claim_req == NULL)
+	if (LIST_EMPTY(&p->claims))
 		release_queued(p);
+}
+
+static int
+preq_count(const struct preq_list *l)
+{
+	const struct preq *q;
+	int n = 0;
+
+	LIST_FOREACH(q, l, entry)
+		n++;
+	return n;
 }
 
 int
 push_pending(const push *p)
 {
-	return p->nqueued + p->nsending + p->ndone + p->nwriting + (p->claim_req != NULL ? 1 : 0) +
-	    (p->release_req != NULL ? 1 : 0);
+	return p->nqueued + p->nsending + p->ndone + p->nwriting + preq_count(&p->claims) +
+	    preq_count(&p->releases) + (p->sweep_req != NULL ? 1 : 0);
 }
 
 void
@@ -1344,15 +1748,22 @@ push_free(push *p)
 {
 	struct job *j;
 	struct ep_slot *e;
+	struct preq *q;
+	struct preq_list *reqs[3];
 
 	if (p == NULL)
 		return;
-	if (p->claim_req != NULL)
-		db_cancel(p->claim_req);
-	if (p->write_req != NULL)
-		db_cancel(p->write_req);
-	if (p->release_req != NULL)
-		db_cancel(p->release_req);
+	reqs[0] = &p->claims;
+	reqs[1] = &p->writes;
+	reqs[2] = &p->releases;
+
+	for (int i = 0; i < 3; i++)
+		while ((q = LIST_FIRST(reqs[i])) != NULL) {
+			db_cancel(q->req);
+			preq_free(q);
+		}
+	if (p->sweep_req != NULL)
+		db_cancel(p->sweep_req);
 	if (p->nqueued + p->nsending + p->ndone + p->nwriting > 0)
 		log_warnx("push", "exiting with deliveries in flight; their leases will expire",
 		    "queued=%d sending=%d unwritten=%d", p->nqueued, p->nsending,
@@ -1372,6 +1783,7 @@ push_free(push *p)
 	while (p->nidle > 0)
 		curl_easy_cleanup(p->idle[--p->nidle]);
 	free(p->idle);
+	free(p->dues);
 	/* Removing the handles above closed their sockets through curlev. */
 	curlev_free(p->cev);
 	runner_free(p->run);

@@ -57,8 +57,8 @@ struct ags;
 void push_set_ags(push *p, struct ags *a);
 /* Claims, transfers and result writes not finished yet (0: drained). */
 int push_pending(const push *p);
-/* Look for due deliveries now (another module queued some, the clock moved). */
-void push_wake(push *p);
+/* Look for school's due deliveries now (this daemon queued some). */
+void push_wake(push *p, int64_t school);
 /*
  * Abort what is in flight and free. Leases of deliveries still in flight
  * (or queued, without push_stop) are left to expire (webhooks.lease), so
@@ -76,7 +76,8 @@ struct push_stats {
 	uint64_t failed;	/* attempts that failed (retry or dead) */
 	uint64_t dead;
 	uint64_t disabled;	/* endpoints this sender disabled */
-	uint64_t claims;	/* claim queries run */
+	uint64_t claims;	/* claim queries run (one school each) */
+	uint64_t sweeps;	/* sweeps run (a chunk of schools each) */
 };
 void push_get_stats(const push *p, struct push_stats *out);
 
