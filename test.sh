@@ -54,7 +54,7 @@ echo "== plain build: make distcheck (includes make check)"
 RECALLD_BROWSER_ARTIFACTS="$top/build-artifacts/plain"
 export RECALLD_BROWSER_ARTIFACTS
 mkdir -p build-plain
-(cd build-plain && ../configure -q && make -j"$jobs" >/dev/null &&
+(cd build-plain && ../configure -q && make -j"$jobs" all bench >/dev/null &&
 	make -j"$jobs" distcheck VERBOSE=1 DISTCHECK_CONFIGURE_FLAGS=-q) 2>&1 | tee -a "$log" |
 	grep -E '^(PASS|FAIL|ERROR|XFAIL|XPASS|SKIP|# [A-Z]+:)|not ok|archives ready' || true
 grep -q 'archives ready for distribution' "$log" || status=1

@@ -3,10 +3,12 @@
 # check of the platform's RS256 id_token, the launch recorded and the
 # pupil's landing page: bench/lti/launch_bench.cjs) beside the ceiling of
 # one RS256 check, `openssl speed rsa2048` verifications per second on one
-# core, in the same run. Target: launches at least 25% of that ceiling.
-# The platform double signing the id_tokens runs on the same machine and
-# is counted against recalld. Run by hand, never in CI. Needs node and
-# jose (npm ci --prefix build-node, as test.sh does; or NODE_PATH).
+# core, in the same run. Then bench/bench_idtoken (`make bench`): the
+# check of an id_token alone (parse, key, RS256, claims) beside OpenSSL's
+# RS256 verify alone. Target: at least 25% of the ceiling. The platform
+# double signing the id_tokens runs on the same machine and is counted
+# against recalld. Run by hand, never in CI. Needs node and jose (npm ci
+# --prefix build-node, as test.sh does; or NODE_PATH).
 #
 #   RECALLD=build/recalld bench/bench_lti.sh     [PUPILS=1000 DURATION=10 CONNS=8]
 set -eu
@@ -56,3 +58,10 @@ echo "$out" | awk -v c="$ceiling" -v conns="$CONNS" -v rt=$((r1 - r0)) -v gt=$((
 	    " openssl rsa2048 verify %.0f/s on one core; end to end/ceiling = %.1f%%," \
 	    " recalld per core/ceiling = %.1f%% (target >= 25%%)\n", s, p, conns, rms, 1000 / rms, gms, c,
 	    100 * s / c, 100 * (1000 / rms) / c }'
+# The check alone: what a launch costs beyond its requests and its database.
+idt=${BENCH_IDTOKEN:-$(dirname "$RECALLD")/bench/bench_idtoken}
+if [ -x "$idt" ]; then
+	"$idt"
+else
+	echo "(run make bench for bench/bench_idtoken: the id_token check alone beside its ceiling)"
+fi
