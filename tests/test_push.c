@@ -1058,6 +1058,49 @@ START_TEST(test_schools_share)
 }
 END_TEST
 
+/*
+ * With the database away the sender neither spins nor loses work: a
+ * failed claim waits for the LISTEN to come back, which sweeps every
+ * school, and what was queued meanwhile (no NOTIFY heard) is sent.
+ */
+START_TEST(test_database_away)
+{
+	struct event_base *base = event_base_new();
+	struct env e;
+	struct rcv r;
+	char *secret = sign_secret_new();
+	struct config *cfg = test_config();
+	struct push_stats st;
+	uint64_t before;
+	long long a;
+
+	db_setup();
+	rcv_start(&r, secret, NULL);
+	a = add_endpoint(r.url, "json", "{}", secret, NULL);
+	cfg->webhooks_poll_interval_ms = 3600000;	/* no poll: only the LISTEN and wakes */
+	env_start(&e, base, cfg);
+	enqueue(&e, "topic.flagged", json_pack("{s:i}", "unit_id", 1), NULL, NULL);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
+	    1, 10000));
+	pgtest_stop();
+	push_get_stats(e.push, &st);
+	before = st.claims;
+	push_wake(e.push, strtoll(school, NULL, 10));	/* a claim that fails */
+	pgtest_run_until(base, &(bool){ false }, 1500);
+	push_get_stats(e.push, &st);
+	ck_assert_msg(st.claims - before <= 2, "%llu claims with the database away",
+	    (unsigned long long)(st.claims - before));
+	pgtest_resume();
+	PQreset(pg);
+	pgtest_int(pg, "INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
+	    " next_attempt_at, created_at) VALUES (%s, %lld, 'topic.flagged', 'msg_away', '{}',"
+	    " now(), now()) RETURNING 1", school, a);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
+	    2, 20000));
+	case_end(&e, base, secret, &r, NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1088,6 +1131,7 @@ main(void)
 	tcase_add_test(tc, test_backlog_no_stall);
 	tcase_add_test(tc, test_fair_share);
 	tcase_add_test(tc, test_schools_share);
+	tcase_add_test(tc, test_database_away);
 	tcase_add_test(tc, test_lease_respected);
 	tcase_add_test(tc, test_claim_not_skipped_under_key_share);
 	tcase_add_test(tc, test_stop_drains);

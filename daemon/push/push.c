@@ -109,9 +109,9 @@ struct due_school {
 	int64_t school_id;
 	int64_t due_us;		/* clock time; 0: now */
 	uint64_t turn;		/* of its last claim: the least recent is claimed first */
+	int64_t heard_us;	/* the earliest due heard of while claiming; INT64_MAX: none */
 	bool claiming;		/* a claim for it is in flight */
-	bool again;		/* heard of while claiming: due still */
-	bool wait;		/* an endpoint at its cap: claim when a transfer of it ends */
+	bool wait;		/* short of a full claim: claim when a transfer of it ends */
 };
 
 /* A request for one school: a claim, a write of results or a release. */
@@ -154,6 +154,7 @@ struct push {
 	LIST_HEAD(, ep_slot) eps;
 	struct preq_list claims, writes, releases;
 	bool more;			/* schools due were left for want of room */
+	bool claim_failed;		/* a claim of this run failed */
 	bool write_retry;		/* flush is armed for a retry after a failure */
 	bool starting;			/* inside start_queued */
 	CURL **idle;			/* easy handles kept for reuse */
@@ -729,7 +730,7 @@ due_get(push *p, int64_t school)
 		p->dues = xreallocarray(p->dues, p->dues_cap, sizeof *p->dues);
 	}
 	d = &p->dues[p->ndues++];
-	*d = (struct due_school){ .school_id = school, .due_us = INT64_MAX };
+	*d = (struct due_school){ .school_id = school, .due_us = INT64_MAX, .heard_us = INT64_MAX };
 	return d;
 }
 
@@ -766,8 +767,8 @@ due_by(push *p, int64_t school, int64_t at_us)
 
 	if (at_us < d->due_us)
 		d->due_us = at_us;
-	if (d->claiming)
-		d->again = true;	/* its claim may have read before this */
+	if (d->claiming && at_us < d->heard_us)
+		d->heard_us = at_us;	/* its claim may have read before this */
 	if (at_us == 0)
 		d->wait = false;	/* new deliveries: maybe for an endpoint with room */
 	if (at_us > 0)
@@ -914,10 +915,15 @@ claims_over(push *p)
 		else if (d->due_us == 0)
 			left = true;
 	}
-	/* Schools left for want of room: claim as transfers end; others wait for theirs. */
-	p->more = left;
-	if (left && !runner_stopping(p->run) && capacity_free(p))
+	/*
+	 * Schools left for want of room: claim as transfers end; others wait
+	 * for theirs. After a failure (the database away), a NOTIFY, the poll
+	 * or the LISTEN coming back claims again, not a loop here.
+	 */
+	p->more = left && !p->claim_failed;
+	if (p->more && !runner_stopping(p->run) && capacity_free(p))
 		runner_kick(p->run, RUNNER_KICK);
+	p->claim_failed = false;
 	log_debug("push", "claimed", "schools_due=%zu waiting=%d queued=%d sending=%d unwritten=%d",
 	    p->ndues, waiting, p->nqueued, p->nsending, p->ndone + p->nwriting);
 	runner_done(p->run);
@@ -930,13 +936,18 @@ claim_done(const struct db_reply *r, void *arg)
 	push *p = q->p;
 	const PGresult *res;
 	struct due_school *d;
+	int64_t heard = INT64_MAX, next;
 	int rows;
 	bool more;
 
 	d = due_find(p, q->school_id);
-	if (d != NULL)
+	if (d != NULL) {
 		d->claiming = false;
+		heard = d->heard_us;
+		d->heard_us = INT64_MAX;
+	}
 	if (r->status != DB_OK) {
+		p->claim_failed = true;	/* no claim again until a NOTIFY, the poll or the LISTEN */
 		/* Unavailable: the pool reconnects; the LISTEN up callback sweeps again. */
 		if (r->status == DB_ERROR)
 			log_warnx("push", "claim failed", "school=%" PRId64 " sqlstate=%s err=\"%s\"",
@@ -977,24 +988,28 @@ claim_done(const struct db_reply *r, void *arg)
 	 * have left due ones (the window, the per-endpoint cap, rows skipped
 	 * under another's lock): the school stays due. A claim of none is
 	 * what says it has none due now: then it is due at its next retry,
-	 * if any, unless a NOTIFY came while the claim ran.
+	 * or at what was heard of while the claim ran, if sooner.
 	 */
 	more = rows > 0 || q->capped || school_capped(p, q->school_id);
 	log_debug("push", "claim", "school=%" PRId64 " rows=%d limit=%d capped=%d", q->school_id,
 	    rows, q->limit, q->capped);
-	if (d != NULL && !d->again && !more) {
-		if (r->nresults > 1 && PQntuples(r->results[1]) == 1 &&
-		    !PQgetisnull(r->results[1], 0, 0)) {
-			d->due_us = pgrow_i64(r->results[1], 0, 0);
-			arm_due(p);
-		} else {
-			due_forget(p, d);
-		}
-	} else if (d != NULL) {
+	if (d == NULL)
+		goto out;
+	if (heard <= clock_now_us())
+		heard = 0;
+	if (more || heard == 0) {
+		d->due_us = 0;
 		/* Short of a full claim: again when one of its transfers ends, not before. */
-		d->wait = !d->again && rows < q->limit && school_busy(p, q->school_id);
-		d->again = false;
+		d->wait = heard != 0 && rows < q->limit && school_busy(p, q->school_id);
+		goto out;
 	}
+	next = r->nresults > 1 && PQntuples(r->results[1]) == 1 &&
+	    !PQgetisnull(r->results[1], 0, 0) ? pgrow_i64(r->results[1], 0, 0) : INT64_MAX;
+	d->due_us = next < heard ? next : heard;
+	if (d->due_us == INT64_MAX)
+		due_forget(p, d);
+	else
+		arm_due(p);
 out:
 	preq_free(q);
 	if (LIST_EMPTY(&p->claims))
@@ -1055,7 +1070,7 @@ claim_school(push *p, struct due_school *d, int limit)
 	db_req *r;
 
 	d->claiming = true;
-	d->again = false;
+	d->heard_us = INT64_MAX;
 	d->wait = false;
 	d->turn = ++p->turn;
 	q->limit = limit;
