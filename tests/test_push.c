@@ -1101,6 +1101,60 @@ START_TEST(test_database_away)
 }
 END_TEST
 
+/* Both chunks of 300 schools swept (the start's sweep). */
+static bool
+swept_twice(void *arg)
+{
+	struct push_stats st;
+
+	push_get_stats(arg, &st);
+	return st.sweeps >= 2;
+}
+
+/*
+ * The sweep goes through every school in chunks: with 300 schools, a
+ * delivery of the last one, queued without a NOTIFY, is found when the
+ * sender starts (the whole sweep), and one queued later, also unheard,
+ * by the polls that probe the schools a chunk at a time.
+ */
+START_TEST(test_sweep_many_schools)
+{
+	struct event_base *base = event_base_new();
+	struct env e;
+	struct rcv r;
+	char *secret = sign_secret_new();
+	struct config *cfg = test_config();
+	long long last, ep;
+
+	db_setup();
+	rcv_start(&r, secret, NULL);
+	last = pgtest_int(pg, "WITH s AS (INSERT INTO school (name) SELECT 'School ' || g"
+	    " FROM generate_series(1, 299) g RETURNING school_id) SELECT max(school_id) FROM s");
+	ep = pgtest_int(pg, "INSERT INTO endpoint (school_id, url, format, event_types, secret,"
+	    " created_at) VALUES (%lld, '%s', 'json', '{}', '%s', now()) RETURNING endpoint_id",
+	    last, r.url, secret);
+	pgtest_int(pg, "INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
+	    " next_attempt_at, created_at) VALUES (%lld, %lld, 'topic.flagged', 'msg_1', '{}',"
+	    " now(), now()) RETURNING 1", last, ep);
+	cfg->webhooks_poll_interval_ms = 3600000;	/* the start's sweep alone */
+	env_start(&e, base, cfg);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
+	    1, 10000));
+	env_stop(&e);
+	/* Another sender, polling; once its start's sweep is done, one more unheard. */
+	cfg = test_config();
+	cfg->webhooks_poll_interval_ms = 200;
+	env_start(&e, base, cfg);
+	ck_assert(pgtest_run_while(base, swept_twice, e.push, 10000));
+	pgtest_int(pg, "INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id, payload,"
+	    " next_attempt_at, created_at) VALUES (%lld, %lld, 'topic.flagged', 'msg_2', '{}',"
+	    " now(), now()) RETURNING 1", last, ep);
+	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
+	    2, 10000));
+	case_end(&e, base, secret, &r, NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1132,6 +1186,7 @@ main(void)
 	tcase_add_test(tc, test_fair_share);
 	tcase_add_test(tc, test_schools_share);
 	tcase_add_test(tc, test_database_away);
+	tcase_add_test(tc, test_sweep_many_schools);
 	tcase_add_test(tc, test_lease_respected);
 	tcase_add_test(tc, test_claim_not_skipped_under_key_share);
 	tcase_add_test(tc, test_stop_drains);

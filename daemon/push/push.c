@@ -1160,11 +1160,22 @@ claims_start(push *p)
 	k = n < MAX_CLAIMS ? n : MAX_CLAIMS;
 	if ((size_t)room < k)
 		k = (size_t)room;
-	/* claim_school may grow nothing: p->dues stays where it is */
+	/* claim_school adds no school to p->dues: the pointers stay good */
 	for (size_t i = 0; i < k; i++)
 		claim_school(p, due[i], room / (int)k);
 	free(due);
 	p->more = false;
+}
+
+/* The run ends; the poll or the LISTEN coming back sweeps again. */
+static void
+sweep_failed(push *p, const struct db_reply *r)
+{
+	if (r->status == DB_ERROR)
+		log_warnx("push", "sweep failed", "sqlstate=%s err=\"%s\"", r->sqlstate, r->error);
+	else
+		log_debug("push", "sweep failed", "err=\"%s\"", r->error);
+	runner_done(p->run);
 }
 
 /* A sweep's probes: each school's first due time. */
@@ -1175,14 +1186,13 @@ probed(const struct db_reply *r, void *arg)
 
 	p->sweep_req = NULL;
 	if (r->status != DB_OK) {
-		log_warnx("push", "sweep failed", "err=\"%s\"", r->error);
-		runner_done(p->run);
+		sweep_failed(p, r);
 		return;
 	}
 	for (int i = 0; i < r->nresults; i++)
 		if (PQntuples(r->results[i]) == 1 && !PQgetisnull(r->results[i], 0, 1))
 			due_by(p, pgrow_i64(r->results[i], 0, 0), pgrow_i64(r->results[i], 0, 1));
-	if (p->sweep_full && p->sweep_cursor != 0) {
+	if (p->sweep_full && p->sweep_cursor != 0 && !runner_stopping(p->run)) {
 		sweep_next(p);	/* on through every school */
 		return;
 	}
@@ -1200,8 +1210,7 @@ swept(const struct db_reply *r, void *arg)
 
 	p->sweep_req = NULL;
 	if (r->status != DB_OK) {
-		log_warnx("push", "sweep failed", "err=\"%s\"", r->error);
-		runner_done(p->run);
+		sweep_failed(p, r);
 		return;
 	}
 	res = r->results[0];
