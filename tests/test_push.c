@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "config.h"
 #include "db.h"
+#include "dueset.h"
 #include "event.h"
 #include "log.h"
 #include "outbox.h"
@@ -277,6 +278,110 @@ START_TEST(test_sign_and_guard)
 		}
 		ck_assert_msg(b == addrs[i].blocked, "%s: blocked=%d (%s)", addrs[i].addr, b, why);
 	}
+}
+END_TEST
+
+/* ---- the schools due (dueset.h, pure) ---- */
+
+static const struct dueset_claim NONE_LEFT = { .next_us = DUESET_NONE };
+static const struct dueset_claim MORE = { .more = true, .next_us = DUESET_NONE };
+
+START_TEST(test_dueset_heard_and_claimed)
+{
+	dueset *s = dueset_new();
+	int64_t ids[4];
+	struct dueset_claim c;
+
+	/* never later than known */
+	dueset_heard(s, 5, 1000);
+	dueset_heard(s, 5, 2000);
+	ck_assert_int_eq(dueset_next(s, 0), 1000);
+	ck_assert_uint_eq(dueset_ready(s, 999), 0);
+	ck_assert_uint_eq(dueset_ready(s, 1000), 1);
+	/* a claim that finds none forgets the school */
+	ck_assert_uint_eq(dueset_pick(s, 1000, ids, 4), 1);
+	ck_assert_int_eq(ids[0], 5);
+	ck_assert_uint_eq(dueset_ready(s, 1000), 0);	/* claiming */
+	dueset_claimed(s, 5, &NONE_LEFT, 1000);
+	ck_assert_uint_eq(dueset_count(s), 0);
+	/* its next retry, or a sooner one heard while the claim ran */
+	dueset_heard(s, 6, 0);
+	dueset_pick(s, 10, ids, 4);
+	dueset_heard(s, 6, 5000);	/* a retry written while claiming */
+	c = NONE_LEFT;
+	c.next_us = 8000;
+	dueset_claimed(s, 6, &c, 10);
+	ck_assert_int_eq(dueset_next(s, 10), 5000);
+	/* a NOTIFY while the claim ran: due now, whatever the claim read */
+	dueset_pick(s, 5000, ids, 4);
+	dueset_heard(s, 6, 0);
+	dueset_claimed(s, 6, &NONE_LEFT, 5000);
+	ck_assert_uint_eq(dueset_ready(s, 5000), 1);
+	/* a failed claim: due now */
+	dueset_pick(s, 5000, ids, 4);
+	c = NONE_LEFT;
+	c.failed = true;
+	dueset_claimed(s, 6, &c, 5000);
+	ck_assert_uint_eq(dueset_ready(s, 5000), 1);
+	/* a school never picked is not touched by a claim of it */
+	dueset_claimed(s, 99, &MORE, 5000);
+	ck_assert_uint_eq(dueset_count(s), 1);
+	dueset_free(s);
+}
+END_TEST
+
+START_TEST(test_dueset_wait_and_turns)
+{
+	dueset *s = dueset_new();
+	int64_t ids[4];
+	struct dueset_claim c = MORE;
+
+	for (int64_t k = 1; k <= 3; k++)
+		dueset_heard(s, k, 0);
+	/* the least recently claimed first: the third school comes before the first two again */
+	ck_assert_uint_eq(dueset_pick(s, 0, ids, 2), 2);
+	dueset_claimed(s, ids[0], &MORE, 0);
+	dueset_claimed(s, ids[1], &MORE, 0);
+	ck_assert_uint_eq(dueset_pick(s, 0, ids + 2, 1), 1);
+	ck_assert_int_eq(ids[0] + ids[1] + ids[2], 6);
+	dueset_claimed(s, ids[2], &MORE, 0);
+	/* short of a full claim with transfers of it running: wait for one to end */
+	ck_assert_uint_eq(dueset_pick(s, 0, ids, 1), 1);
+	c.wait = true;
+	dueset_claimed(s, ids[0], &c, 0);
+	ck_assert_uint_eq(dueset_waiting(s, 0), 1);
+	ck_assert_uint_eq(dueset_ready(s, 0), 2);
+	ck_assert(dueset_transfer_ended(s, ids[0]));
+	ck_assert(!dueset_transfer_ended(s, ids[0]));
+	ck_assert_uint_eq(dueset_ready(s, 0), 3);
+	/* new deliveries end the wait: maybe for an endpoint with room */
+	dueset_pick(s, 0, ids, 1);
+	dueset_claimed(s, ids[0], &c, 0);
+	dueset_heard(s, ids[0], 0);
+	ck_assert_uint_eq(dueset_waiting(s, 0), 0);
+	dueset_free(s);
+}
+END_TEST
+
+/* A morning's batches put every school of a large deployment here, then they drain. */
+START_TEST(test_dueset_many)
+{
+	dueset *s = dueset_new();
+	int64_t *ids = xcalloc(20000, sizeof *ids);
+
+	for (int round = 0; round < 3; round++) {
+		for (int64_t k = 1; k <= 20000; k++)
+			dueset_heard(s, k * 7919, k);
+		ck_assert_uint_eq(dueset_count(s), 20000);
+		ck_assert_int_eq(dueset_next(s, 0), 1);
+		ck_assert_uint_eq(dueset_pick(s, 20000, ids, 20000), 20000);
+		for (int i = 0; i < 20000; i++)
+			dueset_claimed(s, ids[i], &NONE_LEFT, 20000);
+		ck_assert_uint_eq(dueset_count(s), 0);
+		ck_assert_int_eq(dueset_next(s, 0), DUESET_NONE);
+	}
+	free(ids);
+	dueset_free(s);
 }
 END_TEST
 
@@ -1167,6 +1272,9 @@ main(void)
 		log_set_level(LOG_LEVEL_DEBUG);
 	tcase_add_test(unit, test_sign_and_guard);
 	tcase_add_test(unit, test_renderings);
+	tcase_add_test(unit, test_dueset_heard_and_claimed);
+	tcase_add_test(unit, test_dueset_wait_and_turns);
+	tcase_add_test(unit, test_dueset_many);
 	suite_add_tcase(s, unit);
 	pgtest_start();
 	tcase_set_timeout(tc, 120);

@@ -18,6 +18,7 @@
 #include "ags.h"
 #include "clock.h"
 #include "curlev.h"
+#include "dueset.h"
 #include "event.h"
 #include "log.h"
 #include "outbox.h"
@@ -104,16 +105,6 @@ struct ep_slot {
 	int queued;
 };
 
-/* A school whose deliveries may be due (see "which schools" below). */
-struct due_school {
-	int64_t school_id;
-	int64_t due_us;		/* clock time; 0: now */
-	uint64_t turn;		/* of its last claim: the least recent is claimed first */
-	int64_t heard_us;	/* the earliest due heard of while claiming; INT64_MAX: none */
-	bool claiming;		/* a claim for it is in flight */
-	bool wait;		/* short of a full claim: claim when a transfer of it ends */
-};
-
 /* A request for one school: a claim, a write of results or a release. */
 struct preq {
 	LIST_ENTRY(preq) entry;
@@ -143,9 +134,7 @@ struct push {
 	struct event *due;		/* the earliest known retry */
 	struct event *flush;		/* write DONE results */
 	int64_t due_us;			/* what due is armed for, 0 if not */
-	struct due_school *dues;
-	size_t ndues, dues_cap;
-	uint64_t turn;
+	dueset *dues;			/* the schools that may have due deliveries */
 	db_req *sweep_req;
 	int64_t sweep_cursor;		/* the last school probed; 0: from the first */
 	bool sweep_full;		/* on through every school */
@@ -163,7 +152,6 @@ struct push {
 };
 
 static void start_queued(push *p);
-static struct due_school *due_find(push *p, int64_t school);
 static void sweep_next(push *p);
 static bool capacity_free(const push *p);
 static void job_finished(struct job *j, CURLcode res);
@@ -591,7 +579,6 @@ static void
 job_finished(struct job *j, CURLcode res)
 {
 	push *p = j->p;
-	struct due_school *d;
 
 	job_judge(j, res);
 	if (j->easy != NULL) {
@@ -614,9 +601,8 @@ job_finished(struct job *j, CURLcode res)
 	flush_soon(p, p->ndone >= CLAIM_MIN(p) || p->nsending == 0 ? 0 : FLUSH_DELAY_MS);
 	if (!p->starting)
 		start_queued(p);
-	if ((d = due_find(p, j->school_id)) != NULL && d->wait) {
-		d->wait = false;	/* its endpoint has room again */
-		runner_kick(p->run, RUNNER_KICK);
+	if (dueset_transfer_ended(p->dues, j->school_id)) {
+		runner_kick(p->run, RUNNER_KICK);	/* its endpoint has room again */
 	} else if (p->more) {
 		runner_kick(p->run, RUNNER_KICK);
 	}
@@ -709,50 +695,14 @@ transfer_done(CURL *easy, CURLcode res, void *arg)
 #define MAX_WRITES	8	/* schools' results written at once, one transaction each */
 #define WHY_SWEEP	RUNNER_USER	/* every school, not just the ones heard of */
 
-static struct due_school *
-due_find(push *p, int64_t school)
-{
-	for (size_t i = 0; i < p->ndues; i++)
-		if (p->dues[i].school_id == school)
-			return &p->dues[i];
-	return NULL;
-}
-
-static struct due_school *
-due_get(push *p, int64_t school)
-{
-	struct due_school *d = due_find(p, school);
-
-	if (d != NULL)
-		return d;
-	if (p->ndues == p->dues_cap) {
-		p->dues_cap = p->dues_cap ? 2 * p->dues_cap : 16;
-		p->dues = xreallocarray(p->dues, p->dues_cap, sizeof *p->dues);
-	}
-	d = &p->dues[p->ndues++];
-	*d = (struct due_school){ .school_id = school, .due_us = INT64_MAX, .heard_us = INT64_MAX };
-	return d;
-}
-
-static void
-due_forget(push *p, struct due_school *d)
-{
-	*d = p->dues[--p->ndues];
-}
-
 /* Wake for the earliest known due time still ahead. */
 static void
 arm_due(push *p)
 {
 	struct timeval tv;
-	int64_t now = clock_now_us(), at = INT64_MAX;
+	int64_t now = clock_now_us(), at = dueset_next(p->dues, now);
 
-	if (runner_stopping(p->run))
-		return;
-	for (size_t i = 0; i < p->ndues; i++)
-		if (p->dues[i].due_us > now && p->dues[i].due_us < at)
-			at = p->dues[i].due_us;
-	if (at == INT64_MAX || at == p->due_us)
+	if (runner_stopping(p->run) || at == DUESET_NONE || at == p->due_us)
 		return;
 	p->due_us = at;
 	set_tv(&tv, (at - now) / 1000 + 1);
@@ -763,14 +713,7 @@ arm_due(push *p)
 static void
 due_by(push *p, int64_t school, int64_t at_us)
 {
-	struct due_school *d = due_get(p, school);
-
-	if (at_us < d->due_us)
-		d->due_us = at_us;
-	if (d->claiming && at_us < d->heard_us)
-		d->heard_us = at_us;	/* its claim may have read before this */
-	if (at_us == 0)
-		d->wait = false;	/* new deliveries: maybe for an endpoint with room */
+	dueset_heard(p->dues, school, at_us);
 	if (at_us > 0)
 		arm_due(p);
 }
@@ -905,16 +848,9 @@ static void claims_start(push *p);
 static void
 claims_over(push *p)
 {
-	bool waiting = false, left = false;
+	int64_t now = clock_now_us();
+	bool left = dueset_ready(p->dues, now) > 0;
 
-	for (size_t i = 0; i < p->ndues; i++) {
-		const struct due_school *d = &p->dues[i];
-
-		if (d->due_us == 0 && d->wait)
-			waiting = true;
-		else if (d->due_us == 0)
-			left = true;
-	}
 	/*
 	 * Schools left for want of room: claim as transfers end; others wait
 	 * for theirs. After a failure (the database away), a NOTIFY, the poll
@@ -924,8 +860,8 @@ claims_over(push *p)
 	if (p->more && !runner_stopping(p->run) && capacity_free(p))
 		runner_kick(p->run, RUNNER_KICK);
 	p->claim_failed = false;
-	log_debug("push", "claimed", "schools_due=%zu waiting=%d queued=%d sending=%d unwritten=%d",
-	    p->ndues, waiting, p->nqueued, p->nsending, p->ndone + p->nwriting);
+	log_debug("push", "claimed", "schools_known=%zu queued=%d sending=%d unwritten=%d",
+	    dueset_count(p->dues), p->nqueued, p->nsending, p->ndone + p->nwriting);
 	runner_done(p->run);
 }
 
@@ -935,18 +871,11 @@ claim_done(const struct db_reply *r, void *arg)
 	struct preq *q = arg;
 	push *p = q->p;
 	const PGresult *res;
-	struct due_school *d;
-	int64_t heard = INT64_MAX, next;
+	struct dueset_claim c = { .next_us = DUESET_NONE };
 	int rows;
-	bool more;
 
-	d = due_find(p, q->school_id);
-	if (d != NULL) {
-		d->claiming = false;
-		heard = d->heard_us;
-		d->heard_us = INT64_MAX;
-	}
 	if (r->status != DB_OK) {
+		c.failed = true;
 		p->claim_failed = true;	/* no claim again until a NOTIFY, the poll or the LISTEN */
 		/* Unavailable: the pool reconnects; the LISTEN up callback sweeps again. */
 		if (r->status == DB_ERROR)
@@ -990,27 +919,17 @@ claim_done(const struct db_reply *r, void *arg)
 	 * what says it has none due now: then it is due at its next retry,
 	 * or at what was heard of while the claim ran, if sooner.
 	 */
-	more = rows > 0 || q->capped || school_capped(p, q->school_id);
+	c.more = rows > 0 || q->capped || school_capped(p, q->school_id);
+	/* Short of a full claim: again when one of its transfers ends, not before. */
+	c.wait = rows < q->limit && school_busy(p, q->school_id);
+	if (r->nresults > 1 && PQntuples(r->results[1]) == 1 && !PQgetisnull(r->results[1], 0, 0))
+		c.next_us = pgrow_i64(r->results[1], 0, 0);
 	log_debug("push", "claim", "school=%" PRId64 " rows=%d limit=%d capped=%d", q->school_id,
 	    rows, q->limit, q->capped);
-	if (d == NULL)
-		goto out;
-	if (heard <= clock_now_us())
-		heard = 0;
-	if (more || heard == 0) {
-		d->due_us = 0;
-		/* Short of a full claim: again when one of its transfers ends, not before. */
-		d->wait = heard != 0 && rows < q->limit && school_busy(p, q->school_id);
-		goto out;
-	}
-	next = r->nresults > 1 && PQntuples(r->results[1]) == 1 &&
-	    !PQgetisnull(r->results[1], 0, 0) ? pgrow_i64(r->results[1], 0, 0) : INT64_MAX;
-	d->due_us = next < heard ? next : heard;
-	if (d->due_us == INT64_MAX)
-		due_forget(p, d);
-	else
-		arm_due(p);
 out:
+	dueset_claimed(p->dues, q->school_id, &c, clock_now_us());
+	if (!c.failed && !c.more)
+		arm_due(p);	/* it may be due later */
 	preq_free(q);
 	if (LIST_EMPTY(&p->claims))
 		claims_over(p);
@@ -1058,7 +977,7 @@ capacity_free(const push *p)
 
 /* Claim up to limit of school's due deliveries (one request, one shard). */
 static void
-claim_school(push *p, struct due_school *d, int limit)
+claim_school(push *p, int64_t school_id, int limit)
 {
 	char now[40], lease[24], lim[16], cap[16], school[24];
 	struct sbuf endpoints = { 0 }, used = { 0 }, held = { 0 };
@@ -1066,24 +985,20 @@ claim_school(push *p, struct due_school *d, int limit)
 	struct job *j;
 	struct job_list *lists[4] = { &p->queued, &p->sending, &p->done, &p->writing };
 	const char *params[8];
-	struct preq *q = preq_new(p, &p->claims, d->school_id);
+	struct preq *q = preq_new(p, &p->claims, school_id);
 	db_req *r;
 
-	d->claiming = true;
-	d->heard_us = INT64_MAX;
-	d->wait = false;
-	d->turn = ++p->turn;
 	q->limit = limit;
-	q->capped = school_capped(p, d->school_id);
+	q->capped = school_capped(p, school_id);
 	clock_now_iso(now, sizeof now);
 	snprintf(lease, sizeof lease, "%lld", (long long)lease_ms(p->cfg));
 	snprintf(lim, sizeof lim, "%d", limit);
 	/* Per endpoint, too: its cap in flight and as many queued. */
 	snprintf(cap, sizeof cap, "%lld", 2 * (long long)p->cfg->webhooks_max_in_flight_per_endpoint);
-	snprintf(school, sizeof school, "%" PRId64, d->school_id);
+	snprintf(school, sizeof school, "%" PRId64, school_id);
 	/* Our own transfers per endpoint of the school, as two array literals. */
 	LIST_FOREACH(e, &p->eps, entry) {
-		if (e->school_id != d->school_id)
+		if (e->school_id != school_id)
 			continue;
 		sbuf_arr_i64(&endpoints, e->endpoint_id);
 		sbuf_arr_i64(&used, e->running + e->queued);
@@ -1094,7 +1009,7 @@ claim_school(push *p, struct due_school *d, int limit)
 	 */
 	for (int l = 0; l < 4; l++)
 		TAILQ_FOREACH(j, lists[l], entry)
-			if (j->school_id == d->school_id)
+			if (j->school_id == school_id)
 				sbuf_arr_i64(&held, j->delivery_id);
 	params[0] = now;
 	params[1] = lease;
@@ -1115,15 +1030,6 @@ claim_school(push *p, struct due_school *d, int limit)
 	sbuf_free(&held);
 }
 
-static int
-by_turn(const void *a, const void *b)
-{
-	const struct due_school *x = *(struct due_school *const *)a;
-	const struct due_school *y = *(struct due_school *const *)b;
-
-	return x->turn < y->turn ? -1 : x->turn > y->turn;
-}
-
 /*
  * Claim for the schools due now, least recently claimed first, up to
  * MAX_CLAIMS at once, sharing the room between them; the run ends when
@@ -1132,38 +1038,26 @@ by_turn(const void *a, const void *b)
 static void
 claims_start(push *p)
 {
-	int64_t now = clock_now_us();
-	struct due_school **due;
-	size_t n = 0, k;
+	int64_t now = clock_now_us(), ids[MAX_CLAIMS];
+	size_t n, k;
 	int room = capacity(p);
 
 	if (runner_stopping(p->run)) {
 		runner_done(p->run);
 		return;
 	}
-	due = xreallocarray(NULL, p->ndues + 1, sizeof *due);
-	for (size_t i = 0; i < p->ndues; i++) {
-		struct due_school *d = &p->dues[i];
-
-		if (d->due_us != 0 && d->due_us <= now)
-			d->due_us = 0;
-		if (d->due_us == 0 && !d->claiming && !d->wait)
-			due[n++] = d;
-	}
+	n = dueset_ready(p->dues, now);
 	if (n == 0 || !capacity_free(p)) {
 		p->more = n > 0;	/* a finished transfer kicks */
-		free(due);
 		runner_done(p->run);
 		return;
 	}
-	qsort(due, n, sizeof *due, by_turn);
 	k = n < MAX_CLAIMS ? n : MAX_CLAIMS;
 	if ((size_t)room < k)
 		k = (size_t)room;
-	/* claim_school adds no school to p->dues: the pointers stay good */
+	k = dueset_pick(p->dues, now, ids, k);
 	for (size_t i = 0; i < k; i++)
-		claim_school(p, due[i], room / (int)k);
-	free(due);
+		claim_school(p, ids[i], room / (int)k);
 	p->more = false;
 }
 
@@ -1695,6 +1589,7 @@ push_new(struct event_base *base, db_pool *db, const struct config *cfg, secretb
 	LIST_INIT(&p->claims);
 	LIST_INIT(&p->writes);
 	LIST_INIT(&p->releases);
+	p->dues = dueset_new();
 	p->cev = curlev_new(base, transfer_done, p);
 	p->multi = curlev_multi(p->cev);
 	/* Keep-alive connections: one per concurrent transfer, shared by host. */
@@ -1807,7 +1702,7 @@ push_free(push *p)
 	while (p->nidle > 0)
 		curl_easy_cleanup(p->idle[--p->nidle]);
 	free(p->idle);
-	free(p->dues);
+	dueset_free(p->dues);
 	/* Removing the handles above closed their sockets through curlev. */
 	curlev_free(p->cev);
 	runner_free(p->run);
