@@ -43,8 +43,6 @@
 	" WHERE a.school_id = d.school_id AND a.delivery_id = d.delivery_id" \
 	" ORDER BY a.attempt DESC LIMIT 1) l ON true"
 
-/* The outbox NOTIFY names the school ($1), as outbox.h's. */
-static const char notify_sql[] = "SELECT pg_notify('" OUTBOX_CHANNEL "', $1::bigint::text)";
 
 static void
 not_found(struct api_call *c)
@@ -632,7 +630,7 @@ delivery_retry(struct api_call *c)
 	    " AND e.endpoint_id = d.endpoint_id AND e.enabled", 3, p);
 	db_req_add(r, "SELECT " DELIVERY_JSON "::text FROM delivery d" LAST_ATTEMPT
 	    " WHERE d.school_id = $1::bigint AND d.delivery_id = $2::bigint", 2, p);
-	db_req_add(r, notify_sql, 1, p);
+	outbox_notify_sql(r, c->school);
 	api_submit(c, r, retried);
 }
 

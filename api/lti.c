@@ -113,6 +113,13 @@ lti_put(struct evbuffer *b, const char *s)
 
 /* A refused launch: what went wrong, and that nothing was changed. */
 void
+lti_db_away(struct app *app, http_ctx *ctx)
+{
+	lti_page(app, ctx, 503, "Please try again soon", "recalld cannot reach its database just now."
+	    " Nothing was changed; go back and open recalld again in a minute.");
+}
+
+void
 lti_refused(struct app *app, http_ctx *ctx, int status, const char *why)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -310,8 +317,7 @@ login_done(const struct db_reply *r, void *arg)
 	bool secure;
 
 	if (r->status != DB_OK) {
-		lti_page(l->app, l->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
+		lti_db_away(l->app, l->ctx);
 		goto out;
 	}
 	found = r->results[1];
@@ -618,8 +624,7 @@ login_found(const struct db_reply *r, void *arg)
 	const PGresult *res;
 
 	if (r->status != DB_OK) {
-		lti_page(x->app, x->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
+		lti_db_away(x->app, x->ctx);
 		goto drop;
 	}
 	res = r->results[0];
@@ -742,8 +747,7 @@ act_found(const struct db_reply *r, void *arg)
 
 	if (r->status != DB_OK) {
 		x->txn = NULL;
-		lti_page(x->app, x->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
+		lti_db_away(x->app, x->ctx);
 		launch_free(x);
 		return;
 	}
@@ -888,8 +892,7 @@ classes_found(const struct db_reply *r, void *arg)
 	int i, n;
 
 	if (r->status != DB_OK) {
-		lti_page(x->app, x->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Go back and open recalld again in a minute.");
+		lti_db_away(x->app, x->ctx);
 		goto out;
 	}
 	res = r->results[0];
@@ -1058,8 +1061,7 @@ linked(const struct db_reply *r, void *arg)
 	struct linkctx *k = arg;
 
 	if (r->status != DB_OK) {
-		lti_page(k->app, k->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Open recalld again in a minute.");
+		lti_db_away(k->app, k->ctx);
 	} else if (PQntuples(r->results[0]) == 0) {
 		lti_refused(k->app, k->ctx, 409, "The course could not be linked: this page is too old, the"
 		    " class is not yours, or the course is linked to a class already.");

@@ -27,6 +27,8 @@
 void lti_page_send(struct app *app, http_ctx *ctx, int status, struct evbuffer *b);
 void lti_page(struct app *app, http_ctx *ctx, int status, const char *title, const char *text);
 void lti_refused(struct app *app, http_ctx *ctx, int status, const char *why);
+/* The 503 page when the database is away: nothing was done, come back in a minute. */
+void lti_db_away(struct app *app, http_ctx *ctx);
 void lti_put(struct evbuffer *b, const char *s);
 /*
  * A form posting to /lti/{school}/{path}: its fieldset, a radio button

@@ -50,8 +50,7 @@ dl_units(const struct db_reply *r, void *arg)
 	int i, n;
 
 	if (r->status != DB_OK) {
-		lti_page(x->app, x->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Go back and try again in a minute.");
+		lti_db_away(x->app, x->ctx);
 		goto out;
 	}
 	res = r->results[0];
@@ -116,8 +115,7 @@ dl_found(const struct db_reply *r, void *arg)
 	size_t on;
 
 	if (r->status != DB_OK) {
-		lti_page(k->app, k->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Go back and try again in a minute.");
+		lti_db_away(k->app, k->ctx);
 		goto out;
 	}
 	res = r->results[0];

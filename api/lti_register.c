@@ -242,8 +242,7 @@ reg_token_checked(const struct db_reply *r, void *arg)
 	struct hfetch_opts o = { 0 };
 
 	if (r->status != DB_OK) {
-		lti_page(g->app, g->ctx, 503, "Please try again soon",
-		    "recalld cannot reach its database just now. Try again in a minute.");
+		lti_db_away(g->app, g->ctx);
 		reg_free(g);
 		return;
 	}

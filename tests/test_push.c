@@ -1063,6 +1063,41 @@ START_TEST(test_backlog_no_stall)
 END_TEST
 
 /*
+ * A big old backlog (2,000 msg_a to endpoint a of school sa) and a few
+ * newer ones (10 msg_b to endpoint b of school sb), all due, queued
+ * without a NOTIFY: oldest-first alone would keep b waiting.
+ */
+static void
+backlog_and_few(const char *sa, long long a, const char *sb, long long b)
+{
+	pgtest_int(pg, "WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
+	    " payload, next_attempt_at, created_at) SELECT %s, %lld, 'topic.flagged', 'msg_a' || g,"
+	    " '{}', now() - interval '1 hour' + g * interval '1 ms', now()"
+	    " FROM generate_series(1, 2000) g UNION ALL SELECT %s, %lld, 'topic.flagged',"
+	    " 'msg_b' || g, '{}', now() - interval '1 minute' + g * interval '1 ms', now()"
+	    " FROM generate_series(1, 10) g RETURNING 1) SELECT count(*) FROM x", sa, a, sb, b);
+}
+
+/* Once all 2,010 arrived: the place at the receiver of the last msg_b (all 10 came). */
+static size_t
+last_few_arrived(struct rcv *r)
+{
+	json_t *recs = rcv_records(r), *rec;
+	size_t i, last = 0, n = 0;
+
+	ck_assert_int_eq(json_array_size(recs), 2010);
+	json_array_foreach(recs, i, rec) {
+		if (strncmp(json_string_value(json_object_get(rec, "webhook_id")), "msg_b", 5) == 0) {
+			last = i;
+			n++;
+		}
+	}
+	ck_assert_int_eq(n, 10);
+	json_decref(recs);
+	return last;
+}
+
+/*
  * One endpoint's big backlog does not keep another's few waiting: each
  * claim shares out by endpoint, so the small one's deliveries arrive
  * among the first, not after the 2,000 (ordering, not timing).
@@ -1074,37 +1109,20 @@ START_TEST(test_fair_share)
 	struct rcv r;
 	char *secret = sign_secret_new();
 	struct config *cfg = test_config();
-	json_t *recs, *rec;
-	size_t i, last_b = 0, nb = 0;
+	size_t last_b;
 	long long a, b;
 
 	db_setup();
 	rcv_start(&r, secret, NULL);
 	a = add_endpoint(r.url, "json", "{}", secret, NULL);
 	b = add_endpoint(r.url, "json", "{}", secret, NULL);
-	/* all due; the big backlog is older, so oldest-first alone would starve b */
-	pgtest_int(pg, "WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
-	    " payload, next_attempt_at, created_at) SELECT %s, %lld, 'topic.flagged', 'msg_a' || g,"
-	    " '{}', now() - interval '1 hour' + g * interval '1 ms', now()"
-	    " FROM generate_series(1, 2000) g UNION ALL SELECT %s, %lld, 'topic.flagged',"
-	    " 'msg_b' || g, '{}', now() - interval '1 minute' + g * interval '1 ms', now()"
-	    " FROM generate_series(1, 10) g RETURNING 1) SELECT count(*) FROM x",
-	    school, a, school, b);
+	backlog_and_few(school, a, school, b);
 	env_start(&e, base, cfg);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
 	    2010, 60000));
-	recs = rcv_records(&r);
-	ck_assert_int_eq(json_array_size(recs), 2010);
-	json_array_foreach(recs, i, rec) {
-		if (strncmp(json_string_value(json_object_get(rec, "webhook_id")), "msg_b", 5) == 0) {
-			last_b = i;
-			nb++;
-		}
-	}
-	ck_assert_int_eq(nb, 10);
+	last_b = last_few_arrived(&r);
 	/* the per-endpoint cap is 4: two claims' worth of a at most, not 2,000 */
 	ck_assert_msg(last_b < 40, "b's last delivery arrived %zu-th", last_b + 1);
-	json_decref(recs);
 	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST
@@ -1121,9 +1139,9 @@ START_TEST(test_schools_share)
 	struct rcv r;
 	char *secret = sign_secret_new();
 	struct config *cfg = test_config();
-	json_t *recs, *rec;
-	size_t i, last_b = 0, nb = 0;
+	size_t last_b;
 	long long a, other, b;
+	char other_s[24];
 	struct push_stats st;
 
 	db_setup();
@@ -1132,33 +1150,19 @@ START_TEST(test_schools_share)
 	other = pgtest_int(pg, "INSERT INTO school (name) VALUES ('Other school') RETURNING school_id");
 	b = pgtest_int(pg, "INSERT INTO endpoint (school_id, url, format, event_types, secret, created_at)"
 	    " VALUES (%lld, '%s', 'json', '{}', '%s', now()) RETURNING endpoint_id", other, r.url, secret);
-	pgtest_int(pg, "WITH x AS (INSERT INTO delivery (school_id, endpoint_id, event_type, webhook_id,"
-	    " payload, next_attempt_at, created_at) SELECT %s, %lld, 'topic.flagged', 'msg_a' || g,"
-	    " '{}', now() - interval '1 hour' + g * interval '1 ms', now()"
-	    " FROM generate_series(1, 2000) g UNION ALL SELECT %lld, %lld, 'topic.flagged',"
-	    " 'msg_b' || g, '{}', now() - interval '1 minute' + g * interval '1 ms', now()"
-	    " FROM generate_series(1, 10) g RETURNING 1) SELECT count(*) FROM x",
-	    school, a, other, b);
+	snprintf(other_s, sizeof other_s, "%lld", other);
+	backlog_and_few(school, a, other_s, b);
 	cfg->webhooks_poll_interval_ms = 3600000;	/* the sweep at start finds them */
 	env_start(&e, base, cfg);
 	ck_assert(run_until_sql(base, "SELECT count(*) FROM delivery WHERE status = 'delivered'",
 	    2010, 60000));
-	recs = rcv_records(&r);
-	ck_assert_int_eq(json_array_size(recs), 2010);
-	json_array_foreach(recs, i, rec) {
-		if (strncmp(json_string_value(json_object_get(rec, "webhook_id")), "msg_b", 5) == 0) {
-			last_b = i;
-			nb++;
-		}
-	}
-	ck_assert_int_eq(nb, 10);
+	last_b = last_few_arrived(&r);
 	ck_assert_msg(last_b < 40, "the other school's last delivery arrived %zu-th", last_b + 1);
 	/* Each school's attempts were written for it alone. */
 	ck_assert_int_eq(pgtest_int(pg, "SELECT count(*) FROM delivery_attempt a JOIN delivery d"
 	    " USING (school_id, delivery_id) WHERE d.school_id = %lld", other), 10);
 	push_get_stats(e.push, &st);
 	ck_assert_uint_ge(st.sweeps, 1);
-	json_decref(recs);
 	case_end(&e, base, secret, &r, NULL);
 }
 END_TEST

@@ -1371,6 +1371,7 @@ write_done(const struct db_reply *r, void *arg)
 	struct preq *q = arg;
 	push *p = q->p;
 	struct job *j, *next;
+	bool retries = false;
 
 	if (r->status != DB_OK && r->status != DB_ERROR) {
 		log_warnx("push", "results not written, retrying", "school=%" PRId64 " err=\"%s\"",
@@ -1405,11 +1406,15 @@ write_done(const struct db_reply *r, void *arg)
 			    " attempts=%d err=\"%s\"", j->school_id, j->delivery_id,
 			    j->attempts + 1, j->error ? j->error : "");
 		}
-		/* Its school is due again at its retry. */
-		if (r->status == DB_OK && j->outcome == OUT_RETRY)
-			due_by(p, j->school_id, j->next_us);
+		/* Its school is due again at its retry (the timer armed once, below). */
+		if (r->status == DB_OK && j->outcome == OUT_RETRY) {
+			dueset_heard(p->dues, j->school_id, j->next_us);
+			retries = true;
+		}
 		job_drop(j);
 	}
+	if (retries)
+		arm_due(p);
 	preq_free(q);
 	if (p->ndone > 0)
 		flush_soon(p, 0);
